@@ -1,0 +1,25 @@
+"""Synthetic Data Studio: the router. Each screen lives in pages/, all logic in core/."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from pages.shared import sidebar, warmup
+
+HERE = Path(__file__).parent
+
+st.set_page_config(page_title="Synthetic Data Studio", page_icon=":material/science:",
+                   layout="wide")
+warmup.start()
+
+navigation = st.navigation(
+    [
+        st.Page(HERE / "pages/data.py", title="Data", icon=":material/table:", default=True),
+        st.Page(HERE / "pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page(HERE / "pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
+        st.Page(HERE / "pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+        st.Page(HERE / "pages/compare.py", title="Compare", icon=":material/leaderboard:"),
+    ]
+)
+sidebar.render()
+navigation.run()

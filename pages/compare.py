@@ -1,0 +1,9 @@
+"""Compare: race several synthesizers."""
+
+import streamlit as st
+
+from pages.shared.ui import require_dataset
+
+st.title("Compare")
+if require_dataset():
+    st.info("Train a model first: this page arrives with the next release.", icon=":material/info:")

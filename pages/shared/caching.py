@@ -1,0 +1,45 @@
+"""The one owner of Streamlit caching.
+
+Rules (DESIGN.md): caches are global across users by default, so anything derived from a
+user's data is ``scope="session"`` or keyed by a content fingerprint the session holds.
+Only shipped, public things (sample datasets, the machine's device) are cached globally.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import datasets
+from core.device import DeviceInfo, detect_device
+from core.table import StudioTable, make_table
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def sample_frame(key: str) -> pd.DataFrame:
+    """A shipped sample dataset (public, so shared by every session)."""
+    return datasets.load_sample_dataset(key)
+
+
+@st.cache_resource(show_spinner=False, scope="session", max_entries=6)
+def studio_table(
+    fingerprint: str,
+    _frame: pd.DataFrame,
+    name: str,
+    source: str,
+    notes: tuple[str, ...],
+    target: str | None,
+) -> StudioTable:
+    """Detect the schema once per (session, data fingerprint, name).
+
+    ``_frame`` is not hashed: ``fingerprint`` is its content hash (Streamlit would only
+    sample rows of large frames).
+    """
+    del fingerprint  # the cache key; make_table recomputes it from the frame
+    return make_table(_frame, name=name, source=source, notes=notes, target=target)
+
+
+@st.cache_resource(show_spinner="Checking for a GPU…")
+def device() -> DeviceInfo:
+    """The machine's best device (the same for everyone)."""
+    return detect_device()

@@ -1,0 +1,55 @@
+"""Small UI helpers: turning core errors into messages, progress bars, headers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from core.errors import StudioError
+from core.progress import ProgressCallback
+
+_LOG = logging.getLogger("studio")
+
+
+@contextmanager
+def user_errors(action: str) -> Iterator[None]:
+    """Show a StudioError as ``st.error`` and anything unexpected as a short apology.
+
+    Args:
+        action: What was being done, for the unexpected case ("loading the file").
+    """
+    try:
+        yield
+    except StudioError as error:
+        st.error(str(error), icon=":material/error:")
+    except Exception:  # noqa: BLE001 - the UI must never show a traceback
+        _LOG.exception("Unexpected error while %s", action)
+        st.error(
+            f"Something unexpected went wrong while {action}. Nothing you had loaded was lost. "
+            "Please try again; if it keeps happening, report it with the server log.",
+            icon=":material/error:",
+        )
+
+
+def progress_bar(label: str) -> tuple[ProgressCallback, st.delta_generator.DeltaGenerator]:
+    """An ``st.progress`` bar wrapped as a core progress callback."""
+    bar = st.progress(0.0, text=label)
+
+    def report(fraction: float, message: str) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=message or label)
+
+    return report, bar
+
+
+def require_dataset() -> bool:
+    """Show a pointer to the Data page when nothing is loaded; True if a dataset exists."""
+    from pages.shared import state
+
+    if state.get_dataset() is None:
+        st.info("Load or fake a dataset first.", icon=":material/info:")
+        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/table:")
+        return False
+    return True

@@ -1,0 +1,33 @@
+"""Builders of small test tables (plain functions, usable at any fixture scope)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def make_people(n: int = 600, seed: int = 7) -> pd.DataFrame:
+    """A table with the columns SDV's detection gets wrong (PII by name, ordinals, text)."""
+    from faker import Faker
+
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(1000, 1000 + n),
+            "name": [fake.name() for _ in range(n)],
+            "contact": [fake.email() for _ in range(n)],
+            "ssn": [fake.ssn() for _ in range(n)],
+            "state": rng.choice(["CA", "NY", "TX", "WA"], n),
+            "age": rng.integers(18, 80, n),
+            "support_calls": rng.integers(0, 8, n),
+            "is_member": rng.integers(0, 2, n),
+            "active": rng.choice([True, False], n),
+            "income": rng.normal(50_000, 10_000, n).round(2),
+            "job_title": [fake.job() for _ in range(n)],
+            "comment": [fake.text(160) for _ in range(n)],
+            "signed_up": pd.date_range("2020-01-01", periods=n, freq="D"),
+            "churned": rng.random(n) < 0.2,
+        }
+    )
