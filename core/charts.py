@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-__all__ = ["REAL_COLOUR", "SYNTHETIC_COLOUR", "column_profile_figure"]
+__all__ = ["REAL_COLOUR", "SYNTHETIC_COLOUR", "column_profile_figure", "loss_figure"]
 
 REAL_COLOUR = "#3b5bdb"
 SYNTHETIC_COLOUR = "#f08c00"
@@ -39,4 +39,26 @@ def column_profile_figure(series: pd.Series, title: str | None = None) -> go.Fig
         figure.add_histogram(x=values, nbinsx=30, marker_color=REAL_COLOUR)
     figure.update_layout(title={"text": str(title or series.name), "font": {"size": 13}},
                          **_SMALL_LAYOUT)
+    return figure
+
+
+def loss_figure(losses: dict[str, list[float]]) -> go.Figure:
+    """The training loss per epoch (generator and critic for GANs, one loss for TVAE).
+
+    Args:
+        losses: ``{"Epoch": [...], "<loss name>": [...], ...}``.
+    """
+    figure = go.Figure()
+    epochs = losses.get("Epoch") or []
+    colours = [REAL_COLOUR, SYNTHETIC_COLOUR, "#2f9e44"]
+    for index, (name, values) in enumerate(
+        (name, values) for name, values in losses.items() if name != "Epoch"
+    ):
+        figure.add_scatter(x=[e + 1 for e in epochs][: len(values)], y=values, mode="lines",
+                           name=name, line={"color": colours[index % len(colours)]})
+    figure.update_layout(
+        height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        title={"text": "Loss per epoch", "font": {"size": 14}},
+        xaxis_title="epoch", yaxis_title="loss", legend={"orientation": "h", "y": -0.3},
+    )
     return figure

@@ -159,6 +159,7 @@ class LocalJobRunner:
     """Runs each job in its own ``python -m core.worker`` process on this machine."""
 
     _processes: dict[str, subprocess.Popen[bytes]] = {}
+    _standby: subprocess.Popen[bytes] | None = None
     _lock = threading.Lock()
 
     def __init__(self, settings: Settings | None = None) -> None:
@@ -186,22 +187,61 @@ class LocalJobRunner:
             job_id=job_id, synthesizer=request.synthesizer,
             data_fingerprint=request.data_fingerprint, estimate_seconds=estimate_seconds,
         ))
-        log = (job_dir / "worker.log").open("ab")
-        # PASSIVE: idle OpenMP threads sleep instead of spinning, so concurrent fits on
-        # few cores do not slow each other down several-fold.
-        env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE",
-               "STUDIO_DATA_DIR": str(self.settings.data_dir),
-               "PYTHONPATH": os.pathsep.join(
-                   filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "core.worker", str(job_dir)],
-            cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
-            start_new_session=True,  # a Ctrl-C in the server's terminal does not kill fits
-        )
-        log.close()
+        process = self._take_standby(job_dir) or self._spawn(job_dir, [str(job_dir)])
         with self._lock:
             self._processes[job_id] = process
+        self.prepare_standby()
         return job_id
+
+    def _environment(self) -> dict[str, str]:
+        # PASSIVE: idle OpenMP threads sleep instead of spinning, so concurrent fits on
+        # few cores do not slow each other down several-fold.
+        return {
+            **os.environ,
+            "OMP_WAIT_POLICY": "PASSIVE",
+            "STUDIO_DATA_DIR": str(self.settings.data_dir),
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
+            ),
+        }
+
+    def _spawn(self, log_dir: Path, arguments: list[str],
+               stdin: int | None = None) -> subprocess.Popen[bytes]:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with (log_dir / "worker.log").open("ab") as log:
+            return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", "core.worker", *arguments],
+                cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=stdin,
+                env=self._environment(),
+                start_new_session=True,  # a Ctrl-C in the server's terminal spares fits
+            )
+
+    def prepare_standby(self) -> None:
+        """Keep one worker warm (libraries imported) for the next job.
+
+        ``STUDIO_STANDBY_WORKERS=0`` turns this off (each job then starts cold).
+        """
+        if os.environ.get("STUDIO_STANDBY_WORKERS", "1") == "0":
+            return
+        with self._lock:
+            current = LocalJobRunner._standby
+            if current is not None and current.poll() is None:
+                return
+            LocalJobRunner._standby = self._spawn(
+                self.settings.jobs_dir / "standby", ["--standby"], stdin=subprocess.PIPE
+            )
+
+    def _take_standby(self, job_dir: Path) -> subprocess.Popen[bytes] | None:
+        with self._lock:
+            process, LocalJobRunner._standby = LocalJobRunner._standby, None
+        if process is None or process.poll() is not None or process.stdin is None:
+            return None
+        try:
+            process.stdin.write(f"{job_dir}\n".encode())
+            process.stdin.close()
+        except OSError:
+            return None
+        return process
 
     def status(self, job_id: str) -> JobStatus:
         """Read the worker's status; detect a worker that died without saying so."""

@@ -267,13 +267,19 @@ class ModelRegistry:
         envelope = json.dumps({"signature": signature}).encode()
         return BUNDLE_MAGIC + envelope + b"\n" + header + b"\n" + payload
 
-    def import_bundle(self, data: bytes) -> ModelRecord:
+    def import_bundle(self, data: bytes, expected_fingerprint: str | None = None) -> ModelRecord:
         """Accept a bundle this server signed; refuse anything else before unpickling.
 
         Bundles from another server are accepted only if it shares ``STUDIO_SECRET``.
 
+        Args:
+            data: The uploaded file.
+            expected_fingerprint: If given, the model must have been trained on the table
+                with this fingerprint (a session never takes in models of other data).
+
         Raises:
-            ModelFileError: Not a bundle, unsigned, or signed by someone else / tampered.
+            ModelFileError: Not a bundle, unsigned, signed by someone else, tampered, or
+                trained on another table.
         """
         if not data.startswith(BUNDLE_MAGIC):
             raise ModelFileError(
@@ -295,6 +301,11 @@ class ModelRegistry:
             raise ModelFileError(
                 "The model file's signature does not match: it was changed, or it was made by "
                 "another server. It was refused without being loaded."
+            )
+        if expected_fingerprint is not None and record.data_fingerprint != expected_fingerprint:
+            raise ModelFileError(
+                f"This model was trained on another table ('{record.dataset_name}'). Load "
+                "that table on the Data page first, then upload the model again."
             )
         self.add(replace(record, created_at=record.created_at or time.time()), payload)
         return record

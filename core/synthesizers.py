@@ -406,10 +406,6 @@ def validate_params(key: str, params: Mapping[str, Any], rows: int | None = None
                 )
     batch = params.get("batch_size")
     if batch is not None and spec.deep:
-        if batch < 2 or batch % 2:
-            raise ParameterError(
-                f"Batch size must be an even number of at least 2 for {spec.title}; got {batch}."
-            )
         pac = params.get("pac")
         if pac and batch % pac:
             lower = batch - batch % pac
@@ -417,6 +413,10 @@ def validate_params(key: str, params: Mapping[str, Any], rows: int | None = None
                 f"Batch size ({batch}) must be a multiple of pac ({pac}): the critic judges "
                 f"rows in groups of {pac}. Try batch size {max(lower, pac * 2)} or "
                 f"{lower + pac}, or set pac to a divisor of {batch}."
+            )
+        if batch < 2 or batch % 2:
+            raise ParameterError(
+                f"Batch size must be an even number of at least 2 for {spec.title}; got {batch}."
             )
         if rows is not None and batch > rows:
             raise ParameterError(

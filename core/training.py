@@ -193,7 +193,7 @@ class EarlyStopping:
     patience: int
     min_epochs: int
     tolerance: float = 0.01
-    smoothing: float = 0.2
+    smoothing: float = 0.3
     _average: float | None = None
     _best: float = math.inf
     _best_epoch: int = 0
@@ -325,6 +325,12 @@ def run_training(
         TrainingError: The fit failed; the message says why in plain words.
         TrainingCancelled: ``should_cancel`` returned True.
     """
+    import sdv.single_table  # noqa: F401 - imported before the clock starts
+    import torch
+
+    from core import sdv_speedups
+
+    sdv_speedups.apply()
     registry = registry or ModelRegistry()
     notify = listener or (lambda progress: None)
     spec = get_spec(request.synthesizer)
@@ -337,9 +343,6 @@ def run_training(
     prepared = prepare_training_frame(frame, request.schema)
     train, _holdout = split_real(prepared, request.split)
     metadata = to_sdv_metadata(request.schema)
-
-    import torch
-
     torch.set_num_threads(max(device.cpu_threads, 1))
     seed_everything(request.seed)
     synthesizer = build_synthesizer(request.synthesizer, metadata, request.params,

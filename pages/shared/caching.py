@@ -7,11 +7,15 @@ Only shipped, public things (sample datasets, the machine's device) are cached g
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
 from core import datasets
 from core.device import DeviceInfo, detect_device
+from core.jobs import LocalJobRunner
+from core.registry import ModelRegistry
 from core.table import StudioTable, make_table
 
 
@@ -43,3 +47,29 @@ def studio_table(
 def device() -> DeviceInfo:
     """The machine's best device (the same for everyone)."""
     return detect_device()
+
+
+@st.cache_resource(show_spinner=False)
+def job_runner() -> LocalJobRunner:
+    """The process-wide job runner (jobs are looked up by ids the session holds)."""
+    return LocalJobRunner()
+
+
+@st.cache_resource(show_spinner=False)
+def model_registry() -> ModelRegistry:
+    """The process-wide registry (sessions list only models of their own data)."""
+    return ModelRegistry()
+
+
+@st.cache_resource(show_spinner="Loading the model…", scope="session", max_entries=4)
+def synthesizer(model_id: str) -> Any:
+    """A verified, unpickled synthesizer, kept for this session only."""
+    return model_registry().load_synthesizer(model_id)
+
+
+@st.cache_resource(show_spinner=False)
+def machine_speed() -> float:
+    """The ETA calibration measurement (the machine's, so shared)."""
+    from core.training import machine_speed as measure
+
+    return measure()

@@ -1,0 +1,189 @@
+"""A plain-language verdict from the fidelity, utility and privacy numbers.
+
+Thresholds (each reading is ``good``, ``fair``, ``poor`` or ``not measured``):
+
+* **Fidelity** — SDMetrics' overall quality score: ≥ 0.85 good, ≥ 0.70 fair, else poor.
+* **Utility** — TSTR / TRTR ratio of the headline metric (macro-F1 or R²): ≥ 0.90 good,
+  ≥ 0.75 fair, else poor. Not measured without a target, or when models trained on real
+  data cannot predict the target (R² ≤ 0).
+* **Privacy** — judged on the *excess* exact-match rate (synthetic rows copying a training
+  row, minus the rate at which never-seen real rows match a training row by chance) and
+  the DCR share (0.5 ideal, 1.0 = every row closer to train than to new rows):
+  excess ≤ 1% and share ≤ 0.60 good; excess ≤ 5% and share ≤ 0.70 fair; else poor.
+
+These are rules of thumb for a first reading, not guarantees: a "good" privacy reading
+is not a formal (e.g. differential) privacy guarantee.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.evaluation.fidelity import QualityResult
+from core.evaluation.privacy import PrivacyResult
+from core.evaluation.utility import UtilityResult
+
+__all__ = [
+    "FIDELITY_FAIR",
+    "FIDELITY_GOOD",
+    "LEVELS",
+    "PRIVACY_FAIR",
+    "PRIVACY_GOOD",
+    "UTILITY_FAIR",
+    "UTILITY_GOOD",
+    "Reading",
+    "Verdict",
+    "make_verdict",
+]
+
+#: Levels a reading can take, best first.
+LEVELS: tuple[str, ...] = ("good", "fair", "poor", "not measured")
+FIDELITY_GOOD = 0.85
+FIDELITY_FAIR = 0.70
+UTILITY_GOOD = 0.90
+UTILITY_FAIR = 0.75
+#: (largest excess exact-match rate, largest DCR share) for "good" and "fair" privacy.
+PRIVACY_GOOD = (0.01, 0.60)
+PRIVACY_FAIR = (0.05, 0.70)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One aspect of the verdict.
+
+    Attributes:
+        aspect: ``fidelity``, ``utility`` or ``privacy``.
+        level: One of :data:`LEVELS`.
+        reason: One plain-language sentence computed from the numbers.
+    """
+
+    aspect: str
+    level: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The three readings and a headline sentence.
+
+    Attributes:
+        fidelity: How alike the real and synthetic distributions are.
+        utility: Whether models trained on synthetic data work on real data.
+        privacy: Whether synthetic rows copy or hug training rows.
+        headline: One sentence summarising the three.
+    """
+
+    fidelity: Reading
+    utility: Reading
+    privacy: Reading
+    headline: str
+
+    @property
+    def readings(self) -> tuple[Reading, Reading, Reading]:
+        """The readings in display order."""
+        return (self.fidelity, self.utility, self.privacy)
+
+
+def _fidelity(quality: QualityResult) -> Reading:
+    score = quality.quality_score
+    if score != score:  # NaN
+        return Reading("fidelity", "not measured", "SDMetrics could not score any column.")
+    level = "good" if score >= FIDELITY_GOOD else "fair" if score >= FIDELITY_FAIR else "poor"
+    properties = quality.quality_properties.dropna(subset=["Score"])
+    weakest = ""
+    if len(properties) > 1:
+        worst = properties.loc[properties["Score"].idxmin()]
+        weakest = f"; weakest: {str(worst['Property']).lower()} at {worst['Score']:.0%}"
+    describe = {
+        "good": "the synthetic columns and their relations closely follow the real ones",
+        "fair": "the overall shapes are there, but some columns or relations drift",
+        "poor": "the synthetic data looks clearly different from the real data",
+    }[level]
+    return Reading("fidelity", level, f"Quality score {score:.0%}{weakest}: {describe}.")
+
+
+def _utility(utility: UtilityResult | None, reason: str | None) -> Reading:
+    if utility is None:
+        why = reason or "no target column was chosen, so no model was trained"
+        return Reading("utility", "not measured", f"Not measured: {why.rstrip('.')}.")
+    if utility.ratio is None:
+        return Reading("utility", "not measured", utility.explanation)
+    ratio = utility.ratio
+    level = "good" if ratio >= UTILITY_GOOD else "fair" if ratio >= UTILITY_FAIR else "poor"
+    label = "macro-F1" if utility.metric == "macro_f1" else "R²"
+    describe = {
+        "good": "about as useful as the real data for this prediction",
+        "fair": "useful, but models lose some accuracy",
+        "poor": "models trained on it do clearly worse on real data",
+    }[level]
+    return Reading(
+        "utility", level,
+        f"Models trained on synthetic data reach {ratio:.0%} of the real-data {label} "
+        f"for '{utility.target}' ({utility.synthetic:.2f} vs {utility.real:.2f}): {describe}.",
+    )
+
+
+def _privacy(privacy: PrivacyResult | None) -> Reading:
+    if privacy is None:
+        return Reading("privacy", "not measured", "Not measured: privacy was not computed.")
+    excess = max(0.0, privacy.exact_match_rate - privacy.holdout_exact_match_rate)
+    share = privacy.dcr_share
+    if excess <= PRIVACY_GOOD[0] and share <= PRIVACY_GOOD[1]:
+        level = "good"
+    elif excess <= PRIVACY_FAIR[0] and share <= PRIVACY_FAIR[1]:
+        level = "fair"
+    else:
+        level = "poor"
+    copies = f"{privacy.exact_match_rate:.1%} of rows copy a training row"
+    if privacy.holdout_exact_match_rate >= 0.005:
+        copies += f" ({privacy.holdout_exact_match_rate:.1%} expected by chance)"
+    describe = {
+        "good": "no sign of memorised rows",
+        "fair": "some rows sit closer to the training data than new data would",
+        "poor": "the synthesizer reproduces or hugs training rows",
+    }[level]
+    return Reading(
+        "privacy", level, f"{copies.capitalize()} and the DCR share is {share:.0%} "
+        f"(50% ideal): {describe}.",
+    )
+
+
+def _headline(readings: tuple[Reading, ...]) -> str:
+    poor = [r.aspect for r in readings if r.level == "poor"]
+    fair = [r.aspect for r in readings if r.level == "fair"]
+    measured = [r for r in readings if r.level != "not measured"]
+    skipped = [r.aspect for r in readings if r.level == "not measured"]
+    tail = f" ({' and '.join(skipped)} not measured)" if skipped else ""
+    if not measured:
+        return "Nothing could be measured on this data."
+    if poor:
+        verb = "is" if len(poor) == 1 else "are"
+        return f"Not ready to share: {_join(poor)} {verb} poor{tail}."
+    if fair:
+        verb = "is" if len(fair) == 1 else "are"
+        return f"Usable with care: {_join(fair)} {verb} only fair{tail}."
+    return f"Looks good: faithful, useful and private on these tests{tail}."
+
+
+def _join(words: list[str]) -> str:
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def make_verdict(
+    quality: QualityResult,
+    utility: UtilityResult | None,
+    privacy: PrivacyResult | None,
+    utility_reason: str | None = None,
+) -> Verdict:
+    """Turn the numbers into three readings and a headline.
+
+    Args:
+        quality: SDMetrics quality result (fidelity).
+        utility: TSTR/TRTR result, or None when not measured.
+        privacy: Privacy result, or None when not measured.
+        utility_reason: Why utility is None (shown in its reading); defaults to "no target".
+    """
+    readings = (_fidelity(quality), _utility(utility, utility_reason), _privacy(privacy))
+    return Verdict(*readings, headline=_headline(readings))

@@ -1,0 +1,364 @@
+"""Helpers for driving the studio in a real browser, the way a user does.
+
+Every helper waits on *app state*, never on the clock:
+
+* A :class:`ScriptRuns` tracker reads Streamlit's own websocket messages (``ForwardMsg``
+  protobufs) so it knows exactly when a script run starts, when it finishes and whether it
+  finished only to rerun (``st.rerun()``). The ``page`` fixture attaches one to every page.
+* :func:`expect_rerun` wraps a user action that makes Streamlit run the script (a click, an
+  upload, a page switch) and returns once that run - and any ``st.rerun()`` it chained - is
+  over and the browser shows the result.
+* Assertions then use Playwright's auto-retrying ``expect(...)``.
+
+Why not just wait for ``[data-testid="stApp"][data-test-script-state="notRunning"]``? Right
+after a click the attribute still says ``notRunning`` (the server has not heard of the click
+yet), and between a run that calls ``st.rerun()`` and the rerun it says ``notRunning`` again
+for a few hundred milliseconds. Both are races; the websocket messages are not.
+
+DOM test ids used (checked against Streamlit 1.67): ``stApp`` (with ``data-test-script-state``
+and ``data-test-connection-state``), ``stSidebar``, ``stSidebarUserContent``, ``stSidebarNav``
+(links ``stSidebarNavLink``), ``stMain``, ``stAlertContentError`` / ``...Success`` /
+``...Info`` / ``...Warning``, ``stException``, ``stFileUploader``, ``stRadioOption``,
+``stTabs`` / ``stTab`` / ``stTabPanel``, ``stDataFrame`` (its accessible
+``table[role=grid]``), ``stPlotlyChart``; keyed widgets get the class ``st-key-<key>``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, WebSocket, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+__all__ = [
+    "DEFAULT_TIMEOUT_MS",
+    "ScriptRuns",
+    "alert_texts",
+    "assert_no_exception",
+    "attach_script_runs",
+    "button",
+    "choose_radio",
+    "click_button",
+    "dataframe_rows",
+    "error_texts",
+    "expect_rerun",
+    "goto_page",
+    "keyed",
+    "main",
+    "open_app",
+    "script_runs",
+    "sidebar",
+    "sidebar_text",
+    "upload_file",
+    "wait_for_app_idle",
+]
+
+DEFAULT_TIMEOUT_MS = 60_000
+"""How long one script run (with its ``st.rerun()`` chain) may take before a test fails."""
+
+_FINAL = {
+    ForwardMsg.FINISHED_SUCCESSFULLY,
+    ForwardMsg.FINISHED_WITH_COMPILE_ERROR,
+}
+_FRAGMENT = ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
+_PUMP_SLICE_MS = 250  # longest wait for one websocket frame before re-checking the state
+
+
+class ScriptRuns:
+    """What the Streamlit server told one page about its script runs.
+
+    Counters only grow; compare them before and after an action.
+
+    Attributes:
+        started: Script runs started (``new_session`` messages).
+        finished: Full runs that ended for good (not ended early to rerun).
+        fragment_finished: Fragment runs (``st.fragment``) that ended.
+        running: The last ``session_status_changed.script_is_running`` the server sent.
+        rerun_pending: The last full run ended with ``st.rerun()`` and its successor has
+            not finished yet.
+    """
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.finished = 0
+        self.fragment_finished = 0
+        self.running = False
+        self.rerun_pending = False
+        self._websocket: WebSocket | None = None
+
+    # ------------------------------------------------------------------ wiring
+
+    def attach(self, page: Page) -> None:
+        """Listen to the app's websocket on ``page`` (call before the first ``goto``)."""
+        page.on("websocket", self._on_websocket)
+
+    def _on_websocket(self, websocket: WebSocket) -> None:
+        if "/_stcore/stream" not in websocket.url:
+            return
+        self._websocket = websocket
+        websocket.on("framereceived", self._on_frame)
+
+    def _on_frame(self, payload: str | bytes) -> None:
+        if isinstance(payload, str):
+            return
+        message = ForwardMsg.FromString(payload)
+        kind = message.WhichOneof("type")
+        if kind == "new_session":
+            self.started += 1
+        elif kind == "session_status_changed":
+            self.running = message.session_status_changed.script_is_running
+        elif kind == "script_finished":
+            status = message.script_finished
+            if status == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                self.rerun_pending = True
+            elif status == _FRAGMENT:
+                self.fragment_finished += 1
+            elif status in _FINAL:
+                self.finished += 1
+                self.rerun_pending = False
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def idle(self) -> bool:
+        """At least one run finished, none is running and no ``st.rerun()`` is pending."""
+        return self.finished > 0 and not self.running and not self.rerun_pending
+
+    def describe(self) -> str:
+        """The counters, for failure messages."""
+        return (
+            f"started={self.started} finished={self.finished} "
+            f"fragment_finished={self.fragment_finished} running={self.running} "
+            f"rerun_pending={self.rerun_pending}"
+        )
+
+    def wait_until(self, page: Page, condition, timeout_ms: float, what: str) -> None:
+        """Process websocket messages until ``condition()`` holds.
+
+        Returns as soon as a message makes the condition true; there is no fixed sleep.
+        Each wait for the next frame is bounded by a short slice so a frame that was
+        dispatched before the wait began cannot leave us waiting for one that never comes.
+
+        Raises:
+            AssertionError: The condition did not hold within ``timeout_ms``.
+        """
+        deadline = time.monotonic() + timeout_ms / 1000
+        while not condition():
+            remaining_ms = (deadline - time.monotonic()) * 1000
+            if remaining_ms <= 0:
+                raise AssertionError(
+                    f"Timed out after {timeout_ms / 1000:.0f} s waiting for {what} "
+                    f"({self.describe()})."
+                )
+            slice_ms = min(remaining_ms, _PUMP_SLICE_MS)
+            source = self._websocket if self._websocket is not None else page
+            event = "framereceived" if self._websocket is not None else "websocket"
+            try:
+                source.wait_for_event(event, timeout=slice_ms)
+            except PlaywrightTimeoutError:
+                continue
+            except Exception:  # noqa: BLE001 - the socket closed; keep waiting on the page
+                self._websocket = None
+
+
+_TRACKERS: weakref.WeakKeyDictionary[Page, ScriptRuns] = weakref.WeakKeyDictionary()
+
+
+def attach_script_runs(page: Page) -> ScriptRuns:
+    """Attach (once) and return the :class:`ScriptRuns` tracker of ``page``."""
+    tracker = _TRACKERS.get(page)
+    if tracker is None:
+        tracker = ScriptRuns()
+        tracker.attach(page)
+        _TRACKERS[page] = tracker
+    return tracker
+
+
+def script_runs(page: Page) -> ScriptRuns:
+    """The tracker of ``page``; it must have been attached before the page loaded the app."""
+    tracker = _TRACKERS.get(page)
+    if tracker is None:
+        raise RuntimeError(
+            "This page has no ScriptRuns tracker: use the `page` fixture of tests/e2e, or "
+            "call attach_script_runs(page) before page.goto()."
+        )
+    return tracker
+
+
+# ---------------------------------------------------------------------- waiting
+
+
+def _wait_for_frontend(page: Page, timeout_ms: float) -> None:
+    """The browser has caught up: connected, and it shows no script running."""
+    app = page.get_by_test_id("stApp")
+    expect(app).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=timeout_ms)
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout_ms)
+
+
+def wait_for_app_idle(page: Page, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+    """Wait until no script is running, no ``st.rerun()`` is pending and the DOM is current.
+
+    This settles what is already under way. It cannot know about an action whose message
+    has not reached the server yet: wrap actions in :func:`expect_rerun` instead (the
+    action helpers below already do).
+    """
+    tracker = script_runs(page)
+    tracker.wait_until(page, lambda: tracker.idle, timeout_ms, "the app to be idle")
+    _wait_for_frontend(page, timeout_ms)
+
+
+@contextmanager
+def expect_rerun(
+    page: Page, timeout_ms: float = DEFAULT_TIMEOUT_MS, *, fragment: bool = False
+) -> Iterator[ScriptRuns]:
+    """Wrap an action that makes Streamlit run the script; return when that run is over.
+
+    Args:
+        page: The page the action happens on.
+        timeout_ms: How long the run (and its ``st.rerun()`` chain) may take.
+        fragment: The action re-runs only an ``st.fragment`` (a widget inside one), so a
+            finished fragment run counts too.
+
+    Yields:
+        The page's tracker.
+    """
+    tracker = script_runs(page)
+    before = (tracker.finished, tracker.fragment_finished)
+    yield tracker
+
+    def done() -> bool:
+        ran = tracker.finished > before[0] or (fragment and tracker.fragment_finished > before[1])
+        return ran and not tracker.running and not tracker.rerun_pending
+
+    tracker.wait_until(page, done, timeout_ms, "the script run started by the action to end")
+    _wait_for_frontend(page, timeout_ms)
+
+
+# ---------------------------------------------------------------------- locators
+
+
+def main(page: Page) -> Locator:
+    """The main area (everything but the sidebar)."""
+    return page.get_by_test_id("stMain")
+
+
+def sidebar(page: Page) -> Locator:
+    """The app's own sidebar content (below the page navigation)."""
+    return page.get_by_test_id("stSidebarUserContent")
+
+
+def sidebar_text(page: Page) -> str:
+    """The visible text of the app's sidebar content (not the navigation links)."""
+    return sidebar(page).inner_text()
+
+
+def keyed(page: Page | Locator, key: str) -> Locator:
+    """The container Streamlit gives a widget created with ``key=...``."""
+    return page.locator(f".st-key-{key}")
+
+
+def button(page: Page | Locator, label: str | None = None, *, key: str | None = None) -> Locator:
+    """A button by its exact label, or by its Streamlit ``key`` (one of the two)."""
+    if (label is None) == (key is None):
+        raise ValueError("Give exactly one of label or key.")
+    if key is not None:
+        return keyed(page, key).get_by_role("button")
+    return page.get_by_role("button", name=label, exact=True)
+
+
+def alert_texts(page: Page | Locator, kind: str) -> list[str]:
+    """Texts of the visible ``st.<kind>`` messages: kind is error, warning, info or success."""
+    return page.get_by_test_id(f"stAlertContent{kind.capitalize()}").all_inner_texts()
+
+
+def error_texts(page: Page | Locator) -> list[str]:
+    """Texts of the ``st.error`` messages on the page."""
+    return alert_texts(page, "error")
+
+
+def assert_no_exception(page: Page) -> None:
+    """No Streamlit exception element and no Python traceback anywhere on the page."""
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body, f"The page shows a traceback:\n{body[:2000]}"
+
+
+def dataframe_rows(frame: Locator, rows: int = 5) -> list[list[str]]:
+    """The first ``rows`` rendered rows of an ``st.dataframe`` as cell texts.
+
+    The grid paints on a canvas; its accessible ``table[role=grid]`` mirrors the rows and
+    columns in view, which is what a screen reader (and this helper) reads.
+    """
+    body_rows = frame.locator("table[role=grid] tbody tr")
+    expect(body_rows.first).to_be_attached()
+    texts = []
+    for row in body_rows.all()[:rows]:
+        texts.append([cell.strip() for cell in row.locator("td").all_text_contents()])
+    return texts
+
+
+# ---------------------------------------------------------------------- actions
+
+
+def open_app(page: Page, base_url: str, path: str = "",
+             timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+    """Open the app (a new Streamlit session) and wait for its first run to finish."""
+    page.goto(f"{base_url.rstrip('/')}/{path.lstrip('/')}")
+    wait_for_app_idle(page, timeout_ms)
+
+
+def goto_page(page: Page, title: str, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+    """Click the sidebar navigation link called ``title`` and wait for that page's run."""
+    link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True)
+    with expect_rerun(page, timeout_ms):
+        link.click()
+    expect(link).to_have_attribute("aria-current", "page")
+
+
+def click_button(page: Page, label: str | None = None, *, key: str | None = None,
+                 within: Locator | None = None,
+                 timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+    """Click a button (by exact label or Streamlit key) and wait for the run it starts.
+
+    Works for ``st.button``, ``st.form_submit_button`` and ``st.download_button`` labels.
+    """
+    target = button(within if within is not None else page, label, key=key)
+    with expect_rerun(page, timeout_ms):
+        target.click()
+
+
+def choose_radio(page: Page, option: str, *, within: Locator | None = None,
+                 timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+    """Pick ``option`` of an ``st.radio`` and wait for the run it starts."""
+    scope = within if within is not None else page
+    choice = scope.get_by_test_id("stRadioOption").filter(
+        has_text=re.compile(rf"^\s*{re.escape(option)}\s*$")
+    )
+    with expect_rerun(page, timeout_ms):
+        choice.click()
+    expect(choice).to_have_attribute("data-selected", "true")
+
+
+def upload_file(page: Page, path: str | Path, *, uploader: Locator | None = None,
+                timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+    """Upload ``path`` through an ``st.file_uploader``'s "Browse files" button, as a user does.
+
+    Args:
+        page: The page.
+        path: The file to upload.
+        uploader: The ``stFileUploader`` element; default: the only uploader on the page.
+        timeout_ms: How long the upload and the run it starts may take.
+    """
+    if uploader is None:
+        uploader = page.get_by_test_id("stFileUploader")
+    browse = uploader.get_by_test_id("stFileUploaderDropzone").get_by_role("button")
+    with expect_rerun(page, timeout_ms):
+        with page.expect_file_chooser() as chooser:
+            browse.click()
+        chooser.value.set_files(str(path))

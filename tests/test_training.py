@@ -1,0 +1,298 @@
+"""Training: parameters, seeds, the registry and its signatures, jobs, cancel, devices."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from core.config import Settings
+from core.device import DeviceInfo, resolve_device
+from core.errors import ModelFileError, ParameterError
+from core.jobs import LocalJobRunner
+from core.registry import BUNDLE_MAGIC, ModelRegistry
+from core.splitting import SplitSpec, split_real
+from core.synthesizers import (
+    REGISTRY,
+    auto_batch_size,
+    build_synthesizer,
+    resolve_params,
+)
+from core.table import make_table
+from core.training import (
+    EarlyStopping,
+    TrainingRequest,
+    estimate_fit_seconds,
+    model_to_bytes,
+    run_training,
+    seed_everything,
+    training_key,
+)
+from tests.helpers import make_people
+
+
+@pytest.fixture(scope="module")
+def people_table():
+    return make_table(make_people(400), "people.csv", "test")
+
+
+def _request(table, synthesizer="gaussian_copula", preset="quick", seed=0, **overrides):
+    params = resolve_params(synthesizer, preset, overrides or None, rows=280)
+    return TrainingRequest(
+        data_fingerprint=table.fingerprint, dataset_name=table.name, schema=table.schema,
+        synthesizer=synthesizer, preset=preset, params=params, seed=seed,
+        split=SplitSpec(target=table.target),
+    )
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def test_every_synthesizer_has_explained_presets():
+    for spec in REGISTRY.values():
+        assert spec.how_it_works and spec.when_to_pick and spec.speed and spec.diagram
+        for preset in ("quick", "balanced", "best"):
+            assert set(spec.presets[preset]) == {p.name for p in spec.params}
+
+
+def test_batch_size_not_divisible_by_pac_is_refused_with_the_fix():
+    with pytest.raises(ParameterError) as error:
+        resolve_params("ctgan", "quick", {"batch_size": 505, "pac": 10}, rows=5000)
+    message = str(error.value)
+    assert "multiple of pac (10)" in message and "500" in message
+
+
+def test_out_of_range_and_malformed_values_are_refused():
+    with pytest.raises(ParameterError, match="at least 1"):
+        resolve_params("tvae", "quick", {"epochs": 0})
+    with pytest.raises(ParameterError, match="256, 256"):
+        resolve_params("ctgan", "quick", {"generator_dim": "big"})
+    with pytest.raises(ParameterError, match="has no parameter 'learning_rate'"):
+        resolve_params("ctgan", "quick", {"learning_rate": 0.1})
+    with pytest.raises(ParameterError, match="larger than the training data"):
+        resolve_params("ctgan", "best", rows=300)
+
+
+def test_automatic_batch_size_suits_the_data_and_pac():
+    assert auto_batch_size(700, pac=10) % 10 == 0
+    assert auto_batch_size(700, pac=10) == 50
+    assert auto_batch_size(1_000_000, pac=10) == 500
+    params = resolve_params("ctgan", "quick", rows=4000)
+    assert params["batch_size"] == 200 and params["batch_size"] % params["pac"] == 0
+
+
+def test_eta_grows_with_rows_and_epochs(people_table):
+    frame, schema = people_table.frame, people_table.schema
+    quick = resolve_params("ctgan", "quick", rows=280)
+    longer = {**quick, "epochs": quick["epochs"] * 10}
+    small = estimate_fit_seconds("ctgan", quick, frame, schema, speed=0.05)
+    # fixed costs (column preparation) stay; the epoch part scales
+    assert estimate_fit_seconds("ctgan", longer, frame, schema, speed=0.05) > 2.5 * small
+    big = pd.concat([frame] * 20, ignore_index=True)
+    assert estimate_fit_seconds("ctgan", quick, big, schema, speed=0.05) > 2.5 * small
+    # a slower machine (the calibration takes twice as long) gets a longer estimate
+    assert estimate_fit_seconds("ctgan", quick, frame, schema, speed=0.1) > small
+
+
+def test_early_stopping_stops_on_a_plateau_not_on_steady_progress():
+    plateau = EarlyStopping(patience=5, min_epochs=10)
+    losses = [10 / (epoch + 1) for epoch in range(10)] + [1.0] * 40
+    stopped_at = next(e for e, v in enumerate(losses) if plateau.should_stop(e, v))
+    assert 10 <= stopped_at < 35  # plateau began at 10; patience 5 plus smoothing lag
+    steady = EarlyStopping(patience=5, min_epochs=10)
+    assert not any(steady.should_stop(e, 100 - 2 * e) for e in range(50))
+
+
+# --------------------------------------------------------------------------- split
+
+
+def test_split_is_stratified_seeded_and_disjoint(people_table):
+    frame = people_table.frame
+    spec = SplitSpec(test_size=0.25, seed=3, target="churned")
+    train, holdout = split_real(frame, spec)
+    assert len(holdout) == 100 and len(train) == 300
+    assert abs(train["churned"].mean() - holdout["churned"].mean()) < 0.03
+    assert set(train["customer_id"]).isdisjoint(holdout["customer_id"])
+    again, _ = split_real(frame, spec)
+    pd.testing.assert_frame_equal(train, again)
+
+
+# --------------------------------------------------------------------------- fitting
+
+
+def test_training_registers_a_model_under_its_key(people_table):
+    registry = ModelRegistry()
+    request = _request(people_table)
+    record = run_training(request, people_table.frame, registry=registry)
+    assert record.model_id == training_key(request)
+    assert registry.get(record.model_id) == record
+    assert record.train_rows == 280  # the synthesizer saw only the train split
+    assert record in registry.list_for_data(people_table.fingerprint)
+    assert registry.list_for_data("someone-elses-data") == []
+    synthesizer = registry.load_synthesizer(record.model_id)
+    sample = synthesizer.sample(50)["data"]
+    assert list(sample.columns) == people_table.schema.kept_columns
+
+
+def test_the_key_ignores_the_device_but_not_the_seed(people_table):
+    base = _request(people_table)
+    assert training_key(base) == training_key(replace(base, device="cpu"))
+    assert training_key(base) != training_key(replace(base, seed=1))
+    other_schema = people_table.schema.with_column(
+        replace(people_table.schema.column("comment"), action="drop"))
+    assert training_key(base) != training_key(replace(base, schema=other_schema))
+
+
+def test_same_seed_same_model_and_sample(people_table):
+    registry = ModelRegistry()
+    first = _request(people_table, "tvae", seed=11, epochs=3)
+    record = run_training(first, people_table.frame, registry=registry)
+    twin = registry.load_synthesizer(record.model_id)
+    refit = run_training(first, people_table.frame, registry=registry)  # same key, refit
+    assert refit.final_loss == record.final_loss
+    again = registry.load_synthesizer(refit.model_id)
+    seed_everything(5)
+    sample_a = twin.sample(30)["data"]
+    seed_everything(5)
+    sample_b = again.sample(30)["data"]
+    numeric = ["age", "income", "support_calls"]
+    pd.testing.assert_frame_equal(sample_a[numeric], sample_b[numeric])
+    other = run_training(replace(first, seed=12), people_table.frame, registry=registry)
+    assert other.final_loss != record.final_loss
+
+
+def test_deep_model_records_losses_per_epoch(people_table):
+    record = run_training(_request(people_table, "ctgan", epochs=4), people_table.frame,
+                          registry=ModelRegistry())
+    assert record.epochs_run == 4
+    assert record.losses["Epoch"] == [0, 1, 2, 3]
+    assert set(record.final_loss) == {"Generator Loss", "Discriminator Loss"}
+
+
+# --------------------------------------------------------------------------- signatures
+
+
+def test_tampered_model_file_is_refused(people_table, tmp_path):
+    settings = Settings(data_dir=tmp_path, max_upload_mb=10, sample_data_dir=tmp_path)
+    registry = ModelRegistry(settings)
+    record = run_training(_request(people_table, seed=21), people_table.frame,
+                          registry=registry)
+    path = registry.model_path(record.model_id)
+    payload = bytearray(path.read_bytes())
+    payload[len(payload) // 2] ^= 0xFF
+    path.write_bytes(bytes(payload))
+    with pytest.raises(ModelFileError, match="changed after this server wrote it"):
+        registry.load_synthesizer(record.model_id)
+
+
+def test_bundles_round_trip_and_foreign_or_unsigned_files_are_refused(people_table, tmp_path):
+    ours = ModelRegistry(Settings(data_dir=tmp_path / "a", max_upload_mb=10,
+                                  sample_data_dir=tmp_path))
+    record = run_training(_request(people_table, seed=22), people_table.frame, registry=ours)
+    bundle = ours.export_bundle(record.model_id)
+    assert bundle.startswith(BUNDLE_MAGIC)
+
+    ours.delete(record.model_id)
+    assert ours.get(record.model_id) is None
+    imported = ours.import_bundle(bundle, expected_fingerprint=people_table.fingerprint)
+    assert imported.model_id == record.model_id
+    assert ours.load_synthesizer(record.model_id) is not None
+
+    with pytest.raises(ModelFileError, match="another table"):
+        ours.import_bundle(bundle, expected_fingerprint="0" * 16)
+    tampered = bundle[:-10] + bytes(10)
+    with pytest.raises(ModelFileError, match="signature does not match"):
+        ours.import_bundle(tampered)
+    with pytest.raises(ModelFileError, match="not a Synthetic Data Studio model"):
+        ours.import_bundle(ours.model_path(record.model_id).read_bytes())  # a bare pickle
+
+    elsewhere = ModelRegistry(Settings(data_dir=tmp_path / "b", max_upload_mb=10,
+                                       sample_data_dir=tmp_path))
+    with pytest.raises(ModelFileError, match="another server"):
+        elsewhere.import_bundle(bundle)
+    assert elsewhere.list_for_data(people_table.fingerprint) == []
+
+
+# --------------------------------------------------------------------------- devices
+
+
+def test_gpu_choice_reaches_the_synthesizer(people_table, monkeypatch):
+    import torch
+
+    from core.schema import to_sdv_metadata
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    cuda = DeviceInfo(kind="cuda", label="NVIDIA T4 (CUDA)", cpu_threads=2)
+    metadata = to_sdv_metadata(people_table.schema)
+    params = resolve_params("ctgan", "quick", rows=280)
+    on_gpu = build_synthesizer("ctgan", metadata, params,
+                               use_gpu=resolve_device("auto", cuda).is_gpu)
+    assert on_gpu.enable_gpu is True
+    forced_cpu = build_synthesizer("ctgan", metadata, params,
+                                   use_gpu=resolve_device("cpu", cuda).is_gpu)
+    assert forced_cpu.enable_gpu is False
+
+
+def test_models_are_saved_with_networks_on_the_cpu():
+    moves = []
+
+    class FakeNetwork:
+        def set_device(self, device):
+            moves.append(str(device))
+
+    class FakeSynthesizer:
+        _model = FakeNetwork()
+
+    model_to_bytes(FakeSynthesizer())
+    assert moves == ["cpu"]
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+def test_background_job_runs_to_done(people_table):
+    runner = LocalJobRunner()
+    job_id = runner.start(_request(people_table, seed=31), people_table.frame)
+    status = runner.wait(job_id, timeout=120)
+    assert status.state == "done", status.message
+    assert ModelRegistry().get(status.model_id) is not None
+
+
+def _wait_for_epoch(runner, job_id, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = runner.status(job_id)
+        if status.epoch >= 1 or not status.is_active:
+            return status
+        time.sleep(0.2)
+    raise AssertionError("no epoch finished in time")
+
+
+def test_cancel_stops_a_fit_promptly_and_saves_nothing(people_table):
+    runner = LocalJobRunner()
+    request = _request(people_table, "ctgan", seed=41, epochs=2000)
+    job_id = runner.start(request, people_table.frame)
+    assert _wait_for_epoch(runner, job_id).state == "running"
+    cancelled_at = time.monotonic()
+    runner.cancel(job_id)
+    status = runner.wait(job_id, timeout=20)
+    assert status.state == "cancelled"
+    assert time.monotonic() - cancelled_at < 6
+    assert ModelRegistry().get(training_key(request)) is None
+
+
+def test_killed_worker_is_reported_and_a_new_job_can_start(people_table):
+    runner = LocalJobRunner()
+    job_id = runner.start(_request(people_table, "ctgan", seed=51, epochs=2000),
+                          people_table.frame)
+    status = _wait_for_epoch(runner, job_id)
+    os.kill(status.pid, signal.SIGKILL)
+    final = runner.wait(job_id, timeout=20)
+    assert final.state == "failed"
+    assert "stopped by signal 9" in final.message and "start the training again" in final.message
+    again = runner.start(_request(people_table, seed=52), people_table.frame)
+    assert runner.wait(again, timeout=120).state == "done"
