@@ -35,6 +35,11 @@ import pandas as pd
 
 from core.config import get_settings
 from core.errors import DataLoadError, ParameterError
+from core.fake_values import card_numbers as _card_numbers
+from core.fake_values import digit_block as _digit_block
+from core.fake_values import fixed_width as _fixed_width
+from core.fake_values import phone_numbers as _phones
+from core.fake_values import ssns as _ssns
 from core.progress import ProgressCallback, null_progress
 
 __all__ = [
@@ -480,72 +485,6 @@ def _dates(rng: np.random.Generator, start: str, end: str, n: int) -> np.ndarray
 
 
 # --- PII helpers ------------------------------------------------------------------------
-
-_ASCII_ZERO = 48
-
-
-def _digit_block(values: np.ndarray, width: int) -> np.ndarray:
-    """ASCII codes of ``values`` zero-padded to ``width`` digits, shape (n, width)."""
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    return ((np.asarray(values, dtype=np.int64)[:, None] // powers) % 10 + _ASCII_ZERO).astype(
-        np.uint8
-    )
-
-
-def _fixed_width(n: int, *parts: np.ndarray | str) -> np.ndarray:
-    """Glue digit blocks and literal separators into one string per row, vectorised."""
-    blocks = []
-    for part in parts:
-        if isinstance(part, str):
-            literal = np.frombuffer(part.encode("ascii"), dtype=np.uint8)
-            blocks.append(np.broadcast_to(literal, (n, literal.size)))
-        else:
-            blocks.append(part)
-    matrix = np.ascontiguousarray(np.hstack(blocks))
-    return matrix.view(f"S{matrix.shape[1]}").ravel().astype(str).astype(object)
-
-
-def _ssns(rng: np.random.Generator, n: int) -> np.ndarray:
-    area = rng.integers(1, 900, size=n)
-    area[area == 666] = 665  # never issued
-    group = rng.integers(1, 100, size=n)
-    serial = rng.integers(1, 10_000, size=n)
-    return _fixed_width(
-        n, _digit_block(area, 3), "-", _digit_block(group, 2), "-", _digit_block(serial, 4)
-    )
-
-
-def _nanp_code(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Three-digit area/exchange codes 200-989 that are not N11 service codes."""
-    code = rng.integers(200, 990, size=n)
-    code[code % 100 == 11] += 1
-    return code
-
-
-def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
-    area, exchange = _nanp_code(rng, n), _nanp_code(rng, n)
-    line = rng.integers(0, 10_000, size=n)
-    return _fixed_width(
-        n, "(", _digit_block(area, 3), ") ", _digit_block(exchange, 3), "-", _digit_block(line, 4)
-    )
-
-
-def _card_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
-    """16-digit Visa / Mastercard numbers with a valid Luhn check digit."""
-    payload = rng.integers(0, 10, size=(n, 15))
-    visa = rng.random(n) < 0.6
-    payload[visa, 0] = 4
-    payload[~visa, 0] = 5
-    payload[~visa, 1] = rng.integers(1, 6, size=int((~visa).sum()))
-    # Luhn: double every second digit from the right of the payload (the check digit
-    # will sit to its right), subtract 9 from two-digit results.
-    doubled = payload.copy()
-    doubled[:, 14::-2] *= 2
-    doubled[doubled > 9] -= 9
-    check = (10 - doubled.sum(axis=1) % 10) % 10
-    digits = np.column_stack([payload, check]).astype(np.uint8) + _ASCII_ZERO
-    return _fixed_width(n, digits)
-
 
 _PII_LABELS = {
     "name": "names",

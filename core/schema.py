@@ -155,6 +155,16 @@ class TableSchema:
         return [column.name for column in self.columns if column.action != "drop"]
 
     @property
+    def sdv_columns(self) -> list[str]:
+        """Columns handed to SDV: everything kept except faked ones (added afterwards)."""
+        return [c.name for c in self.columns if c.action not in ("drop", "fake")]
+
+    @property
+    def fake_specs(self) -> list[tuple[str, str]]:
+        """``(column, kind)`` of every column filled with fake values after sampling."""
+        return [(c.name, c.sdtype) for c in self.columns if c.action == "fake"]
+
+    @property
     def modelled_columns(self) -> list[str]:
         """Columns whose real values the synthesizer learns (model or keep)."""
         return [c.name for c in self.columns if c.action in ("model", "keep") and c.sdtype != "id"]
@@ -176,6 +186,16 @@ class TableSchema:
             }
             for c in self.columns
         ]
+
+    @classmethod
+    def from_fingerprint_dict(cls, data: Mapping[str, Any]) -> TableSchema:
+        """Rebuild the training-relevant schema a model record stores."""
+        columns = tuple(
+            ColumnSchema(name=name, sdtype=sdtype, pii=bool(pii), action=action,
+                         datetime_format=datetime_format)
+            for name, sdtype, pii, action, datetime_format in data["columns"]
+        )
+        return cls(columns=columns, primary_key=data.get("primary_key"))
 
     def fingerprint_dict(self) -> dict[str, Any]:
         """A JSON-able summary that changes whenever a training-relevant choice changes."""
@@ -617,11 +637,9 @@ def to_sdv_metadata_dict(schema: TableSchema) -> dict[str, Any]:
     """The SDV metadata as a plain dict (what :func:`to_sdv_metadata` loads)."""
     columns: dict[str, dict[str, Any]] = {}
     for column in schema.columns:
-        if column.action == "drop":
-            continue
-        if column.action == "fake":
-            columns[column.name] = {"sdtype": column.sdtype, "pii": True}
-        elif column.sdtype == "datetime":
+        if column.action in ("drop", "fake"):
+            continue  # faked columns are filled by core.fake_values, not learned
+        if column.sdtype == "datetime":
             # prepare_training_frame makes every date a datetime64; a format lets SDV
             # validate the column vectorised instead of guessing one per value (25x faster).
             columns[column.name] = {

@@ -382,7 +382,7 @@ def run_training(
     try:
         with _epoch_hooks(on_epoch):
             try:
-                synthesizer.fit({"data": train})
+                synthesizer.fit({"data": train[request.schema.sdv_columns]})
             except _StopTraining:
                 _mark_fitted(synthesizer)
     except TrainingCancelled:

@@ -87,9 +87,11 @@ def test_sdv_metadata_round_trip(detected):
     metadata = to_sdv_metadata(schema)
     table = metadata.to_dict()["tables"][TABLE_NAME]
     assert table["primary_key"] == "customer_id"
-    assert table["columns"]["contact"] == {"sdtype": "email", "pii": True}
+    assert "contact" not in table["columns"]  # faked after sampling, never learned
+    assert schema.fake_specs[:2] == [("name", "name"), ("contact", "email")]
     assert table["columns"]["state"] == {"sdtype": "categorical"}
-    metadata.validate_data({TABLE_NAME: prepare_training_frame(frame, schema)})
+    prepared = prepare_training_frame(frame, schema)
+    metadata.validate_data({TABLE_NAME: prepared[schema.sdv_columns]})
 
 
 def test_user_edits_are_applied_and_validated(detected):

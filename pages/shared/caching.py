@@ -7,6 +7,7 @@ Only shipped, public things (sample datasets, the machine's device) are cached g
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -15,7 +16,9 @@ import streamlit as st
 from core import datasets
 from core.device import DeviceInfo, detect_device
 from core.jobs import LocalJobRunner
-from core.registry import ModelRegistry
+from core.registry import ModelRecord, ModelRegistry
+from core.schema import TableSchema, prepare_training_frame
+from core.splitting import SplitSpec, split_real
 from core.table import StudioTable, make_table
 
 
@@ -73,3 +76,26 @@ def machine_speed() -> float:
     from core.training import machine_speed as measure
 
     return measure()
+
+
+@st.cache_resource(show_spinner="Preparing the real data…", scope="session", max_entries=4)
+def real_parts(
+    fingerprint: str, schema_key: str, split_key: str, _table: StudioTable,
+    _schema: TableSchema, _split: SplitSpec,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The prepared real (train, holdout) parts, exactly as a synthesizer saw them.
+
+    Keyed by the data fingerprint, the schema and the split; the underscored arguments
+    are the objects those keys describe.
+    """
+    del fingerprint, schema_key, split_key
+    prepared = prepare_training_frame(_table.frame, _schema)
+    return split_real(prepared, _split)
+
+
+def real_parts_for(table: StudioTable, record: ModelRecord) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The (train, holdout) split and schema a model was trained with."""
+    schema = TableSchema.from_fingerprint_dict(record.schema)
+    return real_parts(table.fingerprint, json.dumps(record.schema, sort_keys=True),
+                      json.dumps(record.split, sort_keys=True), table, schema,
+                      SplitSpec(**record.split))
