@@ -270,18 +270,23 @@ with metadata_tab:
             st.rerun()
 
     with st.expander("Change one column", icon=":material/edit:"):
+        column_name = st.selectbox("Column", [c.name for c in table.schema.columns],
+                                   key="column_form_column")
+        current = table.schema.column(column_name)
+        if current.note:
+            st.caption(current.note)
         with st.form("column_form"):
-            column_name = st.selectbox("Column", [c.name for c in table.schema.columns],
-                                       key="column_form_column")
-            current = table.schema.column(column_name)
             types = list(BASE_SDTYPES) + list(PII_SDTYPES)
             left, middle, right = st.columns(3)
-            new_sdtype = left.selectbox("Type", types, key="column_form_sdtype",
+            # Keyed per column (and edit round) so the inputs show that column's values.
+            suffix = f"{column_name}_{version}"
+            new_sdtype = left.selectbox("Type", types, key=f"column_form_sdtype_{suffix}",
                                         index=types.index(current.sdtype)
                                         if current.sdtype in types else 1)
-            new_action = middle.selectbox("Action", ACTIONS, key="column_form_action",
+            new_action = middle.selectbox("Action", ACTIONS, key=f"column_form_action_{suffix}",
                                           index=ACTIONS.index(current.action))
-            new_pii = right.checkbox("Personal data", value=current.pii, key="column_form_pii")
+            new_pii = right.checkbox("Personal data", value=current.pii,
+                                     key=f"column_form_pii_{suffix}")
             if st.form_submit_button("Apply"):
                 try:
                     new_schema = schema_from_records(

@@ -208,6 +208,10 @@ if request is not None:
             state.put(state.CURRENT_JOB, job_id)
             st.rerun()
 
+else:
+    st.button("Train", type="primary", key="train_start", disabled=True,
+              icon=":material/play_arrow:", help="Fix the settings above first.")
+
 # --------------------------------------------------------------------------- progress
 
 

@@ -1,0 +1,231 @@
+"""AppTest: every page opens, and the Data → Train → Generate flow works through widgets.
+
+Note: after its first run, AppTest re-executes only the current page script, not app.py,
+so the shared sidebar is checked on first runs (the browser tests check it live).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core.device import DeviceInfo
+from core.table import make_table
+from tests.helpers import make_people
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+PAGES = ["pages/data.py", "pages/train.py", "pages/generate.py", "pages/evaluate.py",
+         "pages/compare.py"]
+DATASET = "studio.dataset"
+MODEL = "studio.current_model"
+JOB = "studio.current_job"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+def open_app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+
+
+def texts(elements) -> list[str]:
+    return [element.value for element in elements]
+
+
+def load_sample(at: AppTest, key: str = "loans") -> AppTest:
+    at.button(key=f"load_sample_{key}").click().run()
+    assert not at.exception
+    return at
+
+
+def wait_for_job(at: AppTest, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while JOB in at.session_state and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+    assert JOB not in at.session_state, "training did not finish in time"
+
+
+# --------------------------------------------------------------------------- smoke
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens_without_a_dataset(page):
+    at = open_app()
+    at.switch_page(page).run()
+    assert not at.exception
+    assert at.title[0].value == Path(page).stem.capitalize()
+    if page != "pages/data.py":
+        assert "Load or fake a dataset first." in texts(at.info)
+
+
+def test_sidebar_shows_the_dataset_model_and_device():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[DATASET] = make_table(make_people(100), "people.csv", "test")
+    at.run()
+    sidebar = " ".join(texts(at.sidebar.markdown) + texts(at.sidebar.caption))
+    assert "people.csv" in sidebar and "100 rows × 14 columns" in sidebar
+    assert "none trained yet" in sidebar and "Device" in sidebar
+
+
+# --------------------------------------------------------------------------- data
+
+
+def test_load_a_sample_dataset():
+    at = load_sample(open_app(), "transactions")
+    table = at.session_state[DATASET]
+    assert table.name == "transactions.csv" and table.target == "is_fraud"
+    assert "Loaded **transactions.csv**: 8,000 rows × 13 columns." in texts(at.success)
+    assert at.dataframe  # preview and profile tables are drawn
+
+
+def test_upload_a_file_then_a_bad_one_keeps_the_first():
+    at = open_app()
+    at.radio(key="data_source").set_value("Upload a file").run()
+    at.file_uploader(key="upload_file").upload(
+        "accents_latin1.csv", (DATA / "accents_latin1.csv").read_bytes(), "text/csv")
+    at.run()
+    assert not at.exception
+    assert at.session_state[DATASET].name == "accents_latin1.csv"
+    notes = " ".join(at.session_state[DATASET].notes)
+    assert "latin" in notes.lower() or "1252" in notes
+
+    at.file_uploader(key="upload_file").set_value(
+        ("empty.csv", (DATA / "bad" / "empty.csv").read_bytes(), "text/csv"))
+    at.run()
+    assert not at.exception
+    assert any("empty" in message.lower() for message in texts(at.error))
+    assert at.session_state[DATASET].name == "accents_latin1.csv"
+
+
+def test_empty_columns_can_be_dropped_on_request():
+    at = open_app()
+    at.radio(key="data_source").set_value("Upload a file").run()
+    at.file_uploader(key="upload_file").upload(
+        "all_null_column.csv", (DATA / "bad" / "all_null_column.csv").read_bytes(), "text/csv")
+    at.run()
+    assert at.error and DATASET not in at.session_state
+    at.button(key="upload_retry_drop_empty").click().run()
+    assert DATASET in at.session_state
+    assert at.session_state[DATASET].name == "all_null_column.csv"
+
+
+def test_excel_sheet_picker():
+    at = open_app()
+    at.radio(key="data_source").set_value("Upload a file").run()
+    at.file_uploader(key="upload_file").upload(
+        "two_sheets.xlsx", (DATA / "two_sheets.xlsx").read_bytes(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    at.run()
+    assert at.selectbox(key="upload_sheet").options
+    at.selectbox(key="upload_sheet").set_value("Loans").run()
+    at.button(key="upload_load_sheet").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state[DATASET].name == "two_sheets.xlsx"
+
+
+def test_fake_a_dataset_twice_with_one_seed_gives_the_same_table():
+    fingerprints = []
+    for _ in range(2):
+        at = open_app()
+        at.radio(key="data_source").set_value("Fake a dataset").run()
+        at.selectbox(key="fake_domain").set_value("patients").run()
+        at.number_input(key="fake_rows").set_value(300)
+        at.number_input(key="fake_seed").set_value(7)
+        at.button[0].click()  # the form's Generate button
+        at.run()
+        assert not at.exception
+        table = at.session_state[DATASET]
+        assert len(table.frame) == 300 and table.target == "readmitted"
+        fingerprints.append(table.fingerprint)
+    assert fingerprints[0] == fingerprints[1]
+
+
+def test_edit_metadata_and_target():
+    at = load_sample(open_app())
+    assert at.data_editor  # the editable metadata table is shown
+    at.selectbox(key="column_form_column").set_value("state").run()
+    action_box = next(b for b in at.selectbox if b.key.startswith("column_form_action_state"))
+    assert action_box.value == "model"
+    action_box.set_value("drop")
+    at.button[[b.label for b in at.button].index("Apply")].click()
+    at.run()
+    schema = at.session_state[DATASET].schema
+    assert schema.column("state").action == "drop" and "state" not in schema.kept_columns
+
+    at.selectbox(key="column_form_column").set_value("annual_income").run()
+    next(b for b in at.selectbox
+         if b.key.startswith("column_form_action_annual_income")).set_value("fake")
+    at.button[[b.label for b in at.button].index("Apply")].click()
+    at.run()
+    assert any("'fake' needs a kind" in message for message in texts(at.error))
+
+    target_box = next(box for box in at.selectbox if box.key.startswith("target_select"))
+    target_box.set_value("home_ownership").run()
+    assert at.session_state[DATASET].target == "home_ownership"
+    at.button(key="metadata_reset").click().run()
+    assert at.session_state[DATASET].schema.column("state").action == "model"
+
+
+# --------------------------------------------------------------------------- train
+
+
+def test_train_quick_gaussian_copula_then_reuse_it_and_generate():
+    at = load_sample(open_app(), "customers")
+    at.switch_page("pages/train.py").run()
+    at.radio(key="train_synthesizer").set_value("gaussian_copula").run()
+    at.radio(key="train_preset").set_value("quick").run()
+    assert any("Estimated fit time" in text for text in texts(at.markdown))
+    at.button(key="train_start").click().run()
+    assert JOB in at.session_state
+    wait_for_job(at)
+    record = at.session_state[MODEL]
+    assert record.synthesizer == "gaussian_copula" and record.preset == "quick"
+    assert any("Trained **Gaussian Copula · quick · seed 0**" in text for text in texts(at.success))
+    assert "Gaussian Copula · quick · seed 0" in at.dataframe[-1].value["model"].tolist()
+
+    at.button(key="train_start").click().run()  # same settings → from the cache
+    assert JOB not in at.session_state
+    assert any("from the cache" in text for text in texts(at.success))
+
+    at.switch_page("pages/generate.py").run()
+    assert at.number_input(key="gen_rows").value == record.train_rows
+    at.number_input(key="gen_rows").set_value(500)
+    at.button(key="gen_start").click().run()
+    assert not at.exception and not at.error
+    assert len(at.session_state["studio.synthetic"].frame) == 500
+    assert [b.label for b in at.get("download_button")] == [
+        "Download CSV", "Download Parquet", "Download Excel"]
+
+
+def test_invalid_hyperparameters_are_refused_before_training():
+    at = load_sample(open_app())
+    at.switch_page("pages/train.py").run()
+    at.radio(key="train_synthesizer").set_value("ctgan").run()
+    at.number_input(key="param_ctgan_balanced_batch_size").set_value(505).run()
+    assert any("multiple of pac" in message for message in texts(at.error))
+    assert at.button(key="train_start").disabled
+    assert JOB not in at.session_state
+
+
+def test_train_page_shows_a_gpu_when_torch_reports_one(monkeypatch):
+    from pages.shared import caching
+
+    gpu = DeviceInfo(kind="cuda", label="NVIDIA T4 (CUDA)", cpu_threads=2)
+    monkeypatch.setattr(caching, "detect_device", lambda: gpu)
+    at = load_sample(open_app())
+    at.switch_page("pages/train.py").run()
+    assert "CUDA" in at.radio(key="train_device").options  # formatted labels
+    at.radio(key="train_synthesizer").set_value("ctgan").run()
+    assert any("NVIDIA T4 (CUDA)" in text for text in texts(at.caption))
+    at.radio(key="train_device").set_value("cpu").run()
+    assert any("Runs on: **CPU**" in text for text in texts(at.caption))
