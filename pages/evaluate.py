@@ -1,9 +1,206 @@
-"""Evaluate: compare synthetic with real data."""
+"""Evaluate: is the synthetic data faithful, useful and private? With a one-file report."""
 
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-from pages.shared.ui import require_dataset
+from core.evaluation import (
+    EvaluationResult,
+    correlation_heatmaps,
+    dcr_figure,
+    evaluate_all,
+    utility_figure,
+)
+from core.generation import GeneratedSample, generate
+from core.pipeline import run_card, scores_for_registry
+from core.registry import ModelRecord
+from core.report import build_report
+from core.schema import TableSchema
+from core.splitting import SplitSpec
+from core.table import StudioTable
+from pages.shared import caching, state
+from pages.shared.ui import progress_bar, require_dataset, user_errors
+
+BADGES = {"good": ":green-badge[good]", "fair": ":orange-badge[fair]",
+          "poor": ":red-badge[poor]", "not measured": ":gray-badge[not measured]"}
 
 st.title("Evaluate")
-if require_dataset():
-    st.info("Train a model first: this page arrives with the next release.", icon=":material/info:")
+st.caption(
+    "Three questions: are the synthetic rows **faithful** to the real ones, **useful** for "
+    "the same analysis, and **private** (not copies)? Each number says what it means."
+)
+state.show_flash()
+if not require_dataset():
+    st.stop()
+table: StudioTable = state.get_dataset()
+record: ModelRecord | None = state.get(state.CURRENT_MODEL)
+if record is None or record.data_fingerprint != table.fingerprint:
+    st.info("Train a model first (or pick one of this dataset's saved models).",
+            icon=":material/info:")
+    st.page_link("pages/train.py", label="Go to the Train page", icon=":material/model_training:")
+    st.stop()
+
+schema = TableSchema.from_fingerprint_dict(record.schema)
+split = SplitSpec(**record.split)
+real_train, holdout = caching.real_parts_for(table, record)
+sample: GeneratedSample | None = state.get(state.SYNTHETIC)
+if sample is None or sample.model_id != record.model_id:
+    st.markdown(f"Model: **{record.label}**. No synthetic rows from it yet.")
+    if st.button(f"Generate {len(real_train):,} rows and evaluate", type="primary",
+                 key="eval_generate"):
+        with user_errors("generating rows"):
+            report, bar = progress_bar("Generating…")
+            sample = generate(caching.synthesizer(record.model_id), record.model_id,
+                              len(real_train), schema=schema, progress=report)
+            bar.empty()
+            state.put(state.SYNTHETIC, sample)
+            st.rerun()
+    st.stop()
+
+target = split.target if split.target in schema.modelled_columns else None
+result: EvaluationResult | None = state.get_evaluation(sample.key)
+if result is None:
+    with user_errors("evaluating"):
+        report, bar = progress_bar("Evaluating…")
+        result = evaluate_all(real_train, holdout, sample.frame, schema, target,
+                              progress=report, seed=0)
+        bar.empty()
+        state.put_evaluation(sample.key, result)
+        updated = caching.model_registry().update_scores(record.model_id,
+                                                         scores_for_registry(result))
+        if updated is not None:
+            state.put(state.CURRENT_MODEL, updated)
+    if result is None:
+        st.stop()
+
+st.markdown(
+    f"**{record.label}** · {len(sample.frame):,} synthetic rows vs {len(real_train):,} real "
+    f"training rows and {len(holdout):,} held-out real rows"
+    + (f" · target **{target}**" if target else "")
+)
+if result.excluded_columns:
+    st.caption("Not evaluated: " + "; ".join(
+        f"{column} ({why})" for column, why in result.excluded_columns.items()))
+
+(verdict_tab, distributions_tab, correlations_tab, quality_tab, utility_tab, privacy_tab,
+ report_tab) = st.tabs(["Verdict", "Distributions", "Correlations", "Quality", "Utility",
+                        "Privacy", "Report"])
+
+with verdict_tab:
+    st.subheader(result.verdict.headline)
+    for reading in result.verdict.readings:
+        st.markdown(f"**{reading.aspect.capitalize()}** {BADGES.get(reading.level, '')} — "
+                    f"{reading.reason}")
+    cols = st.columns(4)
+    cols[0].metric("Quality score", f"{result.quality.quality_score:.0%}",
+                   help="SDMetrics: how alike column shapes and column pairs are (100% = "
+                   "identical).")
+    utility = result.utility
+    cols[1].metric("Utility ratio", "–" if utility is None or utility.ratio is None
+                   else f"{utility.ratio:.2f}",
+                   help="Score of models trained on synthetic data divided by models "
+                   "trained on real data, both tested on held-out real rows (1.0 = as useful).")
+    cols[2].metric("Exact copies", f"{result.privacy.exact_match_rate:.1%}",
+                   help=result.privacy.explanations.get("exact_match", ""))
+    cols[3].metric("DCR share", f"{result.privacy.dcr_share:.2f}",
+                   help=result.privacy.explanations.get("dcr_share", ""))
+    st.caption("Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items()))
+
+with distributions_tab:
+    st.markdown(
+        "Each column's real and synthetic values on one chart. The score is 1 minus the "
+        "largest gap between the two (Kolmogorov–Smirnov) for numbers and dates, and 1 minus "
+        "the total difference in category shares for categories: 100% means identical."
+    )
+    scores = pd.DataFrame([{"column": s.column, "kind": s.sdtype, "score": s.score,
+                            "what it means": s.explanation} for s in result.columns])
+    st.dataframe(scores, hide_index=True, width="stretch", column_config={
+        "score": st.column_config.ProgressColumn("score", format="percent", min_value=0.0,
+                                                 max_value=1.0)})
+    names = [s.column for s in result.columns]  # worst first
+    chosen = st.selectbox("Column", names, key="eval_column")
+    st.plotly_chart(result.column_figure(chosen), width="stretch", key="eval_column_chart")
+    with st.expander("The six weakest columns side by side"):
+        grid = st.columns(2)
+        for index, name in enumerate(names[:6]):
+            grid[index % 2].plotly_chart(result.column_figure(name), width="stretch",
+                                         key=f"eval_worst_{index}")
+
+with correlations_tab:
+    correlation = result.correlation
+    st.markdown(correlation.explanation)
+    st.metric("Column-pair similarity", f"{correlation.pair_score:.0%}",
+              help="1 minus the average difference between real and synthetic pair "
+              "strengths (100% = every relation kept).")
+    st.plotly_chart(correlation_heatmaps(correlation), width="stretch", key="eval_heatmaps")
+    if not correlation.worst_pairs.empty:
+        st.markdown("**Relations the synthetic data changed most**")
+        st.dataframe(correlation.worst_pairs, hide_index=True, width="stretch")
+
+with quality_tab:
+    quality = result.quality
+    left, right = st.columns(2)
+    left.metric("SDMetrics quality score", f"{quality.quality_score:.1%}")
+    right.metric("SDMetrics diagnostic score", f"{quality.diagnostic_score:.1%}",
+                 help="Validity checks: synthetic values in valid ranges and categories, "
+                 "same structure. Should be close to 100%.")
+    if quality.sample_note:
+        st.caption(quality.sample_note)
+    left.dataframe(quality.quality_properties, hide_index=True, width="stretch")
+    right.dataframe(quality.diagnostic_properties, hide_index=True, width="stretch")
+    for name in quality.property_names:
+        figure = quality.figure(name)
+        if figure is not None:
+            st.plotly_chart(figure, width="stretch", key=f"eval_quality_{name}")
+
+with utility_tab:
+    if utility is None:
+        st.info(f"Utility not measured: {result.utility_reason}.", icon=":material/info:")
+    else:
+        st.markdown(
+            f"Three models learn to predict **{utility.target}** ({utility.task}) once from "
+            "real training rows (TRTR) and once from synthetic rows (TSTR); both are scored "
+            "on the same held-out real rows. " + utility.explanation
+        )
+        cols = st.columns(3)
+        metric_name = "macro-F1" if utility.metric == "macro_f1" else "R²"
+        cols[0].metric(f"Real ({metric_name})", f"{utility.real:.3f}")
+        cols[1].metric(f"Synthetic ({metric_name})", f"{utility.synthetic:.3f}")
+        cols[2].metric("Ratio", "–" if utility.ratio is None else f"{utility.ratio:.2f}")
+        st.plotly_chart(utility_figure(utility), width="stretch", key="eval_utility")
+        st.dataframe(utility.table, hide_index=True, width="stretch")
+        for note in utility.notes:
+            st.caption(note)
+
+with privacy_tab:
+    privacy = result.privacy
+    cols = st.columns(3)
+    cols[0].metric("Exact copies of training rows", f"{privacy.exact_match_rate:.2%}",
+                   help=privacy.explanations.get("exact_match", ""))
+    cols[1].metric("DCR share", f"{privacy.dcr_share:.2f}",
+                   help=privacy.explanations.get("dcr_share", ""))
+    cols[2].metric("Median NNDR", f"{privacy.nndr_median:.2f}",
+                   help=privacy.explanations.get("nndr", ""))
+    for key in ("exact_match", "dcr", "dcr_share", "nndr"):
+        if privacy.explanations.get(key):
+            st.markdown(f"- {privacy.explanations[key]}")
+    st.plotly_chart(dcr_figure(privacy), width="stretch", key="eval_dcr")
+
+with report_tab:
+    st.markdown(
+        "One HTML file with the verdict, the scores, the key charts and a run card. It opens "
+        "offline in any browser: send it to people who do not use this app."
+    )
+    timings = {"fit_s": record.fit_seconds, "sample_s": sample.seconds,
+               "evaluate_s": result.timings.get("total", 0.0)}
+    card = run_card(table, record, timings)
+
+    def report_html() -> str:
+        """Build the report when the button is clicked."""
+        return build_report(result, card, title=f"Synthetic data report — {table.name}")
+
+    st.download_button("Download the HTML report", data=report_html,
+                       file_name=f"report_{table.name.rsplit('.', 1)[0]}_{record.synthesizer}"
+                       ".html", mime="text/html", key="eval_report", type="primary",
+                       icon=":material/download:")

@@ -76,3 +76,21 @@ def show_flash() -> None:
     if queued:
         kind, message = queued
         getattr(st, kind)(message)
+
+
+EVALUATIONS = "studio.evaluations"
+_MAX_EVALUATIONS = 4
+
+
+def get_evaluation(key: str) -> Any:
+    """A finished evaluation of this session, by sample key (None if not computed)."""
+    return st.session_state.get(EVALUATIONS, {}).get(key)
+
+
+def put_evaluation(key: str, evaluation: Any) -> None:
+    """Remember an evaluation; the session keeps the last few (they hold chart samples)."""
+    evaluations = dict(st.session_state.get(EVALUATIONS, {}))
+    evaluations[key] = evaluation
+    while len(evaluations) > _MAX_EVALUATIONS:
+        evaluations.pop(next(iter(evaluations)))
+    st.session_state[EVALUATIONS] = evaluations

@@ -1,0 +1,205 @@
+"""Command line: ``python -m core run --data PATH --synthesizer NAME --target COLUMN --out DIR``.
+
+Runs the same pipeline as the app (detection and corrections, PII faked by default,
+honest split, training, sampling, evaluation) and writes ``synthetic.csv``,
+``report.html`` and ``metrics.json``. Progress goes to stderr; on bad input the exit code
+is non-zero and stderr holds a one-line reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import NoReturn
+
+from core.errors import StudioError
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"error: {message} (see: python -m core run --help)\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _parser() -> argparse.ArgumentParser:
+    from core.synthesizers import PRESETS, REGISTRY
+
+    parser = _Parser(prog="python -m core", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser("run", help="train, sample and evaluate one dataset",
+                              description="Train, sample and evaluate one dataset.")
+    run.add_argument("--data", required=True, type=Path,
+                     help="CSV/TSV/TXT, Excel, Parquet or JSON file")
+    run.add_argument("--synthesizer", required=True, choices=[*REGISTRY, "auto"],
+                     help="which synthesizer, or 'auto' to compare and keep the best")
+    run.add_argument("--target", required=True,
+                     help="column to predict for the utility test ('none' to skip it)")
+    run.add_argument("--out", required=True, type=Path, help="output directory")
+    run.add_argument("--rows", type=int, help="synthetic rows (default: real train size)")
+    run.add_argument("--seed", type=int, default=0, help="seed of split, fit and sampling")
+    run.add_argument("--preset", choices=PRESETS, default="balanced")
+    run.add_argument("--epochs", type=int, help="epochs for deep models (overrides preset)")
+    run.add_argument("--budget", type=float,
+                     help="seconds for the whole run; deep models get epochs to fit it")
+    run.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    run.add_argument("--sheet", help="Excel sheet to read (default: first with data)")
+    return parser
+
+
+class _StderrProgress:
+    """Prints "[ 42%] message" lines, at most one per message change."""
+
+    def __init__(self) -> None:
+        self._last = ("", -1)
+        self._started = time.monotonic()
+
+    def __call__(self, fraction: float, message: str) -> None:
+        percent = int(fraction * 100)
+        if (message, percent // 10) == self._last:
+            return
+        self._last = (message, percent // 10)
+        elapsed = time.monotonic() - self._started
+        sys.stderr.write(f"[{percent:3d}% {elapsed:5.0f}s] {message}\n")
+        sys.stderr.flush()
+
+    def log(self, message: str) -> None:
+        """Print a free-form line."""
+        sys.stderr.write(f"{message}\n")
+        sys.stderr.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``run``; returns the exit code."""
+    from core import loading
+    from core.device import resolve_device
+    from core.pipeline import (
+        best_of,
+        build_metrics,
+        check_target,
+        compare,
+        evaluate_model,
+        plan_request,
+        run_card,
+        scores_for_registry,
+        selection_score,
+        write_outputs,
+    )
+    from core.registry import ModelRegistry
+    from core.splitting import SplitSpec
+    from core.synthesizers import get_spec
+    from core.table import make_table
+    from core.training import run_training, training_key
+
+    progress = _StderrProgress()
+    if args.rows is not None and args.rows < 1:
+        raise StudioError(f"--rows must be at least 1; got {args.rows}.")
+    if args.budget is not None and args.budget <= 0:
+        raise StudioError(f"--budget must be a positive number of seconds; got {args.budget}.")
+    if args.epochs is not None:
+        if args.synthesizer == "auto":
+            raise StudioError("--epochs cannot be combined with 'auto' (it picks epochs by "
+                              "--budget).")
+        if not get_spec(args.synthesizer).deep:
+            raise StudioError(f"--epochs applies to deep models; {args.synthesizer} has none.")
+    device = resolve_device(args.device)
+    if not args.data.is_file():
+        raise StudioError(f"No file at {args.data}. Check the path given to --data.")
+
+    progress(0.0, f"Reading {args.data.name}…")
+    loaded = loading.load_table(args.data.read_bytes(), args.data.name, sheet=args.sheet,
+                                max_bytes=50 * 1024**3)
+    for note in loaded.notes:
+        progress.log(f"  note: {note}")
+    progress(0.02, "Detecting column types…")
+    table = make_table(loaded.frame, name=args.data.name, source="command line",
+                       notes=loaded.notes)
+    target = None if args.target.lower() == "none" else args.target
+    table = check_target(table, target)
+    if target is None:
+        table = table.with_target(None)
+    for column in table.schema.columns:
+        if column.note:
+            progress.log(f"  {column.name}: {column.sdtype}, {column.action} — {column.note}")
+    split = SplitSpec(seed=args.seed, target=table.target)
+    registry = ModelRegistry()
+    started = time.monotonic()
+
+    if args.synthesizer == "auto":
+        results = compare(table, budget=args.budget, seed=args.seed, device=args.device,
+                          split=split, rows=args.rows, registry=registry, progress=progress,
+                          log=progress.log)
+        best = best_of(results)
+        if best is None or best.record is None or best.evaluation is None:
+            reasons = "; ".join(f"{r.request.synthesizer}: {r.reason}" for r in results)
+            raise StudioError(f"No candidate finished: {reasons}")
+        record, sample, evaluation = best.record, best.sample, best.evaluation
+        timings = dict(best.timings)
+        extra = {
+            "selection": {
+                "rule": "eligible if exact_match_rate <= 0.05 and dcr_share <= 0.75; "
+                        "score = mean(quality, min(utility ratio, 1)) or quality; highest "
+                        "eligible score wins",
+                "chosen": record.synthesizer,
+                "candidates": [
+                    {"synthesizer": r.request.synthesizer, "preset": r.request.preset,
+                     "score": None if r.evaluation is None else round(r.score, 4),
+                     "eligible": r.eligible, "reason": r.reason,
+                     "seconds": round(r.seconds, 2)}
+                    for r in results
+                ],
+            },
+            "budget_s": args.budget,
+        }
+    else:
+        overrides = {"epochs": args.epochs} if args.epochs is not None else None
+        request = plan_request(table, args.synthesizer, args.preset, args.seed, args.device,
+                               split, overrides=overrides, fit_budget=args.budget and
+                               args.budget * 0.8)
+        record = registry.get(training_key(request))
+        if record is None:
+            record = run_training(
+                request, table.frame, registry=registry, device=device,
+                listener=lambda p: progress(0.05 + 0.6 * p.fraction, p.stage),
+            )
+            fit_seconds = record.fit_seconds
+        else:
+            progress.log("  the same model is already trained: reusing it")
+            fit_seconds = 0.0
+        synthesizer = registry.load_synthesizer(record.model_id)
+        sample, evaluation = evaluate_model(
+            table, record, synthesizer, args.rows, args.seed,
+            progress=lambda f, m: progress(0.65 + 0.35 * f, m),
+        )
+        registry.update_scores(record.model_id, scores_for_registry(evaluation))
+        timings = {"fit_s": fit_seconds, "sample_s": round(sample.seconds, 3),
+                   "evaluate_s": evaluation.timings.get("total", 0.0)}
+        extra = {"selection": {"score": round(selection_score(evaluation)[1], 4)}}
+    timings["total_s"] = round(time.monotonic() - started, 3)
+    metrics = build_metrics(record, sample, evaluation, len(table.frame), timings, extra)
+    write_outputs(args.out, sample, evaluation, metrics, run_card(table, record, timings),
+                  title=f"Synthetic data report — {table.name}")
+    progress(1.0, f"Wrote {args.out / 'synthetic.csv'}, report.html and metrics.json.")
+    sys.stdout.write(f"{evaluation.verdict.headline}\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments and run; StudioErrors become one-line messages."""
+    args = _parser().parse_args(argv)
+    try:
+        return run(args)
+    except StudioError as error:
+        sys.stderr.write(f"error: {' '.join(str(error).split())}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
