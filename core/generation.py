@@ -76,6 +76,9 @@ def _reset_randomness(synthesizer: Any, seed: int) -> None:
 
     synthesizer.reset_sampling()
     seed_everything(seed)
+    if hasattr(synthesizer, "seed_sampling"):  # core.stratified
+        synthesizer.seed_sampling(seed)
+        return
     model = getattr(synthesizer, "_model", None)
     if model is not None and hasattr(model, "set_random_state"):
         synthesizer._set_random_state(seed)
@@ -268,7 +271,7 @@ def _explain_condition_failure(values: Mapping[str, Any], synthesizer: Any,
                                error: Exception | None, got: int = 0, wanted: int = 0) -> str:
     kind = type(synthesizer).__name__.replace("Synthesizer", "")
     how = ("The Gaussian Copula conditions directly, so the value is probably outside what "
-           "it learned." if kind == "GaussianCopula" else
+           "it learned." if kind in ("GaussianCopula", "ClassStratified") else
            f"{kind} cannot condition directly: it generates rows and keeps those that match "
            "(reject sampling), so rare or impossible values rarely appear.")
     amount = f" (got {got:,} of {wanted:,})" if wanted else ""

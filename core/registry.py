@@ -70,6 +70,7 @@ class ModelRecord:
         final_loss: Last loss values by name.
         scores: Evaluation scores filled in later ({"quality": 0.87, ...}).
         losses: Per-epoch loss history, column name -> values.
+        notes: What the fit decided on its own, in plain sentences.
     """
 
     model_id: str
@@ -91,6 +92,7 @@ class ModelRecord:
     final_loss: dict[str, float] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)
     losses: dict[str, list[float]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:

@@ -177,11 +177,22 @@ REGISTRY: dict[str, SynthesizerSpec] = {
             "Start here. Best for numbers with simple relations and for a quick baseline; "
             "it can miss rare categories and relations that are not straight lines."
         ),
-        params=(_DEFAULT_DISTRIBUTION,),
+        params=(
+            _DEFAULT_DISTRIBUTION,
+            ParamSpec(
+                "per_class", "One copula per target class", "bool",
+                "Fit a separate copula to each class of the target (e.g. fraud and not "
+                "fraud), so what sets a rare class apart is kept. Needs a categorical target.",
+                studio_only=True,
+            ),
+        ),
+        # Balanced and Best are the same on purpose: measured on the samples, beta shapes
+        # plus one copula per class gave the best quality and utility; gaussian_kde added
+        # at most 0.04 quality but made sampling 30-80x slower (minutes for 5k rows).
         presets={
-            "quick": {"default_distribution": "norm"},
-            "balanced": {"default_distribution": "truncnorm"},
-            "best": {"default_distribution": "beta"},
+            "quick": {"default_distribution": "norm", "per_class": False},
+            "balanced": {"default_distribution": "beta", "per_class": True},
+            "best": {"default_distribution": "beta", "per_class": True},
         },
         deep=False,
     ),
@@ -435,7 +446,8 @@ def sdv_kwargs(key: str, params: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_synthesizer(key: str, metadata: Any, params: Mapping[str, Any], use_gpu: bool) -> Any:
+def build_synthesizer(key: str, metadata: Any, params: Mapping[str, Any], use_gpu: bool,
+                      class_column: str | None = None) -> Any:
     """Create the SDV synthesizer (imports SDV lazily).
 
     Args:
@@ -443,10 +455,17 @@ def build_synthesizer(key: str, metadata: Any, params: Mapping[str, Any], use_gp
         metadata: ``sdv.metadata.Metadata``.
         params: Resolved parameters (see :func:`resolve_params`).
         use_gpu: Pass ``enable_gpu=True`` to deep models (ctgan then picks CUDA or MPS).
+        class_column: With ``per_class``, the categorical target to stratify on; None
+            gives the plain synthesizer.
     """
     import sdv.single_table as single_table
 
     spec = get_spec(key)
+    if key == "gaussian_copula" and params.get("per_class") and class_column is not None:
+        from core.stratified import ClassStratifiedSynthesizer
+
+        return ClassStratifiedSynthesizer(metadata.to_dict(), class_column,
+                                          sdv_kwargs(key, params))
     cls = getattr(single_table, spec.class_name)
     kwargs = sdv_kwargs(key, params)
     if spec.deep:

@@ -345,8 +345,10 @@ def run_training(
     metadata = to_sdv_metadata(request.schema)
     torch.set_num_threads(max(device.cpu_threads, 1))
     seed_everything(request.seed)
+    notes: list[str] = []
+    class_column = _stratification_column(request, train, notes)
     synthesizer = build_synthesizer(request.synthesizer, metadata, request.params,
-                                    use_gpu=device.is_gpu)
+                                    use_gpu=device.is_gpu, class_column=class_column)
     stopper = None
     if spec.deep and request.params.get("early_stopping"):
         total = int(request.params["epochs"])
@@ -424,11 +426,35 @@ def run_training(
         stopped_early=stopped_early[0],
         final_loss=final_loss,
         losses=losses,
+        notes=notes,
     )
     registry.add(record, model_to_bytes(synthesizer))
     progress.stage = "Done"
     notify(progress)
     return record
+
+
+_MAX_STRATA = 20
+
+
+def _stratification_column(request: TrainingRequest, train: pd.DataFrame,
+                           notes: list[str]) -> str | None:
+    """The target to fit one model per class of, when ``per_class`` is asked for."""
+    if not request.params.get("per_class"):
+        return None
+    target = request.split.target
+    if target is None:
+        notes.append("One copula per class was asked for, but no target column is set: "
+                     "one copula for the whole table was fitted.")
+        return None
+    column = request.schema.column(target)
+    classes = int(train[target].nunique(dropna=False))
+    if column.sdtype not in ("categorical", "boolean") or classes > _MAX_STRATA:
+        notes.append(f"'{target}' is not a category with at most {_MAX_STRATA} classes, so "
+                     "one copula for the whole table was fitted.")
+        return None
+    notes.append(f"One copula per class of '{target}' ({classes} classes).")
+    return target
 
 
 def _early_stopping_signal(losses: dict[str, list]) -> float | None:

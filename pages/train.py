@@ -278,6 +278,8 @@ if current is not None and current.data_fingerprint == table.fingerprint:
                 + (" — stopped early: the loss had stopped improving." if current.stopped_early
                    else ".")
             )
+        for note in current.notes:
+            st.caption(f":material/info: {note}")
         if current.losses:
             st.plotly_chart(loss_figure(current.losses), width="stretch",
                             key="final_loss")

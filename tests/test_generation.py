@@ -138,3 +138,28 @@ def test_exports_round_trip(tmp_path, monkeypatch):
     monkeypatch.setattr(generation, "_EXCEL_MAX_ROWS", 1)
     with pytest.raises(ParameterError, match="CSV or Parquet"):
         generation.export_bytes(frame, "Excel")
+
+
+def test_per_class_model_conditions_and_rebalances(trained):
+    table, _ = trained
+    request = TrainingRequest(
+        data_fingerprint=table.fingerprint, dataset_name=table.name, schema=table.schema,
+        synthesizer="gaussian_copula", preset="balanced",
+        params=resolve_params("gaussian_copula", "balanced", rows=350), seed=0,
+        split=SplitSpec(target="churned"),
+    )
+    registry = ModelRegistry()
+    stratified = registry.load_synthesizer(run_training(request, table.frame,
+                                                        registry=registry).model_id)
+    assert type(stratified).__name__ == "ClassStratifiedSynthesizer"
+    plain = generation.generate(stratified, "m", 300, seed=1, schema=table.schema)
+    again = generation.generate(stratified, "m", 300, seed=1, schema=table.schema)
+    pd.testing.assert_frame_equal(plain.frame, again.frame)
+    assert plain.frame["churned"].dtype == bool
+    rebalanced = generation.generate(
+        stratified, "m", 200, schema=table.schema, real_example=table.frame,
+        rebalance_column="churned", class_shares={"True": 3, "False": 1},
+        fixed_values={"state": "CA"},
+    )
+    assert rebalanced.frame["churned"].mean() == 0.75
+    assert (rebalanced.frame["state"] == "CA").all()
