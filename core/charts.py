@@ -5,7 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-__all__ = ["REAL_COLOUR", "SYNTHETIC_COLOUR", "column_profile_figure", "loss_figure"]
+__all__ = [
+    "REAL_COLOUR",
+    "SYNTHETIC_COLOUR",
+    "column_profile_figure",
+    "loss_figure",
+    "privacy_utility_figure",
+]
 
 REAL_COLOUR = "#3b5bdb"
 SYNTHETIC_COLOUR = "#f08c00"
@@ -61,4 +67,37 @@ def loss_figure(losses: dict[str, list[float]]) -> go.Figure:
         title={"text": "Loss per epoch", "font": {"size": 14}},
         xaxis_title="epoch", yaxis_title="loss", legend={"orientation": "h", "y": -0.3},
     )
+    return figure
+
+
+def privacy_utility_figure(rows: list[dict]) -> go.Figure:
+    """Candidates of a comparison: usefulness (x) against closeness to training rows (y).
+
+    The x axis is the utility ratio (TSTR/TRTR) when a target exists, else the quality
+    score; the y axis is the DCR share (0.5 = as close to training rows as unseen real rows
+    are; higher = hugging training rows). Best is bottom right; the recommended candidate
+    is drawn as a star.
+    """
+    usable = [r for r in rows if r.get("dcr_share") is not None]
+    use_utility = any(r.get("utility_ratio") is not None for r in usable)
+    x_key, x_title = (("utility_ratio", "utility ratio (synthetic ÷ real)") if use_utility
+                      else ("quality", "quality score"))
+    figure = go.Figure()
+    for recommended in (False, True):
+        group = [r for r in usable if bool(r.get("recommended")) == recommended]
+        if not group:
+            continue
+        figure.add_scatter(
+            x=[r.get(x_key) for r in group], y=[r["dcr_share"] for r in group],
+            mode="markers+text", text=[f"{r['title']} · {r['preset']}" for r in group],
+            textposition="top center", name="recommended" if recommended else "candidate",
+            marker={"size": 18 if recommended else 12,
+                    "symbol": "star" if recommended else "circle",
+                    "color": SYNTHETIC_COLOUR if recommended else REAL_COLOUR},
+        )
+    figure.add_hline(y=0.5, line_dash="dot", line_color="#868e96",
+                     annotation_text="0.5 = no closer than unseen real rows")
+    figure.update_layout(height=420, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                         title="Privacy against usefulness (bottom right is best)",
+                         xaxis_title=x_title, yaxis_title="DCR share (lower = more private)")
     return figure

@@ -23,21 +23,25 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 
 from core.config import PROJECT_ROOT, Settings, get_settings
 from core.errors import TrainingError
-from core.training import TrainingRequest
+from core.splitting import SplitSpec
+from core.table import StudioTable
+from core.training import TrainingRequest, schema_to_dict
 
 __all__ = [
     "ACTIVE_STATES",
     "JobRunner",
     "JobStatus",
     "LocalJobRunner",
+    "load_compare_request",
     "load_job_request",
     "read_status",
     "write_status",
@@ -69,6 +73,8 @@ class JobStatus:
         synthesizer: Synthesizer key.
         data_fingerprint: Which table the job trains on (jobs are listed per table).
         estimate_seconds: The ETA given before the start.
+        kind: "train" or "compare".
+        progress: Overall 0..1 progress when the job reports it directly (compare).
     """
 
     job_id: str
@@ -87,6 +93,8 @@ class JobStatus:
     synthesizer: str = ""
     data_fingerprint: str = ""
     estimate_seconds: float | None = None
+    kind: str = "train"
+    progress: float | None = None
 
     @property
     def is_active(self) -> bool:
@@ -98,6 +106,8 @@ class JobStatus:
         """0..1 for a progress bar."""
         if self.state == "done":
             return 1.0
+        if self.progress is not None:
+            return min(max(self.progress, 0.0), 1.0)
         if self.total_epochs:
             return min(self.epoch / self.total_epochs, 1.0)
         if self.eta_seconds is not None and self.elapsed + self.eta_seconds > 0:
@@ -192,6 +202,41 @@ class LocalJobRunner:
             self._processes[job_id] = process
         self.prepare_standby()
         return job_id
+
+    def start_compare(self, table: StudioTable, candidates: Sequence[tuple[str, str]],
+                      budget: float | None, seed: int = 0, device: str = "auto",
+                      split: SplitSpec | None = None) -> str:
+        """Start a comparison (train, sample and evaluate each candidate) in a worker.
+
+        The worker writes the leaderboard to ``result.json`` (see
+        :func:`core.pipeline.leaderboard_rows`).
+        """
+        job_id = uuid.uuid4().hex[:16]
+        job_dir = self.job_dir(job_id)
+        job_dir.mkdir(parents=True, exist_ok=False)
+        split = split or SplitSpec(target=table.target)
+        (job_dir / "compare.json").write_text(json.dumps({
+            "name": table.name, "source": table.source, "fingerprint": table.fingerprint,
+            "target": table.target, "schema": schema_to_dict(table.schema),
+            "candidates": [list(c) for c in candidates], "budget": budget, "seed": seed,
+            "device": device, "split": split.to_dict(),
+        }))
+        table.frame.to_pickle(job_dir / "frame.pkl")
+        write_status(job_dir, JobStatus(job_id=job_id, kind="compare", synthesizer="compare",
+                                        data_fingerprint=table.fingerprint,
+                                        estimate_seconds=budget, progress=0.0))
+        process = self._take_standby(job_dir) or self._spawn(job_dir, [str(job_dir)])
+        with self._lock:
+            self._processes[job_id] = process
+        self.prepare_standby()
+        return job_id
+
+    def result(self, job_id: str) -> list[dict[str, Any]] | None:
+        """The leaderboard a finished compare job wrote (None if not there)."""
+        try:
+            return json.loads((self.job_dir(job_id) / "result.json").read_text())
+        except (OSError, ValueError):
+            return None
 
     def _environment(self) -> dict[str, str]:
         # PASSIVE: idle OpenMP threads sleep instead of spinning, so concurrent fits on
@@ -336,3 +381,16 @@ def load_job_request(job_dir: Path) -> tuple[TrainingRequest, pd.DataFrame]:
     request = TrainingRequest.from_json((job_dir / "request.json").read_text())
     frame = pd.read_pickle(job_dir / "frame.pkl")  # noqa: S301 - written by this server
     return request, frame
+
+
+def load_compare_request(job_dir: Path) -> tuple[StudioTable, dict[str, Any]]:
+    """Read a compare job's inputs (used by the worker)."""
+    from core.training import schema_from_dict
+
+    spec = json.loads((job_dir / "compare.json").read_text())
+    frame = pd.read_pickle(job_dir / "frame.pkl")  # noqa: S301 - written by this server
+    schema = schema_from_dict(spec["schema"])
+    table = StudioTable(frame=frame, name=spec["name"], source=spec["source"],
+                        fingerprint=spec["fingerprint"], notes=(), schema=schema,
+                        detected_schema=schema, target=spec["target"])
+    return table, spec

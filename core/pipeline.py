@@ -37,6 +37,7 @@ __all__ = [
     "check_target",
     "compare",
     "evaluate_model",
+    "leaderboard_rows",
     "plan_request",
     "real_parts",
     "run_card",
@@ -144,7 +145,8 @@ def selection_score(evaluation: EvaluationResult) -> tuple[bool, float, str]:
       training row exactly and its DCR share is at most 0.75 (0.5 = as close to the
       training rows as unseen real rows are; 1.0 = every row hugs a training row).
     * **Score** — with a target: the mean of the SDMetrics quality score and the utility
-      ratio (TSTR / TRTR, capped at 1.0); without one: the quality score.
+      ratio (TSTR / TRTR, capped at 1.0); without one, or when models trained on the real
+      data barely beat always guessing the majority (the ratio would be noise): quality.
     * The highest score among eligible candidates wins; if none is eligible, the best
       overall wins, flagged.
     """
@@ -153,10 +155,14 @@ def selection_score(evaluation: EvaluationResult) -> tuple[bool, float, str]:
     eligible = (privacy.exact_match_rate <= MAX_EXACT_MATCH_RATE
                 and privacy.dcr_share <= MAX_DCR_SHARE)
     utility = evaluation.utility
-    if utility is not None and utility.ratio is not None:
+    if utility is not None and utility.ratio is not None and utility.informative:
         ratio = min(max(utility.ratio, 0.0), 1.0)
         score = 0.5 * quality + 0.5 * ratio
         reason = f"quality {quality:.2f}, utility ratio {utility.ratio:.2f}"
+    elif utility is not None and not utility.informative:
+        score = quality
+        reason = (f"quality {quality:.2f} (utility not ranked: the target is barely "
+                  "predictable even from real data)")
     else:
         score = quality
         reason = f"quality {quality:.2f} (no utility measured)"
@@ -280,6 +286,39 @@ def compare(
         results.append(result)
     report(1.0, "Comparison done.")
     return results
+
+
+def leaderboard_rows(results: Sequence[CandidateResult]) -> list[dict[str, Any]]:
+    """The comparison as JSON-able rows, best first, the recommended one flagged."""
+    best = best_of(results)
+    rows = []
+    for result in results:
+        evaluation = result.evaluation
+        utility = evaluation.utility if evaluation is not None else None
+        rows.append({
+            "synthesizer": result.request.synthesizer,
+            "title": REGISTRY[result.request.synthesizer].title,
+            "preset": result.request.preset,
+            "model_id": result.record.model_id if result.record else None,
+            "quality": None if evaluation is None else
+            round(evaluation.quality.quality_score, 4),
+            "utility_ratio": None if utility is None or utility.ratio is None
+            else round(utility.ratio, 4),
+            "exact_match_rate": None if evaluation is None else
+            round(evaluation.privacy.exact_match_rate, 5),
+            "dcr_share": None if evaluation is None else round(evaluation.privacy.dcr_share, 4),
+            "fit_s": None if result.record is None else round(result.record.fit_seconds, 2),
+            "reused": result.reused,
+            "score": None if evaluation is None else round(result.score, 4),
+            "eligible": result.eligible,
+            "recommended": result is best,
+            "reason": result.reason,
+            "verdict": None if evaluation is None else evaluation.verdict.headline,
+        })
+    rows.sort(key=lambda row: (row["recommended"], row["eligible"],
+                               -math.inf if row["score"] is None else row["score"]),
+              reverse=True)
+    return rows
 
 
 def scores_for_registry(evaluation: EvaluationResult) -> dict[str, float]:

@@ -42,6 +42,8 @@ __all__ = [
     "estimate_fit_seconds",
     "model_to_bytes",
     "run_training",
+    "schema_from_dict",
+    "schema_to_dict",
     "seed_everything",
     "training_key",
 ]
@@ -78,7 +80,7 @@ class TrainingRequest:
         payload = {
             "data_fingerprint": self.data_fingerprint,
             "dataset_name": self.dataset_name,
-            "schema": _schema_to_dict(self.schema),
+            "schema": schema_to_dict(self.schema),
             "synthesizer": self.synthesizer,
             "preset": self.preset,
             "params": _jsonable(self.params),
@@ -99,7 +101,7 @@ class TrainingRequest:
         return cls(
             data_fingerprint=data["data_fingerprint"],
             dataset_name=data["dataset_name"],
-            schema=_schema_from_dict(data["schema"]),
+            schema=schema_from_dict(data["schema"]),
             synthesizer=data["synthesizer"],
             preset=data["preset"],
             params=params,
@@ -114,14 +116,16 @@ def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
             for key, value in sorted(params.items())}
 
 
-def _schema_to_dict(schema: TableSchema) -> dict[str, Any]:
+def schema_to_dict(schema: TableSchema) -> dict[str, Any]:
+    """The full schema as JSON-able data (notes included)."""
     return {
         "primary_key": schema.primary_key,
         "columns": [asdict(column) for column in schema.columns],
     }
 
 
-def _schema_from_dict(data: dict[str, Any]) -> TableSchema:
+def schema_from_dict(data: dict[str, Any]) -> TableSchema:
+    """Inverse of :func:`schema_to_dict`."""
     from core.schema import ColumnSchema
 
     return TableSchema(

@@ -20,8 +20,62 @@ from core.jobs import JobStatus, load_job_request, read_status, write_status
 _LOG = logging.getLogger("studio.worker")
 
 
+def run_compare(job_dir: Path) -> int:
+    """Run a comparison job; the leaderboard goes to ``result.json``."""
+    import json
+
+    status = read_status(job_dir) or JobStatus(job_id=job_dir.name, kind="compare")
+    status.state, status.pid = "running", os.getpid()
+    status.stage = "Loading the libraries"
+    write_status(job_dir, status)
+    lock = threading.Lock()
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        with lock:
+            status.state, status.message = "cancelled", "The comparison was cancelled."
+            write_status(job_dir, status)
+        os._exit(3)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    from core.errors import StudioError
+    from core.jobs import load_compare_request
+    from core.pipeline import compare, leaderboard_rows
+    from core.splitting import SplitSpec
+
+    table, spec = load_compare_request(job_dir)
+    started = time.monotonic()
+
+    def on_progress(fraction: float, message: str) -> None:
+        with lock:
+            status.progress, status.stage = fraction, message
+            status.elapsed = time.monotonic() - started
+            if spec["budget"]:
+                status.eta_seconds = max(spec["budget"] - status.elapsed, 0.0)
+            write_status(job_dir, status)
+
+    try:
+        results = compare(table, [tuple(c) for c in spec["candidates"]], spec["budget"],
+                          seed=spec["seed"], device=spec["device"],
+                          split=SplitSpec(**spec["split"]), progress=on_progress)
+        (job_dir / "result.json").write_text(json.dumps(leaderboard_rows(results)))
+        final = ("done", "")
+    except StudioError as error:
+        final = ("failed", str(error))
+    except Exception:  # noqa: BLE001 - reported to the user as a plain message
+        _LOG.exception("Comparison failed")
+        final = ("failed", "The comparison failed unexpectedly; the worker log has details.")
+    with lock:
+        status.state, status.message = final
+        status.progress = 1.0 if final[0] == "done" else status.progress
+        status.stage = "Done" if final[0] == "done" else status.stage
+        write_status(job_dir, status)
+    return 0 if final[0] == "done" else 1
+
+
 def main(job_dir: Path) -> int:
     """Run the job in ``job_dir``; return the process exit code."""
+    if (job_dir / "compare.json").exists():
+        return run_compare(job_dir)
     status = read_status(job_dir) or JobStatus(job_id=job_dir.name)
     status.state, status.pid = "running", os.getpid()
     status.stage = "Loading the training libraries"

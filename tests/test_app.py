@@ -229,3 +229,23 @@ def test_train_page_shows_a_gpu_when_torch_reports_one(monkeypatch):
     assert any("NVIDIA T4 (CUDA)" in text for text in texts(at.caption))
     at.radio(key="train_device").set_value("cpu").run()
     assert any("Runs on: **CPU**" in text for text in texts(at.caption))
+
+
+def test_compare_two_fast_synthesizers():
+    at = load_sample(open_app(), "customers")
+    at.switch_page("pages/compare.py").run()
+    at.multiselect(key="compare_candidates").set_value(
+        ["gaussian_copula:quick", "gaussian_copula:balanced"]).run()
+    at.button(key="compare_start").click().run()
+    deadline = time.monotonic() + 240
+    while "studio.compare.job" in at.session_state and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+    assert not at.exception and not at.error
+    board = at.dataframe[0].value
+    assert list(board["preset"]) and set(board["preset"]) == {"quick", "balanced"}
+    recommended = next(s.value for s in at.success if s.value.startswith("Recommended"))
+    assert "Gaussian Copula" in recommended
+    assert at.get("plotly_chart")  # the privacy-vs-utility chart
+    at.button(key="compare_use").click().run()
+    assert at.session_state[MODEL].synthesizer == "gaussian_copula"

@@ -7,6 +7,8 @@ columns are excluded, and :func:`excluded_columns` says why for each of them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -23,6 +25,7 @@ __all__ = [
     "excluded_columns",
     "is_continuous",
     "sample_rows",
+    "single_threaded_native_code",
 ]
 
 #: The four kinds the evaluation distinguishes.
@@ -32,6 +35,19 @@ EVAL_SDTYPES: tuple[str, ...] = ("numerical", "datetime", "categorical", "boolea
 MISSING_LABEL = "\x00<missing>"
 
 _NS_PER_DAY = 86_400 * 10**9
+
+
+def single_threaded_native_code() -> Any:
+    """Limit OpenMP and BLAS to one thread inside a ``with`` block.
+
+    scikit-learn's gradient boosting and nearest-neighbour search use OpenMP, whose
+    threads spin while they wait: when another process (a training worker, the browser)
+    takes a core, a 2-thread fit can run 10x slower than a 1-thread one. Random forests
+    parallelise with ordinary threads (``n_jobs``) and are unaffected.
+    """
+    from threadpoolctl import threadpool_limits  # lazy: scikit-learn's dependency
+
+    return threadpool_limits(limits=1)
 
 
 def evaluation_sdtype(column: ColumnSchema) -> str:
@@ -88,21 +104,28 @@ def evaluated_columns(schema: TableSchema, *frames: pd.DataFrame) -> list[str]:
 
 def as_numeric(series: pd.Series) -> np.ndarray:
     """Float values of a column: dates as days since 1970, booleans as 0/1, missing as NaN."""
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "fiub":  # plain numpy: no copy dance
+        return series.to_numpy(dtype=float)
+    if isinstance(dtype, pd.DatetimeTZDtype):
         series = series.dt.tz_convert(None)
     if pd.api.types.is_datetime64_any_dtype(series):
-        stamps = series.astype("datetime64[ns]")
-        values = stamps.to_numpy(dtype="int64", na_value=0).astype(float) / _NS_PER_DAY
-        values[stamps.isna().to_numpy()] = np.nan
+        stamps = series.to_numpy(dtype="datetime64[ns]")
+        values = stamps.view("int64").astype(float) / _NS_PER_DAY
+        values[np.isnat(stamps)] = np.nan
         return values
-    if pd.api.types.is_bool_dtype(series) or series.dtype == object:
-        if series.dtype == object and not series.dropna().map(type).eq(bool).all():
-            if series.dropna().map(lambda v: isinstance(v, pd.Timestamp)).any():
-                return as_numeric(pd.to_datetime(series, errors="coerce"))
-            return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-        return series.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    if pd.api.types.is_numeric_dtype(series):
-        return series.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype) and (
+        pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+    ):
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    if kind == "boolean":
+        values = np.full(len(series), np.nan)
+        present = series.notna().to_numpy()
+        values[present] = series[present].astype(bool).to_numpy(dtype=float)
+        return values
+    if kind in ("datetime", "datetime64", "date"):
+        return as_numeric(pd.to_datetime(series, errors="coerce"))
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
 
 
@@ -112,6 +135,13 @@ def as_labels(series: pd.Series) -> pd.Series:
     Real and synthetic values are compared as text so that ``1`` and ``"1"`` or ``True``
     and ``"True"`` (what different readers and synthesizers produce) are the same category.
     """
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in (
+        "string", "empty",
+    ):
+        return series  # already text: the common case, and the costly one to convert
+    if series.dtype == bool:
+        return pd.Series(np.where(series.to_numpy(), "True", "False").astype(object),
+                         index=series.index, name=series.name)
     mask = series.isna().to_numpy()
     labels = series.astype(object).astype(str).astype(object)
     if mask.any():

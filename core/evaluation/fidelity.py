@@ -31,7 +31,6 @@ import pandas as pd
 
 from core.errors import EvaluationError
 from core.evaluation._common import (
-    MISSING_LABEL,
     as_labels,
     as_numeric,
     evaluated_columns,
@@ -56,6 +55,7 @@ __all__ = [
     "column_scores",
     "correlation_matrices",
     "quality_and_diagnostic",
+    "quality_rows_bound",
 ]
 
 #: SDMetrics 0.32 counts a numeric pair in "Column Pair Trends" only when the real
@@ -66,7 +66,6 @@ RELATED_ASSOCIATION = 0.3
 
 _MAX_DECIMALS = 14  # sdmetrics' KSComplement rounds to sys.float_info.dig - 1 decimals
 _MAX_LEVELS = 50  # categories beyond the 50 most frequent are pooled for associations
-_OTHER_LABEL = "\x00<other>"
 
 
 # --------------------------------------------------------------------------- column shapes
@@ -101,15 +100,17 @@ def _ks_statistic(real: np.ndarray, synthetic: np.ndarray) -> float:
     return float(np.max(np.abs(cdf_real - cdf_synthetic)))
 
 
-def _missing_note(real: pd.Series, synthetic: pd.Series) -> str:
-    real_missing = float(real.isna().mean()) if len(real) else 0.0
-    synthetic_missing = float(synthetic.isna().mean()) if len(synthetic) else 0.0
+def _missing_note(real_missing: float, synthetic_missing: float) -> str:
     if abs(real_missing - synthetic_missing) < 0.01:
         return ""
     return (
         f" Missing values: {real_missing:.0%} of real rows, {synthetic_missing:.0%} of "
         "synthetic rows (not part of this score)."
     )
+
+
+def _missing_share(kept: int, total: int) -> float:
+    return 1.0 - kept / total if total else 0.0
 
 
 def column_score(real: pd.Series, synthetic: pd.Series, sdtype: str) -> ColumnScore:
@@ -121,12 +122,15 @@ def column_score(real: pd.Series, synthetic: pd.Series, sdtype: str) -> ColumnSc
         sdtype: Its evaluation kind (``numerical``, ``datetime``, ``categorical``, ``boolean``).
     """
     name = str(real.name)
-    missing = _missing_note(real, synthetic)
     if is_continuous(sdtype):
         real_values = as_numeric(real)
         synthetic_values = as_numeric(synthetic)
         real_values = np.round(real_values[~np.isnan(real_values)], _MAX_DECIMALS)
         synthetic_values = np.round(synthetic_values[~np.isnan(synthetic_values)], _MAX_DECIMALS)
+        missing = _missing_note(
+            _missing_share(len(real_values), len(real)),
+            _missing_share(len(synthetic_values), len(synthetic)),
+        )
         if not len(real_values) or not len(synthetic_values):
             return _empty_score(name, sdtype, "KSComplement", real_values, synthetic_values)
         gap = _ks_statistic(real_values, synthetic_values)
@@ -139,6 +143,10 @@ def column_score(real: pd.Series, synthetic: pd.Series, sdtype: str) -> ColumnSc
 
     real_labels = as_labels(real).dropna()
     synthetic_labels = as_labels(synthetic).dropna()
+    missing = _missing_note(
+        _missing_share(len(real_labels), len(real)),
+        _missing_share(len(synthetic_labels), len(synthetic)),
+    )
     if real_labels.empty or synthetic_labels.empty:
         return _empty_score(name, sdtype, "TVComplement", real_labels, synthetic_labels)
     real_shares = real_labels.value_counts(normalize=True)
@@ -152,7 +160,9 @@ def column_score(real: pd.Series, synthetic: pd.Series, sdtype: str) -> ColumnSc
     )
     unseen = float(synthetic_shares[~synthetic_shares.index.isin(real_shares.index)].sum())
     if unseen >= 0.005:
-        explanation += f" {unseen:.0%} of synthetic values are categories absent from the real data."
+        explanation += (
+            f" {unseen:.0%} of synthetic values are categories absent from the real data."
+        )
     return ColumnScore(name, sdtype, "TVComplement", score, explanation + missing)
 
 
@@ -212,6 +222,8 @@ class CorrelationResult:
     * number–category: bias-corrected correlation ratio η (square root of epsilon
       squared: the share of the number's variance explained by the category), **0..1**.
 
+    A pair involving a constant column (or too few values) has relation 0.
+
     Attributes:
         method: ``spearman`` or ``pearson`` (number–number pairs).
         columns: The columns, in schema order (rows and columns of the matrices).
@@ -245,12 +257,20 @@ class CorrelationResult:
 
 
 def _level_codes(series: pd.Series) -> tuple[np.ndarray, int]:
-    labels = as_labels(series).fillna(MISSING_LABEL)
-    counts = labels.value_counts()
-    if len(counts) > _MAX_LEVELS:
-        labels = labels.where(labels.isin(counts.index[: _MAX_LEVELS - 1]), _OTHER_LABEL)
-    codes, uniques = pd.factorize(labels)
-    return codes.astype(np.int64), len(uniques)
+    """Integer codes of a category column (missing is a level; rare levels pooled)."""
+    codes, uniques = pd.factorize(as_labels(series), use_na_sentinel=True)
+    codes = codes.astype(np.int64)
+    levels = len(uniques)
+    if (codes < 0).any():
+        codes[codes < 0] = levels
+        levels += 1
+    if levels > _MAX_LEVELS:
+        counts = np.bincount(codes, minlength=levels)
+        keep = np.argsort(-counts, kind="stable")[: _MAX_LEVELS - 1]
+        remap = np.full(levels, _MAX_LEVELS - 1, dtype=np.int64)
+        remap[keep] = np.arange(len(keep))
+        codes, levels = remap[codes], _MAX_LEVELS
+    return codes, levels
 
 
 def _cramers_v(codes_a: np.ndarray, levels_a: int, codes_b: np.ndarray, levels_b: int) -> float:
@@ -280,26 +300,57 @@ def _cramers_v(codes_a: np.ndarray, levels_a: int, codes_b: np.ndarray, levels_b
     return float(min(1.0, np.sqrt(phi2_corrected / denominator)))
 
 
-def _correlation_ratio(values: np.ndarray, codes: np.ndarray, levels: int) -> float:
+@dataclass(frozen=True)
+class _Centred:
+    """A number column prepared for correlation ratios against many category columns."""
+
+    values: np.ndarray  # centred on the mean, 0 where missing
+    valid: np.ndarray | None  # None when nothing is missing
+    count: int
+    total: float  # total sum of squares
+
+
+def _centred(values: np.ndarray) -> _Centred:
     valid = ~np.isnan(values)
-    values, codes = values[valid], codes[valid]
-    n = len(values)
-    if n < 3:
+    count = int(valid.sum())
+    if count == 0:
+        return _Centred(np.zeros_like(values), valid, 0, 0.0)
+    centred = np.where(valid, values - values[valid].mean(), 0.0)
+    return _Centred(centred, None if valid.all() else valid, count,
+                    float(np.dot(centred, centred)))
+
+
+def _correlation_ratio(number: _Centred, codes: np.ndarray, levels: int) -> float:
+    if number.count < 3 or number.total <= 0:
         return float("nan")
-    counts = np.bincount(codes, minlength=levels).astype(float)
-    groups = int((counts > 0).sum())
-    if groups < 2 or n <= groups:
-        return float("nan")
-    mean = values.mean()
-    total = float(((values - mean) ** 2).sum())
-    if total <= 0:
-        return float("nan")
-    sums = np.bincount(codes, weights=values, minlength=levels)
+    if number.valid is None:
+        counts = np.bincount(codes, minlength=levels).astype(float)
+        sums = np.bincount(codes, weights=number.values, minlength=levels)
+    else:
+        kept = codes[number.valid]
+        counts = np.bincount(kept, minlength=levels).astype(float)
+        sums = np.bincount(kept, weights=number.values[number.valid], minlength=levels)
     present = counts > 0
-    between = float((sums[present] ** 2 / counts[present]).sum() - n * mean**2)
-    within_mean_square = max(total - between, 0.0) / (n - groups)
-    epsilon_squared = (between - (groups - 1) * within_mean_square) / total
+    groups = int(present.sum())
+    if groups < 2 or number.count <= groups:
+        return float("nan")
+    between = float((sums[present] ** 2 / counts[present]).sum())
+    within_mean_square = max(number.total - between, 0.0) / (number.count - groups)
+    epsilon_squared = (between - (groups - 1) * within_mean_square) / number.total
     return float(np.sqrt(min(max(epsilon_squared, 0.0), 1.0)))
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties averaged (like ``scipy.stats.rankdata``), NaN kept."""
+    ranks = np.full(len(values), np.nan)
+    valid = ~np.isnan(values)
+    if not valid.any():
+        return ranks
+    unique, inverse, counts = np.unique(values[valid], return_inverse=True, return_counts=True)
+    del unique
+    upper = np.cumsum(counts)
+    ranks[valid] = (upper - (counts - 1) / 2.0)[inverse]
+    return ranks
 
 
 def _relations(
@@ -315,26 +366,32 @@ def _relations(
     }
     position = {c: i for i, c in enumerate(columns)}
     if len(numeric) >= 2:
-        block = pd.DataFrame(numbers)
         if method == "spearman":
-            block = block.rank()
+            block = pd.DataFrame({c: _average_ranks(v) for c, v in numbers.items()})
+        else:
+            block = pd.DataFrame(numbers)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             correlations = block.corr(method="pearson", min_periods=3).to_numpy()
         index = [position[c] for c in numeric]
         matrix[np.ix_(index, index)] = correlations
         np.fill_diagonal(matrix, 1.0)
+    centred = {c: _centred(values) for c, values in numbers.items()}
     for first, second in itertools.combinations(columns, 2):
         if first in numbers and second in numbers:
             continue
         if first in numbers:
-            value = _correlation_ratio(numbers[first], *levels[second])
+            value = _correlation_ratio(centred[first], *levels[second])
         elif second in numbers:
-            value = _correlation_ratio(numbers[second], *levels[first])
+            value = _correlation_ratio(centred[second], *levels[first])
         else:
             value = _cramers_v(*levels[first], *levels[second])
         matrix[position[first], position[second]] = value
         matrix[position[second], position[first]] = value
+    if len(frame) >= 3:
+        # A constant column (e.g. a synthetic target that lost its rare class) cannot
+        # relate to anything: its relations are 0, so losing a real relation shows.
+        matrix = np.nan_to_num(matrix, nan=0.0)
     return np.clip(matrix, -1.0, 1.0)
 
 
@@ -343,7 +400,7 @@ def correlation_matrices(
     synthetic: pd.DataFrame,
     schema: TableSchema,
     method: Literal["spearman", "pearson"] = "spearman",
-    max_rows: int = 100_000,
+    max_rows: int = 50_000,
     seed: int = 0,
 ) -> CorrelationResult:
     """Relations between every pair of modelled columns, real vs synthetic.
@@ -364,7 +421,9 @@ def correlation_matrices(
         EvaluationError: Unknown method, no modelled column, or a column is missing.
     """
     if method not in ("spearman", "pearson"):
-        raise EvaluationError(f"Correlation method must be 'spearman' or 'pearson', not {method!r}.")
+        raise EvaluationError(
+            f"Correlation method must be 'spearman' or 'pearson', not {method!r}."
+        )
     columns = evaluated_columns(schema, real, synthetic)
     kinds = {c: evaluation_sdtype(schema.column(c)) for c in columns}
     real_rows = sample_rows(real[columns], max_rows, seed)
@@ -454,12 +513,14 @@ class QualityResult:
         quality_properties: ``Property``, ``Score`` (Column Shapes, Column Pair Trends).
         diagnostic_properties: ``Property``, ``Score`` (Data Validity, Data Structure).
         details: Per-property detail tables from SDMetrics, keyed by property name.
-        figures: SDMetrics' plotly figure per property (properties without one are absent).
         real_rows_used: Real rows the reports were computed on.
         synthetic_rows_used: Synthetic rows the reports were computed on.
-        sampled: Whether either side was subsampled (seeded) to ``real_rows_used`` rows.
-        notes: Plain sentences for the UI ("computed on a 10,000-row sample", ...).
+        sampled: Whether either side was subsampled (seeded).
+        notes: Plain sentences for the UI ("computed on a 5,000-row sample", ...).
         excluded_columns: Columns not evaluated and why.
+        reports: The SDMetrics report objects (``quality``, ``diagnostic``), for
+            :meth:`figure`; building all figures eagerly costs seconds, so they are made
+            on demand.
     """
 
     quality_score: float
@@ -467,19 +528,54 @@ class QualityResult:
     quality_properties: pd.DataFrame
     diagnostic_properties: pd.DataFrame
     details: dict[str, pd.DataFrame]
-    figures: dict[str, go.Figure]
     real_rows_used: int
     synthetic_rows_used: int
     sampled: bool
     notes: tuple[str, ...] = field(default_factory=tuple)
     excluded_columns: dict[str, str] = field(default_factory=dict)
+    reports: dict[str, Any] = field(default_factory=dict, repr=False)
+    _figures: dict[str, Any] = field(default_factory=dict, repr=False, init=False)
 
     @property
     def sample_note(self) -> str:
-        """"Computed on a 10,000-row sample of each side." or ""."""
+        """"Computed on a 5,000-row sample of each side (seeded)." or ""."""
         if not self.sampled:
             return ""
         return f"Computed on a {self.real_rows_used:,}-row sample of each side (seeded)."
+
+    @property
+    def property_names(self) -> list[str]:
+        """Every computed property: quality ones first, then diagnostic ones."""
+        return [*self.quality_properties["Property"], *self.diagnostic_properties["Property"]]
+
+    def figure(self, property_name: str) -> go.Figure | None:
+        """SDMetrics' plotly figure of one property (None if SDMetrics has none for it)."""
+        if property_name not in self._figures:
+            figure = None
+            for report in self.reports.values():
+                if property_name in list(report.get_properties()["Property"]):
+                    with contextlib.suppress(Exception), warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        figure = report.get_visualization(property_name, table_name=TABLE_NAME)
+                    break
+            self._figures[property_name] = figure
+        return self._figures[property_name]
+
+    def figures(self) -> dict[str, go.Figure]:
+        """Every property's figure that SDMetrics can draw, keyed by property name."""
+        drawn = {name: self.figure(name) for name in self.property_names}
+        return {name: figure for name, figure in drawn.items() if figure is not None}
+
+
+def quality_rows_bound(columns: int) -> int:
+    """Default rows per side for the SDMetrics reports: fewer when there are many pairs.
+
+    The reports cost ~10–40 ms per column pair (pandas overhead) plus time per row, so
+    the bound keeps rows × pairs near 2.5 million: 20,000 rows up to 16 columns,
+    5,700 rows at 30 columns, never below 2,000.
+    """
+    pairs = max(1, columns * (columns - 1) // 2)
+    return int(min(20_000, max(2_000, 2_500_000 // pairs)))
 
 
 def _sdmetrics_metadata(schema: TableSchema, columns: list[str]) -> dict[str, Any]:
@@ -521,15 +617,16 @@ def quality_and_diagnostic(
     synthetic: pd.DataFrame,
     schema: TableSchema,
     progress: ProgressCallback | None = None,
-    max_rows: int = 10_000,
+    max_rows: int | None = None,
     seed: int = 0,
 ) -> QualityResult:
     """Run SDMetrics' QualityReport and DiagnosticReport on the modelled columns.
 
-    The reports cost ~10–25 ms per column pair whatever the rows, plus time per row, so
-    both sides are subsampled (seeded) to ``max_rows``; :attr:`QualityResult.sample_note`
-    says so. SDMetrics 0.32 averages "Column Pair Trends" over the pairs that are clearly
-    related in the real data only; when none is, the property is NaN and the quality
+    The reports cost ~10–40 ms per column pair whatever the rows, plus time per row, so
+    both sides are subsampled (seeded) to ``max_rows`` (by default
+    :func:`quality_rows_bound`); :attr:`QualityResult.sample_note` says so.
+    SDMetrics 0.32 averages "Column Pair Trends" over the pairs that are clearly related
+    in the real data only; when none is, the property is NaN and the quality
     score is "Column Shapes" alone (a note says so).
 
     Args:
@@ -537,7 +634,7 @@ def quality_and_diagnostic(
         synthetic: The generated rows.
         schema: The reviewed schema.
         progress: Called with (fraction, message).
-        max_rows: Bound on the rows of each side.
+        max_rows: Bound on the rows of each side (None: :func:`quality_rows_bound`).
         seed: Seed of the subsample.
 
     Raises:
@@ -547,8 +644,10 @@ def quality_and_diagnostic(
 
     report = progress or null_progress
     columns = evaluated_columns(schema, real, synthetic)
-    real_rows = sample_rows(real[columns], max_rows, seed)
-    synthetic_rows = sample_rows(synthetic[columns], max_rows, seed + 1)
+    if max_rows is None:
+        max_rows = quality_rows_bound(len(columns))
+    real_rows = sample_rows(real[columns], max_rows, seed).reset_index(drop=True)
+    synthetic_rows = sample_rows(synthetic[columns], max_rows, seed + 1).reset_index(drop=True)
     sampled = len(real_rows) < len(real) or len(synthetic_rows) < len(synthetic)
     metadata = _sdmetrics_metadata(schema, columns)
     real_data = {TABLE_NAME: _for_sdmetrics(real_rows, schema, columns)}
@@ -571,14 +670,10 @@ def quality_and_diagnostic(
         ) from error
 
     details: dict[str, pd.DataFrame] = {}
-    figures: dict[str, Any] = {}
     for instance in (quality, diagnostic):
         for name in instance.get_properties()["Property"]:
             with contextlib.suppress(Exception):
                 details[name] = instance.get_details(name, table_name=TABLE_NAME)
-            with contextlib.suppress(Exception), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                figures[name] = instance.get_visualization(name, table_name=TABLE_NAME)
 
     quality_properties = quality.get_properties()
     diagnostic_properties = diagnostic.get_properties().dropna(subset=["Score"])
@@ -603,10 +698,10 @@ def quality_and_diagnostic(
         quality_properties=quality_properties,
         diagnostic_properties=diagnostic_properties,
         details=details,
-        figures=figures,
         real_rows_used=len(real_rows),
         synthetic_rows_used=len(synthetic_rows),
         sampled=sampled,
         notes=tuple(notes),
         excluded_columns=excluded_columns(schema),
+        reports={"quality": quality, "diagnostic": diagnostic},
     )

@@ -5,7 +5,7 @@ Thresholds (each reading is ``good``, ``fair``, ``poor`` or ``not measured``):
 * **Fidelity** — SDMetrics' overall quality score: ≥ 0.85 good, ≥ 0.70 fair, else poor.
 * **Utility** — TSTR / TRTR ratio of the headline metric (macro-F1 or R²): ≥ 0.90 good,
   ≥ 0.75 fair, else poor. Not measured without a target, or when models trained on real
-  data cannot predict the target (R² ≤ 0).
+  data barely beat a model that learned nothing (by less than 0.05 macro-F1 or R²).
 * **Privacy** — judged on the *excess* exact-match rate (synthetic rows copying a training
   row, minus the rate at which never-seen real rows match a training row by chance) and
   the DCR share (0.5 ideal, 1.0 = every row closer to train than to new rows):
@@ -106,14 +106,14 @@ def _utility(utility: UtilityResult | None, reason: str | None) -> Reading:
     if utility is None:
         why = reason or "no target column was chosen, so no model was trained"
         return Reading("utility", "not measured", f"Not measured: {why.rstrip('.')}.")
-    if utility.ratio is None:
+    if utility.ratio is None or not utility.informative:
         return Reading("utility", "not measured", utility.explanation)
     ratio = utility.ratio
     level = "good" if ratio >= UTILITY_GOOD else "fair" if ratio >= UTILITY_FAIR else "poor"
     label = "macro-F1" if utility.metric == "macro_f1" else "R²"
     describe = {
         "good": "about as useful as the real data for this prediction",
-        "fair": "useful, but models lose some accuracy",
+        "fair": "useful, but models trained on it do somewhat worse",
         "poor": "models trained on it do clearly worse on real data",
     }[level]
     return Reading(
@@ -153,7 +153,7 @@ def _headline(readings: tuple[Reading, ...]) -> str:
     fair = [r.aspect for r in readings if r.level == "fair"]
     measured = [r for r in readings if r.level != "not measured"]
     skipped = [r.aspect for r in readings if r.level == "not measured"]
-    tail = f" ({' and '.join(skipped)} not measured)" if skipped else ""
+    tail = f"; {_join(skipped)} not measured" if skipped else ""
     if not measured:
         return "Nothing could be measured on this data."
     if poor:
@@ -162,7 +162,9 @@ def _headline(readings: tuple[Reading, ...]) -> str:
     if fair:
         verb = "is" if len(fair) == 1 else "are"
         return f"Usable with care: {_join(fair)} {verb} only fair{tail}."
-    return f"Looks good: faithful, useful and private on these tests{tail}."
+    if skipped:
+        return f"Looks good on what was measured ({_join([r.aspect for r in measured])}){tail}."
+    return "Looks good: faithful, useful and private on these tests."
 
 
 def _join(words: list[str]) -> str:

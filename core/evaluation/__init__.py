@@ -1,0 +1,245 @@
+"""Evaluation of synthetic data: fidelity, utility (TSTR vs TRTR), privacy and a verdict.
+
+Inputs everywhere: ``real_train`` (the real rows the synthesizer trained on), ``holdout``
+(held-out real rows it never saw) and ``synthetic`` (generated rows), all passed through
+:func:`core.schema.prepare_training_frame`, plus the reviewed
+:class:`~core.schema.TableSchema`. Only ``schema.modelled_columns`` are evaluated: faked
+PII, identifiers and dropped columns are excluded (:attr:`EvaluationResult.excluded_columns`
+says why for each).
+
+:func:`evaluate_all` runs everything and records timings; the parts are importable on
+their own: :mod:`~core.evaluation.fidelity`, :mod:`~core.evaluation.utility`,
+:mod:`~core.evaluation.privacy`, :mod:`~core.evaluation.verdict` and the figures in
+:mod:`~core.evaluation.charts`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from core.errors import EvaluationError
+from core.evaluation._common import (
+    evaluated_columns,
+    evaluation_sdtype,
+    excluded_columns,
+    sample_rows,
+)
+from core.evaluation.charts import (
+    correlation_heatmaps,
+    dcr_figure,
+    distribution_figure,
+    score_gauge,
+    utility_figure,
+)
+from core.evaluation.fidelity import (
+    ColumnScore,
+    CorrelationResult,
+    QualityResult,
+    column_score,
+    column_scores,
+    correlation_matrices,
+    quality_and_diagnostic,
+)
+from core.evaluation.privacy import PrivacyResult, privacy_scores
+from core.evaluation.utility import UtilityResult, detect_task, utility_scores
+from core.evaluation.verdict import Reading, Verdict, make_verdict
+from core.progress import ProgressCallback, null_progress, scaled
+from core.schema import TableSchema
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+__all__ = [
+    "CHART_SAMPLE_ROWS",
+    "ColumnScore",
+    "CorrelationResult",
+    "EvaluationResult",
+    "PrivacyResult",
+    "QualityResult",
+    "Reading",
+    "UtilityResult",
+    "Verdict",
+    "column_score",
+    "column_scores",
+    "correlation_heatmaps",
+    "correlation_matrices",
+    "dcr_figure",
+    "detect_task",
+    "distribution_figure",
+    "evaluate_all",
+    "make_verdict",
+    "privacy_scores",
+    "quality_and_diagnostic",
+    "score_gauge",
+    "utility_figure",
+    "utility_scores",
+]
+
+#: Rows of each side kept in the result for distribution charts.
+CHART_SAMPLE_ROWS = 20_000
+
+
+@dataclass(frozen=True, eq=False)
+class EvaluationResult:
+    """Everything :func:`evaluate_all` measured.
+
+    Attributes:
+        columns: Per-column scores, worst first.
+        correlation: Pairwise relations (real, synthetic, difference).
+        quality: SDMetrics quality and diagnostic reports.
+        utility: TSTR vs TRTR, or None (see ``utility_reason``).
+        utility_reason: Why utility is None ("no target column was chosen", or the
+            :class:`~core.errors.EvaluationError` message); None when measured.
+        privacy: Exact matches, DCR, DCR share, NNDR.
+        verdict: The plain-language readings.
+        timings: Wall seconds per part: ``columns``, ``correlations``, ``quality``,
+            ``utility``, ``privacy`` and ``total``.
+        target: The target column (or None).
+        evaluated_columns: The columns scored.
+        excluded_columns: Columns left out, with the reason.
+        sdtypes: Evaluation kind of each evaluated column.
+        rows: Sizes of the inputs: ``real_train``, ``holdout``, ``synthetic``.
+        real_sample: Up to :data:`CHART_SAMPLE_ROWS` real training rows (seeded) for charts.
+        synthetic_sample: Same for the synthetic rows.
+        seed: Seed of every subsample and model.
+    """
+
+    columns: list[ColumnScore]
+    correlation: CorrelationResult
+    quality: QualityResult
+    utility: UtilityResult | None
+    utility_reason: str | None
+    privacy: PrivacyResult
+    verdict: Verdict
+    timings: dict[str, float]
+    target: str | None
+    evaluated_columns: tuple[str, ...]
+    excluded_columns: dict[str, str]
+    sdtypes: dict[str, str]
+    rows: dict[str, int]
+    real_sample: pd.DataFrame
+    synthetic_sample: pd.DataFrame
+    seed: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def column_figure(self, column: str) -> go.Figure:
+        """:func:`distribution_figure` of one evaluated column from the kept samples."""
+        score = next((s.score for s in self.columns if s.column == column), None)
+        return distribution_figure(
+            self.real_sample, self.synthetic_sample, column, self.sdtypes[column], score
+        )
+
+
+def evaluate_all(
+    real_train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    schema: TableSchema,
+    target: str | None,
+    progress: ProgressCallback | None = None,
+    seed: int = 0,
+) -> EvaluationResult:
+    """Run every evaluation and the verdict, timing each part.
+
+    Progress: column shapes 0–4%, relations 4–10%, SDMetrics reports 10–45%, utility
+    45–75%, privacy 75–99%.
+
+    Args:
+        real_train: The real rows the synthesizer trained on.
+        holdout: Held-out real rows it never saw.
+        synthetic: Generated rows.
+        schema: The reviewed schema.
+        target: Column to predict for utility, or None (utility is then skipped).
+        progress: Called with (fraction, message).
+        seed: Seed of every subsample and model.
+
+    Returns:
+        The result. A utility failure the user can fix (one-class target, ...) does not
+        stop the rest: ``utility`` is None and ``utility_reason`` holds the message.
+
+    Raises:
+        EvaluationError: The data cannot be evaluated at all (no modelled column, a
+            missing column, no rows, SDMetrics failed).
+    """
+    report = progress or null_progress
+    columns = evaluated_columns(schema, real_train, holdout, synthetic)
+    for what, frame in (("real training", real_train), ("held-out", holdout),
+                        ("synthetic", synthetic)):
+        if frame.empty:
+            raise EvaluationError(
+                f"The {what} data has no rows: nothing to evaluate. Generate or load rows first."
+            )
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def timed(name: str, start: float) -> float:
+        now = time.perf_counter()
+        timings[name] = round(now - start, 3)
+        return now
+
+    clock = time.perf_counter()
+    report(0.0, "Comparing column distributions…")
+    scores = column_scores(real_train, synthetic, schema)
+    clock = timed("columns", clock)
+
+    report(0.04, "Comparing relations between columns…")
+    correlation = correlation_matrices(real_train, synthetic, schema, seed=seed)
+    clock = timed("correlations", clock)
+
+    quality = quality_and_diagnostic(
+        real_train, synthetic, schema, progress=scaled(progress, 0.1, 0.45), seed=seed
+    )
+    clock = timed("quality", clock)
+
+    utility: UtilityResult | None = None
+    utility_reason: str | None = None
+    if target is None:
+        utility_reason = "no target column was chosen, so no model was trained"
+    else:
+        try:
+            utility = utility_scores(
+                real_train, holdout, synthetic, schema, target, seed=seed,
+                progress=scaled(progress, 0.45, 0.75),
+            )
+        except EvaluationError as error:
+            utility_reason = str(error)
+    clock = timed("utility", clock)
+
+    privacy = privacy_scores(
+        real_train, holdout, synthetic, schema, seed=seed, progress=scaled(progress, 0.75, 0.99)
+    )
+    clock = timed("privacy", clock)
+
+    verdict = make_verdict(quality, utility, privacy, utility_reason=utility_reason)
+    timings["total"] = round(time.perf_counter() - started, 3)
+    report(1.0, "Evaluation done.")
+
+    notes = list(quality.notes)
+    if utility is not None:
+        notes.extend(utility.notes)
+    return EvaluationResult(
+        columns=scores,
+        correlation=correlation,
+        quality=quality,
+        utility=utility,
+        utility_reason=utility_reason,
+        privacy=privacy,
+        verdict=verdict,
+        timings=timings,
+        target=target,
+        evaluated_columns=tuple(columns),
+        excluded_columns=excluded_columns(schema),
+        sdtypes={c: evaluation_sdtype(schema.column(c)) for c in columns},
+        rows={"real_train": len(real_train), "holdout": len(holdout),
+              "synthetic": len(synthetic)},
+        real_sample=sample_rows(real_train[columns], CHART_SAMPLE_ROWS, seed).reset_index(
+            drop=True),
+        synthetic_sample=sample_rows(synthetic[columns], CHART_SAMPLE_ROWS, seed + 1).reset_index(
+            drop=True),
+        seed=seed,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,92 @@
+"""The headless command: outputs, documented keys, clear errors, and auto's budget."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.__main__ import main
+
+ROOT = Path(__file__).resolve().parent.parent
+CUSTOMERS = ROOT / "sample_data" / "customers.csv"
+
+
+def test_run_writes_the_three_files_with_documented_keys(tmp_path):
+    out = tmp_path / "out"
+    code = main(["run", "--data", str(CUSTOMERS), "--synthesizer", "gaussian_copula",
+                 "--target", "churned", "--out", str(out), "--preset", "quick",
+                 "--rows", "1000", "--seed", "3"])
+    assert code == 0
+    synthetic = pd.read_csv(out / "synthetic.csv")
+    assert len(synthetic) == 1000
+    real_columns = pd.read_csv(CUSTOMERS, nrows=1).columns
+    assert set(synthetic.columns) <= set(real_columns)
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("synthesizer", "params", "seed", "device", "rows_real", "rows_synthetic",
+                "quality_score", "diagnostic_score", "utility", "privacy", "timings",
+                "versions"):
+        assert key in metrics, key
+    assert metrics["synthesizer"] == "gaussian_copula" and metrics["seed"] == 3
+    assert metrics["rows_real"] == 4000 and metrics["rows_synthetic"] == 1000
+    assert 0.5 < metrics["quality_score"] <= 1 and 0.5 < metrics["diagnostic_score"] <= 1
+    utility = metrics["utility"]
+    assert utility["task"] == "classification" and utility["metric"] == "macro_f1"
+    assert set(utility) >= {"real", "synthetic", "ratio", "per_model"}
+    assert len(utility["per_model"]) == 3 and 0 < utility["ratio"] < 1.5
+    privacy = metrics["privacy"]
+    assert set(privacy) == {"exact_match_rate", "dcr_share", "nndr_median"}
+    assert privacy["exact_match_rate"] < 0.01 and 0.3 < privacy["dcr_share"] < 0.7
+    assert set(metrics["timings"]) >= {"fit_s", "sample_s", "evaluate_s"}
+    assert {"sdv", "sdmetrics", "torch"} <= set(metrics["versions"])
+    report = (out / "report.html").read_text()
+    assert "customers.csv" in report and report.count("<html") == 1
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["--synthesizer", "gan9000"], "invalid choice: 'gan9000'"),
+        (["--target", "not_a_column"], "'not_a_column' is not in the data"),
+        (["--data", "missing.csv"], "No file at missing.csv"),
+        (["--epochs", "5"], "--epochs applies to deep models"),
+        (["--device", "cuda"], "asked for 'cuda'"),
+        (["--rows", "0"], "--rows must be at least 1"),
+    ],
+)
+def test_bad_input_exits_non_zero_with_one_line(tmp_path, arguments, expected):
+    base = {"--data": str(CUSTOMERS), "--synthesizer": "gaussian_copula",
+            "--target": "churned", "--out": str(tmp_path / "out")}
+    for flag, value in zip(arguments[::2], arguments[1::2], strict=True):
+        base[flag] = value
+    command = [sys.executable, "-m", "core", "run"]
+    for flag, value in base.items():
+        command += [flag, value]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert completed.returncode != 0
+    last_line = completed.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("error: ") and expected in last_line
+    assert "Traceback" not in completed.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_auto_compares_candidates_within_the_budget(tmp_path):
+    out = tmp_path / "auto"
+    budget = 60
+    code = main(["run", "--data", str(CUSTOMERS), "--synthesizer", "auto", "--target",
+                 "churned", "--out", str(out), "--budget", str(budget)])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    selection = metrics["selection"]
+    names = [c["synthesizer"] for c in selection["candidates"]]
+    assert names == ["gaussian_copula", "tvae", "ctgan"]
+    assert selection["chosen"] in names and metrics["synthesizer"] == selection["chosen"]
+    finished = [c for c in selection["candidates"] if c["score"] is not None]
+    assert finished and max(finished, key=lambda c: (c["eligible"], c["score"]))[
+        "synthesizer"] == selection["chosen"]
+    # the run stays within its budget (small slack for the machine being busy)
+    assert metrics["timings"]["total_s"] <= budget * 1.25
