@@ -10,7 +10,6 @@ HERE = Path(__file__).parent
 
 st.set_page_config(page_title="Synthetic Data Studio", page_icon=":material/science:",
                    layout="wide")
-warmup.start()
 
 navigation = st.navigation(
     [
@@ -22,4 +21,9 @@ navigation = st.navigation(
     ]
 )
 sidebar.render()
-navigation.run()
+try:
+    navigation.run()
+finally:
+    # After the page is drawn (pages may st.stop()), so importing SDV in the background
+    # cannot delay the first paint.
+    warmup.start()

@@ -118,7 +118,9 @@ def _faker_pool(seed: int, method: str, size: int) -> tuple[str, ...]:
     return tuple(str(make()) for _ in range(size))
 
 
-def _pool(seed: int, method: str, n: int, cap: int = 3000) -> np.ndarray:
+def _pool(seed: int, method: str, n: int, cap: int = 1000) -> np.ndarray:
+    # ~0.1 ms per Faker call: 1,000 values build in 0.1 s; combined (first x last names,
+    # numbers, domains) they still give mostly unique values.
     return np.array(_faker_pool(seed, method, int(min(cap, max(n, 50)))), dtype=object)
 
 
