@@ -43,6 +43,11 @@ from core.fake_values import ssns as _ssns
 from core.progress import ProgressCallback, null_progress
 
 __all__ = [
+    "MAX_CANARIES",
+    "MAX_OUTLIER_RATE",
+    "OUTLIER_COLUMNS",
+    "canary_rows",
+    "outlier_rows",
     "DOMAINS",
     "MAX_ROWS",
     "MIN_ROWS",
@@ -94,6 +99,11 @@ class FakeSpec:
         missing_rate: Share of cells set missing in every column except the id and the
             target, 0 to 0.5.
         seed: Random seed (a non-negative integer); the same spec always gives the same rows.
+        outlier_rate: Share of rows in a planted outlier group (the domain's key amount
+            several times larger than usual), 0 to 0.2.
+        canaries: Number of "canary" records (0 to 50): distinctive rows at the end of the
+            table, complete and unlike any other, whose reappearance in synthetic data
+            shows memorisation (see :mod:`core.planted`).
     """
 
     domain: str = "loans"
@@ -103,6 +113,8 @@ class FakeSpec:
     rare_rate: float = 0.05
     missing_rate: float = 0.0
     seed: int = 42
+    outlier_rate: float = 0.0
+    canaries: int = 0
 
     def validate(self) -> None:
         """Check every field.
@@ -138,6 +150,16 @@ class FakeSpec:
         _check_fraction("missing_rate", self.missing_rate, *_MISSING_RATE_RANGE)
         if not _is_int(self.seed) or self.seed < 0:
             raise ParameterError(f"seed must be a non-negative whole number (got {self.seed!r}).")
+        _check_fraction("outlier_rate", self.outlier_rate, 0.0, MAX_OUTLIER_RATE)
+        if not _is_int(self.canaries) or not 0 <= self.canaries <= MAX_CANARIES:
+            raise ParameterError(
+                f"canaries must be a whole number between 0 and {MAX_CANARIES} "
+                f"(got {self.canaries!r})."
+            )
+        if self.canaries >= self.rows // 10:
+            raise ParameterError(
+                f"canaries ({self.canaries}) must be under a tenth of the rows ({self.rows:,})."
+            )
 
 
 @dataclass(frozen=True)
@@ -333,8 +355,72 @@ def fake_dataset(spec: FakeSpec, progress: ProgressCallback | None = None) -> pd
 
     steps("Assembling the table")
     df = pd.DataFrame(columns)
+    if spec.outlier_rate > 0:
+        _plant_outliers(df, spec, ctx.rng("outliers"))
+    if spec.canaries:
+        _plant_canaries(df, spec, domain, ctx.rng("canaries"))
     steps.finish()
     return df
+
+
+#: Column scaled up in the planted outlier group, and by how much.
+OUTLIER_COLUMNS: dict[str, tuple[str, float]] = {
+    "loans": ("annual_income", 6.0),
+    "transactions": ("amount", 8.0),
+    "customers": ("monthly_charges", 4.0),
+    "patients": ("bmi", 1.8),
+}
+MAX_OUTLIER_RATE = 0.2
+MAX_CANARIES = 50
+
+
+def outlier_rows(spec: FakeSpec) -> np.ndarray:
+    """Positions of the planted outlier group (empty when ``outlier_rate`` is 0)."""
+    count = int(round(spec.outlier_rate * spec.rows))
+    if count == 0:
+        return np.array([], dtype=np.int64)
+    rng = _rng(spec.seed, f"{spec.domain}:outlier-rows")
+    eligible = spec.rows - spec.canaries  # canaries stay distinct
+    return np.sort(rng.choice(eligible, size=min(count, eligible), replace=False))
+
+
+def canary_rows(spec: FakeSpec) -> np.ndarray:
+    """Positions of the canary records: the last ``spec.canaries`` rows."""
+    return np.arange(spec.rows - spec.canaries, spec.rows, dtype=np.int64)
+
+
+def _plant_outliers(df: pd.DataFrame, spec: FakeSpec, rng: np.random.Generator) -> None:
+    column, factor = OUTLIER_COLUMNS[spec.domain]
+    rows = outlier_rows(spec)
+    values = df[column].to_numpy(dtype=float, copy=True)
+    values[rows] *= factor * rng.uniform(0.9, 1.1, size=len(rows))
+    df[column] = values.round(2) if pd.api.types.is_float_dtype(df[column]) else values
+
+
+def _plant_canaries(df: pd.DataFrame, spec: FakeSpec, domain: _Domain,
+                    rng: np.random.Generator) -> None:
+    """Make the last rows distinctive: every number just beyond its column's range."""
+    positions = canary_rows(spec)
+    base = rng.integers(0, spec.rows - spec.canaries, size=len(positions))
+    numeric = [c.name for c in domain.columns
+               if c.name not in (domain.id_column, domain.target) and not c.pii
+               and pd.api.types.is_numeric_dtype(df[c.name])
+               and not pd.api.types.is_bool_dtype(df[c.name])]
+    for offset, (position, source) in enumerate(zip(positions, base, strict=True)):
+        for column in df.columns:
+            if column == domain.id_column:
+                continue
+            value = df.loc[source, column]
+            if pd.isna(value):  # canaries are complete rows
+                value = df[column].dropna().iloc[0]
+            df.loc[position, column] = value
+        for column in numeric:
+            top = float(np.nanmax(df[column].to_numpy(dtype=float)[: spec.rows - spec.canaries]))
+            unusual = top * (1.05 + 0.02 * offset) + 1  # just above the real range
+            df.loc[position, column] = (round(unusual)
+                                        if pd.api.types.is_integer_dtype(df[column])
+                                        else round(unusual, 2))
+        df.loc[position, domain.target] = True
 
 
 # --------------------------------------------------------------------------------------

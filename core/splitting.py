@@ -16,7 +16,7 @@ import pandas as pd
 
 from core.errors import DataValidationError, ParameterError
 
-__all__ = ["MIN_ROWS", "SplitSpec", "split_real"]
+__all__ = ["MIN_ROWS", "SplitSpec", "split_real", "training_positions"]
 
 #: Fewer rows than this cannot be split and trained on meaningfully.
 MIN_ROWS = 20
@@ -75,3 +75,10 @@ def split_real(frame: pd.DataFrame, spec: SplitSpec) -> tuple[pd.DataFrame, pd.D
         frame, test_size=spec.test_size, random_state=spec.seed, stratify=stratify
     )
     return train.reset_index(drop=True), holdout.reset_index(drop=True)
+
+
+def training_positions(frame: pd.DataFrame, spec: SplitSpec) -> set[int]:
+    """Row positions of ``frame`` that :func:`split_real` puts in the train part."""
+    positions = frame.reset_index(drop=True).assign(__position__=range(len(frame)))
+    train, _ = split_real(positions, spec)
+    return set(int(p) for p in train["__position__"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pandas as pd
 
@@ -43,6 +44,7 @@ class StudioTable:
         schema: The reviewed schema (what the user sees and edits).
         detected_schema: The schema as first detected (for "reset my edits").
         target: The column a downstream model would predict, if any.
+        planted: For faked tables, the :class:`core.planted.PlantedTruth` (else None).
     """
 
     frame: pd.DataFrame
@@ -53,6 +55,7 @@ class StudioTable:
     schema: TableSchema
     detected_schema: TableSchema
     target: str | None
+    planted: Any = None
 
     @property
     def shape_label(self) -> str:
@@ -87,6 +90,7 @@ def make_table(
     source: str,
     notes: tuple[str, ...] = (),
     target: str | None = None,
+    planted: Any = None,
 ) -> StudioTable:
     """Detect the schema of ``frame`` and bundle everything into a :class:`StudioTable`.
 
@@ -96,6 +100,7 @@ def make_table(
         source: Where it came from.
         notes: Loader notes to keep showing.
         target: A known target (sample datasets have one); otherwise suggested.
+        planted: The planted truth of a faked table.
     """
     schema = detect_schema(frame)
     if target is None or target not in schema.modelled_columns:
@@ -109,4 +114,5 @@ def make_table(
         schema=schema,
         detected_schema=schema,
         target=target,
+        planted=planted,
     )

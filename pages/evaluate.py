@@ -14,6 +14,7 @@ from core.evaluation import (
 )
 from core.generation import GeneratedSample, generate
 from core.pipeline import run_card, scores_for_registry
+from core.planted import canaries_of_table, check_planted, nearest_synthetic
 from core.registry import ModelRecord
 from core.report import build_report
 from core.schema import TableSchema
@@ -83,9 +84,15 @@ if result.excluded_columns:
     st.caption("Not evaluated: " + "; ".join(
         f"{column} ({why})" for column, why in result.excluded_columns.items()))
 
-(verdict_tab, distributions_tab, correlations_tab, quality_tab, utility_tab, privacy_tab,
- report_tab) = st.tabs(["Verdict", "Distributions", "Correlations", "Quality", "Utility",
-                        "Privacy", "Report"])
+tab_names = ["Verdict", "Distributions", "Correlations", "Quality", "Utility", "Privacy",
+             "Record explorer", "Report"]
+if table.planted is not None:
+    tab_names.insert(6, "Planted truth")
+tabs = dict(zip(tab_names, st.tabs(tab_names), strict=True))
+verdict_tab, distributions_tab, correlations_tab = (tabs["Verdict"], tabs["Distributions"],
+                                                     tabs["Correlations"])
+quality_tab, utility_tab, privacy_tab = tabs["Quality"], tabs["Utility"], tabs["Privacy"]
+explorer_tab, report_tab = tabs["Record explorer"], tabs["Report"]
 
 with verdict_tab:
     st.subheader(result.verdict.headline)
@@ -186,6 +193,68 @@ with privacy_tab:
         if privacy.explanations.get(key):
             st.markdown(f"- {privacy.explanations[key]}")
     st.plotly_chart(dcr_figure(privacy), width="stretch", key="eval_dcr")
+
+if table.planted is not None:
+    with tabs["Planted truth"]:
+        truth = table.planted
+        st.markdown(
+            "This table was faked, so we know what is in it: relations, a rare class, maybe "
+            "an outlier group and **canaries** — a few deliberately unusual rows. A good "
+            "synthesizer **recovers the structure** but **never reproduces a canary**: "
+            "structure is learned, individual rows should not be."
+        )
+        checks = check_planted(truth, real_train, sample.frame)
+        st.dataframe(pd.DataFrame([{
+            "planted": c.name, "measured as": c.measure, "real": c.real,
+            "synthetic": c.synthetic, "recovered": "✅ yes" if c.recovered else "❌ no",
+            "what it means": c.explanation} for c in checks]), hide_index=True,
+            width="stretch", column_config={
+                "real": st.column_config.NumberColumn(format="%.3f"),
+                "synthetic": st.column_config.NumberColumn(format="%.3f")})
+        if truth.canary_positions:
+            canary_result = canaries_of_table(table.frame, truth, schema, split, real_train,
+                                              sample.frame)
+            left, right = st.columns(2)
+            left.metric("Canaries the model saw", canary_result.seen,
+                        help="Only canaries in the training part can be memorised.")
+            right.metric("Reappearing in synthetic data", canary_result.near_copies,
+                         delta=None if not canary_result.exact_copies else
+                         f"{canary_result.exact_copies} exact", delta_color="inverse")
+            if canary_result.near_copies:
+                st.warning(canary_result.explanation, icon=":material/warning:")
+            else:
+                st.success(canary_result.explanation, icon=":material/verified_user:")
+            st.dataframe(pd.DataFrame([{
+                "canary row": c.position, "in training part": c.in_training,
+                "closest synthetic row": c.nearest_distance,
+                "closest other real row": c.other_real_distance,
+                "copied": "exactly" if c.exact else ("nearly" if c.near else "no")}
+                for c in canary_result.checks]), hide_index=True, width="stretch")
+        else:
+            st.caption("No canaries were planted: fake a dataset with canaries to see "
+                       "memorisation.")
+
+with explorer_tab:
+    st.markdown(
+        "Pick a real training row to see the synthetic rows closest to it. If one sits at "
+        "distance 0 (or much closer than the neighbours of a row the model never saw), the "
+        "model copied that person. Distances use the same scale as the privacy numbers."
+    )
+    shown = real_train.head(500)
+    picked = st.dataframe(shown, key="explorer_rows", on_select="rerun",
+                          selection_mode="single-row", height=240, width="stretch")
+    selected = picked.selection.rows if picked is not None else []
+    row_index = selected[0] if selected else 0
+    row = shown.iloc[[row_index]]
+    neighbours, distances = nearest_synthetic(row, real_train, sample.frame, schema)
+    comparison_row = holdout.sample(1, random_state=row_index)
+    _, baseline = nearest_synthetic(comparison_row, real_train, sample.frame, schema)
+    left, right = st.columns(2)
+    left.metric("Closest synthetic row to this real row", f"{distances[0]:.3f}")
+    right.metric("…to a held-out row the model never saw", f"{baseline[0]:.3f}",
+                 help="The distance a row gets by chance. Much smaller on the left means "
+                 "the model stayed close to this training row.")
+    st.dataframe(neighbours.assign(distance=distances), width="stretch", hide_index=True)
 
 with report_tab:
     st.markdown(

@@ -59,7 +59,15 @@ from core.evaluation._common import (
 from core.progress import ProgressCallback, null_progress
 from core.schema import TableSchema
 
-__all__ = ["DISTANCE_BUDGET", "PrivacyResult", "privacy_scores", "row_hashes"]
+__all__ = [
+    "DISTANCE_BUDGET",
+    "PrivacyResult",
+    "encode_rows",
+    "fit_row_encoder",
+    "joint_row_hashes",
+    "privacy_scores",
+    "row_hashes",
+]
 
 _TOP_CATEGORIES = 15
 _QUERY_CHUNK = 512
@@ -462,3 +470,15 @@ def _explain(
         "a synthetic row points at one specific training record; near 1 it sits among many."
     )
     return {"exact_match": exact, "dcr": dcr, "dcr_share": share_text, "nndr": nndr}
+
+
+def fit_row_encoder(train: pd.DataFrame, others: list[pd.DataFrame], schema: TableSchema,
+                    columns: list[str]) -> _Encoder:
+    """The distance encoding of :func:`privacy_scores`, fitted on ``train`` (public)."""
+    return _fit_encoder(train, others, schema, columns)
+
+
+def joint_row_hashes(frames: list[pd.DataFrame], schema: TableSchema, columns: list[str]
+                     ) -> list[np.ndarray]:
+    """Row hashes comparable across ``frames`` (equal values → equal hashes)."""
+    return _joint_row_hashes(frames, schema, columns)
