@@ -11,7 +11,7 @@ from core.splitting import SplitSpec
 from core.synthesizers import PRESETS, REGISTRY
 from core.table import StudioTable
 from pages.shared import caching, state
-from pages.shared.ui import require_dataset, user_errors
+from pages.shared.ui import require_dataset, show_chart, user_errors
 
 COMPARE_JOB = "studio.compare.job"
 COMPARE_RESULT = "studio.compare.result"
@@ -123,7 +123,7 @@ st.dataframe(
         "reason": st.column_config.TextColumn("why", width="large"),
     },
 )
-st.plotly_chart(privacy_utility_figure(rows), width="stretch", key="compare_scatter")
+show_chart(privacy_utility_figure(rows), key="compare_scatter")
 
 if best is not None and best.get("model_id"):
     if st.button("Use the recommended model", key="compare_use", icon=":material/check:"):

@@ -20,8 +20,8 @@ from core.report import build_report
 from core.schema import TableSchema
 from core.splitting import SplitSpec
 from core.table import StudioTable
-from pages.shared import caching, state
-from pages.shared.ui import progress_bar, require_dataset, user_errors
+from pages.shared import caching, demo, state
+from pages.shared.ui import progress_bar, require_dataset, show_chart, user_errors
 
 BADGES = {"good": ":green-badge[good]", "fair": ":orange-badge[fair]",
           "poor": ":red-badge[poor]", "not measured": ":gray-badge[not measured]"}
@@ -43,6 +43,7 @@ if record is None or record.data_fingerprint != table.fingerprint:
     st.stop()
 
 schema = TableSchema.from_fingerprint_dict(record.schema)
+demo.banner("evaluate")
 split = SplitSpec(**record.split)
 real_train, holdout = caching.real_parts_for(table, record)
 sample: GeneratedSample | None = state.get(state.SYNTHETIC)
@@ -127,12 +128,12 @@ with distributions_tab:
                                                  max_value=1.0)})
     names = [s.column for s in result.columns]  # worst first
     chosen = st.selectbox("Column", names, key="eval_column")
-    st.plotly_chart(result.column_figure(chosen), width="stretch", key="eval_column_chart")
+    show_chart(result.column_figure(chosen), key="eval_column_chart")
     with st.expander("The six weakest columns side by side"):
         grid = st.columns(2)
         for index, name in enumerate(names[:6]):
-            grid[index % 2].plotly_chart(result.column_figure(name), width="stretch",
-                                         key=f"eval_worst_{index}")
+            with grid[index % 2]:
+                show_chart(result.column_figure(name), key=f"eval_worst_{index}")
 
 with correlations_tab:
     correlation = result.correlation
@@ -140,7 +141,7 @@ with correlations_tab:
     st.metric("Column-pair similarity", f"{correlation.pair_score:.0%}",
               help="1 minus the average difference between real and synthetic pair "
               "strengths (100% = every relation kept).")
-    st.plotly_chart(correlation_heatmaps(correlation), width="stretch", key="eval_heatmaps")
+    show_chart(correlation_heatmaps(correlation), key="eval_heatmaps")
     if not correlation.worst_pairs.empty:
         st.markdown("**Relations the synthetic data changed most**")
         st.dataframe(correlation.worst_pairs, hide_index=True, width="stretch")
@@ -159,7 +160,7 @@ with quality_tab:
     for name in quality.property_names:
         figure = quality.figure(name)
         if figure is not None:
-            st.plotly_chart(figure, width="stretch", key=f"eval_quality_{name}")
+            show_chart(figure, key=f"eval_quality_{name}")
 
 with utility_tab:
     if utility is None:
@@ -175,7 +176,7 @@ with utility_tab:
         cols[0].metric(f"Real ({metric_name})", f"{utility.real:.3f}")
         cols[1].metric(f"Synthetic ({metric_name})", f"{utility.synthetic:.3f}")
         cols[2].metric("Ratio", "–" if utility.ratio is None else f"{utility.ratio:.2f}")
-        st.plotly_chart(utility_figure(utility), width="stretch", key="eval_utility")
+        show_chart(utility_figure(utility), key="eval_utility")
         st.dataframe(utility.table, hide_index=True, width="stretch")
         for note in utility.notes:
             st.caption(note)
@@ -192,7 +193,7 @@ with privacy_tab:
     for key in ("exact_match", "dcr", "dcr_share", "nndr"):
         if privacy.explanations.get(key):
             st.markdown(f"- {privacy.explanations[key]}")
-    st.plotly_chart(dcr_figure(privacy), width="stretch", key="eval_dcr")
+    show_chart(dcr_figure(privacy), key="eval_dcr")
 
 if table.planted is not None:
     with tabs["Planted truth"]:

@@ -16,8 +16,8 @@ from core.splitting import SplitSpec
 from core.synthesizers import PRESETS, REGISTRY, ParamSpec, SynthesizerSpec, resolve_params
 from core.table import StudioTable
 from core.training import TrainingRequest, estimate_fit_seconds, training_key
-from pages.shared import caching, state
-from pages.shared.ui import require_dataset, user_errors
+from pages.shared import caching, demo, presentation, state
+from pages.shared.ui import require_dataset, show_chart, user_errors
 
 LONG_FIT_SECONDS = 10 * 60
 
@@ -32,6 +32,7 @@ if not require_dataset():
 
 table: StudioTable = state.get_dataset()
 registry = caching.model_registry()
+demo.banner("train")
 runner = caching.job_runner()
 
 
@@ -119,33 +120,36 @@ def _param_widget(param: ParamSpec, default: Any) -> Any:
                          help=param.help)
 
 
-with st.expander("Advanced hyperparameters", icon=":material/tune:"):
-    st.caption(f"Starting from the **{preset}** preset. Batch size 0 means automatic.")
-    grid = st.columns(3)
-    for index, param in enumerate(spec.params):
-        with grid[index % 3]:
-            value = _param_widget(param, preset_values[param.name])
-        default = preset_values[param.name]
-        if param.kind == "layers":
-            try:
-                value = tuple(int(v) for v in str(value).replace(" ", "").split(",") if v)
-            except ValueError:
-                pass  # resolve_params explains the bad value
-            if value != tuple(default):
+if not presentation.is_on():  # an audience does not need the knobs
+    with st.expander("Advanced hyperparameters", icon=":material/tune:"):
+        st.caption(f"Starting from the **{preset}** preset. Batch size 0 means automatic.")
+        grid = st.columns(3)
+        for index, param in enumerate(spec.params):
+            with grid[index % 3]:
+                value = _param_widget(param, preset_values[param.name])
+            default = preset_values[param.name]
+            if param.kind == "layers":
+                try:
+                    value = tuple(int(v) for v in str(value).replace(" ", "").split(",") if v)
+                except ValueError:
+                    pass  # resolve_params explains the bad value
+                if value != tuple(default):
+                    overrides[param.name] = value
+            elif value != default:
                 overrides[param.name] = value
-        elif value != default:
-            overrides[param.name] = value
 
-with st.expander("Honest split", icon=":material/call_split:"):
-    st.markdown(
-        "Before training, the real rows are split: the synthesizer only sees the **train** "
-        "part. The **held-out** part is kept to test usefulness and privacy fairly later."
-    )
-    left, right = st.columns(2)
-    test_size = left.slider("Held-out share", 0.1, 0.5, 0.3, 0.05, key="train_test_size")
-    split_seed = right.number_input("Split seed", 0, 2**31 - 1, 0, key="train_split_seed")
-    st.caption(f"Stratified on **{table.target}**." if table.target else
-               "No target column chosen on the Data page: the split is random.")
+test_size, split_seed = 0.3, 0
+if not presentation.is_on():
+    with st.expander("Honest split", icon=":material/call_split:"):
+        st.markdown(
+            "Before training, the real rows are split: the synthesizer only sees the **train** "
+            "part. The **held-out** part is kept to test usefulness and privacy fairly later."
+        )
+        left, right = st.columns(2)
+        test_size = left.slider("Held-out share", 0.1, 0.5, 0.3, 0.05, key="train_test_size")
+        split_seed = right.number_input("Split seed", 0, 2**31 - 1, 0, key="train_split_seed")
+        st.caption(f"Stratified on **{table.target}**." if table.target else
+                   "No target column chosen on the Data page: the split is random.")
 split = SplitSpec(test_size=float(test_size), seed=int(split_seed), target=table.target)
 train_rows = int(round(len(table.frame) * (1 - split.test_size)))
 
@@ -236,7 +240,7 @@ def job_panel() -> None:
                 status.eta_seconds if status.eta_seconds is not None
                 else status.estimate_seconds))
             if status.losses:
-                st.plotly_chart(loss_figure(status.losses), width="stretch", key="live_loss")
+                show_chart(loss_figure(status.losses), key="live_loss")
             if st.button("Cancel", key="train_cancel", icon=":material/stop:"):
                 runner.cancel(job_id)
                 st.toast("Cancelling…")
@@ -281,8 +285,7 @@ if current is not None and current.data_fingerprint == table.fingerprint:
         for note in current.notes:
             st.caption(f":material/info: {note}")
         if current.losses:
-            st.plotly_chart(loss_figure(current.losses), width="stretch",
-                            key="final_loss")
+            show_chart(loss_figure(current.losses), key="final_loss")
         st.page_link("pages/generate.py", label="Generate synthetic rows",
                      icon=":material/arrow_forward:")
 

@@ -53,3 +53,11 @@ def require_dataset() -> bool:
         st.page_link("pages/data.py", label="Go to the Data page", icon=":material/table:")
         return False
     return True
+
+
+def show_chart(figure: object, key: str) -> None:
+    """Draw a plotly figure with the studio's export settings (PNG/SVG, offline)."""
+    from pages.shared import presentation
+
+    st.plotly_chart(presentation.style_figure(figure), width="stretch", key=key,
+                    config=presentation.chart_config())
