@@ -7,20 +7,27 @@ Every helper waits on *app state*, never on the clock:
   finished only to rerun (``st.rerun()``). The ``page`` fixture attaches one to every page.
 * :func:`expect_rerun` wraps a user action that makes Streamlit run the script (a click, an
   upload, a page switch) and returns once that run - and any ``st.rerun()`` it chained - is
-  over and the browser shows the result.
-* Assertions then use Playwright's auto-retrying ``expect(...)``.
+  over and the browser has applied it.
+* Assertions then use Playwright's auto-retrying ``expect(...)``: elements Streamlit loads
+  lazily (data grids, Plotly charts) may still be drawing when the run is over.
 
 Why not just wait for ``[data-testid="stApp"][data-test-script-state="notRunning"]``? Right
 after a click the attribute still says ``notRunning`` (the server has not heard of the click
 yet), and between a run that calls ``st.rerun()`` and the rerun it says ``notRunning`` again
 for a few hundred milliseconds. Both are races; the websocket messages are not.
 
-DOM test ids used (checked against Streamlit 1.67): ``stApp`` (with ``data-test-script-state``
-and ``data-test-connection-state``), ``stSidebar``, ``stSidebarUserContent``, ``stSidebarNav``
-(links ``stSidebarNavLink``), ``stMain``, ``stAlertContentError`` / ``...Success`` /
-``...Info`` / ``...Warning``, ``stException``, ``stFileUploader``, ``stRadioOption``,
-``stTabs`` / ``stTab`` / ``stTabPanel``, ``stDataFrame`` (its accessible
-``table[role=grid]``), ``stPlotlyChart``; keyed widgets get the class ``st-key-<key>``.
+DOM hooks used (checked against Streamlit 1.67's frontend and the live DOM):
+``stApp`` with ``data-test-script-state`` (``initial``/``running``/``notRunning``/...) and
+``data-test-connection-state`` (``CONNECTED``); ``stMain``; ``stSidebarUserContent``;
+``stSidebarNav`` (role ``link``, ``aria-current="page"`` on the open page);
+``stAlertContent{Error,Warning,Info,Success}`` (text in its ``stMarkdownContainer``; the
+icon's ligature name is outside it); ``stException``; ``stFileUploader`` >
+``stFileUploaderDropzone`` (button "Upload", or "Add files" once a file is there);
+``stRadioOption`` (``data-selected``); ``stTab`` and role ``tabpanel``; ``stDataFrame`` >
+``table[role=grid]`` (the grid's accessible mirror: ``aria-rowcount``, ``thead``/``tbody``
+text); ``stPlotlyChart`` > ``.js-plotly-plot`` > ``.main-svg``; ``stForm``; selectboxes as
+role ``combobox``/``option``; number inputs as role ``spinbutton``; and the class
+``st-key-<key>`` on the container of a widget created with ``key=``.
 """
 
 from __future__ import annotations
@@ -28,22 +35,26 @@ from __future__ import annotations
 import re
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, WebSocket, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 __all__ = [
     "DEFAULT_TIMEOUT_MS",
+    "EXPECT_TIMEOUT_MS",
     "ScriptRuns",
     "alert_texts",
+    "alerts",
     "assert_no_exception",
     "attach_script_runs",
     "button",
     "choose_radio",
+    "choose_select",
     "click_button",
     "dataframe_rows",
     "error_texts",
@@ -62,11 +73,16 @@ __all__ = [
 DEFAULT_TIMEOUT_MS = 60_000
 """How long one script run (with its ``st.rerun()`` chain) may take before a test fails."""
 
+EXPECT_TIMEOUT_MS = 20_000
+"""Default for Playwright's auto-retrying ``expect`` (set by the e2e conftest): what a user
+sees right after a run (a chart drawing, a grid filling in) may lag on a busy CI machine."""
+
 _FINAL = {
     ForwardMsg.FINISHED_SUCCESSFULLY,
     ForwardMsg.FINISHED_WITH_COMPILE_ERROR,
 }
 _FRAGMENT = ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
+_BROWSE_BUTTON = re.compile(r"^(Upload|Browse files|Add files)$")
 _PUMP_SLICE_MS = 250  # longest wait for one websocket frame before re-checking the state
 
 
@@ -76,6 +92,7 @@ class ScriptRuns:
     Counters only grow; compare them before and after an action.
 
     Attributes:
+        connections: Websocket connections the page opened (one per page load).
         started: Script runs started (``new_session`` messages).
         finished: Full runs that ended for good (not ended early to rerun).
         fragment_finished: Fragment runs (``st.fragment``) that ended.
@@ -85,6 +102,8 @@ class ScriptRuns:
     """
 
     def __init__(self) -> None:
+        self.connections = 0
+        self._finished_on_connection = 0
         self.started = 0
         self.finished = 0
         self.fragment_finished = 0
@@ -102,6 +121,10 @@ class ScriptRuns:
         if "/_stcore/stream" not in websocket.url:
             return
         self._websocket = websocket
+        self.connections += 1
+        self._finished_on_connection = 0
+        self.running = False
+        self.rerun_pending = False
         websocket.on("framereceived", self._on_frame)
 
     def _on_frame(self, payload: str | bytes) -> None:
@@ -121,24 +144,31 @@ class ScriptRuns:
                 self.fragment_finished += 1
             elif status in _FINAL:
                 self.finished += 1
+                self._finished_on_connection += 1
                 self.rerun_pending = False
 
     # ------------------------------------------------------------------ state
 
     @property
     def idle(self) -> bool:
-        """At least one run finished, none is running and no ``st.rerun()`` is pending."""
+        """A run has finished, none is running and no ``st.rerun()`` is pending."""
         return self.finished > 0 and not self.running and not self.rerun_pending
+
+    @property
+    def finished_on_connection(self) -> int:
+        """Full runs finished since the current websocket connection opened."""
+        return self._finished_on_connection
 
     def describe(self) -> str:
         """The counters, for failure messages."""
         return (
-            f"started={self.started} finished={self.finished} "
+            f"connections={self.connections} started={self.started} finished={self.finished} "
             f"fragment_finished={self.fragment_finished} running={self.running} "
             f"rerun_pending={self.rerun_pending}"
         )
 
-    def wait_until(self, page: Page, condition, timeout_ms: float, what: str) -> None:
+    def wait_until(self, page: Page, condition: Callable[[], bool], timeout_ms: float,
+                   what: str) -> None:
         """Process websocket messages until ``condition()`` holds.
 
         Returns as soon as a message makes the condition true; there is no fixed sleep.
@@ -163,8 +193,10 @@ class ScriptRuns:
                 source.wait_for_event(event, timeout=slice_ms)
             except PlaywrightTimeoutError:
                 continue
-            except Exception:  # noqa: BLE001 - the socket closed; keep waiting on the page
-                self._websocket = None
+            except PlaywrightError:
+                if page.is_closed():
+                    raise
+                self._websocket = None  # the socket closed; wait for the page's next one
 
 
 _TRACKERS: weakref.WeakKeyDictionary[Page, ScriptRuns] = weakref.WeakKeyDictionary()
@@ -272,9 +304,16 @@ def button(page: Page | Locator, label: str | None = None, *, key: str | None = 
     return page.get_by_role("button", name=label, exact=True)
 
 
+def alerts(page: Page | Locator, kind: str) -> Locator:
+    """The ``st.<kind>`` messages (kind: error, warning, info or success), icon excluded."""
+    return page.get_by_test_id(f"stAlertContent{kind.capitalize()}").get_by_test_id(
+        "stMarkdownContainer"
+    )
+
+
 def alert_texts(page: Page | Locator, kind: str) -> list[str]:
-    """Texts of the visible ``st.<kind>`` messages: kind is error, warning, info or success."""
-    return page.get_by_test_id(f"stAlertContent{kind.capitalize()}").all_inner_texts()
+    """Texts of the ``st.<kind>`` messages on the page (without the icon's ligature name)."""
+    return alerts(page, kind).all_inner_texts()
 
 
 def error_texts(page: Page | Locator) -> list[str]:
@@ -283,10 +322,13 @@ def error_texts(page: Page | Locator) -> list[str]:
 
 
 def assert_no_exception(page: Page) -> None:
-    """No Streamlit exception element and no Python traceback anywhere on the page."""
+    """No uncaught exception shown: no ``stException`` element (with details hidden by
+    ``client.showErrorDetails = "none"`` it reads "This app has encountered an error"),
+    and no Python traceback in the page text."""
     expect(page.get_by_test_id("stException")).to_have_count(0)
     body = page.locator("body").inner_text()
-    assert "Traceback" not in body, f"The page shows a traceback:\n{body[:2000]}"
+    for sign in ("Traceback", "This app has encountered an error"):
+        assert sign not in body, f"The page shows an exception ({sign!r}):\n{body[:2000]}"
 
 
 def dataframe_rows(frame: Locator, rows: int = 5) -> list[list[str]]:
@@ -308,9 +350,17 @@ def dataframe_rows(frame: Locator, rows: int = 5) -> list[list[str]]:
 
 def open_app(page: Page, base_url: str, path: str = "",
              timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
-    """Open the app (a new Streamlit session) and wait for its first run to finish."""
+    """Open (or reload) the app - a new Streamlit session - and wait for its first run."""
+    tracker = script_runs(page)
+    before = tracker.connections
     page.goto(f"{base_url.rstrip('/')}/{path.lstrip('/')}")
-    wait_for_app_idle(page, timeout_ms)
+    tracker.wait_until(
+        page,
+        lambda: tracker.connections > before and tracker.finished_on_connection and tracker.idle,
+        timeout_ms,
+        "the app's first script run",
+    )
+    _wait_for_frontend(page, timeout_ms)
 
 
 def goto_page(page: Page, title: str, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
@@ -345,9 +395,24 @@ def choose_radio(page: Page, option: str, *, within: Locator | None = None,
     expect(choice).to_have_attribute("data-selected", "true")
 
 
+def choose_select(page: Page, label: str, option: str, *, within: Locator | None = None,
+                  timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+    """Pick ``option`` in the ``st.selectbox`` labelled ``label``; wait for the run it starts.
+
+    Inside an ``st.form`` nothing runs until the form is submitted: use the locators
+    directly there.
+    """
+    scope = within if within is not None else page
+    box = scope.get_by_role("combobox", name=label, exact=True)
+    box.click()
+    with expect_rerun(page, timeout_ms):
+        page.get_by_role("option", name=option, exact=True).click()
+    expect(box).to_have_value(option)
+
+
 def upload_file(page: Page, path: str | Path, *, uploader: Locator | None = None,
                 timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
-    """Upload ``path`` through an ``st.file_uploader``'s "Browse files" button, as a user does.
+    """Upload ``path`` through an ``st.file_uploader``'s browse button, as a user does.
 
     Args:
         page: The page.
@@ -357,7 +422,11 @@ def upload_file(page: Page, path: str | Path, *, uploader: Locator | None = None
     """
     if uploader is None:
         uploader = page.get_by_test_id("stFileUploader")
-    browse = uploader.get_by_test_id("stFileUploaderDropzone").get_by_role("button")
+    # Streamlit 1.67 labels it "Upload" (older: "Browse files"); once a file is there, an
+    # "Add files" icon button takes its place (for a single-file uploader it replaces it).
+    browse = uploader.get_by_test_id("stFileUploaderDropzone").get_by_role(
+        "button", name=_BROWSE_BUTTON
+    )
     with expect_rerun(page, timeout_ms):
         with page.expect_file_chooser() as chooser:
             browse.click()
