@@ -8,8 +8,9 @@ from pages.shared import sidebar, warmup
 
 HERE = Path(__file__).parent
 
-st.set_page_config(page_title="Synthetic Data Studio", page_icon=":material/science:",
-                   layout="wide")
+# A local icon: a Material icon name would make the browser fetch it from Google's servers.
+st.set_page_config(page_title="Synthetic Data Studio",
+                   page_icon=str(HERE / "pages/shared/assets/icon.png"), layout="wide")
 
 navigation = st.navigation(
     [
