@@ -1,9 +1,14 @@
-"""Command line: ``python -m core run --data PATH --synthesizer NAME --target COLUMN --out DIR``.
+"""Command line: ``python -m core run --data SOURCE --synthesizer NAME --target COLUMN --out DIR``.
 
 Runs the same pipeline as the app (detection and corrections, PII faked by default,
 honest split, training, sampling, evaluation) and writes ``synthetic.csv``,
 ``report.html`` and ``metrics.json``. Progress goes to stderr; on bad input the exit code
 is non-zero and stderr holds a one-line reason.
+
+``--data`` may also be a database URL (``sqlite:///x.db``, ``duckdb:///x.duckdb``,
+``postgresql://user@host/db`` or ``connection:<name>`` from ``.streamlit/secrets.toml``)
+with exactly one of ``--table`` or ``--query``. Passwords come from ``STUDIO_DB_PASSWORD``,
+``PGPASSWORD`` or the secrets file rather than the command line; they are never printed.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from core.errors import StudioError
 
@@ -27,14 +32,34 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from core.databases import DEFAULT_ROW_CAP, PASSWORD_ENV
     from core.synthesizers import PRESETS, REGISTRY
 
     parser = _Parser(prog="python -m core", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    run = commands.add_parser("run", help="train, sample and evaluate one dataset",
-                              description="Train, sample and evaluate one dataset.")
-    run.add_argument("--data", required=True, type=Path,
-                     help="CSV/TSV/TXT, Excel, Parquet or JSON file")
+    run = commands.add_parser(
+        "run", help="train, sample and evaluate one dataset",
+        description="Train, sample and evaluate one dataset.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "databases:\n"
+            "  --data sqlite:///bank.db --table loans\n"
+            "  --data duckdb:///bank.duckdb --query \"SELECT * FROM loans WHERE amount > 0\"\n"
+            "  --data postgresql://ann@db.example.com:5432/bank --table public.loans\n"
+            "  --data connection:bank --table loans   ([connections.bank] in secrets.toml)\n"
+            "Only one read-only SELECT runs. Give the password in the environment\n"
+            f"({PASSWORD_ENV}, or PGPASSWORD for PostgreSQL) or in .streamlit/secrets.toml\n"
+            "([database] password = \"...\"), not on the command line; it is never printed."
+        ),
+    )
+    run.add_argument("--data", required=True,
+                     help="CSV/TSV/TXT, Excel, Parquet or JSON file, or a database URL "
+                     "(then give --table or --query)")
+    source = run.add_mutually_exclusive_group()
+    source.add_argument("--table", help="database table to read, e.g. public.loans")
+    source.add_argument("--query", help="read-only SELECT to run on the database")
+    run.add_argument("--row-cap", type=int, default=DEFAULT_ROW_CAP,
+                     help=f"read at most this many database rows (default {DEFAULT_ROW_CAP:,})")
     run.add_argument("--synthesizer", required=True, choices=[*REGISTRY, "auto"],
                      help="which synthesizer, or 'auto' to compare and keep the best")
     run.add_argument("--target", required=True,
@@ -75,7 +100,7 @@ class _StderrProgress:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``run``; returns the exit code."""
-    from core import loading
+    from core import databases, loading
     from core.device import resolve_device
     from core.pipeline import (
         best_of,
@@ -107,17 +132,23 @@ def run(args: argparse.Namespace) -> int:
         if not get_spec(args.synthesizer).deep:
             raise StudioError(f"--epochs applies to deep models; {args.synthesizer} has none.")
     device = resolve_device(args.device)
-    if not args.data.is_file():
-        raise StudioError(f"No file at {args.data}. Check the path given to --data.")
-
-    progress(0.0, f"Reading {args.data.name}…")
-    loaded = loading.load_table(args.data.read_bytes(), args.data.name, sheet=args.sheet,
-                                max_bytes=50 * 1024**3)
-    for note in loaded.notes:
+    if databases.is_database_url(args.data):
+        frame, name, source, notes = _read_database(args, progress)
+    else:
+        if args.table is not None or args.query is not None:
+            raise StudioError("--table and --query apply only when --data is a database URL "
+                              "(sqlite:///..., duckdb:///..., postgresql://...).")
+        data_path = Path(args.data)
+        if not data_path.is_file():
+            raise StudioError(f"No file at {args.data}. Check the path given to --data.")
+        progress(0.0, f"Reading {data_path.name}…")
+        loaded = loading.load_table(data_path.read_bytes(), data_path.name, sheet=args.sheet,
+                                    max_bytes=50 * 1024**3)
+        frame, name, source, notes = loaded.frame, data_path.name, "command line", loaded.notes
+    for note in notes:
         progress.log(f"  note: {note}")
     progress(0.02, "Detecting column types…")
-    table = make_table(loaded.frame, name=args.data.name, source="command line",
-                       notes=loaded.notes)
+    table = make_table(frame, name=name, source=source, notes=notes)
     target = None if args.target.lower() == "none" else args.target
     table = check_target(table, target)
     if target is None:
@@ -186,6 +217,25 @@ def run(args: argparse.Namespace) -> int:
     progress(1.0, f"Wrote {args.out / 'synthetic.csv'}, report.html and metrics.json.")
     sys.stdout.write(f"{evaluation.verdict.headline}\n")
     return 0
+
+
+def _read_database(args: argparse.Namespace, progress: _StderrProgress
+                   ) -> tuple[Any, str, str, tuple[str, ...]]:
+    """Read ``--table``/``--query`` from the ``--data`` URL: (frame, name, source, notes)."""
+    from core import databases
+    from core.progress import scaled
+
+    if (args.table is None) == (args.query is None):
+        raise StudioError("--data is a database URL: give exactly one of --table NAME or "
+                          "--query \"SELECT ...\".")
+    if args.row_cap is not None and args.row_cap < 1:
+        raise StudioError(f"--row-cap must be at least 1; got {args.row_cap}.")
+    source = databases.parse_source(args.data, secrets=databases.read_secrets())
+    progress(0.0, f"Connecting to {source.display}…")
+    what = databases.find_table(source, args.table) if args.table is not None else args.query
+    loaded = databases.read_table(source, what, row_cap=args.row_cap,
+                                  progress=scaled(progress, 0.0, 0.02))
+    return loaded.frame, loaded.name, loaded.source, loaded.notes
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from core import datasets, loading
+from core import databases, datasets, loading
 from core.charts import column_profile_figure
 from core.errors import MetadataError, StudioError
 from core.profiling import profile_table
@@ -21,6 +22,12 @@ UPLOAD_DONE = "studio.data.upload_done"  # file_id of the last upload handled
 UPLOAD_ERROR = "studio.data.upload_error"  # (file_id, message) of the last refused upload
 EDITOR_VERSION = "studio.data.editor_version"
 MAX_PROFILE_CHARTS = 24
+# Database source. Connection values hold the password but print as the redacted URL; no
+# key holds a URL with a password in it as text (Connect moves it to the password field).
+DB_OPTION = "Database"
+DB_CONNECTED = "studio.data.db_connected"  # (DatabaseSource, tuple[TableRef, ...])
+DB_ORIGIN = "studio.data.db_origin"  # (fingerprint, DatabaseSource) of a dataset read from a DB
+DB_PREVIEW = "studio.data.db_preview"  # (what was previewed, frame)
 _LOG = logging.getLogger("studio")
 
 st.title("Data")
@@ -90,11 +97,127 @@ def _handle_upload(uploaded: UploadedFile) -> None:
         _adopt(loaded.frame, uploaded.name, "Uploaded file", loaded.notes)
 
 
+def _db_secrets() -> dict[str, Any]:
+    """``.streamlit/secrets.toml`` as a dict ({} when there is none)."""
+    try:
+        return st.secrets.to_dict() if st.secrets.load_if_toml_exists() else {}
+    except Exception:  # noqa: BLE001 - a broken secrets file just means "no secrets"
+        return {}
+
+
+def _db_move_password_out_of_url() -> None:
+    """Connect's on_click: a password pasted into the URL moves to the password field."""
+    url, password = databases.split_password(st.session_state.get("db_url", ""))
+    if password:
+        st.session_state["db_url"] = url
+        st.session_state["db_password"] = password
+
+
+def _database_source() -> None:
+    """Connect with a URL, pick a table or type a SELECT, preview, load with progress."""
+    secrets = _db_secrets()
+    st.caption(
+        "SQLite, PostgreSQL or DuckDB, e.g. `sqlite:///data/bank.db`, "
+        "`postgresql://ann@db.example.com:5432/bank`, `duckdb:///bank.duckdb`. Only one "
+        "read-only SELECT ever runs. The password is never shown again, stored with models "
+        "or written into reports."
+    )
+    saved = databases.named_connections(secrets)
+    saved_choice = None
+    if saved:
+        saved_choice = st.selectbox(
+            "Saved connection", [None, *saved], key="db_saved",
+            format_func=lambda name: "— type a URL —" if name is None else name,
+            help="The [connections.<name>] entries of .streamlit/secrets.toml.",
+        )
+    if saved_choice is None:
+        left, right = st.columns([3, 1])
+        left.text_input("Database URL", key="db_url",
+                        placeholder="postgresql://user@host:5432/dbname")
+        right.text_input(
+            "Password", type="password", key="db_password",
+            help=f"Leave empty to use {databases.PASSWORD_ENV} (or PGPASSWORD) from the "
+            "server's environment, or [database] password in .streamlit/secrets.toml.",
+        )
+    if st.button("Connect", key="db_connect", icon=":material/link:",
+                 on_click=_db_move_password_out_of_url):
+        st.session_state.pop(DB_CONNECTED, None)
+        st.session_state.pop(DB_PREVIEW, None)
+        text = f"connection:{saved_choice}" if saved_choice else st.session_state.get("db_url")
+        try:
+            db = databases.parse_source(text or "", secrets=secrets,
+                                        password=st.session_state.get("db_password") or None)
+            with st.spinner(f"Connecting to {db.display}…"):
+                tables = databases.list_tables(db)
+        except StudioError as error:
+            st.error(str(error), icon=":material/error:")
+            if state.get_dataset() is not None:
+                st.caption(f"Still working with **{state.get_dataset().name}**.")
+            return
+        st.session_state[DB_CONNECTED] = (db, tuple(tables))
+    connected = st.session_state.get(DB_CONNECTED)
+    if connected is None:
+        return
+    db, tables = connected
+    st.caption(f":material/link: Connected to **{db.display}** · {len(tables)} tables and views")
+    what: databases.TableRef | str
+    if st.radio("Read", ["A table", "A SELECT query"], horizontal=True,
+                key="db_mode") == "A table":
+        if not tables:
+            st.info("This database has no tables or views this user can read.",
+                    icon=":material/info:")
+            return
+        by_label = {table.label: table for table in tables}
+        what = by_label[st.selectbox("Table", list(by_label), key="db_table")]
+    else:
+        what = st.text_area(
+            "SELECT query", key="db_query", placeholder="SELECT * FROM loans WHERE amount > 0",
+            help="One SELECT (or WITH ... SELECT). Anything that could change the database "
+            "(INSERT, UPDATE, DELETE, DROP, CREATE, ...; several statements) is refused.",
+        )
+    left, right = st.columns(2)
+    row_cap = left.number_input(
+        "Row cap", min_value=1, max_value=10_000_000, value=databases.DEFAULT_ROW_CAP,
+        step=10_000, key="db_row_cap", help="Load at most this many rows.")
+    preview_rows = right.number_input("Preview rows", min_value=1, max_value=1_000,
+                                      value=databases.PREVIEW_ROWS, key="db_preview_rows")
+    with st.container(horizontal=True):
+        preview_clicked = st.button("Preview", key="db_preview", icon=":material/visibility:")
+        load_clicked = st.button("Load", key="db_load", type="primary",
+                                 icon=":material/download:")
+    if preview_clicked:
+        try:
+            frame = databases.preview(db, what, int(preview_rows))
+        except StudioError as error:
+            st.session_state.pop(DB_PREVIEW, None)
+            st.error(str(error), icon=":material/error:")
+        else:
+            st.session_state[DB_PREVIEW] = (str(what), frame)
+    shown = st.session_state.get(DB_PREVIEW)
+    if shown is not None and shown[0] == str(what):
+        st.dataframe(shown[1], width="stretch", height=240)
+        st.caption(f"Preview: first {len(shown[1]):,} rows.")
+    if load_clicked:
+        report, bar = progress_bar(f"Reading from {db.display}…")
+        try:
+            loaded = databases.read_table(db, what, row_cap=int(row_cap), progress=report)
+        except StudioError as error:
+            st.error(str(error), icon=":material/error:")
+            if state.get_dataset() is not None:
+                st.caption(f"Still working with **{state.get_dataset().name}**.")
+            return
+        finally:
+            bar.empty()
+        with user_errors(f"preparing {loaded.name}"):
+            st.session_state[DB_ORIGIN] = (fingerprint_frame(loaded.frame), db)
+            _adopt(loaded.frame, loaded.name, loaded.source, loaded.notes)
+
+
 # --------------------------------------------------------------------------- sources
 
 source = st.radio(
     "Where does the data come from?",
-    ["Sample dataset", "Upload a file", "Fake a dataset"],
+    ["Sample dataset", "Upload a file", "Fake a dataset", DB_OPTION],
     horizontal=True,
     key="data_source",
 )
@@ -131,6 +254,9 @@ elif source == "Upload a file":
             st.rerun()
         if state.get_dataset() is not None:
             st.caption(f"Still working with **{state.get_dataset().name}**.")
+
+elif source == DB_OPTION:
+    _database_source()
 
 else:
     domain = st.selectbox(
