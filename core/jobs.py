@@ -1,4 +1,10 @@
-"""Background training jobs: one interface, a local worker-process backend.
+"""Background training jobs: one interface, two backends (local worker processes, Ray).
+
+:func:`make_job_runner` picks the backend from the configuration
+(:func:`job_backend_config`): the local worker below by default, or
+:class:`core.ray_runner.RayJobRunner` when ``RAY_ADDRESS`` or ``STUDIO_JOB_BACKEND=ray``
+is set. If the Ray cluster cannot be reached in time, it returns the local runner with a
+``warning`` saying so.
 
 A fit never runs inside the Streamlit server. :class:`LocalJobRunner` starts
 ``python -m core.worker JOB_DIR`` as a separate process, so a crash, an out-of-memory kill
@@ -16,14 +22,16 @@ The page polls :meth:`JobRunner.status` from an ``st.fragment(run_every=...)``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+import tomllib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,18 +46,29 @@ from core.training import TrainingRequest, schema_to_dict
 
 __all__ = [
     "ACTIVE_STATES",
+    "DEFAULT_RAY_CONNECT_TIMEOUT",
+    "JobBackendConfig",
     "JobRunner",
     "JobStatus",
     "LocalJobRunner",
+    "compare_spec",
+    "job_backend_config",
     "load_compare_request",
     "load_job_request",
+    "make_job_runner",
     "read_status",
+    "table_from_compare_spec",
     "write_status",
 ]
+
+_LOG = logging.getLogger("studio.jobs")
 
 #: States in which a job may still change.
 ACTIVE_STATES = ("queued", "running")
 _CANCEL_GRACE_SECONDS = 3.0
+#: Seconds the app waits for a Ray cluster before it runs jobs on this machine instead.
+DEFAULT_RAY_CONNECT_TIMEOUT = 10.0
+_SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
 
 @dataclass
@@ -134,20 +153,38 @@ def read_status(job_dir: Path) -> JobStatus | None:
 
 
 class JobRunner(Protocol):
-    """Where training jobs run (local worker processes, or a cluster)."""
+    """Where training jobs run (local worker processes, or a Ray cluster).
+
+    Attributes:
+        warning: Why jobs do not run where the configuration asked (e.g. the Ray cluster
+            was unreachable), or None. The sidebar shows it.
+    """
+
+    warning: str | None
 
     def start(self, request: TrainingRequest, frame: pd.DataFrame,
               estimate_seconds: float | None = None) -> str:
         """Start fitting; return the job id immediately."""
 
+    def start_compare(self, table: StudioTable, candidates: Sequence[tuple[str, str]],
+                      budget: float | None, seed: int = 0, device: str = "auto",
+                      split: SplitSpec | None = None) -> str:
+        """Start a comparison of ``candidates``; return the job id immediately."""
+
+    def result(self, job_id: str) -> list[dict[str, Any]] | None:
+        """The leaderboard rows of a finished comparison (None if there are none)."""
+
     def status(self, job_id: str) -> JobStatus:
-        """The job's current status."""
+        """The job's current status (never blocks for long)."""
 
     def cancel(self, job_id: str) -> None:
         """Ask the job to stop; it ends as "cancelled" promptly."""
 
+    def wait(self, job_id: str, timeout: float = 600.0, poll: float = 0.2) -> JobStatus:
+        """Block until the job ends (tests and the command line)."""
+
     def describe(self) -> str:
-        """Where jobs run, for the sidebar ("this machine", "Ray at host:port")."""
+        """Where jobs run, for the sidebar ("this machine", "Ray cluster at host:port")."""
 
 
 def _process_alive(pid: int) -> bool:
@@ -172,8 +209,9 @@ class LocalJobRunner:
     _standby: subprocess.Popen[bytes] | None = None
     _lock = threading.Lock()
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, warning: str | None = None) -> None:
         self.settings = settings or get_settings()
+        self.warning = warning
 
     def job_dir(self, job_id: str) -> Path:
         """The directory of ``job_id``."""
@@ -183,7 +221,7 @@ class LocalJobRunner:
 
     def describe(self) -> str:
         """Jobs run in worker processes on this machine."""
-        return "this machine (worker processes)"
+        return "this machine"
 
     def start(self, request: TrainingRequest, frame: pd.DataFrame,
               estimate_seconds: float | None = None) -> str:
@@ -214,13 +252,8 @@ class LocalJobRunner:
         job_id = uuid.uuid4().hex[:16]
         job_dir = self.job_dir(job_id)
         job_dir.mkdir(parents=True, exist_ok=False)
-        split = split or SplitSpec(target=table.target)
-        (job_dir / "compare.json").write_text(json.dumps({
-            "name": table.name, "source": table.source, "fingerprint": table.fingerprint,
-            "target": table.target, "schema": schema_to_dict(table.schema),
-            "candidates": [list(c) for c in candidates], "budget": budget, "seed": seed,
-            "device": device, "split": split.to_dict(),
-        }))
+        spec = compare_spec(table, candidates, budget, seed, device, split)
+        (job_dir / "compare.json").write_text(json.dumps(spec))
         table.frame.to_pickle(job_dir / "frame.pkl")
         write_status(job_dir, JobStatus(job_id=job_id, kind="compare", synthesizer="compare",
                                         data_fingerprint=table.fingerprint,
@@ -383,14 +416,137 @@ def load_job_request(job_dir: Path) -> tuple[TrainingRequest, pd.DataFrame]:
     return request, frame
 
 
-def load_compare_request(job_dir: Path) -> tuple[StudioTable, dict[str, Any]]:
-    """Read a compare job's inputs (used by the worker)."""
+def compare_spec(table: StudioTable, candidates: Sequence[tuple[str, str]],
+                 budget: float | None, seed: int = 0, device: str = "auto",
+                 split: SplitSpec | None = None) -> dict[str, Any]:
+    """A comparison's settings and the table's description, as JSON-able data."""
+    split = split or SplitSpec(target=table.target)
+    return {
+        "name": table.name, "source": table.source, "fingerprint": table.fingerprint,
+        "target": table.target, "schema": schema_to_dict(table.schema),
+        "candidates": [list(c) for c in candidates], "budget": budget, "seed": seed,
+        "device": device, "split": split.to_dict(),
+    }
+
+
+def table_from_compare_spec(spec: dict[str, Any], frame: pd.DataFrame) -> StudioTable:
+    """Rebuild the table a comparison runs on (inverse of :func:`compare_spec`)."""
     from core.training import schema_from_dict
 
+    schema = schema_from_dict(spec["schema"])
+    return StudioTable(frame=frame, name=spec["name"], source=spec["source"],
+                       fingerprint=spec["fingerprint"], notes=(), schema=schema,
+                       detected_schema=schema, target=spec["target"])
+
+
+def load_compare_request(job_dir: Path) -> tuple[StudioTable, dict[str, Any]]:
+    """Read a compare job's inputs (used by the worker)."""
     spec = json.loads((job_dir / "compare.json").read_text())
     frame = pd.read_pickle(job_dir / "frame.pkl")  # noqa: S301 - written by this server
-    schema = schema_from_dict(spec["schema"])
-    table = StudioTable(frame=frame, name=spec["name"], source=spec["source"],
-                        fingerprint=spec["fingerprint"], notes=(), schema=schema,
-                        detected_schema=schema, target=spec["target"])
-    return table, spec
+    return table_from_compare_spec(spec, frame), spec
+
+
+# --------------------------------------------------------------------------- choosing
+
+
+@dataclass(frozen=True)
+class JobBackendConfig:
+    """Where jobs should run, as configured.
+
+    Attributes:
+        backend: "local" or "ray".
+        ray_address: The cluster address for Ray ("ray://head:10001", "10.0.0.5:6379",
+            "auto" for a cluster started with ``ray start`` on this machine).
+        connect_timeout: Seconds to wait for the cluster before falling back to local.
+        cpus_per_job: CPUs a Ray job asks for (None: up to 4, at most a node's CPUs).
+        problem: A configuration mistake to show (the backend is then "local").
+    """
+
+    backend: str = "local"
+    ray_address: str | None = None
+    connect_timeout: float = DEFAULT_RAY_CONNECT_TIMEOUT
+    cpus_per_job: int | None = None
+    problem: str | None = None
+
+
+def _read_secrets(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            section = tomllib.load(handle).get("studio", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    return section if isinstance(section, dict) else {}
+
+
+def job_backend_config(environ: Mapping[str, str] | None = None,
+                       secrets_path: Path | None = None) -> JobBackendConfig:
+    """Read the job backend settings; the environment wins over ``secrets.toml``.
+
+    Environment variables (or keys of the ``[studio]`` table in
+    ``.streamlit/secrets.toml``):
+
+    * ``STUDIO_JOB_BACKEND`` (``job_backend``): ``local`` or ``ray``. Unset: ``ray`` if an
+      address is set, else ``local``.
+    * ``RAY_ADDRESS`` (``ray_address``): the cluster; ``ray`` without one means ``auto``.
+    * ``STUDIO_RAY_CONNECT_TIMEOUT`` (``ray_connect_timeout``): seconds, default 10.
+    * ``STUDIO_RAY_CPUS_PER_JOB`` (``ray_cpus_per_job``): CPUs per Ray job.
+    """
+    environ = os.environ if environ is None else environ
+    secrets = _read_secrets(secrets_path or _SECRETS_FILE)
+
+    def setting(variable: str, key: str) -> str | None:
+        value = environ.get(variable)
+        if value is None or not str(value).strip():
+            value = secrets.get(key)
+        return None if value is None or not str(value).strip() else str(value).strip()
+
+    backend = (setting("STUDIO_JOB_BACKEND", "job_backend") or "").lower()
+    address = setting("RAY_ADDRESS", "ray_address")
+    problems = []
+    try:
+        timeout = float(setting("STUDIO_RAY_CONNECT_TIMEOUT", "ray_connect_timeout")
+                        or DEFAULT_RAY_CONNECT_TIMEOUT)
+    except ValueError:
+        problems.append("STUDIO_RAY_CONNECT_TIMEOUT is not a number of seconds; "
+                        f"{DEFAULT_RAY_CONNECT_TIMEOUT:.0f} s is used.")
+        timeout = DEFAULT_RAY_CONNECT_TIMEOUT
+    cpus_text = setting("STUDIO_RAY_CPUS_PER_JOB", "ray_cpus_per_job")
+    cpus = None
+    if cpus_text is not None:
+        try:
+            cpus = max(int(cpus_text), 1)
+        except ValueError:
+            problems.append(f"STUDIO_RAY_CPUS_PER_JOB='{cpus_text}' is not a whole number; "
+                            "the default is used.")
+    if backend not in ("", "local", "ray"):
+        return JobBackendConfig(problem=(
+            f"STUDIO_JOB_BACKEND='{backend}' is neither 'local' nor 'ray': jobs run on this "
+            "machine. Set it to 'ray' (with RAY_ADDRESS) to use a Ray cluster."))
+    if backend == "local" or (not backend and address is None):
+        return JobBackendConfig(problem=" ".join(problems) or None)
+    return JobBackendConfig(backend="ray", ray_address=address or "auto",
+                            connect_timeout=max(timeout, 0.5), cpus_per_job=cpus,
+                            problem=" ".join(problems) or None)
+
+
+def make_job_runner(settings: Settings | None = None,
+                    config: JobBackendConfig | None = None) -> JobRunner:
+    """The configured job runner: local worker processes, or a Ray cluster.
+
+    Connecting to Ray takes at most ``config.connect_timeout`` seconds (default 10). If the
+    cluster cannot be reached, or Ray cannot be imported, jobs run on this machine and the
+    returned runner's ``warning`` says why.
+    """
+    config = config or job_backend_config()
+    if config.backend != "ray":
+        return LocalJobRunner(settings, warning=config.problem)
+    address = config.ray_address or "auto"
+    try:
+        from core.ray_runner import RayJobRunner
+
+        return RayJobRunner.connect(address, settings, timeout=config.connect_timeout,
+                                    cpus_per_job=config.cpus_per_job)
+    except Exception as error:  # noqa: BLE001 - whatever Ray raises, the app keeps working
+        _LOG.warning("Ray cluster at %s unavailable: %s", address, error)
+        return LocalJobRunner(settings, warning=(
+            f"Ray cluster at {address} unreachable: jobs run on this machine. ({error})"))

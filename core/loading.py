@@ -270,14 +270,17 @@ def validate_table(
     return cleaned, dropped
 
 
-def list_excel_sheets(data: bytes, filename: str = "file.xlsx") -> list[str]:
+def list_excel_sheets(data: bytes, filename: str = "file.xlsx", *,
+                      with_data: bool = False) -> list[str]:
     """List the worksheets of an Excel workbook, in workbook order.
 
-    Empty sheets are listed too; :func:`load_table` with ``sheet=None`` skips them.
+    Empty sheets are listed too unless ``with_data``; :func:`load_table` with
+    ``sheet=None`` skips them.
 
     Args:
         data: The workbook's bytes.
         filename: The original file name, used in messages.
+        with_data: Only sheets with at least one non-empty cell (for a sheet picker).
 
     Returns:
         The worksheet names (chart sheets are left out).
@@ -288,9 +291,17 @@ def list_excel_sheets(data: bytes, filename: str = "file.xlsx") -> list[str]:
     name = PurePath(filename).name or filename
     workbook = _open_workbook(data, name)
     try:
-        return [worksheet.title for worksheet in workbook.worksheets]
+        return [worksheet.title for worksheet in workbook.worksheets
+                if not with_data or _has_a_value(worksheet)]
     finally:
         workbook.close()
+
+
+def _has_a_value(worksheet: Any) -> bool:
+    for row in worksheet.iter_rows(values_only=True):
+        if any(cell is not None and str(cell).strip() != "" for cell in row):
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------- validation

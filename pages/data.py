@@ -16,7 +16,7 @@ from core.profiling import profile_table
 from core.schema import ACTIONS, BASE_SDTYPES, PII_SDTYPES, schema_from_records
 from core.table import StudioTable, fingerprint_frame
 from pages.shared import caching, state
-from pages.shared.ui import progress_bar, user_errors
+from pages.shared.ui import md, progress_bar, user_errors
 
 UPLOAD_DONE = "studio.data.upload_done"  # file_id of the last upload handled
 UPLOAD_ERROR = "studio.data.upload_error"  # (file_id, message) of the last refused upload
@@ -44,14 +44,20 @@ def _adopt(frame: pd.DataFrame, name: str, source: str, notes: tuple[str, ...] =
     with st.spinner("Detecting column types…"):
         table = caching.studio_table(fingerprint_frame(frame), frame, name, source, notes, target)
     state.set_dataset(table)
-    state.flash(f"Loaded **{name}**: {table.shape_label}.")
+    state.flash(f"Loaded **{md(name)}**: {table.shape_label}.")
     st.session_state[EDITOR_VERSION] = st.session_state.get(EDITOR_VERSION, 0) + 1
     st.rerun()
 
 
-def _refuse(file_id: str, message: str, empty_columns: tuple[str, ...] = ()) -> None:
-    """Remember why this upload was refused; the current dataset stays as it was."""
-    st.session_state[UPLOAD_DONE] = file_id
+def _refuse(file_id: str, message: str, empty_columns: tuple[str, ...] = (),
+            keep_picker: bool = False) -> None:
+    """Remember why this upload was refused; the current dataset stays as it was.
+
+    With ``keep_picker`` (a sheet of a workbook was refused) the upload stays open, so
+    the sheet picker remains and another sheet can be chosen.
+    """
+    if not keep_picker:
+        st.session_state[UPLOAD_DONE] = file_id
     st.session_state[UPLOAD_ERROR] = (file_id, message, empty_columns)
 
 
@@ -59,18 +65,23 @@ def _handle_upload(uploaded: UploadedFile) -> None:
     """Read an uploaded file; adopt it only if every step worked."""
     file_id, data = uploaded.file_id, uploaded.getvalue()
     sheet: str | None = None
+    picked = False
     if uploaded.name.lower().endswith((".xlsx", ".xlsm")):
         try:
-            sheets = loading.list_excel_sheets(data, uploaded.name)
+            sheets = loading.list_excel_sheets(data, uploaded.name, with_data=True)
         except StudioError as error:
             _refuse(file_id, str(error))
             return
         if len(sheets) > 1:
+            # Only sheets with data are offered, so a pick cannot be a dead end; the picker
+            # stays until a sheet loads (a refused sheet does not end the upload).
             sheet = st.selectbox("Sheet", sheets, key="upload_sheet")
             if not st.button("Load this sheet", key="upload_load_sheet", type="primary"):
                 return
+            picked = True
         elif sheets:
             sheet = sheets[0]
+        # No sheet with data: sheet=None lets core refuse the workbook with its reason.
     report, bar = progress_bar(f"Reading {uploaded.name}…")
     try:
         loaded = loading.load_table(
@@ -82,7 +93,7 @@ def _handle_upload(uploaded: UploadedFile) -> None:
         _refuse(file_id, str(error), tuple(error.columns))
         return
     except StudioError as error:
-        _refuse(file_id, str(error))
+        _refuse(file_id, str(error), keep_picker=picked)
         return
     except Exception:  # noqa: BLE001 - a hostile file must never show a traceback
         _LOG.exception("Unexpected error reading %s", uploaded.name)
@@ -150,9 +161,9 @@ def _database_source() -> None:
             with st.spinner(f"Connecting to {db.display}…"):
                 tables = databases.list_tables(db)
         except StudioError as error:
-            st.error(str(error), icon=":material/error:")
+            st.error(md(error), icon=":material/error:")
             if state.get_dataset() is not None:
-                st.caption(f"Still working with **{state.get_dataset().name}**.")
+                st.caption(f"Still working with **{md(state.get_dataset().name)}**.")
             return
         st.session_state[DB_CONNECTED] = (db, tuple(tables))
     connected = st.session_state.get(DB_CONNECTED)
@@ -190,7 +201,7 @@ def _database_source() -> None:
             frame = databases.preview(db, what, int(preview_rows))
         except StudioError as error:
             st.session_state.pop(DB_PREVIEW, None)
-            st.error(str(error), icon=":material/error:")
+            st.error(md(error), icon=":material/error:")
         else:
             st.session_state[DB_PREVIEW] = (str(what), frame)
     shown = st.session_state.get(DB_PREVIEW)
@@ -202,9 +213,9 @@ def _database_source() -> None:
         try:
             loaded = databases.read_table(db, what, row_cap=int(row_cap), progress=report)
         except StudioError as error:
-            st.error(str(error), icon=":material/error:")
+            st.error(md(error), icon=":material/error:")
             if state.get_dataset() is not None:
-                st.caption(f"Still working with **{state.get_dataset().name}**.")
+                st.caption(f"Still working with **{md(state.get_dataset().name)}**.")
             return
         finally:
             bar.empty()
@@ -246,14 +257,14 @@ elif source == "Upload a file":
         _handle_upload(uploaded)
     refused = st.session_state.get(UPLOAD_ERROR)
     if uploaded is not None and refused and refused[0] == uploaded.file_id:
-        st.error(refused[1], icon=":material/error:")
+        st.error(md(refused[1]), icon=":material/error:")
         if refused[2] and st.button("Load without the empty columns",
                                     key="upload_retry_drop_empty"):
             st.session_state["upload_drop_empty"] = True
             st.session_state.pop(UPLOAD_DONE, None)
             st.rerun()
         if state.get_dataset() is not None:
-            st.caption(f"Still working with **{state.get_dataset().name}**.")
+            st.caption(f"Still working with **{md(state.get_dataset().name)}**.")
 
 elif source == DB_OPTION:
     _database_source()
@@ -307,7 +318,7 @@ if table is None:
     st.stop()
 
 st.divider()
-st.subheader(f"{table.name}")
+st.subheader(md(table.name))
 st.caption(f"{table.source} · {table.shape_label}")
 for note in table.notes:
     st.caption(f":material/info: {note}")
@@ -390,7 +401,7 @@ with metadata_tab:
         try:
             new_schema = schema_from_records(table.schema, edited_records)
         except MetadataError as error:
-            st.error(str(error), icon=":material/error:")
+            st.error(md(error), icon=":material/error:")
         else:
             state.update_dataset(table.with_schema(new_schema))
             st.rerun()
@@ -421,7 +432,7 @@ with metadata_tab:
                           "pii": new_pii}],
                     )
                 except MetadataError as error:
-                    st.error(str(error), icon=":material/error:")
+                    st.error(md(error), icon=":material/error:")
                 else:
                     state.update_dataset(table.with_schema(new_schema))
                     st.session_state[EDITOR_VERSION] = version + 1

@@ -15,7 +15,7 @@ import streamlit as st
 
 from core import datasets
 from core.device import DeviceInfo, detect_device
-from core.jobs import LocalJobRunner
+from core.jobs import JobRunner, make_job_runner
 from core.registry import ModelRecord, ModelRegistry
 from core.schema import TableSchema, prepare_training_frame
 from core.splitting import SplitSpec, split_real
@@ -52,10 +52,26 @@ def device() -> DeviceInfo:
     return detect_device()
 
 
-@st.cache_resource(show_spinner=False)
-def job_runner() -> LocalJobRunner:
-    """The process-wide job runner (jobs are looked up by ids the session holds)."""
-    return LocalJobRunner()
+@st.cache_resource(show_spinner="Connecting to the job cluster…")
+def job_runner() -> JobRunner:
+    """The process-wide job runner (jobs are looked up by ids the session holds).
+
+    Local worker processes, or a Ray cluster when ``RAY_ADDRESS`` or
+    ``STUDIO_JOB_BACKEND=ray`` is set (:func:`core.jobs.make_job_runner`). Connecting
+    takes at most ``STUDIO_RAY_CONNECT_TIMEOUT`` seconds (10) once per server process; an
+    unreachable cluster leaves the local runner with a ``warning``.
+    """
+    return make_job_runner()
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def job_backend() -> tuple[str, str | None]:
+    """(where jobs run, warning or None) for the sidebar; at most 5 s old, never blocks.
+
+    Not user data: the same for every session.
+    """
+    runner = job_runner()
+    return runner.describe(), runner.warning
 
 
 @st.cache_resource(show_spinner=False)

@@ -1,10 +1,10 @@
-"""The sidebar every page shares: current dataset, model and device."""
+"""The sidebar every page shares: current dataset, model, device and where jobs run."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from pages.shared import state, warmup
+from pages.shared import caching, state, warmup
 
 
 def render() -> None:
@@ -28,3 +28,7 @@ def render() -> None:
         if preference == "cpu" and device and not device.startswith("CPU"):
             shown = f"CPU (forced; {device} available)"
         st.markdown(f"**Device:** {shown}")
+        where, warning = caching.job_backend()
+        st.markdown(f"**Jobs run on:** {where}")
+        if warning:
+            st.warning(warning, icon=":material/cloud_off:")

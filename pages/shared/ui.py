@@ -24,7 +24,7 @@ def user_errors(action: str) -> Iterator[None]:
     try:
         yield
     except StudioError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(md(error), icon=":material/error:")
     except Exception:  # noqa: BLE001 - the UI must never show a traceback
         _LOG.exception("Unexpected error while %s", action)
         st.error(
@@ -61,3 +61,14 @@ def show_chart(figure: object, key: str) -> None:
 
     st.plotly_chart(presentation.style_figure(figure), width="stretch", key=key,
                     config=presentation.chart_config())
+
+
+_MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+-.!|$~:"})
+
+
+def md(text: object) -> str:
+    """Escape user-supplied text (file and column names) for Streamlit Markdown.
+
+    Without it a file called ``__draft__.csv`` shows in bold and ``$5 to $10`` as maths.
+    """
+    return str(text).translate(_MARKDOWN_SPECIALS)

@@ -1,0 +1,404 @@
+"""The Ray job backend, against a real Ray head started here and stopped at the end.
+
+The head is a separate ``ray start --head`` on loopback (2 CPUs, 300 MB object store) and
+the runner reaches it through ``RAY_ADDRESS=127.0.0.1:<port>``, the way a deployment
+does. Its processes share one new session, so teardown ends exactly them (by process
+group id). The unit tests come first and run while the head starts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from core.errors import ParameterError
+from core.jobs import JobBackendConfig, LocalJobRunner, job_backend_config, make_job_runner
+from core.ray_runner import MemoryRegistry, RayJobRunner, plan_resources
+from core.registry import ModelRegistry
+from core.splitting import SplitSpec
+from core.synthesizers import resolve_params
+from core.table import make_table
+from core.training import TrainingRequest, training_key
+from tests.helpers import make_people
+
+ROOT = Path(__file__).resolve().parent.parent
+OBJECT_STORE_BYTES = 300 * 1024 * 1024
+HEAD_START_TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def people_table():
+    return make_table(make_people(400), "people.csv", "test")
+
+
+def _request(table, synthesizer="gaussian_copula", preset="quick", seed=0, device="auto",
+             **overrides):
+    params = resolve_params(synthesizer, preset, overrides or None, rows=280)
+    return TrainingRequest(
+        data_fingerprint=table.fingerprint, dataset_name=table.name, schema=table.schema,
+        synthesizer=synthesizer, preset=preset, params=params, seed=seed, device=device,
+        split=SplitSpec(target=table.target),
+    )
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for handle in sockets:
+            handle.bind(("127.0.0.1", 0))
+        return [handle.getsockname()[1] for handle in sockets]
+    finally:
+        for handle in sockets:
+            handle.close()
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def test_the_environment_chooses_the_backend_and_wins_over_secrets(tmp_path):
+    secrets = tmp_path / "secrets.toml"
+    assert job_backend_config({}, secrets).backend == "local"
+    ray = job_backend_config({"RAY_ADDRESS": "ray://head:10001"}, secrets)
+    assert (ray.backend, ray.ray_address, ray.connect_timeout) == ("ray", "ray://head:10001", 10)
+    assert job_backend_config({"STUDIO_JOB_BACKEND": "ray"}, secrets).ray_address == "auto"
+    explicit = job_backend_config({"STUDIO_JOB_BACKEND": "local", "RAY_ADDRESS": "x:1"}, secrets)
+    assert explicit.backend == "local"
+
+    secrets.write_text('[studio]\njob_backend = "ray"\nray_address = "10.0.0.5:6379"\n'
+                       "ray_cpus_per_job = 8\n")
+    from_file = job_backend_config({}, secrets)
+    assert (from_file.backend, from_file.ray_address, from_file.cpus_per_job) == (
+        "ray", "10.0.0.5:6379", 8)
+    assert job_backend_config({"STUDIO_JOB_BACKEND": "local"}, secrets).backend == "local"
+    overridden = job_backend_config({"RAY_ADDRESS": "auto", "STUDIO_RAY_CONNECT_TIMEOUT": "3"},
+                                    secrets)
+    assert (overridden.ray_address, overridden.connect_timeout) == ("auto", 3.0)
+
+    typo = job_backend_config({"STUDIO_JOB_BACKEND": "rey"}, secrets)
+    assert typo.backend == "local" and "neither 'local' nor 'ray'" in typo.problem
+    runner = make_job_runner(config=typo)
+    assert isinstance(runner, LocalJobRunner) and runner.warning == typo.problem
+    plain = make_job_runner(config=JobBackendConfig())
+    assert isinstance(plain, LocalJobRunner) and plain.warning is None
+    assert plain.describe() == "this machine"
+
+
+def test_a_gpu_is_requested_when_the_user_allows_it_and_the_cluster_has_one(monkeypatch):
+    import ray
+
+    gpu_cluster = {"CPU": 24.0, "GPU": 2.0, "memory": 1e11}
+    nodes = [{"NodeID": "a", "Alive": True, "Resources": {"CPU": 8.0, "GPU": 2.0}},
+             {"NodeID": "b", "Alive": True, "Resources": {"CPU": 16.0}},
+             {"NodeID": "c", "Alive": False, "Resources": {"CPU": 64.0, "GPU": 8.0}}]
+    monkeypatch.setattr(ray, "cluster_resources", lambda: dict(gpu_cluster))
+    monkeypatch.setattr(ray, "nodes", lambda: nodes)
+    runner = RayJobRunner("ray://gpu-head:10001", registry=ModelRegistry(), cpus_per_job=12)
+    assert runner.refresh()
+    assert runner.describe() == "Ray cluster at ray://gpu-head:10001 · 2 nodes · 2 GPUs"
+    assert runner.task_options("auto") == {"num_cpus": 8.0, "num_gpus": 1.0}  # the GPU node
+    assert runner.task_options("cuda")["num_gpus"] == 1.0
+    assert runner.task_options("cpu") == {"num_cpus": 12.0, "num_gpus": 0.0}
+
+    launched = []
+    monkeypatch.setattr(runner, "_launch",
+                        lambda kind, options, status, payload, frame: launched.append(options))
+    monkeypatch.setattr(runner, "_ensure_monitor", lambda: None)
+    table = make_table(make_people(60), "people.csv", "test")
+    job_id = runner.start(_request(table, "ctgan", device="auto"), table.frame)
+    assert launched[-1]["num_gpus"] == 1.0
+    assert runner.status(job_id).stage == "Waiting for a Ray worker with 8 CPUs and a GPU"
+    runner.start(_request(table, "ctgan", device="cpu"), table.frame)
+    assert launched[-1]["num_gpus"] == 0.0
+
+    gpu_cluster.pop("GPU")
+    assert runner.refresh()
+    assert runner.task_options("auto")["num_gpus"] == 0.0
+    with pytest.raises(ParameterError, match="has no GPUs. Choose 'auto' or 'cpu'"):
+        runner.start(_request(table, "ctgan", device="cuda"), table.frame)
+
+
+def test_a_silent_cluster_never_blocks_the_sidebar_and_refuses_new_jobs(monkeypatch):
+    import ray
+
+    from core.ray_runner import RayUnavailableError
+
+    release = threading.Event()
+    monkeypatch.setattr(ray, "nodes", lambda: release.wait(30) and [])
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {})
+    runner = RayJobRunner("10.9.9.9:6379", registry=ModelRegistry())
+    runner.answer_timeout = 0.5
+    try:
+        started = time.monotonic()
+        assert runner.describe() == "Ray cluster at 10.9.9.9:6379 (waiting for its first answer)"
+        assert time.monotonic() - started < 0.2
+        table = make_table(make_people(60), "people.csv", "test")
+        with pytest.raises(RayUnavailableError, match="is not answering, so the job was not"):
+            runner.start(_request(table), table.frame)
+    finally:
+        release.set()
+
+
+def test_cpu_requests_never_exceed_the_largest_node():
+    nodes = [{"CPU": 2.0}, {"CPU": 3.0}]
+    assert plan_resources("auto", {"CPU": 5.0}, nodes) == {"num_cpus": 3.0, "num_gpus": 0.0}
+    assert plan_resources("cpu", {"CPU": 5.0}, nodes, cpus_per_job=1)["num_cpus"] == 1.0
+
+
+def test_an_unreachable_cluster_falls_back_to_this_machine_at_once(monkeypatch):
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
+    monkeypatch.delenv("STUDIO_JOB_BACKEND", raising=False)
+    started = time.monotonic()
+    runner = make_job_runner()
+    assert time.monotonic() - started < 10
+    assert isinstance(runner, LocalJobRunner)
+    assert runner.warning.startswith(
+        "Ray cluster at 127.0.0.1:1 unreachable: jobs run on this machine.")
+    assert runner.describe() == "this machine"
+
+
+def test_the_sidebar_says_where_jobs_run_and_why_not_on_the_cluster(monkeypatch):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
+    monkeypatch.delenv("STUDIO_JOB_BACKEND", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+        assert not at.exception
+        sidebar = " ".join(element.value for element in at.sidebar.markdown)
+        assert "**Jobs run on:** this machine" in sidebar
+        [warning] = [element.value for element in at.sidebar.warning]
+        assert warning.startswith("Ray cluster at 127.0.0.1:1 unreachable: jobs run on this "
+                                  "machine.")
+    finally:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+
+
+def test_a_silent_server_does_not_hang_the_app():
+    """Something listens but never answers: ray.init would wait for minutes."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+    script = ("import time; from core.jobs import make_job_runner; t = time.monotonic(); "
+              "r = make_job_runner(); print(type(r).__name__, round(time.monotonic() - t, 1)); "
+              "print(r.warning)")
+    env = {**os.environ, "RAY_ADDRESS": f"127.0.0.1:{port}", "STUDIO_RAY_CONNECT_TIMEOUT": "2",
+           "PYTHONPATH": str(ROOT)}
+    try:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              env=env, cwd=ROOT, timeout=60)
+    finally:
+        listener.close()
+    kind, seconds = done.stdout.splitlines()[0].split()
+    assert kind == "LocalJobRunner", done.stderr[-2000:]
+    assert float(seconds) < 2 + 3  # the limit plus importing Ray
+    assert f"Ray cluster at 127.0.0.1:{port} unreachable" in done.stdout
+    assert "no answer within 2 s" in done.stdout
+
+
+def test_the_memory_registry_keeps_models_off_the_node_disk(tmp_path):
+    from core.registry import ModelRecord
+
+    registry = MemoryRegistry()
+    record = ModelRecord(model_id="abc", data_fingerprint="f", dataset_name="d",
+                         synthesizer="ctgan", preset="quick", params={}, seed=0, device="cpu",
+                         split={}, schema={}, created_at=1.0, fit_seconds=1.0, train_rows=1,
+                         columns=1)
+    registry.add(record, b"bytes")
+    assert registry.update_scores("abc", {"quality": 0.9}).scores == {"quality": 0.9}
+    assert registry.list_for_data("f") == [registry.get("abc")]
+    [(text, payload)] = registry.models()
+    assert ModelRecord.from_json(text).scores == {"quality": 0.9} and payload == b"bytes"
+
+
+# --------------------------------------------------------------------------- a real cluster
+
+
+@dataclass
+class _Head:
+    process: subprocess.Popen
+    port: int
+    temp: Path
+    log: Path
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _ray_head():
+    """Start a Ray head on loopback as the module begins (the unit tests run meanwhile).
+
+    ``ray start`` runs in a new session, so every process of the cluster is in its process
+    group, and teardown ends exactly those.
+    """
+    temp = Path(tempfile.mkdtemp(prefix="sds-ray-", dir="/tmp"))  # short: socket paths
+    port, client, dashboard, agent, metrics = _free_ports(5)
+    env = {**os.environ, "RAY_TMPDIR": str(temp), "RAY_USAGE_STATS_ENABLED": "0",
+           # Linux nodes announce their routable IP; this keeps the head on 127.0.0.1.
+           "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+    env.pop("RAY_ADDRESS", None)
+    command = [
+        str(Path(sys.executable).with_name("ray")), "start", "--head",
+        f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=2", "--num-gpus=0",
+        f"--object-store-memory={OBJECT_STORE_BYTES}", "--include-dashboard=false",
+        "--disable-usage-stats", f"--temp-dir={temp}", f"--ray-client-server-port={client}",
+        f"--dashboard-port={dashboard}", f"--dashboard-agent-listen-port={agent}",
+        f"--metrics-export-port={metrics}",
+    ]
+    log = temp / "head.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env,
+                                   start_new_session=True)
+    try:
+        yield _Head(process, port, temp, log)
+    finally:
+        import ray
+
+        ray.shutdown()
+        _end_process_group(process.pid)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def ray_address(_ray_head):
+    """The head's address, once it is up (``ray start`` returns when it is ready)."""
+    from ray._private import ray_constants
+
+    try:
+        _ray_head.process.wait(timeout=HEAD_START_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the Ray head did not start in {HEAD_START_TIMEOUT} s:\n"
+                    f"{_ray_head.log.read_text()[-3000:]}")
+    assert _ray_head.process.returncode == 0, _ray_head.log.read_text()[-3000:]
+    patch = pytest.MonkeyPatch()
+    patch.setattr(ray_constants, "ENABLE_RAY_CLUSTER", False)  # the driver side of the above
+    try:
+        yield f"127.0.0.1:{_ray_head.port}"
+    finally:
+        patch.undo()
+
+
+def _end_process_group(group: int) -> None:
+    try:
+        os.killpg(group, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture(scope="module")
+def runner(ray_address):
+    """The runner the app would build with ``RAY_ADDRESS`` set."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("RAY_ADDRESS", ray_address)
+    patch.delenv("STUDIO_JOB_BACKEND", raising=False)
+    try:
+        made = make_job_runner()
+        assert make_job_runner() is made  # one runner per cluster: jobs outlive a new one
+    finally:
+        patch.undo()
+    assert isinstance(made, RayJobRunner), getattr(made, "warning", None)
+    assert made.warning is None
+    yield made
+    made.close()
+
+
+def test_the_sidebar_description_names_the_cluster(runner, ray_address):
+    assert runner.describe() == f"Ray cluster at {ray_address} · 1 node · 0 GPUs"
+
+
+def test_a_quick_fit_runs_on_the_cluster_and_its_model_lands_here(runner, people_table):
+    request = _request(people_table, seed=61)
+    job_id = runner.start(request, people_table.frame, estimate_seconds=5)
+    assert runner.status(job_id).state in ("queued", "running")
+    status = runner.wait(job_id, timeout=120)
+    assert status.state == "done", status.message
+    assert status.model_id == training_key(request)
+    assert "on Ray node 127.0.0.1" in status.device
+    registry = ModelRegistry()
+    record = registry.get(status.model_id)
+    assert record is not None and record.train_rows == 280
+    sample = registry.load_synthesizer(record.model_id).sample(20)["data"]  # signed here
+    assert len(sample) == 20
+
+
+def test_ctgan_progress_and_losses_are_visible_while_it_runs(runner, people_table):
+    request = _request(people_table, "ctgan", seed=62, epochs=15)
+    job_id = runner.start(request, people_table.frame)
+    seen = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = runner.status(job_id)
+        if not status.is_active:
+            break
+        if status.epoch:
+            seen.append(status)
+        time.sleep(0.1)
+    assert status.state == "done", status.message
+    running = [s for s in seen if s.state == "running" and 0 < s.epoch < 15]
+    assert running, "no progress was visible while training"
+    middle = running[len(running) // 2]
+    assert middle.total_epochs == 15 and 0 < middle.fraction < 1
+    assert len(middle.losses["Generator Loss"]) == middle.epoch
+    assert middle.stage == f"Training: epoch {middle.epoch} of 15"
+    assert middle.eta_seconds is not None
+    record = ModelRegistry().get(status.model_id)
+    assert record.epochs_run == 15 and record.losses["Epoch"] == list(range(15))
+
+
+def test_cancel_stops_a_cluster_fit_promptly_and_saves_nothing(runner, people_table):
+    request = _request(people_table, "ctgan", seed=63, epochs=2000)
+    job_id = runner.start(request, people_table.frame)
+    deadline = time.monotonic() + 120
+    while runner.status(job_id).epoch < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert runner.status(job_id).state == "running"
+    cancelled_at = time.monotonic()
+    runner.cancel(job_id)
+    status = runner.wait(job_id, timeout=20)
+    assert status.state == "cancelled" and status.message == "Training was cancelled."
+    assert time.monotonic() - cancelled_at < 6
+    time.sleep(0.5)
+    assert ModelRegistry().get(training_key(request)) is None
+
+
+def test_a_gpu_request_on_a_cluster_without_gpus_is_refused(runner, people_table):
+    with pytest.raises(ParameterError, match="has no GPUs"):
+        runner.start(_request(people_table, device="cuda"), people_table.frame)
+
+
+def test_a_comparison_runs_on_the_cluster_and_its_models_land_here(runner):
+    table = make_table(make_people(300), "people.csv", "test", target="churned")
+    job_id = runner.start_compare(table, [("gaussian_copula", "quick")], budget=60.0, seed=4)
+    status = runner.wait(job_id, timeout=120)
+    assert status.state == "done", status.message
+    assert status.kind == "compare" and status.fraction == 1.0
+    [row] = runner.result(job_id)
+    assert row["synthesizer"] == "gaussian_copula" and row["recommended"]
+    record = ModelRegistry().get(row["model_id"])
+    assert record is not None and record.scores["quality"] == row["quality"]
