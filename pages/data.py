@@ -12,10 +12,11 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from core import databases, datasets, loading
 from core.charts import column_profile_figure
 from core.errors import MetadataError, StudioError
+from core.planted import PlantedTruth, planted_truth
 from core.profiling import profile_table
 from core.schema import ACTIONS, BASE_SDTYPES, PII_SDTYPES, schema_from_records
 from core.table import StudioTable, fingerprint_frame
-from pages.shared import caching, state
+from pages.shared import caching, demo, state
 from pages.shared.ui import md, progress_bar, user_errors
 
 UPLOAD_DONE = "studio.data.upload_done"  # file_id of the last upload handled
@@ -36,13 +37,26 @@ st.caption(
     "and decide what happens to personal data before anything is trained."
 )
 state.show_flash()
+if not demo.active():
+    with st.container(border=True):
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        left.markdown(
+            ":material/co_present: **New here, or presenting?** The guided demo walks through "
+            "the whole studio on a faked loans table in under a minute, with something to say "
+            "at each step."
+        )
+        if right.button("Start the guided demo", type="primary", key="demo_start"):
+            with user_errors("starting the demo"):
+                demo.start()
+demo.banner("data")
 
 
 def _adopt(frame: pd.DataFrame, name: str, source: str, notes: tuple[str, ...] = (),
-           target: str | None = None) -> None:
+           target: str | None = None, planted: PlantedTruth | None = None) -> None:
     """Detect metadata and make this the session's dataset (only after everything worked)."""
     with st.spinner("Detecting column types…"):
-        table = caching.studio_table(fingerprint_frame(frame), frame, name, source, notes, target)
+        table = caching.studio_table(fingerprint_frame(frame), frame, name, source, notes,
+                                     target, planted)
     state.set_dataset(table)
     state.flash(f"Loaded **{md(name)}**: {table.shape_label}.")
     st.session_state[EDITOR_VERSION] = st.session_state.get(EDITOR_VERSION, 0) + 1
@@ -245,7 +259,8 @@ if source == "Sample dataset":
                 with user_errors(f"loading the sample '{sample.title}'"):
                     frame = caching.sample_frame(sample.key)
                     _adopt(frame, sample.filename, f"Sample dataset: {sample.title}",
-                           target=sample.target)
+                           target=sample.target,
+                           planted=planted_truth(sample.spec) if sample.spec else None)
 
 elif source == "Upload a file":
     st.caption(
@@ -294,20 +309,34 @@ else:
         )
         missing_rate = right.slider("Share of missing cells", 0.0, 0.5, 0.0, 0.01,
                                     key="fake_missing_rate")
+        left, right = st.columns(2)
+        outlier_rate = left.slider(
+            "Share in an outlier group", 0.0, datasets.MAX_OUTLIER_RATE, 0.0, 0.01,
+            key="fake_outlier_rate",
+            help="A group of rows whose key amount is several times larger than usual.",
+        )
+        canaries = right.number_input(
+            "Canary records", 0, datasets.MAX_CANARIES, 0, key="fake_canaries",
+            help="Deliberately unusual rows. If one reappears in the synthetic data, the "
+            "model memorised it (Evaluate → Planted truth).",
+        )
         submitted = st.form_submit_button("Generate", type="primary")
     if submitted:
         spec = datasets.FakeSpec(
             domain=domain, rows=int(rows), pii_columns=tuple(pii), correlation=correlation,
             rare_rate=rare_rate, missing_rate=missing_rate, seed=int(seed),
+            outlier_rate=outlier_rate, canaries=int(canaries),
         )
         with user_errors("faking the dataset"):
+            spec.validate()
             report, bar = progress_bar("Generating…")
             frame = datasets.fake_dataset(spec, progress=report)
             bar.empty()
             _adopt(frame, f"fake {domain} (seed {int(seed)})",
                    f"Faked with Faker: {int(rows):,} rows, relations {correlation:.2f}, "
-                   f"rare class {rare_rate:.1%}, missing {missing_rate:.0%}",
-                   target=datasets.target_column_for(domain))
+                   f"rare class {rare_rate:.1%}, missing {missing_rate:.0%}, outliers "
+                   f"{outlier_rate:.0%}, {int(canaries)} canaries",
+                   target=datasets.target_column_for(domain), planted=planted_truth(spec))
 
 # --------------------------------------------------------------------------- the dataset
 

@@ -249,3 +249,41 @@ def test_compare_two_fast_synthesizers():
     assert at.get("plotly_chart")  # the privacy-vs-utility chart
     at.button(key="compare_use").click().run()
     assert at.session_state[MODEL].synthesizer == "gaussian_copula"
+
+
+def test_guided_demo_runs_to_completion():
+    at = open_app()
+    at.button(key="demo_start").click().run()
+    table = at.session_state[DATASET]
+    assert table.name == "demo: loan applicants" and len(table.planted.canary_positions) == 8
+    assert any("Step 1 of 4" in text for text in texts(at.markdown))
+
+    at.button(key="demo_next").click().run()  # → Train
+    assert at.title[0].value == "Train"
+    assert any("Step 2 of 4" in text for text in texts(at.markdown))
+    at.button(key="demo_train").click().run()
+    wait_for_job(at)
+    assert at.session_state[MODEL].preset == "quick"
+
+    at.button(key="demo_next").click().run()  # → Generate
+    assert at.title[0].value == "Generate"
+    at.button(key="demo_generate").click().run()
+    assert len(at.session_state["studio.synthetic"].frame) == at.session_state[MODEL].train_rows
+
+    at.button(key="demo_next").click().run()  # → Evaluate
+    assert at.title[0].value == "Evaluate" and not at.exception
+    assert any("Step 4 of 4" in text for text in texts(at.markdown))
+    assert at.subheader  # the verdict headline
+    assert any(label == "Canaries the model saw" for label in (m.label for m in at.metric))
+    at.button(key="demo_finish").click().run()
+    assert "studio.demo" not in at.session_state
+
+
+def test_presentation_mode_hides_advanced_controls():
+    at = load_sample(open_app())
+    at.switch_page("pages/train.py").run()
+    assert any(e.label == "Advanced hyperparameters" for e in at.expander)
+    at.session_state["studio.presentation"] = True
+    at.run()
+    assert not any(e.label == "Advanced hyperparameters" for e in at.expander)
+    assert not at.exception

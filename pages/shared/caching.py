@@ -36,14 +36,16 @@ def studio_table(
     source: str,
     notes: tuple[str, ...],
     target: str | None,
+    planted: Any = None,
 ) -> StudioTable:
     """Detect the schema once per (session, data fingerprint, name).
 
     ``_frame`` is not hashed: ``fingerprint`` is its content hash (Streamlit would only
-    sample rows of large frames).
+    sample rows of large frames). ``planted`` is the planted truth of a faked table.
     """
     del fingerprint  # the cache key; make_table recomputes it from the frame
-    return make_table(_frame, name=name, source=source, notes=notes, target=target)
+    return make_table(_frame, name=name, source=source, notes=notes, target=target,
+                      planted=planted)
 
 
 @st.cache_resource(show_spinner="Checking for a GPU…")

@@ -68,10 +68,9 @@ def start() -> None:
     """Fake the demo table and open step 1."""
     frame = datasets.fake_dataset(SPEC)
     table = caching.studio_table(fingerprint_frame(frame), frame, "demo: loan applicants",
-                                 "Guided demo (Faker, seed 7, 8 canaries)", (), "defaulted")
-    from dataclasses import replace
-
-    state.set_dataset(replace(table, planted=planted_truth(SPEC)))
+                                 "Guided demo (Faker, seed 7, 8 canaries)", (), "defaulted",
+                                 planted_truth(SPEC))
+    state.set_dataset(table)
     st.session_state[DEMO] = {"step": "data"}
     st.rerun()
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.shared import caching, state, warmup
+from pages.shared import caching, presentation, state, warmup
+from pages.shared.ui import md
 
 
 def render() -> None:
@@ -15,7 +16,7 @@ def render() -> None:
         if table is None:
             st.caption("**Dataset:** none loaded yet")
         else:
-            st.markdown(f"**Dataset:** {table.name}", help=table.source)
+            st.markdown(f"**Dataset:** {md(table.name)}", help=md(table.source))
             st.caption(f"{table.shape_label} · target: {table.target or '—'}")
         model = state.get(state.CURRENT_MODEL)
         if model is None:
@@ -32,3 +33,6 @@ def render() -> None:
         st.markdown(f"**Jobs run on:** {where}")
         if warning:
             st.warning(warning, icon=":material/cloud_off:")
+        st.divider()
+        presentation.controls()
+    presentation.apply_style()

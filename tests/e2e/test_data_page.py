@@ -24,7 +24,6 @@ from tests.e2e.helpers import (
     click_button,
     dataframe_rows,
     error_texts,
-    expect_rerun,
     goto_page,
     main,
     sidebar,
@@ -102,26 +101,9 @@ CORPUS = _corpus()
 REFUSED = [entry for entry in CORPUS if entry.refused]
 LOADS = [entry for entry in CORPUS if not entry.refused]
 
-# App bugs the browser finds; strict, so fixing the bug turns the xfail into a failure that
-# asks for the marker to go.
-EMPTY_WORKBOOK_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="pages/data.py shows the sheet picker for a workbook whose sheets are all empty "
-    "instead of refusing it ('Every sheet … is empty'), see the e2e report",
-)
-MARKDOWN_NAME_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="pages/data.py and pages/shared/sidebar.py put file names into Markdown unescaped, "
-    "so '__draft__' turns bold (and a '$x$' pair into LaTeX), see the e2e report",
-)
-SHEET_PICKER_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="pages/data.py: after a chosen sheet is refused, the sheet picker disappears on "
-    "the next rerun (UPLOAD_DONE is set), so 'Pick another sheet' cannot be followed",
-)
-
-
-KNOWN_BUGS = {"empty_sheet.xlsx": EMPTY_WORKBOOK_BUG}
+# App bugs the browser found are fixed; a new one gets a strict xfail here (fixing it then
+# turns the xfail into a failure that asks for the marker to go).
+KNOWN_BUGS: dict[str, pytest.MarkDecorator] = {}
 
 
 def _refused_params() -> list:
@@ -247,20 +229,17 @@ def test_excel_upload_asks_for_the_sheet(shared_session) -> None:
     assert_no_exception(page)
 
 
-@SHEET_PICKER_BUG
-def test_refused_sheet_lets_the_user_pick_another(app: Page) -> None:
+def test_sheet_picker_offers_only_sheets_with_data(app: Page) -> None:
     choose_radio(app, "Upload a file")
-    upload_file(app, DATA / "two_sheets.xlsx")
-    click_button(app, "Load this sheet")  # the first sheet, "Notes", is empty
-    expect(alerts(app, "error")).to_contain_text("Pick another sheet")
+    upload_file(app, DATA / "two_sheets.xlsx")  # sheets: Notes (empty), Loans, Regions
     picker = app.get_by_role("combobox", name="Sheet", exact=True)
+    expect(picker).to_have_value("Loans")  # the empty sheet is not offered
     picker.click()
-    with expect_rerun(app):
-        app.get_by_role("option", name="Loans", exact=True).click()
-    expect(picker).to_have_count(1, timeout=QUICK_MS)  # fails today: gone after the rerun
-    expect(picker).to_have_value("Loans")
+    expect(app.get_by_role("option")).to_have_text(["Loans", "Regions"])
+    app.keyboard.press("Escape")
     click_button(app, "Load this sheet")
     expect(alerts(app, "success")).to_contain_text("Loaded two_sheets.xlsx")
+    assert_no_exception(app)
 
 
 # ---------------------------------------------------------------------- fake
@@ -406,7 +385,6 @@ def test_all_null_column_is_refused_then_loads_without_it(app: Page) -> None:
     assert_no_exception(app)
 
 
-@MARKDOWN_NAME_BUG
 def test_file_names_are_shown_literally(shared_session, tmp_path: Path) -> None:
     # Last in the module: a failing (xfailed) test discards the shared session it used.
     name = "prices $5 to $10 (__draft__).csv"
