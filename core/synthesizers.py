@@ -80,6 +80,7 @@ class SynthesizerSpec:
         presets: Parameter values for each of :data:`PRESETS`.
         deep: Trains a neural network in epochs (progress and loss curve available).
         loss_columns: Columns of ``loss_values`` to plot.
+        picture: A small Graphviz (DOT) drawing of the idea, for the card.
     """
 
     key: str
@@ -94,6 +95,7 @@ class SynthesizerSpec:
     presets: Mapping[str, Mapping[str, Any]]
     deep: bool
     loss_columns: tuple[str, ...] = field(default_factory=tuple)
+    picture: str = ""
 
     def param(self, name: str) -> ParamSpec:
         """The spec of one parameter (KeyError if unknown)."""
@@ -159,11 +161,24 @@ _CTGAN_PRESETS = {
              "early_stopping": False, "patience": 40},
 }
 
+_DOT_STYLE = ('graph [rankdir=LR, bgcolor=transparent, fontname="Helvetica", fontsize=11]; '
+              'node [shape=box, style="rounded,filled", fillcolor="#edf2ff", color="#3b5bdb", '
+              'fontname="Helvetica", fontsize=11]; edge [color="#495057"];')
+
+
+def _picture(body: str) -> str:
+    return f"digraph {{ {_DOT_STYLE} {body} }}"
+
+
 REGISTRY: dict[str, SynthesizerSpec] = {
     "gaussian_copula": SynthesizerSpec(
         key="gaussian_copula",
         title="Gaussian Copula",
         class_name="GaussianCopulaSynthesizer",
+        picture=_picture('shapes [label="shape of\\neach column"]; bells [label="bell curves"]; '
+                         'corr [label="one correlation\\ntable", fillcolor="#fff4e6", '
+                         'color="#f08c00"]; rows [label="new rows"]; '
+                         'shapes -> bells -> corr -> rows;'),
         tagline="Statistics, not deep learning: fast, steady, explainable.",
         how_it_works=(
             "It first learns the shape of every column on its own (for example, incomes are "
@@ -200,6 +215,12 @@ REGISTRY: dict[str, SynthesizerSpec] = {
         key="ctgan",
         title="CTGAN",
         class_name="CTGANSynthesizer",
+        picture=_picture('noise [label="random noise"]; gen [label="generator", '
+                         'fillcolor="#fff4e6", color="#f08c00"]; fake [label="fake rows"]; '
+                         'real [label="real rows"]; '
+                         'critic [label="critic:\\nreal or fake?"]; noise -> gen -> fake -> '
+                         'critic; real -> critic; critic -> gen [style=dashed, '
+                         'label="feedback"];'),
         tagline="Two networks compete: a forger and a critic.",
         how_it_works=(
             "A generator network turns random noise into rows; a critic network sees real "
@@ -223,6 +244,10 @@ REGISTRY: dict[str, SynthesizerSpec] = {
         key="tvae",
         title="TVAE",
         class_name="TVAESynthesizer",
+        picture=_picture('row [label="real row"]; enc [label="encoder"]; code [label="short code",'
+                         ' fillcolor="#fff4e6", color="#f08c00"]; dec [label="decoder"]; '
+                         'out [label="rebuilt / new row"]; row -> enc -> code -> dec -> out; '
+                         'noise [label="random code"]; noise -> dec [style=dashed];'),
         tagline="Squeeze each row into a code, then learn to rebuild it.",
         how_it_works=(
             "An encoder network compresses each row into a short code; a decoder learns to "
@@ -275,6 +300,10 @@ REGISTRY: dict[str, SynthesizerSpec] = {
         key="copula_gan",
         title="CopulaGAN",
         class_name="CopulaGANSynthesizer",
+        picture=_picture('shapes [label="column shapes\\n(copula)"]; bells [label="bell curves"];'
+                         ' gan [label="CTGAN", fillcolor="#fff4e6", color="#f08c00"]; '
+                         'back [label="reshape back"]; rows [label="new rows"]; '
+                         'shapes -> bells -> gan -> back -> rows;'),
         tagline="CTGAN with the Gaussian Copula's column shapes as a head start.",
         how_it_works=(
             "Before the GAN sees the data, each numeric column is reshaped into a bell curve "

@@ -69,7 +69,7 @@ with st.container(border=True):
         st.markdown(f"**How {spec.title} works.** {spec.how_it_works}")
         st.markdown(f"**When to pick it.** {spec.when_to_pick}")
     with right:
-        st.code(spec.diagram, language=None)
+        st.graphviz_chart(spec.picture, width="stretch")
 
 st.subheader("2 · Settings")
 left, middle, right = st.columns(3)
