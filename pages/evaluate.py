@@ -26,6 +26,17 @@ from pages.shared.ui import progress_bar, require_dataset, show_chart, user_erro
 BADGES = {"good": ":green-badge[good]", "fair": ":orange-badge[fair]",
           "poor": ":red-badge[poor]", "not measured": ":gray-badge[not measured]"}
 
+
+def level(score: float, good: float = 0.9, fair: float = 0.75) -> str:
+    """A plain reading of a 0..1 similarity score."""
+    return "good" if score >= good else "fair" if score >= fair else "poor"
+
+
+def show_reading(aspect: str) -> None:
+    """The verdict's reading of one aspect, with its badge."""
+    found = next(r for r in result.verdict.readings if r.aspect == aspect)
+    st.markdown(f"**Reading:** {BADGES.get(found.level, '')} — {found.reason}")
+
 st.title("Evaluate")
 st.caption(
     "Three questions: are the synthetic rows **faithful** to the real ones, **useful** for "
@@ -122,7 +133,8 @@ with distributions_tab:
         "the total difference in category shares for categories: 100% means identical."
     )
     scores = pd.DataFrame([{"column": s.column, "kind": s.sdtype, "score": s.score,
-                            "what it means": s.explanation} for s in result.columns])
+                            "reading": level(s.score), "what it means": s.explanation}
+                           for s in result.columns])
     st.dataframe(scores, hide_index=True, width="stretch", column_config={
         "score": st.column_config.ProgressColumn("score", format="percent", min_value=0.0,
                                                  max_value=1.0)})
@@ -138,6 +150,9 @@ with distributions_tab:
 with correlations_tab:
     correlation = result.correlation
     st.markdown(correlation.explanation)
+    st.markdown(f"**Reading:** {BADGES[level(correlation.pair_score)]} — relations between "
+                "columns are " + {"good": "kept", "fair": "partly kept",
+                                  "poor": "largely lost"}[level(correlation.pair_score)] + ".")
     st.metric("Column-pair similarity", f"{correlation.pair_score:.0%}",
               help="1 minus the average difference between real and synthetic pair "
               "strengths (100% = every relation kept).")
@@ -148,6 +163,7 @@ with correlations_tab:
 
 with quality_tab:
     quality = result.quality
+    show_reading("fidelity")
     left, right = st.columns(2)
     left.metric("SDMetrics quality score", f"{quality.quality_score:.1%}")
     right.metric("SDMetrics diagnostic score", f"{quality.diagnostic_score:.1%}",
@@ -163,6 +179,7 @@ with quality_tab:
             show_chart(figure, key=f"eval_quality_{name}")
 
 with utility_tab:
+    show_reading("utility")
     if utility is None:
         st.info(f"Utility not measured: {result.utility_reason}.", icon=":material/info:")
     else:
@@ -183,6 +200,7 @@ with utility_tab:
 
 with privacy_tab:
     privacy = result.privacy
+    show_reading("privacy")
     cols = st.columns(3)
     cols[0].metric("Exact copies of training rows", f"{privacy.exact_match_rate:.2%}",
                    help=privacy.explanations.get("exact_match", ""))
