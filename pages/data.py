@@ -320,7 +320,7 @@ else:
             help="Deliberately unusual rows. If one reappears in the synthetic data, the "
             "model memorised it (Evaluate → Planted truth).",
         )
-        submitted = st.form_submit_button("Generate", type="primary")
+        submitted = st.form_submit_button("Generate", type="primary", key="fake_generate")
     if submitted:
         spec = datasets.FakeSpec(
             domain=domain, rows=int(rows), pii_columns=tuple(pii), correlation=correlation,
@@ -352,7 +352,8 @@ st.caption(f"{table.source} · {table.shape_label}")
 for note in table.notes:
     st.caption(f":material/info: {note}")
 
-preview_tab, profile_tab, metadata_tab = st.tabs(["Preview", "Profile", "Metadata"])
+preview_tab, profile_tab, metadata_tab = st.tabs(
+    ["Preview", "Profile", "Metadata"], key="data_tab", on_change="rerun")
 
 with preview_tab:
     st.dataframe(table.frame.head(200), width="stretch", height=320)

@@ -100,7 +100,10 @@ tab_names = ["Verdict", "Distributions", "Correlations", "Quality", "Utility", "
              "Record explorer", "Report"]
 if table.planted is not None:
     tab_names.insert(6, "Planted truth")
-tabs = dict(zip(tab_names, st.tabs(tab_names), strict=True))
+# Keyed and stateful so a widget inside a tab (a column picker) reruns without jumping back
+# to the first tab.
+tabs = dict(zip(tab_names, st.tabs(tab_names, key="eval_tab", on_change="rerun"),
+                strict=True))
 verdict_tab, distributions_tab, correlations_tab = (tabs["Verdict"], tabs["Distributions"],
                                                      tabs["Correlations"])
 quality_tab, utility_tab, privacy_tab = tabs["Quality"], tabs["Utility"], tabs["Privacy"]

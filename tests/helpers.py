@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -31,3 +33,11 @@ def make_people(n: int = 600, seed: int = 7) -> pd.DataFrame:
             "churned": rng.random(n) < 0.2,
         }
     )
+
+
+_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()<>#+\-.!|$~:])")
+
+
+def shown(markdown: str) -> str:
+    """The text a reader sees for Markdown source: backslash escapes removed."""
+    return _MARKDOWN_ESCAPE.sub(r"\1", markdown)

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.device import DeviceInfo
 from core.table import make_table
-from tests.helpers import make_people
+from tests.helpers import make_people, shown
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -38,7 +38,7 @@ def open_app() -> AppTest:
 
 
 def texts(elements) -> list[str]:
-    return [element.value for element in elements]
+    return [shown(element.value) for element in elements]
 
 
 def load_sample(at: AppTest, key: str = "loans") -> AppTest:
@@ -141,7 +141,7 @@ def test_fake_a_dataset_twice_with_one_seed_gives_the_same_table():
         at.selectbox(key="fake_domain").set_value("patients").run()
         at.number_input(key="fake_rows").set_value(300)
         at.number_input(key="fake_seed").set_value(7)
-        at.button[0].click()  # the form's Generate button
+        at.button(key="fake_generate").click()
         at.run()
         assert not at.exception
         table = at.session_state[DATASET]
@@ -244,7 +244,7 @@ def test_compare_two_fast_synthesizers():
     assert not at.exception and not at.error
     board = at.dataframe[0].value
     assert list(board["preset"]) and set(board["preset"]) == {"quick", "balanced"}
-    recommended = next(s.value for s in at.success if s.value.startswith("Recommended"))
+    recommended = next(text for text in texts(at.success) if text.startswith("Recommended"))
     assert "Gaussian Copula" in recommended
     assert at.get("plotly_chart")  # the privacy-vs-utility chart
     at.button(key="compare_use").click().run()
@@ -277,6 +277,7 @@ def test_guided_demo_runs_to_completion():
     assert any(label == "Canaries the model saw" for label in (m.label for m in at.metric))
     at.button(key="demo_finish").click().run()
     assert "studio.demo" not in at.session_state
+    assert any(text.startswith("Demo finished") for text in texts(at.success))
 
 
 def test_presentation_mode_hides_advanced_controls():

@@ -24,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import databases as db
 from core.__main__ import main
+from tests.helpers import shown
 from tests.postgres_db import ROLE, ROLE_PASSWORD, PostgresUnavailable, TempPostgres, find_binaries
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,8 +135,8 @@ def test_urls_are_normalised_and_shown_without_the_password():
     assert source.url.password == ROLE_PASSWORD
     assert source.display == "postgresql://ann:***@db.example:5433/bank"
     assert str(source) == source.display and source.display in repr(source)
-    for shown in (str(source), repr(source), source.location):
-        assert_no_secret(shown)
+    for text in (str(source), repr(source), source.location):
+        assert_no_secret(text)
     assert db.parse_source("postgres://ann@h/bank", environ={}).url.drivername == \
         "postgresql+psycopg"
     masked = db.redact_url("postgresql://ann@h/bank?password=hunter2&sslmode=require")
@@ -559,7 +560,7 @@ def test_data_page_reads_a_postgres_table_without_showing_the_password(postgres,
     table = at.session_state[DATASET]
     assert table.name == "public.loans" and table.frame.shape == (400, 6)
     assert table.source.startswith(f"Database postgresql://{ROLE}:***@127.0.0.1:")
-    assert any("Loaded **public.loans**" in message.value for message in at.success)
+    assert any("Loaded **public.loans**" in shown(message.value) for message in at.success)
 
     # Nothing shown or kept in session state (but the password widget) holds the password.
     assert_no_secret(_shown_text(at))
@@ -571,7 +572,7 @@ def test_data_page_reads_a_postgres_table_without_showing_the_password(postgres,
     at.text_input(key="db_password").set_value("not-the-password").run()
     at.button(key="db_connect").click().run()
     assert not at.exception
-    assert any("Authentication failed" in error.value for error in at.error)
+    assert any("Authentication failed" in shown(error.value) for error in at.error)
     assert "not-the-password" not in " ".join(error.value for error in at.error)
     assert at.session_state[DATASET].name == "public.loans"
 
@@ -589,7 +590,7 @@ def test_data_page_refuses_a_write_query_and_takes_the_password_from_secrets(pos
     at.text_area(key="db_query").set_value(
         "WITH d AS (DELETE FROM public.loans RETURNING *) SELECT * FROM d").run()
     at.button(key="db_load").click().run()
-    assert any("DELETE" in error.value for error in at.error)
+    assert any("DELETE" in shown(error.value) for error in at.error)
     assert DATASET not in at.session_state
     at.text_area(key="db_query").set_value(
         "SELECT amount, grade, income, defaulted FROM public.loans WHERE grade <> 'C'").run()
@@ -625,19 +626,19 @@ def test_generate_page_writes_the_synthetic_rows_back_to_the_database(sqlite_pat
 
     at.button(key="gen_db_write").click().run()
     assert not at.exception and not at.error
-    assert any("Wrote 150 rows to table **loans_synthetic**" in s.value for s in at.success)
+    assert any("Wrote 150 rows to table **loans_synthetic**" in shown(s.value) for s in at.success)
     with sqlite3.connect(sqlite_path) as connection:
         assert connection.execute("SELECT COUNT(*) FROM loans_synthetic").fetchone()[0] == 150
 
     at.button(key="gen_db_write").click().run()  # exists: refused without the checkbox
-    assert any("already exists" in error.value for error in at.error)
+    assert any("already exists" in shown(error.value) for error in at.error)
     at.checkbox(key="gen_db_replace").check().run()
     at.button(key="gen_db_write").click().run()
-    assert any("old table was replaced" in s.value for s in at.success)
+    assert any("old table was replaced" in shown(s.value) for s in at.success)
 
     at.text_input(key="gen_db_table").set_value("bad name; DROP").run()
     at.button(key="gen_db_write").click().run()
-    assert any("not a valid table name" in error.value for error in at.error)
+    assert any("not a valid table name" in shown(error.value) for error in at.error)
 
     target = sqlite_path.parent / "elsewhere.db"
     at.radio(key="gen_db_target").set_value("Another database").run()

@@ -80,6 +80,12 @@ def stop() -> None:
     st.session_state.pop(DEMO, None)
 
 
+def finish() -> None:
+    """End the demo with a word on what stays (a callback: it runs before the rerun)."""
+    stop()
+    state.flash("Demo finished. Everything it made stays loaded to explore.")
+
+
 def _train_request() -> TrainingRequest:
     table = state.get_dataset()
     split = SplitSpec(target=table.target)
@@ -140,5 +146,4 @@ def banner(page: str) -> None:
                             record.schema)))
                 st.rerun()
         elif page == "evaluate":
-            if left.button("Finish the demo", type="primary", key="demo_finish", on_click=stop):
-                state.flash("Demo finished. Everything it made stays loaded to explore.")
+            left.button("Finish the demo", type="primary", key="demo_finish", on_click=finish)

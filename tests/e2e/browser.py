@@ -25,6 +25,7 @@ __all__ = [
     "VIEWPORT",
     "BrowserSession",
     "SessionPool",
+    "artifact_path",
     "open_session",
     "save_failure_artifacts",
 ]
@@ -90,6 +91,12 @@ def _artifact_stem(item: pytest.Item) -> Path:
     return ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", item.name).strip("_")[:150]
 
 
+def artifact_path(item: pytest.Item, suffix: str) -> Path:
+    """``test-artifacts/e2e/<test name><suffix>`` (the directory is created)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return Path(f"{_artifact_stem(item)}{suffix}")
+
+
 def _full_screenshot(page: Page, path: str) -> None:
     """Screenshot the whole app: Streamlit scrolls inside stMain, so grow the viewport first."""
     height = page.evaluate(
@@ -102,10 +109,12 @@ def _full_screenshot(page: Page, path: str) -> None:
     page.screenshot(path=path, full_page=True)
 
 
-def save_failure_artifacts(session: BrowserSession, item: pytest.Item) -> None:
-    """Write ``<test name>.png``, ``.html`` and ``.console.txt`` under test-artifacts/e2e."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    stem = _artifact_stem(item)
+def save_failure_artifacts(session: BrowserSession, item: pytest.Item, name: str = "") -> None:
+    """Write ``<test name>.png``, ``.html`` and ``.console.txt`` under test-artifacts/e2e.
+
+    ``name`` tells apart several sessions of one test (``<test name>.<name>.png``).
+    """
+    stem = artifact_path(item, f".{name}" if name else "")
     steps: list[tuple[str, Callable[[], object]]] = [
         ("screenshot", lambda: _full_screenshot(session.page, f"{stem}.png")),
         ("html", lambda: Path(f"{stem}.html").write_text(session.page.content(),

@@ -2,9 +2,14 @@
 
 Fixtures (all in this directory):
 
-* ``studio_server`` (session) -> ``str``: base URL of ``streamlit run app.py`` on a free
-  port with its own empty ``STUDIO_DATA_DIR``; the whole process group is stopped at the
-  end. Server output: ``test-artifacts/e2e/streamlit-server.log``.
+* ``studio`` (session) -> ``StudioServer`` (``tests/e2e/server.py``): ``streamlit run
+  app.py`` on a free port with its own empty ``STUDIO_DATA_DIR`` (``.data_dir``: jobs,
+  registry, model files); at the end its process group and its training workers are
+  stopped. Server output: ``test-artifacts/e2e/streamlit-server.log``.
+* ``studio_server`` (session) -> ``str``: that server's base URL.
+* ``studio_factory`` (function) -> ``start(data_dir=None) -> StudioServer``: servers of the
+  test's own (e.g. stop one and start another on the same ``data_dir``); all stopped, with
+  their workers, when the test ends.
 * ``browser`` (session): headless Debian Chromium (``/usr/bin/chromium``, or
   ``$STUDIO_E2E_CHROMIUM``); Playwright's own browser download is never used.
 * ``browser_session`` (function) -> ``BrowserSession``: a new context (1400×900, downloads
@@ -13,6 +18,8 @@ Fixtures (all in this directory):
   (``open_app(page, studio_server)``).
 * ``app`` (function) -> ``Page``: ``page`` with the app open on the Data page, first run done.
 * ``dialogs`` (function) -> ``list[str]``: JavaScript dialogs the page opened (dismissed).
+* ``sessions`` (function) -> ``open(name) -> BrowserSession``: more fresh sessions for one
+  test (several users at once, or one coming back after a restart), not navigated yet.
 * ``shared_session`` (function) -> ``get(name, prepare=None) -> BrowserSession``: a session
   that the tests of one module share by name (prepared once by ``prepare(page)``), for
   parametrized checks that need the same set-up; discarded after any test that does not
@@ -28,13 +35,7 @@ when ``CI`` is set: then a missing browser is an error, so CI can never pass by 
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -46,14 +47,13 @@ from tests.e2e.browser import (
     CHROMIUM_ARGS,
     BrowserSession,
     SessionPool,
+    artifact_path,
     open_session,
     save_failure_artifacts,
 )
+from tests.e2e.server import StudioServer, start_studio
 
-ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(__file__).resolve().parent
-STARTUP_TIMEOUT_S = 60
-SHUTDOWN_TIMEOUT_S = 10
 _BROWSER_MISSING = (
     f"e2e tests need Chromium at {CHROMIUM} (Debian: apt-get install chromium, or set "
     "STUDIO_E2E_CHROMIUM); Playwright's own browser download is not used"
@@ -100,95 +100,61 @@ def _passed(item: pytest.Item) -> bool:
 # ---------------------------------------------------------------------- the server
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200 and response.read().strip() == b"ok"
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def _tail(path: Path, lines: int = 60) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's process group; SIGKILL it if it does not stop in time."""
-    if process.poll() is not None:
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=SHUTDOWN_TIMEOUT_S)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _start_server(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.headless", "true",
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false",
-        # Nothing to watch in a test run; watching would rerun or warn when someone edits a
-        # file mid-run, and the recursive watch of the repo (.venv included) costs CPU.
-        "--server.fileWatcherType", "none",
-    ]
-    env = {**os.environ, "STUDIO_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
-    with log_path.open("ab") as log:
-        log.write(f"$ {' '.join(command)}  (STUDIO_DATA_DIR={data_dir})\n".encode())
-        log.flush()
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and app
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline and process.poll() is None:
-        if _healthy(url):
-            return process, url
-        time.sleep(0.2)  # polling the health endpoint: the server offers nothing to wait on
-    exited = process.poll() is not None
-    _stop(process)
-    problem = (f"exited with code {process.returncode} before answering" if exited else
-               f"did not answer within {STARTUP_TIMEOUT_S} s")
-    raise RuntimeError(
-        f"The studio server ({url}) {problem} on /_stcore/health. "
-        f"Last lines of {log_path}:\n{_tail(log_path)}"
-    )
-
-
 @pytest.fixture(scope="session")
-def studio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Run the studio once for the whole test session and yield its base URL."""
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioServer]:
+    """The studio server of the whole test session (URL, data directory, process)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / "streamlit-server.log"
     log_path.write_bytes(b"")
     data_dir = tmp_path_factory.mktemp("e2e_studio_data")
     try:
-        process, url = _start_server(data_dir, log_path)
+        server = start_studio(data_dir, log_path)
     except RuntimeError as error:
         print(error, file=sys.stderr)  # noqa: T201 - shown next to the setup error
         pytest.fail(str(error), pytrace=False)
     try:
-        yield url
+        yield server
     finally:
-        _stop(process)
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def studio_server(studio: StudioServer) -> str:
+    """Base URL of the studio server shared by the whole test session."""
+    return studio.url
+
+
+@pytest.fixture
+def studio_factory(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., StudioServer]]:
+    """``start(data_dir=None) -> StudioServer``: a server of this test's own.
+
+    For tests that stop or restart a server: start a second one on the first one's
+    ``data_dir`` to see what survives a restart. Every server started here is stopped, and
+    its workers killed, when the test ends; its output goes to
+    ``test-artifacts/e2e/streamlit-server-<test name>.log``.
+    """
+    started: list[StudioServer] = []
+    log_path = artifact_path(request.node, ".server.log")
+    log_path.write_bytes(b"")
+
+    def start(data_dir: Path | None = None) -> StudioServer:
+        directory = data_dir if data_dir is not None else tmp_path_factory.mktemp("studio")
+        try:
+            server = start_studio(directory, log_path)
+        except RuntimeError as error:
+            pytest.fail(str(error), pytrace=False)
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
+        if not _failed(request.node):
+            log_path.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------- the browser
@@ -225,6 +191,31 @@ def browser_session(browser, request: pytest.FixtureRequest) -> Iterator[Browser
         if _failed(request.node):
             save_failure_artifacts(session, request.node)
         session.close()
+
+
+@pytest.fixture
+def sessions(browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., BrowserSession]]:
+    """``open(name) -> BrowserSession``: more fresh sessions (users) for one test.
+
+    For tests with several users at once, or a user who comes back after a server
+    restart. Each is closed when the test ends; on failure each one's screenshot, HTML and
+    console go to ``test-artifacts/e2e/<test name>.<name>.*``.
+    """
+    opened: dict[str, BrowserSession] = {}
+
+    def open_named(name: str) -> BrowserSession:
+        if name in opened:
+            raise ValueError(f"A session called {name!r} is already open in this test.")
+        opened[name] = open_session(browser)
+        return opened[name]
+
+    try:
+        yield open_named
+    finally:
+        for name, session in opened.items():
+            if _failed(request.node):
+                save_failure_artifacts(session, request.node, name)
+            session.close()
 
 
 @pytest.fixture

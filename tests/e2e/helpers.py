@@ -39,8 +39,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from playwright.sync_api import Download, Locator, Page, WebSocket, expect
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Locator, Page, WebSocket, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -56,18 +56,23 @@ __all__ = [
     "choose_radio",
     "choose_select",
     "click_button",
+    "click_download",
     "dataframe_rows",
     "error_texts",
     "expect_rerun",
+    "fill_number",
     "goto_page",
     "keyed",
     "main",
     "open_app",
+    "open_combobox",
     "script_runs",
+    "seen",
     "sidebar",
     "sidebar_text",
     "upload_file",
     "wait_for_app_idle",
+    "watch",
 ]
 
 DEFAULT_TIMEOUT_MS = 60_000
@@ -84,6 +89,7 @@ _FINAL = {
 _FRAGMENT = ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
 _BROWSE_BUTTON = re.compile(r"^(Upload|Browse files|Add files)$")
 _PUMP_SLICE_MS = 250  # longest wait for one websocket frame before re-checking the state
+_OPEN_LIST_MS = 2_000  # a list that opens at all opens within a frame or two
 
 
 class ScriptRuns:
@@ -385,26 +391,48 @@ def click_button(page: Page, label: str | None = None, *, key: str | None = None
 
 def choose_radio(page: Page, option: str, *, within: Locator | None = None,
                  timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
-    """Pick ``option`` of an ``st.radio`` and wait for the run it starts."""
+    """Pick ``option`` of an ``st.radio`` and wait for the run it starts (if it is
+    already chosen, nothing happens)."""
     scope = within if within is not None else page
     choice = scope.get_by_test_id("stRadioOption").filter(
         has_text=re.compile(rf"^\s*{re.escape(option)}\s*$")
     )
+    if choice.get_attribute("data-selected") == "true":
+        return  # already chosen: clicking it again starts no run
     with expect_rerun(page, timeout_ms):
         choice.click()
     expect(choice).to_have_attribute("data-selected", "true")
 
 
+def open_combobox(box: Locator) -> None:
+    """Open a selectbox's (or multiselect's) list of options.
+
+    A click that first has to scroll the box into view does not open it (the scroll
+    cancels the press), so the box is scrolled into view first; if the list still is not
+    open, the keyboard opens it.
+    """
+    box.scroll_into_view_if_needed()
+    box.click()
+    try:
+        expect(box).to_have_attribute("aria-expanded", "true", timeout=_OPEN_LIST_MS)
+    except AssertionError:
+        box.press("ArrowDown")
+        expect(box).to_have_attribute("aria-expanded", "true")
+
+
 def choose_select(page: Page, label: str, option: str, *, within: Locator | None = None,
                   timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
-    """Pick ``option`` in the ``st.selectbox`` labelled ``label``; wait for the run it starts.
+    """Pick ``option`` in the ``st.selectbox`` labelled ``label``; wait for the run it starts
+    (if it is already chosen, nothing happens).
 
     Inside an ``st.form`` nothing runs until the form is submitted: use the locators
     directly there.
     """
     scope = within if within is not None else page
     box = scope.get_by_role("combobox", name=label, exact=True)
-    box.click()
+    if box.input_value() == option:
+        return  # already chosen: choosing it again starts no run
+    open_combobox(box)
     with expect_rerun(page, timeout_ms):
         page.get_by_role("option", name=option, exact=True).click()
     expect(box).to_have_value(option)
@@ -431,3 +459,76 @@ def upload_file(page: Page, path: str | Path, *, uploader: Locator | None = None
         with page.expect_file_chooser() as chooser:
             browse.click()
         chooser.value.set_files(str(path))
+
+
+def fill_number(page: Page, value: float | int, *, key: str | None = None,
+                label: str | None = None, within: Locator | None = None,
+                timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+    """Type ``value`` into an ``st.number_input`` (by Streamlit key or label), press Enter
+    and wait for the run it starts (if it already holds ``value``, nothing happens)."""
+    if (label is None) == (key is None):
+        raise ValueError("Give exactly one of label or key.")
+    scope = within if within is not None else page
+    box = (keyed(scope, key).get_by_role("spinbutton") if key is not None
+           else scope.get_by_role("spinbutton", name=label, exact=True))
+    text = str(value)
+    if box.input_value() == text:
+        return
+    box.fill(text)
+    with expect_rerun(page, timeout_ms):
+        box.press("Enter")
+    expect(box).to_have_value(text)
+
+
+def click_download(page: Page, label: str | None = None, *, key: str | None = None,
+                   within: Locator | None = None,
+                   timeout_ms: float = DEFAULT_TIMEOUT_MS) -> Download:
+    """Click an ``st.download_button`` (by exact label or key); return the download.
+
+    Also waits for the run the click starts (``on_click="rerun"``, Streamlit's default).
+    The file is built when clicked if the app passed a callable as ``data``, so a slow
+    build shows up as a slow download, not as a missing one.
+    """
+    target = button(within if within is not None else page, label, key=key)
+    with expect_rerun(page, timeout_ms), page.expect_download(timeout=timeout_ms) as download:
+        target.click()
+    return download.value
+
+
+# ---------------------------------------------------------------------- what was shown
+
+_WATCH_JS = """([name, selector, pattern]) => {
+    const seen = (window.__studioSeen = window.__studioSeen || {});
+    const observers = (window.__studioObservers = window.__studioObservers || {});
+    if (observers[name]) observers[name].disconnect();
+    seen[name] = [];
+    const wanted = pattern === null ? null : new RegExp(pattern);
+    const look = () => {
+        for (const element of document.querySelectorAll(selector)) {
+            const text = (element.innerText || element.textContent || "").trim();
+            if ((wanted === null || wanted.test(text)) && !seen[name].includes(text)) {
+                seen[name].push(text);
+            }
+        }
+    };
+    look();
+    observers[name] = new MutationObserver(look);
+    observers[name].observe(document.body,
+                            {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def watch(page: Page, name: str, selector: str, pattern: str | None = None) -> None:
+    """Start recording every distinct text of the elements matching ``selector`` (and
+    the regular expression ``pattern``) that the page shows from now on, even briefly.
+
+    For things that are on screen only for a moment (the progress of a fit that takes
+    two seconds): assert afterwards with :func:`seen`, instead of racing to catch them.
+    The record lives in the page; a page load clears it.
+    """
+    page.evaluate(_WATCH_JS, [name, selector, pattern])
+
+
+def seen(page: Page, name: str) -> list[str]:
+    """The distinct texts recorded by :func:`watch` ``name`` so far, in order."""
+    return page.evaluate("(name) => (window.__studioSeen || {})[name] || null", name) or []

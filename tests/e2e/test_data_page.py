@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.e2e.flows import open_tab
 from tests.e2e.helpers import (
     alerts,
     assert_no_exception,
@@ -136,15 +137,6 @@ def expect_sidebar_dataset(page: Page, name: str, shape: str | None = None) -> N
         expect(sidebar(page)).to_contain_text(shape)
 
 
-def open_tab(page: Page, name: str) -> Locator:
-    """Click a tab of the dataset section and return its panel (no script run: tabs are
-    switched in the browser)."""
-    page.get_by_test_id("stTab").filter(has_text=re.compile(rf"^{name}$")).click()
-    panel = page.get_by_role("tabpanel", name=name)
-    expect(panel).to_be_visible()
-    return panel
-
-
 def grid(scope: Locator) -> Locator:
     """The accessible table of the first ``st.dataframe``/``st.data_editor`` in ``scope``.
 
@@ -222,7 +214,7 @@ def test_upload_latin1_semicolon_file(app: Page) -> None:
 def test_excel_upload_asks_for_the_sheet(shared_session) -> None:
     page = shared_session("accepted", lambda p: choose_radio(p, "Upload a file")).page
     upload_file(page, DATA / "two_sheets.xlsx")
-    choose_select(page, "Sheet", "Loans")
+    expect(page.get_by_role("combobox", name="Sheet", exact=True)).to_have_value("Loans")
     click_button(page, "Load this sheet")
     expect(alerts(page, "success")).to_have_text("Loaded two_sheets.xlsx: 20 rows × 5 columns.")
     expect_sidebar_dataset(page, "two_sheets.xlsx", "20 rows × 5 columns")
