@@ -258,6 +258,19 @@ def test_dropping_the_minority_class_halves_macro_f1_but_not_accuracy(
     assert forced.ratio is not None and forced.ratio < 0.75
 
 
+def test_a_synthetic_rare_class_with_one_row_is_scored_not_a_crash(
+    real: tuple[pd.DataFrame, pd.DataFrame], schema: TableSchema
+) -> None:
+    # A weak synthesizer can produce a single row of the rare class; gradient boosting's
+    # stratified early-stopping split cannot hold out from a class of one.
+    train, holdout = real
+    majority = train[train["label"] == "no"]
+    one_rare = pd.concat([majority, train[train["label"] == "yes"].head(1)], ignore_index=True)
+    result = utility_scores(train, holdout, one_rare, schema, "label", seed=0)
+    assert result.ratio is not None and 0 < result.ratio < 0.9
+    assert set(result.per_model) == {"Logistic regression", "Random forest", "Gradient boosting"}
+
+
 def test_faithful_synthetic_data_keeps_utility(
     real: tuple[pd.DataFrame, pd.DataFrame], schema: TableSchema
 ) -> None:

@@ -277,8 +277,15 @@ def _preprocessor(kinds: dict[str, str], flavour: str, rows: int) -> Any:
                              "linear" else 0.0)
 
 
-def _models(task: Task, kinds: dict[str, str], rows: int, seed: int) -> list[tuple[str, Any]]:
-    """The three (name, unfitted pipeline) pairs of a task, sized for ``rows`` rows."""
+def _models(task: Task, kinds: dict[str, str], rows: int, seed: int,
+            target: np.ndarray | None = None) -> list[tuple[str, Any]]:
+    """The three (name, unfitted pipeline) pairs of a task, sized for ``rows`` rows.
+
+    ``target`` (the labels the models will learn) decides whether gradient boosting may
+    hold out a stratified 10% for early stopping: that split fails when a class has a
+    single row (a synthetic sample can produce one) or there are more classes than rows
+    held out.
+    """
     from sklearn.ensemble import (
         HistGradientBoostingClassifier,
         HistGradientBoostingRegressor,
@@ -294,8 +301,12 @@ def _models(task: Task, kinds: dict[str, str], rows: int, seed: int) -> list[tup
         "max_features": "sqrt",
         "random_state": seed, "max_samples": min(1.0, _MAX_ROWS_PER_TREE / max(rows, 1)),
     }
+    early_stopping = True
+    if task == "classification" and target is not None and len(target):
+        _, counts = np.unique(target, return_counts=True)
+        early_stopping = bool(counts.min() >= 2 and len(target) // 10 >= len(counts))
     boosting: dict[str, Any] = {
-        "max_iter": 100, "early_stopping": True, "random_state": seed,
+        "max_iter": 100, "early_stopping": early_stopping, "random_state": seed,
         "categorical_features": list(range(categories)) if categories else None,
     }
     if task == "classification":
@@ -548,8 +559,8 @@ def utility_scores(
             rows[_Y].to_numpy(dtype=float) for rows in (train_rows, synth_rows, test_rows)
         )
 
-    models_real = _models(task, kinds, len(train_rows), seed)
-    models_synth = _models(task, kinds, len(synth_rows), seed)
+    models_real = _models(task, kinds, len(train_rows), seed, y_train)
+    models_synth = _models(task, kinds, len(synth_rows), seed, y_synth)
     records: list[dict[str, Any]] = []
     steps = len(models_real) * 2
     for index, ((name, real_model), (_, synth_model)) in enumerate(
