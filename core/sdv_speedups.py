@@ -12,6 +12,15 @@ learning the data. :func:`apply` is idempotent and called before any SDV object 
    of a 700-row table); the sequential path gives identical output.
 3. SDV warns that a ``datetime_format`` "could not be verified" for datetime64 columns;
    we set the format on purpose (it makes validation vectorised), so the warning is noise.
+4. CTGAN/TVAE's mode-specific normalisation (rdt ``ClusterBasedNormalizer``) fits a
+   10-component Bayesian Gaussian mixture per numeric column; it runs its full 100
+   iterations, linear in rows: 31 s of a 10,000 x 20 table's fit went there. We fit the
+   mixture on a seeded sample of at most 2,000 rows (a mode holding 0.5% of the rows, the
+   smallest rdt keeps, still has ~10 of them) and then use it for every row as before.
+5. The same transformer picks each row's mode with one ``np.random.choice`` call per row
+   (12 s for that table). We draw the same distribution for all rows at once: an inverse
+   CDF over each row's normalised mode probabilities, from numpy's global generator,
+   which rdt seeds around every transform, so fits stay reproducible.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ def apply() -> None:
             return
         _patch_is_faker_function()
         _patch_ctgan_transform()
+        _patch_cluster_based_normalizer()
         warnings.filterwarnings(
             "ignore", message=r"The datetime format for column .* could not be verified"
         )
@@ -63,3 +73,58 @@ def _patch_ctgan_transform() -> None:
     from ctgan.data_transformer import DataTransformer
 
     DataTransformer._parallel_transform = DataTransformer._synchronous_transform
+
+
+BGM_MAX_ROWS = 2_000
+
+
+def _patch_cluster_based_normalizer() -> None:
+    import numpy as np
+    from rdt.transformers.numerical import ClusterBasedNormalizer, FloatFormatter
+
+    def _fit(self: ClusterBasedNormalizer, data: object) -> None:
+        from sklearn.mixture import BayesianGaussianMixture
+
+        self._bgm_transformer = BayesianGaussianMixture(
+            n_components=self.max_clusters,
+            weight_concentration_prior_type="dirichlet_process",
+            weight_concentration_prior=0.001,
+            random_state=self._get_current_random_seed(),
+        )
+        FloatFormatter._fit(self, data)
+        values = FloatFormatter._transform(self, data)
+        if values.ndim > 1:
+            values = values[:, 0]
+        if len(values) > BGM_MAX_ROWS:
+            rows = np.random.default_rng(self._get_current_random_seed() or 0).choice(
+                len(values), BGM_MAX_ROWS, replace=False)
+            values = values[np.sort(rows)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._bgm_transformer.fit(values.reshape(-1, 1))
+        self.valid_component_indicator = self._bgm_transformer.weights_ > self.weight_threshold
+
+    def _transform(self: ClusterBasedNormalizer, data: object) -> object:
+        values = FloatFormatter._transform(self, data)
+        model_missing_values = None
+        if values.ndim > 1:
+            values, model_missing_values = values[:, 0], values[:, 1]
+        values = values.reshape((len(values), 1))
+        valid = self.valid_component_indicator
+        means = self._bgm_transformer.means_.reshape((1, self.max_clusters))[:, valid]
+        stds = np.sqrt(self._bgm_transformer.covariances_).reshape((1, self.max_clusters))
+        stds = stds[:, valid]
+        normalized_values = (values - means) / (self.STD_MULTIPLIER * stds)
+        probabilities = self._bgm_transformer.predict_proba(values)[:, valid] + 1e-6
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        cumulative = np.cumsum(probabilities, axis=1)
+        draws = np.random.random_sample((len(values), 1))
+        selected = np.minimum((cumulative < draws).sum(axis=1), valid.sum() - 1)
+        normalized = np.clip(normalized_values[np.arange(len(values)), selected], -0.99, 0.99)
+        rows = [normalized, selected]
+        if self.null_transformer and self.null_transformer.models_missing_values():
+            rows.append(model_missing_values)
+        return np.stack(rows, axis=1)
+
+    ClusterBasedNormalizer._fit = _fit
+    ClusterBasedNormalizer._transform = _transform

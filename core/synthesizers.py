@@ -119,6 +119,10 @@ _EARLY_STOP = ParamSpec("early_stopping", "Stop when the loss stops improving", 
 _PATIENCE = ParamSpec("patience", "Patience (epochs)", "int",
                       "How many epochs without improvement before stopping early.", 2, 500,
                       studio_only=True)
+_TIME_LIMIT = ParamSpec("time_limit", "Time limit (seconds)", "int",
+                        "Training ends after the epoch that would run past this many seconds "
+                        "(counted from the start of the fit) and keeps what it learned; "
+                        "0 = no limit.", 0, 86_400, studio_only=True)
 _DEFAULT_DISTRIBUTION = ParamSpec(
     "default_distribution", "Shape assumed for numbers", "choice",
     "The family of curves fitted to each numeric column before they are joined. 'beta' fits "
@@ -144,21 +148,22 @@ _GAN_PARAMS = (
               "How often the critic trains for each generator update (WGAN uses 5).", 1, 10),
     _EARLY_STOP,
     _PATIENCE,
+    _TIME_LIMIT,
 )
 
 _CTGAN_PRESETS = {
     "quick": {"epochs": 30, "batch_size": 0, "pac": 10, "embedding_dim": 128,
               "generator_dim": (128, 128), "discriminator_dim": (128, 128),
               "generator_lr": 2e-4, "discriminator_lr": 2e-4, "discriminator_steps": 1,
-              "early_stopping": False, "patience": 20},
+              "early_stopping": False, "patience": 20, "time_limit": 20},
     "balanced": {"epochs": 150, "batch_size": 0, "pac": 10, "embedding_dim": 128,
                  "generator_dim": (256, 256), "discriminator_dim": (256, 256),
                  "generator_lr": 2e-4, "discriminator_lr": 2e-4, "discriminator_steps": 1,
-                 "early_stopping": True, "patience": 25},
+                 "early_stopping": True, "patience": 25, "time_limit": 55},
     "best": {"epochs": 300, "batch_size": 500, "pac": 10, "embedding_dim": 128,
              "generator_dim": (256, 256), "discriminator_dim": (256, 256),
              "generator_lr": 2e-4, "discriminator_lr": 2e-4, "discriminator_steps": 1,
-             "early_stopping": False, "patience": 40},
+             "early_stopping": False, "patience": 40, "time_limit": 0},
 }
 
 _DOT_STYLE = ('graph [rankdir=LR, bgcolor=transparent, fontname="Helvetica", fontsize=11]; '
@@ -278,20 +283,21 @@ REGISTRY: dict[str, SynthesizerSpec] = {
                       0.1, 100.0),
             _EARLY_STOP,
             _PATIENCE,
+            _TIME_LIMIT,
         ),
         presets={
             "quick": {"epochs": 50, "batch_size": 0, "embedding_dim": 128,
                       "compress_dims": (128, 128), "decompress_dims": (128, 128),
                       "l2scale": 1e-5, "loss_factor": 2.0, "early_stopping": False,
-                      "patience": 20},
+                      "patience": 20, "time_limit": 20},
             "balanced": {"epochs": 200, "batch_size": 0, "embedding_dim": 128,
                          "compress_dims": (128, 128), "decompress_dims": (128, 128),
                          "l2scale": 1e-5, "loss_factor": 2.0, "early_stopping": True,
-                         "patience": 20},
+                         "patience": 20, "time_limit": 55},
             "best": {"epochs": 300, "batch_size": 500, "embedding_dim": 128,
                      "compress_dims": (256, 256), "decompress_dims": (256, 256),
                      "l2scale": 1e-5, "loss_factor": 2.0, "early_stopping": False,
-                     "patience": 40},
+                     "patience": 40, "time_limit": 0},
         },
         deep=True,
         loss_columns=("Loss",),

@@ -360,6 +360,8 @@ def run_training(
                                 min_epochs=max(10, total // 5))
     fit_started = [0.0]
     stopped_early = [False]
+    time_limit = float(request.params.get("time_limit") or 0) if spec.deep else 0.0
+    stopped_at_limit = [False]
 
     def on_epoch(model: Any, loss_values: pd.DataFrame) -> None:
         losses = _per_epoch_losses(loss_values, spec.loss_columns)
@@ -370,11 +372,19 @@ def run_training(
         progress.losses = losses
         progress.stage = f"Training: epoch {epochs_done} of {progress.total_epochs}"
         progress.elapsed = time.monotonic() - started
+        # The first epoch's report comes at its end, so the clock starts one epoch late.
         per_epoch = (time.monotonic() - fit_started[0]) / max(epochs_done - 1, 1)
         progress.eta_seconds = per_epoch * max(progress.total_epochs - epochs_done, 0)
+        if time_limit:
+            progress.eta_seconds = min(progress.eta_seconds,
+                                       max(time_limit - progress.elapsed, 0.0))
         notify(progress)
         if should_cancel is not None and should_cancel():
             raise TrainingCancelled("Training was cancelled.")
+        if (time_limit and epochs_done < progress.total_epochs
+                and progress.elapsed + per_epoch > time_limit):
+            stopped_at_limit[0] = True
+            raise _StopTraining
         if stopper is not None:
             signal = _early_stopping_signal(losses)
             if signal is not None and stopper.should_stop(epochs_done - 1, signal):
@@ -403,6 +413,10 @@ def run_training(
     finally:
         _unhook(synthesizer)
     fit_seconds = time.monotonic() - started
+    if stopped_at_limit[0]:
+        notes.append(f"Stopped at the {time_limit:g} s time limit after {progress.epoch} of "
+                     f"{progress.total_epochs} epochs; raise the limit (Advanced) to train "
+                     "longer.")
 
     progress.stage = "Saving the model"
     progress.elapsed = fit_seconds
@@ -560,4 +574,6 @@ def estimate_fit_seconds(
     steps = epochs * max(rows // batch, 1)
     per_row = 1.1e-7 * (width + hidden) * (2.2 if synthesizer != "tvae" else 1.0)
     per_step = 2e-3
-    return preprocess + scale * (steps * per_step + epochs * rows * per_row)
+    estimate = preprocess + scale * (steps * per_step + epochs * rows * per_row)
+    limit = float(params.get("time_limit") or 0)
+    return min(estimate, limit) if limit else estimate

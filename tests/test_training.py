@@ -88,7 +88,7 @@ def test_automatic_batch_size_suits_the_data_and_pac():
 
 def test_eta_grows_with_rows_and_epochs(people_table):
     frame, schema = people_table.frame, people_table.schema
-    quick = resolve_params("ctgan", "quick", rows=280)
+    quick = {**resolve_params("ctgan", "quick", rows=280), "time_limit": 0}
     longer = {**quick, "epochs": quick["epochs"] * 10}
     small = estimate_fit_seconds("ctgan", quick, frame, schema, speed=0.05)
     # fixed costs (column preparation) stay; the epoch part scales
@@ -97,6 +97,9 @@ def test_eta_grows_with_rows_and_epochs(people_table):
     assert estimate_fit_seconds("ctgan", quick, big, schema, speed=0.05) > 2.5 * small
     # a slower machine (the calibration takes twice as long) gets a longer estimate
     assert estimate_fit_seconds("ctgan", quick, frame, schema, speed=0.1) > small
+    # a time limit caps the estimate: the fit ends there
+    endless = {**quick, "epochs": 5000, "time_limit": 30}
+    assert estimate_fit_seconds("ctgan", endless, big, schema, speed=0.1) == 30
 
 
 def test_early_stopping_stops_on_a_plateau_not_on_steady_progress():
@@ -173,6 +176,16 @@ def test_deep_model_records_losses_per_epoch(people_table):
     assert record.epochs_run == 4
     assert record.losses["Epoch"] == [0, 1, 2, 3]
     assert set(record.final_loss) == {"Generator Loss", "Discriminator Loss"}
+
+
+def test_a_time_limit_ends_a_deep_fit_and_keeps_what_it_learned(people_table):
+    registry = ModelRegistry()
+    record = run_training(_request(people_table, "ctgan", epochs=2000, time_limit=3),
+                          people_table.frame, registry=registry)
+    assert 1 <= record.epochs_run < 2000 and not record.stopped_early
+    assert any("Stopped at the 3 s time limit" in note for note in record.notes)
+    sample = registry.load_synthesizer(record.model_id).sample(50)["data"]
+    assert len(sample) == 50
 
 
 # --------------------------------------------------------------------------- signatures
