@@ -186,6 +186,18 @@ def _upload_panel(page: Page) -> Locator:
     return keyed(page, "models_upload")
 
 
+def _expect_upload_refused(page: Page, path: Path, content: bytes, *reasons: str) -> None:
+    """Upload ``content`` as a model file: one error naming ``reasons``, nothing added."""
+    path.write_bytes(content)
+    _upload_model(page, path)
+    error = alerts(page, "error")
+    expect(error).to_have_count(1)
+    for reason in reasons:
+        expect(error).to_contain_text(reason)
+    expect(_flash(page, "Uploaded")).to_have_count(0)
+    assert_no_exception(page)
+
+
 def _upload_model(page: Page, path: Path) -> None:
     upload_file(page, path, uploader=_upload_panel(page))
 
@@ -215,27 +227,15 @@ def test_tampered_or_unsigned_model_files_are_refused(
     edited = bundle.replace(b'"seed": 0', b'"seed": 7', 1)
     assert edited != bundle
     for name, content in (("flipped.sdsmodel", bytes(flipped)), ("edited.sdsmodel", edited)):
-        path = tmp_path / name
-        path.write_bytes(content)
-        _upload_model(page, path)
-        error = alerts(page, "error")
-        expect(error).to_have_count(1)
-        expect(error).to_contain_text("signature does not match")
-        expect(error).to_contain_text("refused without being loaded")
-        expect(_flash(page, "Uploaded")).to_have_count(0)
-        assert_no_exception(page)
+        _expect_upload_refused(page, tmp_path / name, content, "signature does not match",
+                               "refused without being loaded")
 
     # Not a studio bundle at all: random bytes, a plain pickle.
     unsigned = {"random.sdsmodel": os.urandom(4096),
                 "plain_pickle.sdsmodel": pickle.dumps({"model": "anything"})}
     for name, content in unsigned.items():
-        path = tmp_path / name
-        path.write_bytes(content)
-        _upload_model(page, path)
-        error = alerts(page, "error")
-        expect(error).to_have_count(1)
-        expect(error).to_contain_text("not a Synthetic Data Studio model file")
-        assert_no_exception(page)
+        _expect_upload_refused(page, tmp_path / name, content,
+                               "not a Synthetic Data Studio model file")
     assert _model_of(studio, dataset) == model_id  # nothing was added
 
     # A stored model file changed on disk is refused when it would be loaded.
