@@ -87,16 +87,22 @@ def plan_request(
     params = resolve_params(synthesizer, preset, overrides, rows=train_rows)
     preset_name = preset if not overrides else "custom"
     if fit_budget is not None and get_spec(synthesizer).deep and "epochs" not in (overrides or {}):
-        one = estimate_fit_seconds(synthesizer, {**params, "epochs": 1}, table.frame,
-                                   table.schema, 1 - split.test_size, speed)
-        two = estimate_fit_seconds(synthesizer, {**params, "epochs": 2}, table.frame,
-                                   table.schema, 1 - split.test_size, speed)
+        # Estimated without the preset's time limit (it would flatten the per-epoch cost).
+        one = estimate_fit_seconds(synthesizer, {**params, "epochs": 1, "time_limit": 0},
+                                   table.frame, table.schema, 1 - split.test_size, speed)
+        two = estimate_fit_seconds(synthesizer, {**params, "epochs": 2, "time_limit": 0},
+                                   table.frame, table.schema, 1 - split.test_size, speed)
         per_epoch = max(two - one, 1e-6)
         affordable = math.floor((fit_budget - (one - per_epoch)) / per_epoch)
         epochs = max(_MIN_EPOCHS, min(int(params["epochs"]), affordable))
         if epochs != params["epochs"]:
             params = {**params, "epochs": epochs}
             preset_name = f"{preset} ({epochs} epochs)"
+        # The estimate is good to a factor of ~2; the time limit makes the budget hold.
+        limit = int(params.get("time_limit") or 0)
+        budget_limit = max(int(math.ceil(fit_budget)), 1)
+        if "time_limit" in params and (not limit or budget_limit < limit):
+            params = {**params, "time_limit": budget_limit}
     return TrainingRequest(
         data_fingerprint=table.fingerprint, dataset_name=table.name, schema=table.schema,
         synthesizer=synthesizer, preset=preset_name, params=params, seed=seed,

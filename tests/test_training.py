@@ -330,3 +330,19 @@ def test_one_copula_per_class_keeps_the_rare_class_useful():
         ratios[preset] = evaluation.utility.ratio
     assert record.notes == ["One copula per class of 'defaulted' (2 classes)."]
     assert ratios["balanced"] > 0.9 and ratios["balanced"] > ratios["quick"] + 0.05, ratios
+
+
+def test_a_fit_budget_chooses_epochs_and_caps_the_time_limit(people_table):
+    from core.pipeline import plan_request
+
+    tight = plan_request(people_table, "ctgan", "balanced", fit_budget=12, speed=50.0)
+    assert tight.params["time_limit"] == 12  # below the preset's 55 s: the budget holds
+    assert tight.params["epochs"] < resolve_params("ctgan", "balanced")["epochs"]
+    assert tight.preset == f"balanced ({tight.params['epochs']} epochs)"
+    unlimited = plan_request(people_table, "tvae", "balanced", overrides={"time_limit": 0},
+                             fit_budget=30)
+    assert unlimited.params["time_limit"] == 30  # no limit of its own: the budget's
+    roomy = plan_request(people_table, "ctgan", "balanced", fit_budget=1000)
+    assert roomy.params["time_limit"] == 55
+    plain = plan_request(people_table, "ctgan", "balanced")
+    assert plain.params["time_limit"] == 55
