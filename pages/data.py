@@ -352,14 +352,21 @@ st.caption(f"{table.source} · {table.shape_label}")
 for note in table.notes:
     st.caption(f":material/info: {note}")
 
+# Stateful tabs: a click reruns the script and only the open tab is computed and drawn (the
+# profile charts alone cost a second or two on every rerun). Pickers inside a tab keep their
+# value while another tab is open (persist_state="page").
 preview_tab, profile_tab, metadata_tab = st.tabs(
     ["Preview", "Profile", "Metadata"], key="data_tab", on_change="rerun")
 
-with preview_tab:
+
+def _preview(table: StudioTable) -> None:
+    """The Preview tab: the first rows."""
     st.dataframe(table.frame.head(200), width="stretch", height=320)
     st.caption(f"First {min(200, len(table.frame)):,} of {len(table.frame):,} rows.")
 
-with profile_tab:
+
+def _profile(table: StudioTable) -> None:
+    """The Profile tab: one row per column (type, missing, summary), a chart per column."""
     profiles = profile_table(table.frame)
     st.dataframe(
         pd.DataFrame(
@@ -382,14 +389,17 @@ with profile_tab:
     names = [str(c) for c in table.frame.columns]
     shown = names[:MAX_PROFILE_CHARTS]
     if len(names) > MAX_PROFILE_CHARTS:
-        shown = st.multiselect("Columns to chart", names, default=shown, key="profile_columns")
+        shown = st.multiselect("Columns to chart", names, default=shown, key="profile_columns",
+                               persist_state="page")
     grid = st.columns(4)
     for index, name in enumerate(shown):
         with grid[index % 4]:
             st.plotly_chart(column_profile_figure(table.frame[name]), width="stretch",
                             key=f"profile_chart_{name}", config={"displayModeBar": False})
 
-with metadata_tab:
+
+def _metadata(table: StudioTable) -> None:
+    """The Metadata tab: the editable types and actions, a one-column form, reset."""
     st.markdown(
         "What each column **is** (its type) and what happens to it. SDV guessed the types; "
         "the studio checked the guesses against the values and explains every change. "
@@ -438,7 +448,7 @@ with metadata_tab:
 
     with st.expander("Change one column", icon=":material/edit:"):
         column_name = st.selectbox("Column", [c.name for c in table.schema.columns],
-                                   key="column_form_column")
+                                   key="column_form_column", persist_state="page")
         current = table.schema.column(column_name)
         if current.note:
             st.caption(current.note)
@@ -486,6 +496,12 @@ with metadata_tab:
             f"Real personal data is kept in {', '.join(kept_pii)}: the synthesizer learns these "
             "values and can copy them into the synthetic data.", icon=":material/warning:"
         )
+
+
+for tab, draw in ((preview_tab, _preview), (profile_tab, _profile), (metadata_tab, _metadata)):
+    if tab.open:
+        with tab:
+            draw(table)
 
 st.divider()
 options = [None, *table.schema.modelled_columns]

@@ -47,6 +47,14 @@ def load_sample(at: AppTest, key: str = "loans") -> AppTest:
     return at
 
 
+def open_tab(at: AppTest, tabs_key: str, name: str) -> AppTest:
+    """Open a tab of stateful ``st.tabs`` as a click would (AppTest cannot click tabs)."""
+    at.session_state[tabs_key] = name
+    at.run()
+    assert not at.exception
+    return at
+
+
 def wait_for_job(at: AppTest, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while JOB in at.session_state and time.monotonic() < deadline:
@@ -85,7 +93,7 @@ def test_load_a_sample_dataset():
     table = at.session_state[DATASET]
     assert table.name == "transactions.csv" and table.target == "is_fraud"
     assert "Loaded **transactions.csv**: 8,000 rows × 13 columns." in texts(at.success)
-    assert at.dataframe  # preview and profile tables are drawn
+    assert at.dataframe  # the preview (the first tab) is drawn
 
 
 def test_upload_a_file_then_a_bad_one_keeps_the_first():
@@ -150,8 +158,28 @@ def test_fake_a_dataset_twice_with_one_seed_gives_the_same_table():
     assert fingerprints[0] == fingerprints[1]
 
 
+def test_data_page_draws_only_the_open_tab():
+    at = load_sample(open_app())
+    assert at.session_state["data_tab"] == "Preview"  # the first tab is open at first
+    assert len(at.dataframe[0].value) == 200  # the preview's first rows
+    assert not at.get("plotly_chart") and not at.data_editor
+
+    open_tab(at, "data_tab", "Profile")
+    table = at.session_state[DATASET]
+    charts = at.get("plotly_chart")
+    assert len(charts) == len(table.frame.columns)  # one chart per column
+    assert len(at.dataframe[0].value) == len(table.frame.columns)  # one profile row each
+    assert not at.data_editor
+
+    open_tab(at, "data_tab", "Metadata")
+    assert at.data_editor and not at.get("plotly_chart")
+    # What sits under the tabs is there whichever tab is open.
+    assert any(box.key.startswith("target_select") for box in at.selectbox)
+
+
 def test_edit_metadata_and_target():
     at = load_sample(open_app())
+    open_tab(at, "data_tab", "Metadata")
     assert at.data_editor  # the editable metadata table is shown
     at.selectbox(key="column_form_column").set_value("state").run()
     action_box = next(b for b in at.selectbox if b.key.startswith("column_form_action_state"))
@@ -168,6 +196,10 @@ def test_edit_metadata_and_target():
     at.button[[b.label for b in at.button].index("Apply")].click()
     at.run()
     assert any("'fake' needs a kind" in message for message in texts(at.error))
+
+    open_tab(at, "data_tab", "Preview")  # the picked column is kept while another tab is open
+    open_tab(at, "data_tab", "Metadata")
+    assert at.selectbox(key="column_form_column").value == "annual_income"
 
     target_box = next(box for box in at.selectbox if box.key.startswith("target_select"))
     target_box.set_value("home_ownership").run()

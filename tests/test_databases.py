@@ -562,8 +562,13 @@ def test_data_page_reads_a_postgres_table_without_showing_the_password(postgres,
     assert table.source.startswith(f"Database postgresql://{ROLE}:***@127.0.0.1:")
     assert any("Loaded **public.loans**" in shown(message.value) for message in at.success)
 
-    # Nothing shown or kept in session state (but the password widget) holds the password.
-    assert_no_secret(_shown_text(at))
+    # Nothing shown (in any tab: only the open one is drawn) or kept in session state (but
+    # the password widget) holds the password.
+    for tab in ("Preview", "Profile", "Metadata"):
+        at.session_state["data_tab"] = tab
+        at.run()
+        assert not at.exception
+        assert_no_secret(_shown_text(at))
     for key, value in at.session_state.to_dict().items():
         if key != "db_password":
             assert_no_secret(f"{key}={value!r}")
