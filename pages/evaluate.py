@@ -23,6 +23,9 @@ from core.table import StudioTable
 from pages.shared import caching, demo, state
 from pages.shared.ui import progress_bar, require_dataset, show_chart, user_errors
 
+# (sample key, row) picked in the Record explorer, so the pick survives a visit to another
+# tab (the explorer's table is not drawn while another tab is open).
+EXPLORER_ROW = "studio.evaluate.explorer_row"
 BADGES = {"good": ":green-badge[good]", "fair": ":orange-badge[fair]",
           "poor": ":red-badge[poor]", "not measured": ":gray-badge[not measured]"}
 
@@ -101,24 +104,23 @@ tab_names = ["Verdict", "Distributions", "Correlations", "Quality", "Utility", "
 if table.planted is not None:
     tab_names.insert(6, "Planted truth")
 # Keyed and stateful so a widget inside a tab (a column picker) reruns without jumping back
-# to the first tab.
+# to the first tab; a click on a tab reruns the script and only the open tab is computed and
+# drawn. Pickers inside a tab keep their value while another tab is open.
 tabs = dict(zip(tab_names, st.tabs(tab_names, key="eval_tab", on_change="rerun"),
                 strict=True))
-verdict_tab, distributions_tab, correlations_tab = (tabs["Verdict"], tabs["Distributions"],
-                                                     tabs["Correlations"])
-quality_tab, utility_tab, privacy_tab = tabs["Quality"], tabs["Utility"], tabs["Privacy"]
-explorer_tab, report_tab = tabs["Record explorer"], tabs["Report"]
 
-with verdict_tab:
+
+def _verdict() -> None:
+    """The headline, one reading per aspect and the four key numbers."""
     st.subheader(result.verdict.headline)
     for reading in result.verdict.readings:
         st.markdown(f"**{reading.aspect.capitalize()}** {BADGES.get(reading.level, '')} — "
                     f"{reading.reason}")
+    utility = result.utility
     cols = st.columns(4)
     cols[0].metric("Quality score", f"{result.quality.quality_score:.0%}",
                    help="SDMetrics: how alike column shapes and column pairs are (100% = "
                    "identical).")
-    utility = result.utility
     cols[1].metric("Utility ratio", "–" if utility is None or utility.ratio is None
                    else f"{utility.ratio:.2f}",
                    help="Score of models trained on synthetic data divided by models "
@@ -129,7 +131,9 @@ with verdict_tab:
                    help=result.privacy.explanations.get("dcr_share", ""))
     st.caption("Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items()))
 
-with distributions_tab:
+
+def _distributions() -> None:
+    """Per-column scores, one column's chart, the six weakest side by side."""
     st.markdown(
         "Each column's real and synthetic values on one chart. The score is 1 minus the "
         "largest gap between the two (Kolmogorov–Smirnov) for numbers and dates, and 1 minus "
@@ -142,7 +146,7 @@ with distributions_tab:
         "score": st.column_config.ProgressColumn("score", format="percent", min_value=0.0,
                                                  max_value=1.0)})
     names = [s.column for s in result.columns]  # worst first
-    chosen = st.selectbox("Column", names, key="eval_column")
+    chosen = st.selectbox("Column", names, key="eval_column", persist_state="page")
     show_chart(result.column_figure(chosen), key="eval_column_chart")
     with st.expander("The six weakest columns side by side"):
         grid = st.columns(2)
@@ -150,7 +154,9 @@ with distributions_tab:
             with grid[index % 2]:
                 show_chart(result.column_figure(name), key=f"eval_worst_{index}")
 
-with correlations_tab:
+
+def _correlations() -> None:
+    """Real, synthetic and difference heatmaps; the pairs that changed most."""
     correlation = result.correlation
     st.markdown(correlation.explanation)
     st.markdown(f"**Reading:** {BADGES[level(correlation.pair_score)]} — relations between "
@@ -164,7 +170,9 @@ with correlations_tab:
         st.markdown("**Relations the synthetic data changed most**")
         st.dataframe(correlation.worst_pairs, hide_index=True, width="stretch")
 
-with quality_tab:
+
+def _quality() -> None:
+    """SDMetrics quality and diagnostic scores with their property charts."""
     quality = result.quality
     show_reading("fidelity")
     left, right = st.columns(2)
@@ -181,8 +189,11 @@ with quality_tab:
         if figure is not None:
             show_chart(figure, key=f"eval_quality_{name}")
 
-with utility_tab:
+
+def _utility() -> None:
+    """TSTR vs TRTR: models trained on synthetic vs real rows, scored on held-out rows."""
     show_reading("utility")
+    utility = result.utility
     if utility is None:
         st.info(f"Utility not measured: {result.utility_reason}.", icon=":material/info:")
     else:
@@ -201,7 +212,9 @@ with utility_tab:
         for note in utility.notes:
             st.caption(note)
 
-with privacy_tab:
+
+def _privacy() -> None:
+    """Exact copies, DCR and NNDR."""
     privacy = result.privacy
     show_reading("privacy")
     cols = st.columns(3)
@@ -216,56 +229,63 @@ with privacy_tab:
             st.markdown(f"- {privacy.explanations[key]}")
     show_chart(dcr_figure(privacy), key="eval_dcr")
 
-if table.planted is not None:
-    with tabs["Planted truth"]:
-        truth = table.planted
-        st.markdown(
-            "This table was faked, so we know what is in it: relations, a rare class, maybe "
-            "an outlier group and **canaries** — a few deliberately unusual rows. A good "
-            "synthesizer **recovers the structure** but **never reproduces a canary**: "
-            "structure is learned, individual rows should not be."
-        )
-        checks = check_planted(truth, real_train, sample.frame)
-        st.dataframe(pd.DataFrame([{
-            "planted": c.name, "measured as": c.measure, "real": c.real,
-            "synthetic": c.synthetic, "recovered": "✅ yes" if c.recovered else "❌ no",
-            "what it means": c.explanation} for c in checks]), hide_index=True,
-            width="stretch", column_config={
-                "real": st.column_config.NumberColumn(format="%.3f"),
-                "synthetic": st.column_config.NumberColumn(format="%.3f")})
-        if truth.canary_positions:
-            canary_result = canaries_of_table(table.frame, truth, schema, split, real_train,
-                                              sample.frame)
-            left, right = st.columns(2)
-            left.metric("Canaries the model saw", canary_result.seen,
-                        help="Only canaries in the training part can be memorised.")
-            right.metric("Reappearing in synthetic data", canary_result.near_copies,
-                         delta=None if not canary_result.exact_copies else
-                         f"{canary_result.exact_copies} exact", delta_color="inverse")
-            if canary_result.near_copies:
-                st.warning(canary_result.explanation, icon=":material/warning:")
-            else:
-                st.success(canary_result.explanation, icon=":material/verified_user:")
-            st.dataframe(pd.DataFrame([{
-                "canary row": c.position, "in training part": c.in_training,
-                "closest synthetic row": c.nearest_distance,
-                "closest other real row": c.other_real_distance,
-                "copied": "exactly" if c.exact else ("nearly" if c.near else "no")}
-                for c in canary_result.checks]), hide_index=True, width="stretch")
-        else:
-            st.caption("No canaries were planted: fake a dataset with canaries to see "
-                       "memorisation.")
 
-with explorer_tab:
+def _planted_truth() -> None:
+    """What was planted in a faked table, recovered or not; canaries copied or not."""
+    truth = table.planted
+    st.markdown(
+        "This table was faked, so we know what is in it: relations, a rare class, maybe "
+        "an outlier group and **canaries** — a few deliberately unusual rows. A good "
+        "synthesizer **recovers the structure** but **never reproduces a canary**: "
+        "structure is learned, individual rows should not be."
+    )
+    checks = check_planted(truth, real_train, sample.frame)
+    st.dataframe(pd.DataFrame([{
+        "planted": c.name, "measured as": c.measure, "real": c.real,
+        "synthetic": c.synthetic, "recovered": "✅ yes" if c.recovered else "❌ no",
+        "what it means": c.explanation} for c in checks]), hide_index=True,
+        width="stretch", column_config={
+            "real": st.column_config.NumberColumn(format="%.3f"),
+            "synthetic": st.column_config.NumberColumn(format="%.3f")})
+    if truth.canary_positions:
+        canary_result = canaries_of_table(table.frame, truth, schema, split, real_train,
+                                          sample.frame)
+        left, right = st.columns(2)
+        left.metric("Canaries the model saw", canary_result.seen,
+                    help="Only canaries in the training part can be memorised.")
+        right.metric("Reappearing in synthetic data", canary_result.near_copies,
+                     delta=None if not canary_result.exact_copies else
+                     f"{canary_result.exact_copies} exact", delta_color="inverse")
+        if canary_result.near_copies:
+            st.warning(canary_result.explanation, icon=":material/warning:")
+        else:
+            st.success(canary_result.explanation, icon=":material/verified_user:")
+        st.dataframe(pd.DataFrame([{
+            "canary row": c.position, "in training part": c.in_training,
+            "closest synthetic row": c.nearest_distance,
+            "closest other real row": c.other_real_distance,
+            "copied": "exactly" if c.exact else ("nearly" if c.near else "no")}
+            for c in canary_result.checks]), hide_index=True, width="stretch")
+    else:
+        st.caption("No canaries were planted: fake a dataset with canaries to see "
+                   "memorisation.")
+
+
+def _explorer() -> None:
+    """A real training row beside its nearest synthetic rows."""
     st.markdown(
         "Pick a real training row to see the synthetic rows closest to it. If one sits at "
         "distance 0 (or much closer than the neighbours of a row the model never saw), the "
         "model copied that person. Distances use the same scale as the privacy numbers."
     )
     shown = real_train.head(500)
+    kept = st.session_state.get(EXPLORER_ROW)
     picked = st.dataframe(shown, key="explorer_rows", on_select="rerun",
-                          selection_mode="single-row", height=240, width="stretch")
+                          selection_mode="single-row", height=240, width="stretch",
+                          selection_default={"selection": {"rows": [kept[1]]}}
+                          if kept and kept[0] == sample.key and kept[1] < len(shown) else None)
     selected = picked.selection.rows if picked is not None else []
+    st.session_state[EXPLORER_ROW] = (sample.key, selected[0]) if selected else None
     row_index = selected[0] if selected else 0
     row = shown.iloc[[row_index]]
     neighbours, distances = nearest_synthetic(row, real_train, sample.frame, schema)
@@ -278,7 +298,9 @@ with explorer_tab:
                  "the model stayed close to this training row.")
     st.dataframe(neighbours.assign(distance=distances), width="stretch", hide_index=True)
 
-with report_tab:
+
+def _report() -> None:
+    """The one-file HTML report."""
     st.markdown(
         "One HTML file with the verdict, the scores, the key charts and a run card. It opens "
         "offline in any browser: send it to people who do not use this app."
@@ -295,3 +317,12 @@ with report_tab:
                        file_name=f"report_{table.name.rsplit('.', 1)[0]}_{record.synthesizer}"
                        ".html", mime="text/html", key="eval_report", type="primary",
                        icon=":material/download:")
+
+
+DRAW = {"Verdict": _verdict, "Distributions": _distributions, "Correlations": _correlations,
+        "Quality": _quality, "Utility": _utility, "Privacy": _privacy,
+        "Planted truth": _planted_truth, "Record explorer": _explorer, "Report": _report}
+for name, tab in tabs.items():
+    if tab.open:
+        with tab:
+            DRAW[name]()

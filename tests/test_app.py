@@ -47,6 +47,10 @@ def load_sample(at: AppTest, key: str = "loans") -> AppTest:
     return at
 
 
+def metrics(at: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in at.metric}
+
+
 def open_tab(at: AppTest, tabs_key: str, name: str) -> AppTest:
     """Open a tab of stateful ``st.tabs`` as a click would (AppTest cannot click tabs)."""
     at.session_state[tabs_key] = name
@@ -306,10 +310,48 @@ def test_guided_demo_runs_to_completion():
     assert at.title[0].value == "Evaluate" and not at.exception
     assert any("Step 4 of 4" in text for text in texts(at.markdown))
     assert at.subheader  # the verdict headline
+    open_tab(at, "eval_tab", "Planted truth")
     assert any(label == "Canaries the model saw" for label in (m.label for m in at.metric))
     at.button(key="demo_finish").click().run()
     assert "studio.demo" not in at.session_state
     assert any(text.startswith("Demo finished") for text in texts(at.success))
+
+
+def test_evaluate_page_draws_only_the_open_tab_and_keeps_picks_across_tabs():
+    at = open_app()
+    at.button(key="demo_start").click().run()  # the demo's path: the quickest to Evaluate
+    at.button(key="demo_next").click().run()
+    at.button(key="demo_train").click().run()
+    wait_for_job(at)
+    at.button(key="demo_next").click().run()
+    at.button(key="demo_generate").click().run()
+    at.button(key="demo_next").click().run()
+    assert at.title[0].value == "Evaluate" and not at.exception
+    assert at.session_state["eval_tab"] == "Verdict"  # the first tab is open at first
+    assert "Quality score" in metrics(at) and "Median NNDR" not in metrics(at)
+    assert not at.get("plotly_chart") and not at.selectbox
+
+    open_tab(at, "eval_tab", "Distributions")
+    assert "Quality score" not in metrics(at)
+    assert len(at.get("plotly_chart")) == 7  # the picked column and the six weakest
+    column = at.selectbox(key="eval_column")
+    picked = column.options[1]
+    column.set_value(picked).run()
+
+    open_tab(at, "eval_tab", "Privacy")
+    assert "Median NNDR" in metrics(at) and not at.selectbox
+    open_tab(at, "eval_tab", "Distributions")
+    assert at.selectbox(key="eval_column").value == picked
+
+    open_tab(at, "eval_tab", "Record explorer")
+    first_row = metrics(at)["Closest synthetic row to this real row"]
+    at.session_state["explorer_rows"] = {"selection": {"rows": [3], "columns": []}}  # a click
+    at.run()
+    picked_row = metrics(at)["Closest synthetic row to this real row"]
+    assert picked_row != first_row
+    open_tab(at, "eval_tab", "Verdict")
+    open_tab(at, "eval_tab", "Record explorer")
+    assert metrics(at)["Closest synthetic row to this real row"] == picked_row
 
 
 def test_presentation_mode_hides_advanced_controls():

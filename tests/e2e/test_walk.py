@@ -153,6 +153,11 @@ def test_walk_through_the_whole_studio(app: Page) -> None:
     expect(distributions).to_be_visible()  # the open tab survives the rerun
     _expect_charts_drawn(distributions)
     expect(chart.locator(".main-svg").first).not_to_have_js_property("innerHTML", before)
+    # Only the open tab is drawn, yet the choice outlives a visit to another tab.
+    open_tab(page, "Privacy")
+    expect(keyed(page, "eval_column")).to_have_count(0)
+    open_tab(page, "Distributions")
+    expect(keyed(page, "eval_column").get_by_role("combobox")).to_have_value(other_column)
 
     # The one-file report.
     open_tab(page, "Report")
