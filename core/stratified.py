@@ -68,7 +68,7 @@ class ClassStratifiedSynthesizer:
 
     def fit(self, data: Mapping[str, pd.DataFrame]) -> ClassStratifiedSynthesizer:
         """Fit one copula per class (and a whole-table one if a class is too small)."""
-        from sdv.single_table import GaussianCopulaSynthesizer
+        from core.marginals import gaussian_copula
 
         frame = data[TABLE_NAME]
         self.columns_ = list(frame.columns)
@@ -83,13 +83,13 @@ class ClassStratifiedSynthesizer:
                 small.append(label)
                 continue
             rows = frame[labels == label].drop(columns=[self.target])
-            model = GaussianCopulaSynthesizer(per_class_metadata, **self.synthesizer_kwargs)
+            model = gaussian_copula(per_class_metadata, **self.synthesizer_kwargs)
             model.fit({TABLE_NAME: rows})
             self.class_models_[label] = model
         self.fallback_ = None
         if small:
-            self.fallback_ = GaussianCopulaSynthesizer(self._metadata(without_target=False),
-                                                       **self.synthesizer_kwargs)
+            self.fallback_ = gaussian_copula(self._metadata(without_target=False),
+                                             **self.synthesizer_kwargs)
             self.fallback_.fit({TABLE_NAME: frame})
         return self
 

@@ -560,8 +560,8 @@ def estimate_fit_seconds(
     scale = (speed if speed is not None else machine_speed()) / _REFERENCE_SPEED
     width = encoded_width(frame, schema)
     if synthesizer == "gaussian_copula":
-        per_column = {"norm": 2e-6, "truncnorm": 4e-5, "beta": 6e-5, "uniform": 2e-6,
-                      "gamma": 6e-5, "gaussian_kde": 4e-4}
+        per_column = {"empirical": 3e-6, "norm": 2e-6, "truncnorm": 4e-5, "beta": 6e-5,
+                      "uniform": 2e-6, "gamma": 6e-5, "gaussian_kde": 4e-4}
         distribution = str(params.get("default_distribution", "beta"))
         return 1.0 + rows * (columns * 4e-6 + numeric * per_column.get(distribution, 6e-5))
     if synthesizer not in ("ctgan", "tvae", "copula_gan"):
