@@ -348,7 +348,7 @@ def test_a_quick_fit_runs_on_the_cluster_and_its_model_lands_here(runner, people
 
 
 def test_ctgan_progress_and_losses_are_visible_while_it_runs(runner, people_table):
-    request = _request(people_table, "ctgan", seed=62, epochs=15)
+    request = _request(people_table, "ctgan", seed=62, epochs=15, time_limit=0)
     job_id = runner.start(request, people_table.frame)
     seen = []
     deadline = time.monotonic() + 120
