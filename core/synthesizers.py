@@ -160,13 +160,16 @@ _GAN_PARAMS = (
     _TIME_LIMIT,
 )
 
+# Balanced uses 128-wide networks: on 2 CPU cores its time limit allows only ~20 epochs at
+# SDV's 256, and at equal epochs the smaller networks scored higher (10k x 20 table:
+# quality 0.83 vs 0.75 after 20 epochs) while each epoch costs less.
 _CTGAN_PRESETS = {
     "quick": {"epochs": 30, "batch_size": 0, "pac": 10, "embedding_dim": 128,
               "generator_dim": (128, 128), "discriminator_dim": (128, 128),
               "generator_lr": 2e-4, "discriminator_lr": 2e-4, "discriminator_steps": 1,
               "early_stopping": False, "patience": 20, "time_limit": 20},
     "balanced": {"epochs": 150, "batch_size": 0, "pac": 10, "embedding_dim": 128,
-                 "generator_dim": (256, 256), "discriminator_dim": (256, 256),
+                 "generator_dim": (128, 128), "discriminator_dim": (128, 128),
                  "generator_lr": 2e-4, "discriminator_lr": 2e-4, "discriminator_steps": 1,
                  "early_stopping": True, "patience": 25, "time_limit": 55},
     "best": {"epochs": 300, "batch_size": 500, "pac": 10, "embedding_dim": 128,

@@ -269,7 +269,8 @@ def standby() -> int:
     ends the process.
     """
     import sdv.single_table  # noqa: F401
-    import torch  # noqa: F401
+    import torch
+    import torch._dynamo  # noqa: F401 - a deep model's first optimiser imports it: 2-3 s
 
     from core import sdv_speedups
 
