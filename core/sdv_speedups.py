@@ -45,6 +45,7 @@ def apply() -> None:
         _patch_is_faker_function()
         _patch_ctgan_transform()
         _patch_cluster_based_normalizer()
+        _patch_ctgan_sample_data()
         warnings.filterwarnings(
             "ignore", message=r"The datetime format for column .* could not be verified"
         )
@@ -89,6 +90,9 @@ def _patch_cluster_based_normalizer() -> None:
             n_components=self.max_clusters,
             weight_concentration_prior_type="dirichlet_process",
             weight_concentration_prior=0.001,
+            # One column: a 1x1 "full" covariance is its diagonal. Same fit, without a
+            # Cholesky per component per iteration (half the time).
+            covariance_type="diag",
             random_state=self._get_current_random_seed(),
         )
         FloatFormatter._fit(self, data)
@@ -128,3 +132,48 @@ def _patch_cluster_based_normalizer() -> None:
 
     ClusterBasedNormalizer._fit = _fit
     ClusterBasedNormalizer._transform = _transform
+
+
+def _patch_ctgan_sample_data() -> None:
+    """Draw CTGAN's real rows for a batch in one step instead of one per row.
+
+    ctgan picks, for each row of a batch, a random training row holding the conditioned
+    category with ``np.random.choice`` in a Python loop: about a tenth of an epoch on a
+    CPU. The rows of each (column, category) are laid out once in one array, so a batch is
+    one ``randint`` and one gather. Same distribution: uniform among the matching rows.
+    """
+    import weakref
+
+    import numpy as np
+    from ctgan.data_sampler import DataSampler
+
+    original = DataSampler.sample_data
+    # Kept beside the sampler, not on it, so saved models do not grow by a row index.
+    layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def _layout(self: DataSampler) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        layout = layouts.get(self)
+        if layout is None:
+            widest = max(len(categories) for categories in self._rid_by_cat_cols)
+            starts = np.zeros((len(self._rid_by_cat_cols), widest), dtype=np.int64)
+            sizes = np.zeros_like(starts)
+            parts, offset = [], 0
+            for column, categories in enumerate(self._rid_by_cat_cols):
+                for category, rows in enumerate(categories):
+                    starts[column, category], sizes[column, category] = offset, len(rows)
+                    parts.append(np.asarray(rows, dtype=np.int64))
+                    offset += len(rows)
+            layout = (np.concatenate(parts), starts, sizes)
+            layouts[self] = layout
+        return layout
+
+    def sample_data(self: DataSampler, data: np.ndarray, n: int, col: object,
+                    opt: object) -> np.ndarray:
+        if col is None or not self._rid_by_cat_cols:
+            return original(self, data, n, col, opt)
+        rows, starts, sizes = _layout(self)
+        col, opt = np.asarray(col), np.asarray(opt)
+        picks = np.random.randint(0, sizes[col, opt])  # a sampled category always has rows
+        return data[rows[starts[col, opt] + picks]]
+
+    DataSampler.sample_data = sample_data
