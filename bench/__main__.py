@@ -21,6 +21,7 @@ import statistics
 import sys
 
 from bench.common import ROOT, machine, ratio, run_child, table
+from bench.public import PUBLIC
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTIONS_DIR = ROOT / "bench" / "results"
@@ -95,7 +96,6 @@ def section_synth(args: argparse.Namespace) -> str:
 
 def section_public(args: argparse.Namespace) -> str:
     """The quality/utility goal on public data the studio was not tuned on."""
-    from bench.public import PUBLIC
     from bench.public import __doc__ as sources
 
     studio: list[dict] = []
@@ -215,8 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="sections to run (default: all)")
     parser.add_argument("--datasets", nargs="*", choices=DATASETS)
     parser.add_argument("--synthesizers", nargs="*", choices=SYNTHESIZERS)
-    parser.add_argument("--public", nargs="*", choices=["breast_cancer", "wine", "tips",
-                                                        "gapminder"])
+    parser.add_argument("--public", nargs="*", choices=list(PUBLIC))
     parser.add_argument("--sizes", nargs="*", type=int)
     parser.add_argument("--presets", nargs="*", choices=["quick", "balanced", "best"])
     parser.add_argument("--runs", type=int, default=3, help="app section repetitions")

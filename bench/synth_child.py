@@ -45,8 +45,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     payload = json.loads(sys.stdin.read())
     import sdv.single_table  # noqa: F401 - imported before any clock starts
-    import torch  # noqa: F401
-    import torch._dynamo  # noqa: F401 - imported by the first optimiser; library import time
+    import torch._dynamo  # noqa: F401 - torch, and what the first optimiser imports
 
     from core.evaluation import evaluate_all
     from core.pipeline import plan_request, real_parts

@@ -17,10 +17,15 @@ learning the data. :func:`apply` is idempotent and called before any SDV object 
    iterations, linear in rows: 31 s of a 10,000 x 20 table's fit went there. We fit the
    mixture on a seeded sample of at most 2,000 rows (a mode holding 0.5% of the rows, the
    smallest rdt keeps, still has ~10 of them) and then use it for every row as before.
+   On one column a "full" covariance is its diagonal, so the mixture is fitted as
+   ``diag``: the same model without a Cholesky per component per iteration (half the time).
 5. The same transformer picks each row's mode with one ``np.random.choice`` call per row
    (12 s for that table). We draw the same distribution for all rows at once: an inverse
    CDF over each row's normalised mode probabilities, from numpy's global generator,
    which rdt seeds around every transform, so fits stay reproducible.
+6. ctgan's ``DataSampler.sample_data`` picks each batch row's real training row with one
+   ``np.random.choice`` per row. We draw the whole batch with one ``randint`` and one
+   gather: a CTGAN epoch on that table went from 2.48 to 1.43 s.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.errors import ParameterError
@@ -129,9 +129,10 @@ _DEFAULT_DISTRIBUTION = ParamSpec(
     "bounded, skewed data; 'norm' is fastest; 'gaussian_kde' follows any shape but is slow.",
     choices=_DISTRIBUTIONS,
 )
-_COPULA_DISTRIBUTION = ParamSpec(
-    "default_distribution", "Shape assumed for numbers", "choice",
-    "How the shape of each numeric column is learned before the columns are joined. "
+# The Gaussian Copula also takes the studio's own "empirical" shape (core/marginals.py).
+_COPULA_DISTRIBUTION = replace(
+    _DEFAULT_DISTRIBUTION,
+    help="How the shape of each numeric column is learned before the columns are joined. "
     "'empirical' copies each column's real histogram (exact counts for columns with few "
     "values, such as 0, 1, 2 support calls) and is as fast as 'norm'; 'beta' fits a smooth "
     "curve to bounded, skewed data; 'norm' assumes a bell curve; 'gaussian_kde' follows any "

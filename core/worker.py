@@ -268,9 +268,9 @@ def standby() -> int:
     instead of spending ~6 s importing torch and SDV. End of input (the app is gone)
     ends the process.
     """
+    # torch._dynamo: torch, plus what a deep model's first optimiser imports (2-3 s).
     import sdv.single_table  # noqa: F401
-    import torch
-    import torch._dynamo  # noqa: F401 - a deep model's first optimiser imports it: 2-3 s
+    import torch._dynamo  # noqa: F401
 
     from core import sdv_speedups
 
