@@ -2,8 +2,8 @@
 
 Fixtures (all in this directory):
 
-* ``studio`` (session) -> ``StudioServer`` (``tests/e2e/server.py``): ``streamlit run
-  app.py`` on a free port with its own empty ``STUDIO_DATA_DIR`` (``.data_dir``: jobs,
+* ``studio`` (session) -> ``StudioServer`` (``tests/e2e/server.py``): the studio started
+  as ``make run`` does on a free port with its own empty ``STUDIO_DATA_DIR`` (``.data_dir``: jobs,
   registry, model files); at the end its process group and its training workers are
   stopped. Server output: ``test-artifacts/e2e/streamlit-server.log``.
 * ``studio_server`` (session) -> ``str``: that server's base URL.

@@ -1,4 +1,4 @@
-"""The studio server under test: start ``streamlit run app.py``, look into its data
+"""The studio server under test: start it as ``make run`` does, look into its data
 directory, stop it and every training worker it left behind.
 
 The fixtures in ``conftest.py`` build on these (``studio`` / ``studio_server`` for the one
@@ -100,7 +100,7 @@ def worker_pids(data_dir: Path) -> list[int]:
 
 @dataclass
 class StudioServer:
-    """One running ``streamlit run app.py``.
+    """One running studio server (``python -m pages.shared.serve``).
 
     Attributes:
         url: Base URL (``http://127.0.0.1:<port>``).
@@ -185,7 +185,7 @@ class StudioServer:
 
 def start_studio(data_dir: Path, log_path: Path,
                  extra_env: dict[str, str] | None = None) -> StudioServer:
-    """Start ``streamlit run app.py`` on a free port and wait until it answers.
+    """Start the studio (``python -m pages.shared.serve``) on a free port and wait until it answers.
 
     Raises:
         RuntimeError: It exited or did not answer ``/_stcore/health`` in time (the
@@ -195,7 +195,8 @@ def start_studio(data_dir: Path, log_path: Path,
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
+        # As `make run` starts it: the launcher, then `streamlit run app.py`.
+        sys.executable, "-m", "pages.shared.serve",
         "--server.headless", "true",
         "--server.port", str(port),
         "--server.address", "127.0.0.1",

@@ -1,0 +1,44 @@
+"""The launcher `make run` uses: preloads what the pages import, never torch or SDV."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from pages.shared.serve import ROOT, page_dependencies
+
+
+def test_page_dependencies_cover_what_the_data_page_imports_and_skip_streamlit():
+    names = page_dependencies()
+    assert {"pandas", "core.charts", "core.datasets", "core.loading", "core.profiling"} <= set(
+        names)
+    assert not [name for name in names if name.split(".")[0] in {"streamlit", "pages"}]
+
+
+def test_page_dependencies_follow_the_pages(tmp_path: Path):
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "app.py").write_text("import streamlit as st\nfrom pages.shared import x\n")
+    (tmp_path / "pages" / "one.py").write_text(
+        "from __future__ import annotations\nimport json\nfrom email import message\n"
+        "def f():\n    import sqlite3\n")
+    # Top-level imports only: a page's lazy import inside a function stays lazy.
+    assert page_dependencies(tmp_path) == ["email", "email.message", "json"]
+
+
+def test_preload_imports_the_pages_libraries_but_not_torch_or_sdv():
+    # A fresh interpreter: other tests import torch into this one.
+    code = (
+        "import json, sys\n"
+        "from pages.shared.serve import preload\n"
+        "done = preload()\n"
+        "print(json.dumps({'done': done, 'loaded': sorted(m for m in ('pandas', 'plotly', "
+        "'core.charts', 'torch', 'sdv', 'sdmetrics', 'sklearn') if m in sys.modules)}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, check=True)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["loaded"] == ["core.charts", "pandas", "plotly"]
+    assert "core.errors" in report["done"]
+    assert "core.errors.StudioError" not in report["done"]  # a class, not a module
