@@ -96,3 +96,103 @@ def test_ctgan_draws_real_rows_of_the_conditioned_category_uniformly() -> None:
         assert counts.sum() == 10_000 and counts.max() < 10 * counts.mean() + 10
         if len(members) < 300:
             assert (counts > 0).all()
+
+
+def _train_ctgan(fit, frame: pd.DataFrame, discrete: list[str]):  # noqa: ANN001, ANN202
+    from ctgan import CTGAN
+
+    model = CTGAN(epochs=3, batch_size=60, pac=10, embedding_dim=16, generator_dim=(32, 32),
+                  discriminator_dim=(32, 32))
+    model.set_random_state(7)
+    fit(model, frame, discrete_columns=discrete)
+    return model
+
+
+def test_ctgan_critic_step_without_autograd_trains_the_same_model() -> None:
+    import torch
+    from ctgan import CTGAN
+
+    sdv_speedups.apply()
+    if not hasattr(CTGAN.fit, "_studio_original"):  # another ctgan version: not patched
+        assert sdv_speedups.CTGAN_LOOP_VERSION != __import__("ctgan").__version__
+        return
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"amount": rng.lognormal(3, 1, 300),
+                          "kind": rng.choice(["a", "b", "c"], 300, p=[0.7, 0.2, 0.1]),
+                          "score": rng.normal(0, 1, 300)})
+    # With a conditional vector, and without (no discrete column).
+    for data, discrete in ((frame, ["kind"]), (frame[["amount", "score"]], [])):
+        original = _train_ctgan(CTGAN.fit._studio_original, data, discrete)
+        patched = _train_ctgan(CTGAN.fit, data, discrete)
+        pd.testing.assert_frame_equal(original.loss_values, patched.loss_values)
+        for before, after in zip(original._generator.state_dict().values(),
+                                 patched._generator.state_dict().values(), strict=True):
+            torch.testing.assert_close(before, after, rtol=1e-6, atol=1e-7)
+        original.set_random_state(1)
+        patched.set_random_state(1)
+        pd.testing.assert_frame_equal(original.sample(50), patched.sample(50))
+
+
+def test_ctgan_activation_in_one_step_matches_the_per_block_formula() -> None:
+    import torch
+    from ctgan.data_transformer import SpanInfo
+
+    # A numeric column (value + 3 modes), a 4-category column, a 2-category column.
+    info = [[SpanInfo(1, "tanh"), SpanInfo(3, "softmax")], [SpanInfo(4, "softmax")],
+            [SpanInfo(2, "softmax")]]
+    layout = sdv_speedups.ActivationLayout(info)
+    generator = torch.Generator().manual_seed(0)
+    data = torch.randn(64, 10, generator=generator, requires_grad=True)
+    gumbels = -torch.empty(64, 9).exponential_(generator=generator).log()
+    out = layout.activate(data, gumbels, tau=0.2)
+
+    reference = torch.cat([
+        torch.tanh(data[:, 0:1]),
+        ((data[:, 1:4] + gumbels[:, 0:3]) / 0.2).softmax(dim=1),
+        ((data[:, 4:8] + gumbels[:, 3:7]) / 0.2).softmax(dim=1),
+        ((data[:, 8:10] + gumbels[:, 7:9]) / 0.2).softmax(dim=1),
+    ], dim=1)
+    torch.testing.assert_close(out, reference)
+    # Every block sums to one; gradients reach the generator's output unchanged.
+    torch.testing.assert_close(out[:, 4:8].sum(dim=1), torch.ones(64))
+    weights = torch.randn(64, 10, generator=generator)
+    (grad,) = torch.autograd.grad((out * weights).sum(), data)
+    (expected,) = torch.autograd.grad((reference * weights).sum(), data)
+    torch.testing.assert_close(grad, expected)
+
+
+def test_ctgan_with_the_one_step_activation_samples_real_categories() -> None:
+    from ctgan import CTGAN
+
+    sdv_speedups.apply()
+    assert hasattr(CTGAN._apply_activate, "_studio_original")
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"amount": rng.lognormal(3, 1, 300),
+                          "kind": rng.choice(["a", "b", "c"], 300, p=[0.7, 0.2, 0.1])})
+    model = _train_ctgan(CTGAN.fit, frame, ["kind"])
+    sample = model.sample(500)
+    assert set(sample["kind"]) <= {"a", "b", "c"} and sample["kind"].nunique() >= 2
+    assert sample["amount"].notna().all()
+
+
+def test_ctgan_activation_noise_is_gumbel_so_argmax_follows_the_logits() -> None:
+    # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits). Wrong noise
+    # (another law, or none) would make the shares differ from 60/30/10.
+    import torch
+    from ctgan.data_transformer import SpanInfo
+    from ctgan.synthesizers.ctgan import CTGAN
+
+    sdv_speedups.apply()
+
+    class Transformer:
+        output_info_list = [[SpanInfo(3, "softmax")]]
+
+    class Model:
+        _transformer = Transformer()
+
+    torch.manual_seed(0)
+    logits = torch.log(torch.tensor([0.6, 0.3, 0.1])).repeat(40_000, 1)
+    picks = CTGAN._apply_activate(Model(), logits).argmax(dim=1)
+    shares = torch.bincount(picks, minlength=3).double() / len(picks)
+    torch.testing.assert_close(shares, torch.tensor([0.6, 0.3, 0.1], dtype=torch.double),
+                               atol=0.01, rtol=0)
