@@ -156,6 +156,10 @@ _GAN_PARAMS = (
               "Step size of the critic's optimiser.", 1e-6, 1e-1, log_scale=True),
     ParamSpec("discriminator_steps", "Critic steps per generator step", "int",
               "How often the critic trains for each generator update (WGAN uses 5).", 1, 10),
+    ParamSpec("generator_average", "Average the generator", "float",
+              "A GAN's generator swings from step to step. The studio keeps a running average "
+              "of its weights and samples from that, which is steadier: 0.995 averages about "
+              "the last 200 steps; 0 = off, as in SDV.", 0.0, 0.9999, studio_only=True),
     _EARLY_STOP,
     _PATIENCE,
     _TIME_LIMIT,
@@ -163,20 +167,25 @@ _GAN_PARAMS = (
 
 # Balanced uses 128-wide networks: on 2 CPU cores its time limit allows only ~20 epochs at
 # SDV's 256, and at equal epochs the smaller networks scored higher (10k x 20 table:
-# quality 0.83 vs 0.75 after 20 epochs) while each epoch costs less.
+# quality 0.83 vs 0.75 after 20 epochs) while each epoch costs less. Sampling from the
+# generator's average (same training) raised that table from 0.80 to 0.85 (seed 0, 55 s).
+# Best stays SDV's defaults.
 _CTGAN_PRESETS = {
     "quick": {"epochs": 30, "batch_size": 0, "pac": 10, "embedding_dim": 128,
               "generator_dim": (128, 128), "discriminator_dim": (128, 128),
               "generator_lr": 2e-4, "discriminator_lr": 2e-4, "discriminator_steps": 1,
-              "early_stopping": False, "patience": 20, "time_limit": 20},
+              "generator_average": 0.99, "early_stopping": False, "patience": 20,
+              "time_limit": 20},
     "balanced": {"epochs": 150, "batch_size": 0, "pac": 10, "embedding_dim": 128,
                  "generator_dim": (128, 128), "discriminator_dim": (128, 128),
                  "generator_lr": 2e-4, "discriminator_lr": 2e-4, "discriminator_steps": 1,
-                 "early_stopping": True, "patience": 25, "time_limit": 55},
+                 "generator_average": 0.995, "early_stopping": True, "patience": 25,
+                 "time_limit": 55},
     "best": {"epochs": 300, "batch_size": 500, "pac": 10, "embedding_dim": 128,
              "generator_dim": (256, 256), "discriminator_dim": (256, 256),
              "generator_lr": 2e-4, "discriminator_lr": 2e-4, "discriminator_steps": 1,
-             "early_stopping": False, "patience": 40, "time_limit": 0},
+             "generator_average": 0.0, "early_stopping": False, "patience": 40,
+             "time_limit": 0},
 }
 
 _DOT_STYLE = ('graph [rankdir=LR, bgcolor=transparent, fontname="Helvetica", fontsize=11]; '
@@ -251,7 +260,11 @@ REGISTRY: dict[str, SynthesizerSpec] = {
         speed="Minutes on a CPU (epochs × rows); much faster on a GPU.",
         when_to_pick=(
             "Mixed tables with many categories, rare classes and non-linear relations, when "
-            "you can wait. Watch both loss curves: they should settle, not diverge."
+            "you can wait. Watch both loss curves: they should settle, not diverge. On a CPU "
+            "with a one-minute budget it copies column shapes well but learns less of how "
+            "the columns predict the target than TVAE (measured on a 10,000-row table: "
+            "train-on-synthetic ratio about 0.5 against TVAE's 0.98), so prefer TVAE when "
+            "the synthetic rows will train a model."
         ),
         params=_GAN_PARAMS,
         presets=_CTGAN_PRESETS,

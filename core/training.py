@@ -20,7 +20,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -231,8 +231,13 @@ def seed_everything(seed: int) -> None:
 
 
 @contextmanager
-def _epoch_hooks(on_epoch: Callable[[Any, pd.DataFrame], None]) -> Iterator[None]:
-    """Swap SDV's CTGAN/TVAE classes for subclasses that report each epoch."""
+def _epoch_hooks(on_epoch: Callable[[Any, pd.DataFrame], None],
+                 model_attributes: Mapping[str, Any] | None = None) -> Iterator[None]:
+    """Swap SDV's CTGAN/TVAE classes for subclasses that report each epoch.
+
+    ``model_attributes`` are set on those subclasses: options of the studio's training loop
+    (``core.sdv_speedups``) that SDV has no argument for.
+    """
     import sdv.single_table.ctgan as sdv_ctgan
 
     originals = {"CTGAN": sdv_ctgan.CTGAN, "TVAE": sdv_ctgan.TVAE}
@@ -247,7 +252,8 @@ def _epoch_hooks(on_epoch: Callable[[Any, pd.DataFrame], None]) -> Iterator[None
                 on_epoch(self, value)
 
         return type(base.__name__, (base,), {"loss_values": property(get, set_),
-                                             "_studio_original": base})
+                                             "_studio_original": base,
+                                             **(model_attributes or {})})
 
     sdv_ctgan.CTGAN = hooked(originals["CTGAN"])
     sdv_ctgan.TVAE = hooked(originals["TVAE"])
@@ -256,6 +262,13 @@ def _epoch_hooks(on_epoch: Callable[[Any, pd.DataFrame], None]) -> Iterator[None
     finally:
         sdv_ctgan.CTGAN = originals["CTGAN"]
         sdv_ctgan.TVAE = originals["TVAE"]
+
+
+def _loop_options(request: TrainingRequest) -> dict[str, Any]:
+    """Studio options for the deep models' training loop, as model attributes."""
+    from core.sdv_speedups import GENERATOR_AVERAGE_ATTRIBUTE
+
+    return {GENERATOR_AVERAGE_ATTRIBUTE: float(request.params.get("generator_average") or 0.0)}
 
 
 def _unhook(synthesizer: Any) -> None:
@@ -396,7 +409,7 @@ def run_training(
     progress.elapsed = time.monotonic() - started
     notify(progress)
     try:
-        with _epoch_hooks(on_epoch):
+        with _epoch_hooks(on_epoch, _loop_options(request)):
             try:
                 synthesizer.fit({"data": train[request.schema.sdv_columns]})
             except _StopTraining:

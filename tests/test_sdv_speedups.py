@@ -98,11 +98,13 @@ def test_ctgan_draws_real_rows_of_the_conditioned_category_uniformly() -> None:
             assert (counts > 0).all()
 
 
-def _train_ctgan(fit, frame: pd.DataFrame, discrete: list[str]):  # noqa: ANN001, ANN202
+def _train_ctgan(fit, frame: pd.DataFrame, discrete: list[str], epochs: int = 3,  # noqa: ANN001
+                 average: float = 0.0, model_class: type | None = None):  # noqa: ANN202
     from ctgan import CTGAN
 
-    model = CTGAN(epochs=3, batch_size=60, pac=10, embedding_dim=16, generator_dim=(32, 32),
-                  discriminator_dim=(32, 32))
+    model = (model_class or CTGAN)(epochs=epochs, batch_size=60, pac=10, embedding_dim=16,
+                                   generator_dim=(32, 32), discriminator_dim=(32, 32))
+    setattr(model, sdv_speedups.GENERATOR_AVERAGE_ATTRIBUTE, average)
     model.set_random_state(7)
     fit(model, frame, discrete_columns=discrete)
     return model
@@ -196,3 +198,73 @@ def test_ctgan_activation_noise_is_gumbel_so_argmax_follows_the_logits() -> None
     shares = torch.bincount(picks, minlength=3).double() / len(picks)
     torch.testing.assert_close(shares, torch.tensor([0.6, 0.3, 0.1], dtype=torch.double),
                                atol=0.01, rtol=0)
+
+
+
+def _mixed_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"amount": rng.lognormal(3, 1, 300),
+                         "kind": rng.choice(["a", "b", "c"], 300, p=[0.7, 0.2, 0.1])})
+
+
+def _generator_weights(model):  # noqa: ANN001, ANN202
+    return {name: value.clone() for name, value in model._generator.state_dict().items()}
+
+
+def test_generator_average_changes_what_is_sampled_not_how_it_trains() -> None:
+    import torch
+    from ctgan import CTGAN
+
+    sdv_speedups.apply()
+    frame = _mixed_frame()
+    plain = _train_ctgan(CTGAN.fit, frame, ["kind"])
+    averaged = _train_ctgan(CTGAN.fit, frame, ["kind"], average=0.9)
+    # Same training: the averaging only watches the steps.
+    pd.testing.assert_frame_equal(plain.loss_values, averaged.loss_values)
+    # A vanishing decay keeps just the last step: the plain generator.
+    last = _train_ctgan(CTGAN.fit, frame, ["kind"], average=1e-12)
+    for name, value in _generator_weights(plain).items():
+        torch.testing.assert_close(_generator_weights(last)[name], value)
+    # A real average ends somewhere else, and still samples valid rows.
+    differs = [name for name, value in _generator_weights(plain).items()
+               if value.is_floating_point()
+               and not torch.allclose(_generator_weights(averaged)[name], value)]
+    assert differs
+    assert set(averaged.sample(200)["kind"]) <= {"a", "b", "c"}
+
+
+def test_generator_average_is_installed_when_the_studio_stops_training_early() -> None:
+    import torch
+    from ctgan import CTGAN
+
+    sdv_speedups.apply()
+
+    class Stop(Exception):
+        pass
+
+    class StopsAfterTwoEpochs(CTGAN):
+        # How core.training ends a fit at its time limit: raising from the epoch report.
+        def _get_loss_values(self):  # noqa: ANN202
+            return self.__dict__.get("loss_values")
+
+        def _set_loss_values(self, value) -> None:  # noqa: ANN001
+            self.__dict__["loss_values"] = value
+            if value is not None and len(value) == 2:
+                raise Stop
+
+        loss_values = property(_get_loss_values, _set_loss_values)
+
+    frame = _mixed_frame()
+    two_epochs = _train_ctgan(CTGAN.fit, frame, ["kind"], epochs=2, average=0.9)
+    stopped = StopsAfterTwoEpochs(epochs=5, batch_size=60, pac=10, embedding_dim=16,
+                                  generator_dim=(32, 32), discriminator_dim=(32, 32))
+    setattr(stopped, sdv_speedups.GENERATOR_AVERAGE_ATTRIBUTE, 0.9)
+    stopped.set_random_state(7)
+    try:
+        CTGAN.fit(stopped, frame, discrete_columns=["kind"])
+    except Stop:
+        pass
+    else:
+        raise AssertionError("the epoch report should have ended the fit")
+    for name, value in _generator_weights(two_epochs).items():
+        torch.testing.assert_close(_generator_weights(stopped)[name], value)
