@@ -115,9 +115,8 @@ def test_ctgan_critic_step_without_autograd_trains_the_same_model() -> None:
     from ctgan import CTGAN
 
     sdv_speedups.apply()
-    if not hasattr(CTGAN.fit, "_studio_original"):  # another ctgan version: not patched
-        assert sdv_speedups.CTGAN_LOOP_VERSION != __import__("ctgan").__version__
-        return
+    # requirements.txt pins the ctgan whose loop is copied; another version is not patched.
+    assert hasattr(CTGAN.fit, "_studio_original"), "ctgan is not the pinned version"
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"amount": rng.lognormal(3, 1, 300),
                           "kind": rng.choice(["a", "b", "c"], 300, p=[0.7, 0.2, 0.1]),
