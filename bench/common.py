@@ -51,15 +51,19 @@ def run_child(module: str, payload: dict[str, Any], timeout: float = 7200) -> di
     """Run ``python -m <module>`` with a JSON payload on stdin; return its JSON reply.
 
     Each measurement gets a fresh process, so peak memory is its own and imports are
-    paid the same way for the studio and for plain SDV.
+    paid the same way for the studio and for plain SDV. A child still running after
+    ``timeout`` seconds is killed and reported as ``{"error": ..., "timed_out_s": timeout}``.
     """
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore",
            "OMP_WAIT_POLICY": "PASSIVE", "TQDM_DISABLE": "1"}
     started = time.monotonic()
-    completed = subprocess.run(
-        [sys.executable, "-m", module], input=json.dumps(payload), capture_output=True,
-        text=True, cwd=ROOT, env=env, timeout=timeout,
-    )
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", module], input=json.dumps(payload), capture_output=True,
+            text=True, cwd=ROOT, env=env, timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:  # run() has killed the child
+        return {"error": f"did not finish in {timeout:,.0f} s", "timed_out_s": timeout}
     if completed.returncode != 0:
         tail = completed.stderr.strip().splitlines()[-5:]
         return {"error": " | ".join(tail) or f"exit {completed.returncode}",
