@@ -199,13 +199,14 @@ def _patch_ctgan_sample_data() -> None:
     DataSampler.sample_data = sample_data
 
 
-# The training loop below is ctgan 0.12.1's CTGAN.fit with one change (marked). Another
-# ctgan version keeps its own loop: the copy would silently drop whatever it changed.
+# The training loop below is ctgan 0.12.1's CTGAN.fit (pinned in requirements.txt) with
+# the studio's changes marked. Another ctgan version keeps its own loop: the copy would
+# silently drop whatever that version changed.
 CTGAN_LOOP_VERSION = "0.12.1"
 
 
 def _patch_ctgan_critic_step() -> None:
-    """Run the critic step's generator pass without autograd (item 7 above)."""
+    """Install the copied loop: item 7 above, and the optional generator average."""
     import ctgan
     from ctgan.synthesizers import ctgan as ctgan_module
 
@@ -231,22 +232,19 @@ class _GeneratorAverage:
 
     def __init__(self, generator: object, decay: float) -> None:
         self.decay = decay
-        self.generator = generator
-        self.average = {name: value.detach().clone()
-                        for name, value in generator.state_dict().items()
-                        if value.dtype.is_floating_point}
+        # state_dict() tensors share memory with the live weights and statistics, which the
+        # optimiser and batch norm update in place: pair them once, not on every step.
+        self.pairs = [(value.clone(), value) for value in generator.state_dict().values()
+                      if value.dtype.is_floating_point]
 
     def update(self) -> None:
-        import torch
-
-        with torch.no_grad():
-            for name, value in self.generator.state_dict().items():
-                if name in self.average:
-                    self.average[name].lerp_(value, 1 - self.decay)
+        for average, live in self.pairs:
+            average.lerp_(live, 1 - self.decay)
 
     def install(self) -> None:
         """Give the generator the averaged weights (the end of training, however it ends)."""
-        self.generator.load_state_dict({**self.generator.state_dict(), **self.average})
+        for average, live in self.pairs:
+            live.copy_(average)
 
 
 def _ctgan_fit():  # noqa: C901, PLR0915 - a faithful copy of the library's loop
@@ -306,93 +304,92 @@ def _ctgan_fit():  # noqa: C901, PLR0915 - a faithful copy of the library's loop
         # Studio option (not in ctgan): sample from an average of the generator's weights.
         decay = float(getattr(self, GENERATOR_AVERAGE_ATTRIBUTE, 0.0) or 0.0)
         average = _GeneratorAverage(self._generator, decay) if decay > 0 else None
-        for i in epoch_iterator:
-            for _ in range(steps_per_epoch):
-                for _ in range(self._discriminator_steps):
+        # The studio's per-epoch hook may end training early (time limit, plateau): the
+        # average is installed however the loop ends.
+        try:
+            for i in epoch_iterator:
+                for _ in range(steps_per_epoch):
+                    for _ in range(self._discriminator_steps):
+                        fakez = torch.normal(mean=mean, std=std)
+                        condvec = self._data_sampler.sample_condvec(self._batch_size)
+                        if condvec is None:
+                            c1, m1, col, opt = None, None, None, None
+                            real = self._data_sampler.sample_data(
+                                train_data, self._batch_size, col, opt)
+                        else:
+                            c1, m1, col, opt = condvec
+                            c1 = torch.from_numpy(c1).to(self._device)
+                            m1 = torch.from_numpy(m1).to(self._device)
+                            fakez = torch.cat([fakez, c1], dim=1)
+                            perm = np.arange(self._batch_size)
+                            np.random.shuffle(perm)
+                            real = self._data_sampler.sample_data(
+                                train_data, self._batch_size, col[perm], opt[perm])
+                            c2 = c1[perm]
+
+                        # The one change: the critic step only updates the critic.
+                        with torch.no_grad():
+                            fake = self._generator(fakez)
+                            fakeact = self._apply_activate(fake)
+
+                        real = torch.from_numpy(real.astype("float32")).to(self._device)
+                        if c1 is not None:
+                            fake_cat = torch.cat([fakeact, c1], dim=1)
+                            real_cat = torch.cat([real, c2], dim=1)
+                        else:
+                            real_cat = real
+                            fake_cat = fakeact
+                        # The gradient penalty differentiates the critic at points between real
+                        # and fake rows: they must still require a gradient.
+                        fake_cat.requires_grad_()
+                        y_fake = discriminator(fake_cat)
+                        y_real = discriminator(real_cat)
+                        pen = discriminator.calc_gradient_penalty(
+                            real_cat, fake_cat, self._device, self.pac)
+                        loss_d = -(torch.mean(y_real) - torch.mean(y_fake))
+                        optimizerD.zero_grad(set_to_none=False)
+                        pen.backward(retain_graph=True)
+                        loss_d.backward()
+                        optimizerD.step()
+
                     fakez = torch.normal(mean=mean, std=std)
                     condvec = self._data_sampler.sample_condvec(self._batch_size)
                     if condvec is None:
                         c1, m1, col, opt = None, None, None, None
-                        real = self._data_sampler.sample_data(
-                            train_data, self._batch_size, col, opt)
                     else:
                         c1, m1, col, opt = condvec
                         c1 = torch.from_numpy(c1).to(self._device)
                         m1 = torch.from_numpy(m1).to(self._device)
                         fakez = torch.cat([fakez, c1], dim=1)
-                        perm = np.arange(self._batch_size)
-                        np.random.shuffle(perm)
-                        real = self._data_sampler.sample_data(
-                            train_data, self._batch_size, col[perm], opt[perm])
-                        c2 = c1[perm]
-
-                    # The one change: the critic step only updates the critic.
-                    with torch.no_grad():
-                        fake = self._generator(fakez)
-                        fakeact = self._apply_activate(fake)
-
-                    real = torch.from_numpy(real.astype("float32")).to(self._device)
+                    fake = self._generator(fakez)
+                    fakeact = self._apply_activate(fake)
                     if c1 is not None:
-                        fake_cat = torch.cat([fakeact, c1], dim=1)
-                        real_cat = torch.cat([real, c2], dim=1)
+                        y_fake = discriminator(torch.cat([fakeact, c1], dim=1))
                     else:
-                        real_cat = real
-                        fake_cat = fakeact
-                    # The gradient penalty differentiates the critic at points between real
-                    # and fake rows: they must still require a gradient.
-                    fake_cat.requires_grad_()
-                    y_fake = discriminator(fake_cat)
-                    y_real = discriminator(real_cat)
-                    pen = discriminator.calc_gradient_penalty(
-                        real_cat, fake_cat, self._device, self.pac)
-                    loss_d = -(torch.mean(y_real) - torch.mean(y_fake))
-                    optimizerD.zero_grad(set_to_none=False)
-                    pen.backward(retain_graph=True)
-                    loss_d.backward()
-                    optimizerD.step()
+                        y_fake = discriminator(fakeact)
+                    cross_entropy = 0 if condvec is None else self._cond_loss(fake, c1, m1)
+                    loss_g = -torch.mean(y_fake) + cross_entropy
+                    optimizerG.zero_grad(set_to_none=False)
+                    loss_g.backward()
+                    optimizerG.step()
+                    if average is not None:
+                        average.update()
 
-                fakez = torch.normal(mean=mean, std=std)
-                condvec = self._data_sampler.sample_condvec(self._batch_size)
-                if condvec is None:
-                    c1, m1, col, opt = None, None, None, None
-                else:
-                    c1, m1, col, opt = condvec
-                    c1 = torch.from_numpy(c1).to(self._device)
-                    m1 = torch.from_numpy(m1).to(self._device)
-                    fakez = torch.cat([fakez, c1], dim=1)
-                fake = self._generator(fakez)
-                fakeact = self._apply_activate(fake)
-                if c1 is not None:
-                    y_fake = discriminator(torch.cat([fakeact, c1], dim=1))
-                else:
-                    y_fake = discriminator(fakeact)
-                cross_entropy = 0 if condvec is None else self._cond_loss(fake, c1, m1)
-                loss_g = -torch.mean(y_fake) + cross_entropy
-                optimizerG.zero_grad(set_to_none=False)
-                loss_g.backward()
-                optimizerG.step()
-                if average is not None:
-                    average.update()
-
-            generator_loss = loss_g.detach().cpu().item()
-            discriminator_loss = loss_d.detach().cpu().item()
-            epoch_loss_df = pd.DataFrame({"Epoch": [i], "Generator Loss": [generator_loss],
-                                          "Discriminator Loss": [discriminator_loss]})
-            try:  # the studio's per-epoch hook may end training here (time limit, plateau)
+                generator_loss = loss_g.detach().cpu().item()
+                discriminator_loss = loss_d.detach().cpu().item()
+                epoch_loss_df = pd.DataFrame({"Epoch": [i], "Generator Loss": [generator_loss],
+                                              "Discriminator Loss": [discriminator_loss]})
                 if not self.loss_values.empty:
                     self.loss_values = pd.concat(
                         [self.loss_values, epoch_loss_df]).reset_index(drop=True)
                 else:
                     self.loss_values = epoch_loss_df
-            except BaseException:
-                if average is not None:
-                    average.install()
-                raise
-            if self._verbose:
-                epoch_iterator.set_description(description.format(
-                    gen=_format_score(generator_loss), dis=_format_score(discriminator_loss)))
-        if average is not None:
-            average.install()
+                if self._verbose:
+                    epoch_iterator.set_description(description.format(
+                        gen=_format_score(generator_loss), dis=_format_score(discriminator_loss)))
+        finally:
+            if average is not None:
+                average.install()
 
     return fit
 

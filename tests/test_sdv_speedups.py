@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from rdt.transformers.numerical import ClusterBasedNormalizer
 
 from core import sdv_speedups
@@ -98,6 +99,12 @@ def test_ctgan_draws_real_rows_of_the_conditioned_category_uniformly() -> None:
             assert (counts > 0).all()
 
 
+def _mixed_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"amount": rng.lognormal(3, 1, 300),
+                         "kind": rng.choice(["a", "b", "c"], 300, p=[0.7, 0.2, 0.1])})
+
+
 def _train_ctgan(fit, frame: pd.DataFrame, discrete: list[str], epochs: int = 3,  # noqa: ANN001
                  average: float = 0.0, model_class: type | None = None):  # noqa: ANN202
     from ctgan import CTGAN
@@ -117,10 +124,7 @@ def test_ctgan_critic_step_without_autograd_trains_the_same_model() -> None:
     sdv_speedups.apply()
     # requirements.txt pins the ctgan whose loop is copied; another version is not patched.
     assert hasattr(CTGAN.fit, "_studio_original"), "ctgan is not the pinned version"
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"amount": rng.lognormal(3, 1, 300),
-                          "kind": rng.choice(["a", "b", "c"], 300, p=[0.7, 0.2, 0.1]),
-                          "score": rng.normal(0, 1, 300)})
+    frame = _mixed_frame().assign(score=np.random.default_rng(1).normal(0, 1, 300))
     # With a conditional vector, and without (no discrete column).
     for data, discrete in ((frame, ["kind"]), (frame[["amount", "score"]], [])):
         original = _train_ctgan(CTGAN.fit._studio_original, data, discrete)
@@ -167,10 +171,7 @@ def test_ctgan_with_the_one_step_activation_samples_real_categories() -> None:
 
     sdv_speedups.apply()
     assert hasattr(CTGAN._apply_activate, "_studio_original")
-    rng = np.random.default_rng(1)
-    frame = pd.DataFrame({"amount": rng.lognormal(3, 1, 300),
-                          "kind": rng.choice(["a", "b", "c"], 300, p=[0.7, 0.2, 0.1])})
-    model = _train_ctgan(CTGAN.fit, frame, ["kind"])
+    model = _train_ctgan(CTGAN.fit, _mixed_frame(), ["kind"])
     sample = model.sample(500)
     assert set(sample["kind"]) <= {"a", "b", "c"} and sample["kind"].nunique() >= 2
     assert sample["amount"].notna().all()
@@ -198,12 +199,6 @@ def test_ctgan_activation_noise_is_gumbel_so_argmax_follows_the_logits() -> None
     torch.testing.assert_close(shares, torch.tensor([0.6, 0.3, 0.1], dtype=torch.double),
                                atol=0.01, rtol=0)
 
-
-
-def _mixed_frame() -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    return pd.DataFrame({"amount": rng.lognormal(3, 1, 300),
-                         "kind": rng.choice(["a", "b", "c"], 300, p=[0.7, 0.2, 0.1])})
 
 
 def _generator_weights(model):  # noqa: ANN001, ANN202
@@ -255,15 +250,14 @@ def test_generator_average_is_installed_when_the_studio_stops_training_early() -
 
     frame = _mixed_frame()
     two_epochs = _train_ctgan(CTGAN.fit, frame, ["kind"], epochs=2, average=0.9)
-    stopped = StopsAfterTwoEpochs(epochs=5, batch_size=60, pac=10, embedding_dim=16,
-                                  generator_dim=(32, 32), discriminator_dim=(32, 32))
-    setattr(stopped, sdv_speedups.GENERATOR_AVERAGE_ATTRIBUTE, 0.9)
-    stopped.set_random_state(7)
-    try:
-        CTGAN.fit(stopped, frame, discrete_columns=["kind"])
-    except Stop:
-        pass
-    else:
-        raise AssertionError("the epoch report should have ended the fit")
+    models = []
+
+    def fit_and_keep(model, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+        models.append(model)
+        CTGAN.fit(model, *args, **kwargs)
+
+    with pytest.raises(Stop):
+        _train_ctgan(fit_and_keep, frame, ["kind"], epochs=5, average=0.9,
+                     model_class=StopsAfterTwoEpochs)
     for name, value in _generator_weights(two_epochs).items():
-        torch.testing.assert_close(_generator_weights(stopped)[name], value)
+        torch.testing.assert_close(_generator_weights(models[0])[name], value)
