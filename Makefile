@@ -28,7 +28,7 @@ $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
 	@touch $@
 
 run: $(RUNTIME_STAMP) ## Set up .venv and start the app on http://localhost:8501
-	$(BIN)/python -m pages.shared.serve --server.port $(PORT)
+	$(BIN)/python -m ui.serve --server.port $(PORT)
 
 test: $(DEV_STAMP) ## Set up dev tools and run lint plus the whole test suite (unit, AppTest, browser)
 	$(BIN)/ruff check .

@@ -1,24 +1,24 @@
-"""Synthetic Data Studio: the router. Each screen lives in pages/, all logic in core/."""
+"""Synthetic Data Studio: the router. Each screen lives in app_pages/, all logic in core/."""
 
 from pathlib import Path
 
 import streamlit as st
 
-from pages.shared import sidebar, warmup
+from ui import sidebar, warmup
 
 HERE = Path(__file__).parent
 
 # A local icon: a Material icon name would make the browser fetch it from Google's servers.
 st.set_page_config(page_title="Synthetic Data Studio",
-                   page_icon=str(HERE / "pages/shared/assets/icon.png"), layout="wide")
+                   page_icon=str(HERE / "ui/assets/icon.png"), layout="wide")
 
 navigation = st.navigation(
     [
-        st.Page(HERE / "pages/data.py", title="Data", icon=":material/table:", default=True),
-        st.Page(HERE / "pages/train.py", title="Train", icon=":material/model_training:"),
-        st.Page(HERE / "pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
-        st.Page(HERE / "pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
-        st.Page(HERE / "pages/compare.py", title="Compare", icon=":material/leaderboard:"),
+        st.Page(HERE / "app_pages/data.py", title="Data", icon=":material/table:", default=True),
+        st.Page(HERE / "app_pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page(HERE / "app_pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
+        st.Page(HERE / "app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+        st.Page(HERE / "app_pages/compare.py", title="Compare", icon=":material/leaderboard:"),
     ]
 )
 sidebar.render()

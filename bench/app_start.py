@@ -1,6 +1,6 @@
 """Time to first paint and page switches, measured in headless Chromium.
 
-Starts the studio as ``make run`` does (``python -m pages.shared.serve``) on a free port with
+Starts the studio as ``make run`` does (``python -m ui.serve``) on a free port with
 a fresh data directory and times until it answers. Opens the app and times (from navigation
 start) until the Data page's title is visible and the app is idle; then loads a sample,
 trains a Quick Gaussian Copula (so a model is cached), and times each page switch until the
@@ -37,7 +37,7 @@ def measure(runs: int = 3) -> dict:
     port = _free_port()
     data_dir = tempfile.mkdtemp(prefix="studio-bench-")
     server = subprocess.Popen(
-        [sys.executable, "-m", "pages.shared.serve", "--server.headless", "true",
+        [sys.executable, "-m", "ui.serve", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env={**os.environ, "STUDIO_DATA_DIR": data_dir},

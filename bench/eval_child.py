@@ -58,9 +58,9 @@ def main() -> None:
     import sdmetrics.reports  # noqa: F401 - imports are not what we measure
     import sklearn.ensemble  # noqa: F401
 
+    from core.data.schema import ColumnSchema, TableSchema
+    from core.data.splitting import SplitSpec, split_real
     from core.evaluation import evaluate_all
-    from core.schema import ColumnSchema, TableSchema
-    from core.splitting import SplitSpec, split_real
 
     real = make(rows, 1)
     kinds = []

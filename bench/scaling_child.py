@@ -24,14 +24,14 @@ def main() -> None:
     import sdv.single_table  # noqa: F401 - library import is not what we measure
     import torch  # noqa: F401
 
-    from core.datasets import FakeSpec, fake_dataset
+    from core.data.datasets import FakeSpec, fake_dataset
+    from core.data.loading import load_table
+    from core.data.table import make_table
+    from core.engine.generation import generate
+    from core.engine.training import run_training
     from core.evaluation import evaluate_all
-    from core.generation import generate
-    from core.loading import load_table
-    from core.pipeline import plan_request, real_parts
-    from core.registry import ModelRegistry
-    from core.table import make_table
-    from core.training import run_training
+    from core.store.registry import ModelRegistry
+    from core.workflow import plan_request, real_parts
 
     result: dict = {"rows": rows, "preset": preset}
     frame = fake_dataset(FakeSpec(domain="loans", rows=rows, seed=1))
@@ -73,7 +73,7 @@ def main() -> None:
 
 def table_split(table):
     """The split the studio uses for this table."""
-    from core.splitting import SplitSpec
+    from core.data.splitting import SplitSpec
 
     return SplitSpec(target=table.target)
 

@@ -16,8 +16,8 @@ from bench.common import peak_rss_mib
 
 
 def _dataset(key: str):
-    from core.datasets import FakeSpec, fake_dataset, load_sample_dataset
-    from core.table import make_table
+    from core.data.datasets import FakeSpec, fake_dataset, load_sample_dataset
+    from core.data.table import make_table
 
     if key == "wide10k":  # 10,000 rows x 20 modelled columns, for the deep-model target
         import pandas as pd
@@ -34,7 +34,7 @@ def _dataset(key: str):
 
         frame, target = load(key.removeprefix("public:"))
         return make_table(frame, key.removeprefix("public:"), "bench", target=target)
-    from core.datasets import list_sample_datasets
+    from core.data.datasets import list_sample_datasets
 
     sample = next(s for s in list_sample_datasets() if s.key == key)
     return make_table(load_sample_dataset(key), sample.filename, "bench", target=sample.target)
@@ -47,20 +47,20 @@ def main() -> None:
     import sdv.single_table  # noqa: F401 - imported before any clock starts
     import torch._dynamo  # noqa: F401 - torch, and what the first optimiser imports
 
+    from core.data.schema import prepare_training_frame
+    from core.data.splitting import SplitSpec, split_real
+    from core.engine.catalogue import get_spec
+    from core.engine.training import run_training, seed_everything
     from core.evaluation import evaluate_all
-    from core.pipeline import plan_request, real_parts
-    from core.registry import ModelRegistry
-    from core.schema import prepare_training_frame
-    from core.splitting import SplitSpec, split_real
-    from core.synthesizers import get_spec
-    from core.training import run_training, seed_everything
+    from core.store.registry import ModelRegistry
+    from core.workflow import plan_request, real_parts
 
     table = _dataset(payload["dataset"])
     split = SplitSpec(target=table.target)
     train, holdout = real_parts(table, table.schema, split)
     result: dict = {"rows_train": len(train), "columns": len(table.schema.modelled_columns)}
     if payload["variant"] == "studio":
-        from core.generation import generate
+        from core.engine.generation import generate
 
         request = plan_request(table, payload["synthesizer"], payload.get("preset", "balanced"))
         record = run_training(request, table.frame, registry=ModelRegistry())

@@ -32,8 +32,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from core.databases import DEFAULT_ROW_CAP, PASSWORD_ENV
-    from core.synthesizers import PRESETS, REGISTRY
+    from core.data.databases import DEFAULT_ROW_CAP, PASSWORD_ENV
+    from core.engine.catalogue import PRESETS, REGISTRY
 
     parser = _Parser(prog="python -m core", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -100,9 +100,14 @@ class _StderrProgress:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``run``; returns the exit code."""
-    from core import databases, loading
-    from core.device import resolve_device
-    from core.pipeline import (
+    from core.data import databases, loading
+    from core.data.splitting import SplitSpec
+    from core.data.table import make_table
+    from core.engine.catalogue import get_spec
+    from core.engine.device import resolve_device
+    from core.engine.training import run_training, training_key
+    from core.store.registry import ModelRegistry
+    from core.workflow import (
         best_of,
         build_metrics,
         check_target,
@@ -114,11 +119,6 @@ def run(args: argparse.Namespace) -> int:
         selection_score,
         write_outputs,
     )
-    from core.registry import ModelRegistry
-    from core.splitting import SplitSpec
-    from core.synthesizers import get_spec
-    from core.table import make_table
-    from core.training import run_training, training_key
 
     progress = _StderrProgress()
     if args.rows is not None and args.rows < 1:
@@ -222,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
 def _read_database(args: argparse.Namespace, progress: _StderrProgress
                    ) -> tuple[Any, str, str, tuple[str, ...]]:
     """Read ``--table``/``--query`` from the ``--data`` URL: (frame, name, source, notes)."""
-    from core import databases
+    from core.data import databases
     from core.progress import scaled
 
     if (args.table is None) == (args.query is None):

@@ -19,7 +19,7 @@ def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Models, jobs and the registry of a test run never touch the developer's data."""
     data_dir = tmp_path_factory.mktemp("studio_data")
     os.environ["STUDIO_DATA_DIR"] = str(data_dir)
-    from core.config import get_settings
+    from core.store.settings import get_settings
 
     get_settings.cache_clear()
 

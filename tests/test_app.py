@@ -13,14 +13,14 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core.device import DeviceInfo
-from core.table import make_table
+from core.data.table import make_table
+from core.engine.device import DeviceInfo
 from tests.helpers import make_people, shown
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
-PAGES = ["pages/data.py", "pages/train.py", "pages/generate.py", "pages/evaluate.py",
-         "pages/compare.py"]
+PAGES = ["app_pages/data.py", "app_pages/train.py", "app_pages/generate.py",
+         "app_pages/evaluate.py", "app_pages/compare.py"]
 DATASET = "studio.dataset"
 MODEL = "studio.current_model"
 JOB = "studio.current_job"
@@ -76,7 +76,7 @@ def test_every_page_opens_without_a_dataset(page):
     at.switch_page(page).run()
     assert not at.exception
     assert at.title[0].value == Path(page).stem.capitalize()
-    if page != "pages/data.py":
+    if page != "app_pages/data.py":
         assert "Load or fake a dataset first." in texts(at.info)
 
 
@@ -217,7 +217,7 @@ def test_edit_metadata_and_target():
 
 def test_train_quick_gaussian_copula_then_reuse_it_and_generate():
     at = load_sample(open_app(), "customers")
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     at.radio(key="train_synthesizer").set_value("gaussian_copula").run()
     at.radio(key="train_preset").set_value("quick").run()
     assert any("Estimated fit time" in text for text in texts(at.markdown))
@@ -233,7 +233,7 @@ def test_train_quick_gaussian_copula_then_reuse_it_and_generate():
     assert JOB not in at.session_state
     assert any("from the cache" in text for text in texts(at.success))
 
-    at.switch_page("pages/generate.py").run()
+    at.switch_page("app_pages/generate.py").run()
     assert at.number_input(key="gen_rows").value == record.train_rows
     at.number_input(key="gen_rows").set_value(500)
     at.button(key="gen_start").click().run()
@@ -245,7 +245,7 @@ def test_train_quick_gaussian_copula_then_reuse_it_and_generate():
 
 def test_invalid_hyperparameters_are_refused_before_training():
     at = load_sample(open_app())
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     at.radio(key="train_synthesizer").set_value("ctgan").run()
     at.number_input(key="param_ctgan_balanced_batch_size").set_value(505).run()
     assert any("multiple of pac" in message for message in texts(at.error))
@@ -254,12 +254,12 @@ def test_invalid_hyperparameters_are_refused_before_training():
 
 
 def test_train_page_shows_a_gpu_when_torch_reports_one(monkeypatch):
-    from pages.shared import caching
+    from ui import caching
 
     gpu = DeviceInfo(kind="cuda", label="NVIDIA T4 (CUDA)", cpu_threads=2)
     monkeypatch.setattr(caching, "detect_device", lambda: gpu)
     at = load_sample(open_app())
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     assert "CUDA" in at.radio(key="train_device").options  # formatted labels
     at.radio(key="train_synthesizer").set_value("ctgan").run()
     assert any("NVIDIA T4 (CUDA)" in text for text in texts(at.caption))
@@ -269,7 +269,7 @@ def test_train_page_shows_a_gpu_when_torch_reports_one(monkeypatch):
 
 def test_compare_two_fast_synthesizers():
     at = load_sample(open_app(), "customers")
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("app_pages/compare.py").run()
     at.multiselect(key="compare_candidates").set_value(
         ["gaussian_copula:quick", "gaussian_copula:balanced"]).run()
     at.button(key="compare_start").click().run()
@@ -356,7 +356,7 @@ def test_evaluate_page_draws_only_the_open_tab_and_keeps_picks_across_tabs():
 
 def test_presentation_mode_hides_advanced_controls():
     at = load_sample(open_app())
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     assert any(e.label == "Advanced hyperparameters" for e in at.expander)
     at.session_state["studio.presentation"] = True
     at.run()

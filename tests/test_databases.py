@@ -22,8 +22,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core import databases as db
 from core.__main__ import main
+from core.data import databases as db
 from tests.helpers import shown
 from tests.postgres_db import ROLE, ROLE_PASSWORD, PostgresUnavailable, TempPostgres, find_binaries
 
@@ -315,7 +315,7 @@ def test_a_refused_query_never_reaches_the_database(engine):
 
 def test_the_reading_connection_itself_cannot_write(engine):
     """Defence in depth: even SQL that skips check_select cannot change anything."""
-    from core.databases import _connected, _driver_sql
+    from core.data.databases import _connected, _driver_sql
 
     for sql in ("CREATE TABLE sneaky (a INTEGER)", f"DELETE FROM {engine.loans}"):
         with pytest.raises(db.DatabaseError, match="tried to change the database"), \
@@ -451,7 +451,7 @@ def test_sqlite_write_names_have_no_schema(sqlite_path):
 
 
 def _registry_and_outputs(out: Path) -> str:
-    from core.config import get_settings
+    from core.store.settings import get_settings
 
     texts = [path.read_bytes().decode("latin-1") for path in out.rglob("*") if path.is_file()]
     data_dir = get_settings().data_dir
@@ -608,8 +608,8 @@ def test_data_page_refuses_a_write_query_and_takes_the_password_from_secrets(pos
 
 def test_generate_page_writes_the_synthetic_rows_back_to_the_database(sqlite_path,
                                                                       fresh_caches):
-    from core.pipeline import plan_request
-    from core.training import run_training
+    from core.engine.training import run_training
+    from core.workflow import plan_request
 
     at = _open_database_source()
     at.text_input(key="db_url").set_value(f"sqlite:///{sqlite_path}").run()
@@ -622,7 +622,7 @@ def test_generate_page_writes_the_synthetic_rows_back_to_the_database(sqlite_pat
     record = run_training(plan_request(table, "gaussian_copula", "quick", device="cpu"),
                           table.frame)
     at.session_state[MODEL] = record
-    at.switch_page("pages/generate.py").run()
+    at.switch_page("app_pages/generate.py").run()
     at.number_input(key="gen_rows").set_value(150)
     at.button(key="gen_start").click().run()
     assert not at.exception and not at.error

@@ -1,4 +1,4 @@
-"""Tests of core.datasets: the Faker generator and the shipped sample datasets."""
+"""Tests of core.data.datasets: the Faker generator and the shipped sample datasets."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.config import get_settings
-from core.datasets import (
+from core.data.datasets import (
     DOMAINS,
     FakeSpec,
     column_descriptions,
@@ -24,6 +23,7 @@ from core.datasets import (
     target_column_for,
 )
 from core.errors import DataLoadError, ParameterError
+from core.store.settings import get_settings
 
 SMALL = 1500
 

@@ -15,6 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
+from core.data.schema import ColumnSchema, TableSchema
+from core.data.splitting import SplitSpec, split_real
 from core.errors import EvaluationError
 from core.evaluation import (
     EvaluationResult,
@@ -33,8 +35,6 @@ from core.evaluation import (
     utility_figure,
     utility_scores,
 )
-from core.schema import ColumnSchema, TableSchema
-from core.splitting import SplitSpec, split_real
 
 SDTYPES = {
     "x": "numerical",

@@ -8,15 +8,15 @@ import re
 import pandas as pd
 import pytest
 
-import core.generation as generation
+import core.engine.generation as generation
+from core.data.fake_values import FAKE_KINDS, fake_column
+from core.data.schema import PII_SDTYPES
+from core.data.splitting import SplitSpec
+from core.data.table import make_table
+from core.engine.catalogue import resolve_params
+from core.engine.training import TrainingRequest, run_training
 from core.errors import ParameterError, SamplingError
-from core.fake_values import FAKE_KINDS, fake_column
-from core.registry import ModelRegistry
-from core.schema import PII_SDTYPES
-from core.splitting import SplitSpec
-from core.synthesizers import resolve_params
-from core.table import make_table
-from core.training import TrainingRequest, run_training
+from core.store.registry import ModelRegistry
 from tests.helpers import make_people
 
 

@@ -1,4 +1,4 @@
-"""core.loading on real files: the good fixtures, the hostile corpus in tests/data/bad/, limits.
+"""core.data.loading on real files: good fixtures, the hostile corpus in tests/data/bad/, limits.
 
 The fixtures are written by tests/data/make_fixtures.py; tests/data/bad/README.md lists what
 each hostile file must do.
@@ -18,9 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import Workbook
 
-from core.config import get_settings
-from core.errors import DataLoadError, DataValidationError, StudioError
-from core.loading import (
+from core.data.loading import (
     MAX_COLUMNS,
     SUPPORTED_EXTENSIONS,
     EmptyColumnsError,
@@ -29,6 +27,8 @@ from core.loading import (
     load_table,
     validate_table,
 )
+from core.errors import DataLoadError, DataValidationError, StudioError
+from core.store.settings import get_settings
 
 DATA = Path(__file__).resolve().parent / "data"
 BAD = DATA / "bad"

@@ -1,4 +1,4 @@
-"""Empirical column shapes for the Gaussian Copula (core/marginals.py)."""
+"""Empirical column shapes for the Gaussian Copula (core/engine/marginals.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from scipy.stats import ks_2samp
 
-from core.marginals import DISCRETE_MAX_VALUES, KNOTS, EmpiricalUnivariate
-from core.schema import TABLE_NAME
-from core.synthesizers import build_synthesizer, resolve_params
+from core.data.schema import TABLE_NAME
+from core.engine.catalogue import build_synthesizer, resolve_params
+from core.engine.marginals import DISCRETE_MAX_VALUES, KNOTS, EmpiricalUnivariate
 
 
 def _counts(rng: np.random.Generator, size: int) -> np.ndarray:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core.datasets import FakeSpec, fake_dataset
+from core.data.datasets import FakeSpec, fake_dataset
+from core.data.schema import prepare_training_frame
+from core.data.splitting import SplitSpec, split_real, training_positions
+from core.data.table import make_table
 from core.errors import ParameterError
-from core.planted import check_canaries, check_planted, nearest_synthetic, planted_truth
-from core.schema import prepare_training_frame
-from core.splitting import SplitSpec, split_real, training_positions
-from core.table import make_table
+from core.evaluation.planted import check_canaries, check_planted, nearest_synthetic, planted_truth
 
 SPEC = FakeSpec(domain="loans", rows=2000, correlation=0.9, rare_rate=0.1, outlier_rate=0.05,
                 canaries=10, pii_columns=(), seed=11)

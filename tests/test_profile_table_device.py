@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.device import detect_device, probe_device, resolve_device
+from core.data.profiling import profile_table
+from core.data.table import fingerprint_frame, make_table
+from core.engine.device import detect_device, probe_device, resolve_device
 from core.errors import MetadataError, ParameterError
-from core.profiling import profile_table
-from core.table import fingerprint_frame, make_table
 from tests.helpers import make_people
 
 

@@ -22,14 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from core.data.splitting import SplitSpec
+from core.data.table import make_table
+from core.engine.catalogue import resolve_params
+from core.engine.training import TrainingRequest, training_key
 from core.errors import ParameterError
-from core.jobs import JobBackendConfig, LocalJobRunner, job_backend_config, make_job_runner
-from core.ray_runner import MemoryRegistry, RayJobRunner, plan_resources
-from core.registry import ModelRegistry
-from core.splitting import SplitSpec
-from core.synthesizers import resolve_params
-from core.table import make_table
-from core.training import TrainingRequest, training_key
+from core.jobs.ray_backend import MemoryRegistry, RayJobRunner, plan_resources
+from core.jobs.runner import JobBackendConfig, LocalJobRunner, job_backend_config, make_job_runner
+from core.store.registry import ModelRegistry
 from tests.helpers import make_people
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,7 +131,7 @@ def test_a_gpu_is_requested_when_the_user_allows_it_and_the_cluster_has_one(monk
 def test_a_silent_cluster_never_blocks_the_sidebar_and_refuses_new_jobs(monkeypatch):
     import ray
 
-    from core.ray_runner import RayUnavailableError
+    from core.jobs.ray_backend import RayUnavailableError
 
     release = threading.Event()
     monkeypatch.setattr(ray, "nodes", lambda: release.wait(30) and [])
@@ -196,7 +196,7 @@ def test_a_silent_server_does_not_hang_the_app():
     port = listener.getsockname()[1]
     accepted = []
     threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
-    script = ("import time; from core.jobs import make_job_runner; t = time.monotonic(); "
+    script = ("import time; from core.jobs.runner import make_job_runner; t = time.monotonic(); "
               "r = make_job_runner(); print(type(r).__name__, round(time.monotonic() - t, 1)); "
               "print(r.warning)")
     env = {**os.environ, "RAY_ADDRESS": f"127.0.0.1:{port}", "STUDIO_RAY_CONNECT_TIMEOUT": "2",
@@ -214,7 +214,7 @@ def test_a_silent_server_does_not_hang_the_app():
 
 
 def test_the_memory_registry_keeps_models_off_the_node_disk(tmp_path):
-    from core.registry import ModelRecord
+    from core.store.registry import ModelRecord
 
     registry = MemoryRegistry()
     record = ModelRecord(model_id="abc", data_fingerprint="f", dataset_name="d",

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
+from core.data.schema import ColumnSchema, TableSchema
 from core.evaluation import EvaluationResult, evaluate_all
-from core.report import REPORT_LIBRARIES, build_report, library_versions
-from core.schema import ColumnSchema, TableSchema
+from core.evaluation.report import REPORT_LIBRARIES, build_report, library_versions
 from tests.test_evaluation import SDTYPES, make_frame, split
 
 EVIL = "<script>alert('x')</script>"

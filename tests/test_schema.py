@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core.errors import MetadataError
-from core.schema import (
+from core.data.schema import (
     TABLE_NAME,
     detect_schema,
     prepare_training_frame,
@@ -15,6 +14,7 @@ from core.schema import (
     to_sdv_metadata,
     to_sdv_metadata_dict,
 )
+from core.errors import MetadataError
 from tests.helpers import make_people
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from rdt.transformers.numerical import ClusterBasedNormalizer
 
-from core import sdv_speedups
+from core.engine import patches as sdv_speedups
 
 
 def _three_modes(rows: int = 9_000) -> pd.DataFrame:
@@ -237,7 +237,7 @@ def test_generator_average_is_installed_when_the_studio_stops_training_early() -
         pass
 
     class StopsAfterTwoEpochs(CTGAN):
-        # How core.training ends a fit at its time limit: raising from the epoch report.
+        # How core.engine.training ends a fit at its time limit: raising from the epoch report.
         def _get_loss_values(self):  # noqa: ANN202
             return self.__dict__.get("loss_values")
 

@@ -7,20 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pages.shared.serve import ROOT, page_dependencies
+from ui.serve import ROOT, page_dependencies
 
 
 def test_page_dependencies_cover_what_the_data_page_imports_and_skip_streamlit():
     names = page_dependencies()
-    assert {"pandas", "core.charts", "core.datasets", "core.loading", "core.profiling"} <= set(
-        names)
-    assert not [name for name in names if name.split(".")[0] in {"streamlit", "pages"}]
+    assert {"pandas", "core.charts", "core.data.datasets", "core.data.loading",
+            "core.data.profiling"} <= set(names)
+    assert not [name for name in names if name.split(".")[0] in {"streamlit", "ui", "app_pages"}]
 
 
 def test_page_dependencies_follow_the_pages(tmp_path: Path):
-    (tmp_path / "pages").mkdir()
-    (tmp_path / "app.py").write_text("import streamlit as st\nfrom pages.shared import x\n")
-    (tmp_path / "pages" / "one.py").write_text(
+    (tmp_path / "app_pages").mkdir()
+    (tmp_path / "app.py").write_text("import streamlit as st\nfrom ui import x\n")
+    (tmp_path / "app_pages" / "one.py").write_text(
         "from __future__ import annotations\nimport json\nfrom email import message\n"
         "def f():\n    import sqlite3\n")
     # Top-level imports only: a page's lazy import inside a function stays lazy.
@@ -31,7 +31,7 @@ def test_preload_imports_the_pages_libraries_but_not_torch_or_sdv():
     # A fresh interpreter: other tests import torch into this one.
     code = (
         "import json, sys\n"
-        "from pages.shared.serve import preload\n"
+        "from ui.serve import preload\n"
         "done = preload()\n"
         "print(json.dumps({'done': done, 'loaded': sorted(m for m in ('pandas', 'plotly', "
         "'core.charts', 'torch', 'sdv', 'sdmetrics', 'sklearn') if m in sys.modules)}))\n"

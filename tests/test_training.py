@@ -10,21 +10,17 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from core.config import Settings
-from core.device import DeviceInfo, resolve_device
-from core.errors import ModelFileError, ParameterError
-from core.generation import generate
-from core.jobs import LocalJobRunner
-from core.registry import BUNDLE_MAGIC, ModelRegistry
-from core.splitting import SplitSpec, split_real
-from core.synthesizers import (
+from core.data.splitting import SplitSpec, split_real
+from core.data.table import make_table
+from core.engine.catalogue import (
     REGISTRY,
     auto_batch_size,
     build_synthesizer,
     resolve_params,
 )
-from core.table import make_table
-from core.training import (
+from core.engine.device import DeviceInfo, resolve_device
+from core.engine.generation import generate
+from core.engine.training import (
     EarlyStopping,
     TrainingRequest,
     estimate_fit_seconds,
@@ -33,6 +29,10 @@ from core.training import (
     seed_everything,
     training_key,
 )
+from core.errors import ModelFileError, ParameterError
+from core.jobs.runner import LocalJobRunner
+from core.store.registry import BUNDLE_MAGIC, ModelRegistry
+from core.store.settings import Settings
 from tests.helpers import make_people
 
 
@@ -239,7 +239,7 @@ def test_bundles_round_trip_and_foreign_or_unsigned_files_are_refused(people_tab
 def test_gpu_choice_reaches_the_synthesizer(people_table, monkeypatch):
     import torch
 
-    from core.schema import to_sdv_metadata
+    from core.data.schema import to_sdv_metadata
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     cuda = DeviceInfo(kind="cuda", label="NVIDIA T4 (CUDA)", cpu_threads=2)
@@ -316,8 +316,8 @@ def test_killed_worker_is_reported_and_a_new_job_can_start(people_table):
 
 def test_one_copula_per_class_keeps_the_rare_class_useful():
     """The studio's per-class copula beats SDV's single copula on a rare-class target."""
-    from core.datasets import FakeSpec, fake_dataset
-    from core.pipeline import evaluate_model, plan_request
+    from core.data.datasets import FakeSpec, fake_dataset
+    from core.workflow import evaluate_model, plan_request
 
     frame = fake_dataset(FakeSpec(domain="loans", rows=3000, rare_rate=0.1, correlation=0.9,
                                   pii_columns=(), seed=3))
@@ -334,7 +334,7 @@ def test_one_copula_per_class_keeps_the_rare_class_useful():
 
 
 def test_a_fit_budget_chooses_epochs_and_caps_the_time_limit(people_table):
-    from core.pipeline import plan_request
+    from core.workflow import plan_request
 
     tight = plan_request(people_table, "ctgan", "balanced", fit_budget=12, speed=50.0)
     assert tight.params["time_limit"] == 12  # below the preset's 55 s: the budget holds

@@ -2,8 +2,8 @@
 
 Inputs everywhere: ``real_train`` (the real rows the synthesizer trained on), ``holdout``
 (held-out real rows it never saw) and ``synthetic`` (generated rows), all passed through
-:func:`core.schema.prepare_training_frame`, plus the reviewed
-:class:`~core.schema.TableSchema`. Only ``schema.modelled_columns`` are evaluated: faked
+:func:`core.data.schema.prepare_training_frame`, plus the reviewed
+:class:`~core.data.schema.TableSchema`. Only ``schema.modelled_columns`` are evaluated: faked
 PII, identifiers and dropped columns are excluded (:attr:`EvaluationResult.excluded_columns`
 says why for each).
 
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from core.data.schema import TableSchema
 from core.errors import EvaluationError
 from core.evaluation._common import (
     evaluated_columns,
@@ -48,7 +49,6 @@ from core.evaluation.privacy import PrivacyResult, privacy_scores
 from core.evaluation.utility import UtilityResult, detect_task, utility_scores
 from core.evaluation.verdict import Reading, Verdict, make_verdict
 from core.progress import ProgressCallback, null_progress, scaled
-from core.schema import TableSchema
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go

@@ -1,7 +1,7 @@
 """Helpers shared by the evaluation modules (column selection, type coercion, sampling).
 
 Every evaluation looks only at the columns whose real values the synthesizer learned
-(:attr:`core.schema.TableSchema.modelled_columns`): faked PII, identifiers and dropped
+(:attr:`core.data.schema.TableSchema.modelled_columns`): faked PII, identifiers and dropped
 columns are excluded, and :func:`excluded_columns` says why for each of them.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.data.schema import ColumnSchema, TableSchema
 from core.errors import EvaluationError
-from core.schema import ColumnSchema, TableSchema
 
 __all__ = [
     "EVAL_SDTYPES",

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from core.data.schema import TABLE_NAME, TableSchema
 from core.errors import EvaluationError
 from core.evaluation._common import (
     as_labels,
@@ -40,7 +41,6 @@ from core.evaluation._common import (
     sample_rows,
 )
 from core.progress import ProgressCallback, null_progress
-from core.schema import TABLE_NAME, TableSchema
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go

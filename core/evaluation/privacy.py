@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.data.schema import TableSchema
 from core.errors import EvaluationError
 from core.evaluation._common import (
     as_labels,
@@ -57,7 +58,6 @@ from core.evaluation._common import (
     single_threaded_native_code,
 )
 from core.progress import ProgressCallback, null_progress
-from core.schema import TableSchema
 
 __all__ = [
     "DISTANCE_BUDGET",

@@ -43,6 +43,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from core.data.schema import TableSchema
 from core.errors import EvaluationError
 from core.evaluation._common import (
     as_labels,
@@ -54,7 +55,6 @@ from core.evaluation._common import (
     single_threaded_native_code,
 )
 from core.progress import ProgressCallback, null_progress
-from core.schema import TableSchema
 
 __all__ = [
     "MIN_CLASS_ROWS",

@@ -74,7 +74,7 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
 
 
 def worker_pids(data_dir: Path) -> list[int]:
-    """Pids of the ``python -m core.worker`` processes (fits, comparisons, the warm
+    """Pids of the ``python -m core.jobs.worker`` processes (fits, comparisons, the warm
     standby) that run for the studio with this ``STUDIO_DATA_DIR``.
 
     The app starts workers in their own session (so a Ctrl-C in the server's terminal
@@ -89,7 +89,7 @@ def worker_pids(data_dir: Path) -> list[int]:
             continue
         try:
             command = (entry / "cmdline").read_bytes().split(b"\0")
-            if b"core.worker" not in command:
+            if b"core.jobs.worker" not in command:
                 continue
             if wanted in (entry / "environ").read_bytes().split(b"\0"):
                 found.append(int(entry.name))
@@ -100,7 +100,7 @@ def worker_pids(data_dir: Path) -> list[int]:
 
 @dataclass
 class StudioServer:
-    """One running studio server (``python -m pages.shared.serve``).
+    """One running studio server (``python -m ui.serve``).
 
     Attributes:
         url: Base URL (``http://127.0.0.1:<port>``).
@@ -185,7 +185,7 @@ class StudioServer:
 
 def start_studio(data_dir: Path, log_path: Path,
                  extra_env: dict[str, str] | None = None) -> StudioServer:
-    """Start the studio (``python -m pages.shared.serve``) on a free port and wait until it answers.
+    """Start the studio (``python -m ui.serve``) on a free port and wait until it answers.
 
     Raises:
         RuntimeError: It exited or did not answer ``/_stcore/health`` in time (the
@@ -196,7 +196,7 @@ def start_studio(data_dir: Path, log_path: Path,
     url = f"http://127.0.0.1:{port}"
     command = [
         # As `make run` starts it: the launcher, then `streamlit run app.py`.
-        sys.executable, "-m", "pages.shared.serve",
+        sys.executable, "-m", "ui.serve",
         "--server.headless", "true",
         "--server.port", str(port),
         "--server.address", "127.0.0.1",

@@ -1,0 +1,223 @@
+"""Generate: sample synthetic rows (optionally conditioned or rebalanced) and download them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import streamlit as st
+
+from core.data import databases
+from core.data.schema import TableSchema
+from core.data.table import StudioTable
+from core.engine.generation import EXPORT_FORMATS, GeneratedSample, export_bytes, generate
+from core.errors import StudioError
+from core.store.registry import ModelRecord
+from ui import caching, demo, presentation, state
+from ui.widgets import progress_bar, require_dataset, user_errors
+
+MAX_CLASSES = 20
+
+st.title("Generate")
+st.caption(
+    "Draw new rows from the trained model. Every row is invented: no real row is copied "
+    "on purpose (the Evaluate page checks whether any were anyway)."
+)
+state.show_flash()
+if not require_dataset():
+    st.stop()
+table: StudioTable = state.get_dataset()
+record: ModelRecord | None = state.get(state.CURRENT_MODEL)
+if record is None or record.data_fingerprint != table.fingerprint:
+    st.info("Train a model first (or pick one of this dataset's saved models).",
+            icon=":material/info:")
+    st.page_link("app_pages/train.py", label="Go to the Train page",
+                 icon=":material/model_training:")
+    st.stop()
+
+st.markdown(f"Model: **{record.label}** · trained on {record.train_rows:,} real rows")
+demo.banner("generate")
+schema = TableSchema.from_fingerprint_dict(record.schema)
+real_train, _holdout = caching.real_parts_for(table, record)
+
+left, right = st.columns(2)
+rows = left.number_input(
+    "Rows to generate", min_value=1, max_value=5_000_000, value=record.train_rows, step=1000,
+    key="gen_rows", help="By default as many as the real training part, for a fair comparison.",
+)
+seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="gen_seed",
+                          help="Same model + seed + settings → the same rows.")
+
+categorical = [c for c in schema.modelled_columns
+               if real_train[c].nunique() <= MAX_CLASSES]
+fixed_values: dict[str, object] = {}
+shares: dict[str, float] = {}
+rebalance_column: str | None = None
+if not presentation.is_on():
+    with st.expander("Conditions (optional)", icon=":material/filter_alt:"):
+        st.markdown(
+            "**Fix values**: every generated row gets these values (e.g. only `state = CA`). "
+            "**Rebalance**: choose how common each class is, e.g. more fraud cases to train a "
+            "detector. Gaussian Copula conditions exactly; CTGAN/TVAE/CopulaGAN generate rows and "
+            "keep the matching ones, which fails for very rare values."
+        )
+        fix_columns = st.multiselect("Columns to fix", categorical, key="gen_fix_columns")
+        for column in fix_columns:
+            options = sorted(real_train[column].dropna().unique().tolist(), key=str)
+            fixed_values[column] = st.selectbox(f"{column} =", options, key=f"gen_fix_{column}")
+        rebalance_options = [c for c in categorical if c not in fix_columns]
+        if rebalance_options:
+            default = table.target if table.target in rebalance_options else rebalance_options[0]
+            rebalance_on = st.toggle("Rebalance a column's classes", key="gen_rebalance")
+            if rebalance_on:
+                rebalance_column = st.selectbox(
+                    "Column", rebalance_options, key="gen_rebalance_col",
+                    index=rebalance_options.index(default))
+                real_shares = real_train[rebalance_column].astype(str).value_counts(normalize=True)
+                cols = st.columns(min(len(real_shares), 4))
+                for index, (label, share) in enumerate(real_shares.items()):
+                    shares[label] = cols[index % len(cols)].number_input(
+                        f"{label} (real: {share:.1%})", 0.0, 100.0, round(share * 100, 1), 1.0,
+                        key=f"gen_share_{rebalance_column}_{label}", format="%.1f",
+                    ) / 100
+
+if st.button("Generate", type="primary", key="gen_start", icon=":material/auto_awesome:"):
+    with user_errors("generating rows"):
+        synthesizer = caching.synthesizer(record.model_id)
+        report, bar = progress_bar("Generating…")
+        sample = generate(
+            synthesizer, record.model_id, int(rows), seed=int(seed), schema=schema,
+            real_example=real_train, fixed_values=fixed_values or None,
+            rebalance_column=rebalance_column, class_shares=shares or None, progress=report,
+        )
+        bar.empty()
+        state.put(state.SYNTHETIC, sample)
+        state.flash(f"Generated {len(sample.frame):,} rows in {sample.seconds:.1f} s.")
+        st.rerun()
+
+sample: GeneratedSample | None = state.get(state.SYNTHETIC)
+if sample is None or sample.model_id != record.model_id:
+    st.stop()
+
+st.divider()
+st.subheader(f"{len(sample.frame):,} synthetic rows")
+details = [f"seed {sample.seed}"]
+if sample.fixed_values:
+    details.append("fixed: " + ", ".join(f"{k} = {v}" for k, v in sample.fixed_values.items()))
+if sample.class_shares:
+    details.append(f"rebalanced {sample.rebalanced_column}: " + ", ".join(
+        f"{k} {v:.0%}" for k, v in sample.class_shares.items()))
+st.caption(" · ".join(details))
+st.dataframe(sample.frame.head(200), width="stretch", height=320)
+if table.target and table.target in sample.frame.columns:
+    real_share = real_train[table.target].astype(str).value_counts(normalize=True)
+    synth_share = sample.frame[table.target].astype(str).value_counts(normalize=True)
+    st.caption(
+        f"Class shares of **{table.target}** — real: "
+        + ", ".join(f"{k} {v:.1%}" for k, v in real_share.items())
+        + " · synthetic: " + ", ".join(f"{k} {v:.1%}" for k, v in synth_share.items())
+    )
+
+columns = st.columns(len(EXPORT_FORMATS))
+for column, (fmt, (extension, mime)) in zip(columns, EXPORT_FORMATS.items(), strict=True):
+
+    def payload(fmt: str = fmt) -> bytes:
+        """Build the file only when the button is clicked."""
+        try:
+            return export_bytes(sample.frame, fmt)
+        except StudioError as error:
+            return str(error).encode()
+
+    disabled = fmt == "Excel" and len(sample.frame) > 1_048_575
+    column.download_button(
+        f"Download {fmt}", data=payload, file_name=f"synthetic_{table.name.rsplit('.', 1)[0]}"
+        f".{extension}", mime=mime, key=f"gen_download_{extension}", disabled=disabled,
+        icon=":material/download:",
+        help="Excel holds at most 1,048,575 rows; use CSV or Parquet." if disabled else None,
+    )
+st.page_link("app_pages/evaluate.py", label="Evaluate these rows", icon=":material/arrow_forward:")
+
+# --------------------------------------------------------------------------- write to a database
+
+DB_ORIGIN = "studio.data.db_origin"  # set by the Data page: (fingerprint, DatabaseSource)
+DB_SAME = "The database the data came from"
+DB_OTHER = "Another database"
+
+
+def _db_secrets() -> dict[str, Any]:
+    """``.streamlit/secrets.toml`` as a dict ({} when there is none)."""
+    try:
+        return st.secrets.to_dict() if st.secrets.load_if_toml_exists() else {}
+    except Exception:  # noqa: BLE001 - a broken secrets file just means "no secrets"
+        return {}
+
+
+def _db_move_password_out_of_url() -> None:
+    """Write's on_click: a password pasted into the URL moves to the password field."""
+    url, password = databases.split_password(st.session_state.get("gen_db_url", ""))
+    if password:
+        st.session_state["gen_db_url"] = url
+        st.session_state["gen_db_password"] = password
+
+
+def _default_table_name(name: str) -> str:
+    """``loans.csv`` → ``loans_synthetic``; ``public.loans`` → ``loans_synthetic``."""
+    stem = re.sub(r"\.(csv|tsv|txt|xlsx|xlsm|parquet|pq|json|jsonl|ndjson)$", "", name,
+                  flags=re.IGNORECASE)
+    if "." in stem and " " not in stem:
+        stem = stem.rsplit(".", 1)[-1]
+    slug = re.sub(r"[^0-9A-Za-z]+", "_", stem).strip("_").lower() or "data"
+    if slug[0].isdigit():
+        slug = f"t_{slug}"
+    return f"{slug[:50]}_synthetic"
+
+
+st.divider()
+st.subheader("Write to a database")
+st.caption(
+    "Save these rows as a new table in SQLite, PostgreSQL or DuckDB. An existing table is "
+    "never overwritten unless you tick the box. This is the only place the studio writes "
+    "to a database."
+)
+origin = state.get(DB_ORIGIN)
+origin_db = origin[1] if origin is not None and origin[0] == table.fingerprint else None
+destination_kind = st.radio("Where", [DB_SAME, DB_OTHER] if origin_db else [DB_OTHER],
+                            horizontal=True, key="gen_db_target")
+if destination_kind == DB_SAME and origin_db is not None:
+    st.caption(f"Writes to **{origin_db.display}**.")
+else:
+    db_left, db_right = st.columns([3, 1])
+    db_left.text_input("Database URL", key="gen_db_url",
+                       placeholder="sqlite:///synthetic.db or postgresql://user@host/dbname")
+    db_right.text_input(
+        "Password", type="password", key="gen_db_password",
+        help=f"Leave empty to use {databases.PASSWORD_ENV} (or PGPASSWORD) from the server's "
+        "environment, or [database] password in .streamlit/secrets.toml.",
+    )
+new_table = st.text_input("New table name", value=_default_table_name(table.name),
+                          key="gen_db_table",
+                          help="Letters, digits and _; optionally schema.table (PostgreSQL, "
+                          "DuckDB).")
+replace_table = st.checkbox("Replace the table if it already exists (its rows are lost)",
+                            key="gen_db_replace")
+if st.button(f"Write {len(sample.frame):,} rows", key="gen_db_write", icon=":material/upload:",
+             on_click=_db_move_password_out_of_url):
+    with user_errors("writing to the database"):
+        if destination_kind == DB_SAME and origin_db is not None:
+            destination = origin_db
+        else:
+            destination = databases.parse_source(
+                st.session_state.get("gen_db_url") or "", secrets=_db_secrets(),
+                password=st.session_state.get("gen_db_password") or None)
+        db_report, db_bar = progress_bar(f"Writing to {destination.display}…")
+        try:
+            written = databases.write_table(destination, sample.frame, new_table,
+                                            replace=replace_table, progress=db_report)
+        finally:
+            db_bar.empty()
+        st.success(
+            f"Wrote {written.rows:,} rows to table **{written.table.label}** in "
+            f"{written.destination}" + (" (the old table was replaced)." if written.replaced
+                                        else "."),
+            icon=":material/check_circle:",
+        )

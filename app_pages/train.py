@@ -1,0 +1,362 @@
+"""Train: choose a synthesizer, preset and device; fit in the background; manage models."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.charts import loss_figure
+from core.data.splitting import SplitSpec
+from core.data.table import StudioTable
+from core.engine.catalogue import PRESETS, REGISTRY, ParamSpec, SynthesizerSpec, resolve_params
+from core.engine.device import DeviceInfo
+from core.engine.training import TrainingRequest, estimate_fit_seconds, training_key
+from core.errors import StudioError
+from core.store.registry import ModelRecord
+from ui import caching, demo, presentation, state
+from ui.widgets import require_dataset, show_chart, user_errors
+
+LONG_FIT_SECONDS = 10 * 60
+
+st.title("Train")
+st.caption(
+    "Pick a synthesizer and how hard it should try. Training runs in the background: you "
+    "can watch the loss, cancel, or switch pages and come back."
+)
+state.show_flash()
+if not require_dataset():
+    st.stop()
+
+table: StudioTable = state.get_dataset()
+registry = caching.model_registry()
+demo.banner("train")
+runner = caching.job_runner()
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = max(int(round(seconds)), 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+# --------------------------------------------------------------------------- choices
+
+st.subheader("1 · Synthesizer")
+cards = st.columns(len(REGISTRY))
+for column, spec in zip(cards, REGISTRY.values(), strict=True):
+    with column.container(border=True, height="stretch"):
+        st.markdown(f"**{spec.title}**")
+        st.caption(spec.tagline)
+        st.markdown(f":material/speed: {spec.speed}")
+synth_key = st.radio(
+    "Synthesizer", list(REGISTRY), format_func=lambda key: REGISTRY[key].title,
+    horizontal=True, key="train_synthesizer", label_visibility="collapsed",
+)
+spec: SynthesizerSpec = REGISTRY[synth_key]
+with st.container(border=True):
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown(f"**How {spec.title} works.** {spec.how_it_works}")
+        st.markdown(f"**When to pick it.** {spec.when_to_pick}")
+    with right:
+        st.graphviz_chart(spec.picture, width="stretch")
+
+st.subheader("2 · Settings")
+left, middle, right = st.columns(3)
+preset = left.radio(
+    "Preset", PRESETS, horizontal=True, key="train_preset",
+    format_func=str.capitalize, index=1,
+    help="Quick: a first look in seconds. Balanced: good results in about a minute on a "
+    "laptop, stopping early when the loss settles. Best: the full SDV defaults.",
+)
+seed = middle.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed",
+                           help="Same seed + same settings → the same model and samples.")
+device_info: DeviceInfo = caching.device()
+device_options = ["auto", "cpu"] + ([device_info.kind] if device_info.is_gpu else [])
+device_choice = right.radio(
+    "Device", device_options, key="train_device", horizontal=True,
+    index=device_options.index(state.get_device_preference())
+    if state.get_device_preference() in device_options else 0,
+    format_func=lambda d: {"auto": "Auto", "cpu": "Force CPU"}.get(d, d.upper()),
+    help=f"This machine: {device_info.label}. Auto uses a GPU when there is one.",
+)
+if device_choice != state.get_device_preference():
+    state.set_device_preference(device_choice)
+uses_gpu = spec.deep and device_choice != "cpu" and device_info.is_gpu
+right.caption(
+    f"Runs on: **{device_info.label if uses_gpu else 'CPU'}**"
+    + ("" if spec.deep else " (Gaussian Copula needs no GPU)")
+)
+
+overrides: dict[str, Any] = {}
+preset_values = spec.presets[preset]
+
+
+def _param_widget(param: ParamSpec, default: Any) -> Any:
+    key = f"param_{spec.key}_{preset}_{param.name}"
+    if param.kind == "int":
+        return st.number_input(param.label, int(param.minimum or 0), int(param.maximum or 10**6),
+                               int(default), key=key, help=param.help)
+    if param.kind == "float":
+        return st.number_input(param.label, float(param.minimum or 0.0),
+                               float(param.maximum or 1e6), float(default), key=key,
+                               help=param.help, format="%.6g")
+    if param.kind == "bool":
+        return st.checkbox(param.label, bool(default), key=key, help=param.help)
+    if param.kind == "choice":
+        return st.selectbox(param.label, param.choices, index=param.choices.index(default),
+                            key=key, help=param.help)
+    return st.text_input(param.label, ", ".join(str(v) for v in default), key=key,
+                         help=param.help)
+
+
+if not presentation.is_on():  # an audience does not need the knobs
+    with st.expander("Advanced hyperparameters", icon=":material/tune:"):
+        st.caption(f"Starting from the **{preset}** preset. Batch size 0 means automatic.")
+        grid = st.columns(3)
+        for index, param in enumerate(spec.params):
+            with grid[index % 3]:
+                value = _param_widget(param, preset_values[param.name])
+            default = preset_values[param.name]
+            if param.kind == "layers":
+                try:
+                    value = tuple(int(v) for v in str(value).replace(" ", "").split(",") if v)
+                except ValueError:
+                    pass  # resolve_params explains the bad value
+                if value != tuple(default):
+                    overrides[param.name] = value
+            elif value != default:
+                overrides[param.name] = value
+
+test_size, split_seed = 0.3, 0
+if not presentation.is_on():
+    with st.expander("Honest split", icon=":material/call_split:"):
+        st.markdown(
+            "Before training, the real rows are split: the synthesizer only sees the **train** "
+            "part. The **held-out** part is kept to test usefulness and privacy fairly later."
+        )
+        left, right = st.columns(2)
+        test_size = left.slider("Held-out share", 0.1, 0.5, 0.3, 0.05, key="train_test_size")
+        split_seed = right.number_input("Split seed", 0, 2**31 - 1, 0, key="train_split_seed")
+        st.caption(f"Stratified on **{table.target}**." if table.target else
+                   "No target column chosen on the Data page: the split is random.")
+split = SplitSpec(test_size=float(test_size), seed=int(split_seed), target=table.target)
+train_rows = int(round(len(table.frame) * (1 - split.test_size)))
+
+# --------------------------------------------------------------------------- start
+
+request: TrainingRequest | None = None
+with user_errors("checking the settings"):
+    params = resolve_params(spec.key, preset, overrides, rows=train_rows)
+    request = TrainingRequest(
+        data_fingerprint=table.fingerprint, dataset_name=table.name, schema=table.schema,
+        synthesizer=spec.key, preset=preset if not overrides else "custom", params=params,
+        seed=int(seed), device=device_choice, split=split,
+    )
+
+current_job = state.get(state.CURRENT_JOB)
+job_active = False
+if current_job is not None:
+    job_active = runner.status(current_job).is_active
+
+if request is not None:
+    model_id = training_key(request)
+    cached = registry.get(model_id)
+    if cached is not None:
+        st.success(
+            f"This exact model is already trained ({_duration(cached.fit_seconds)} on "
+            f"{cached.device}); **Train** reuses it instantly.", icon=":material/bolt:",
+        )
+        estimate = 0.0
+    else:
+        estimate = estimate_fit_seconds(spec.key, params, table.frame, table.schema,
+                                        train_share=1 - split.test_size,
+                                        speed=caching.machine_speed())
+        if uses_gpu:
+            estimate /= 5  # typical GPU speed-up for these network sizes
+        st.markdown(
+            f":material/schedule: Estimated fit time: **about {_duration(estimate)}** on "
+            f"{device_info.label if uses_gpu else 'the CPU'} ({train_rows:,} training rows, "
+            f"{len(table.schema.modelled_columns)} modelled columns"
+            + (f", {params['epochs']} epochs" if spec.deep else "") + ")."
+        )
+        if estimate > LONG_FIT_SECONDS:
+            text_columns = [c.name for c in table.schema.columns
+                            if c.action in ("model", "keep") and c.sdtype == "categorical"
+                            and table.frame[c.name].nunique() > 100]
+            tips = ["choose the **Quick** preset or fewer epochs",
+                    "or start with **Gaussian Copula** (seconds)"]
+            if text_columns:
+                tips.insert(0, f"drop or fake the many-valued column(s) {', '.join(text_columns)} "
+                            "on the Data page")
+            st.warning(f"This is a long fit. To go faster: {'; '.join(tips)}.",
+                       icon=":material/hourglass_top:")
+    if st.button("Train", type="primary", key="train_start", disabled=job_active,
+                 icon=":material/play_arrow:"):
+        if cached is not None:
+            state.put(state.CURRENT_MODEL, cached)
+            state.flash(f"Reused the trained model **{cached.label}** from the cache.")
+            st.rerun()
+        with user_errors("starting the training"):
+            job_id = runner.start(request, table.frame, estimate_seconds=estimate)
+            state.put(state.CURRENT_JOB, job_id)
+            st.rerun()
+
+else:
+    st.button("Train", type="primary", key="train_start", disabled=True,
+              icon=":material/play_arrow:", help="Fix the settings above first.")
+
+# --------------------------------------------------------------------------- progress
+
+
+@st.fragment(run_every=1.0)
+def job_panel() -> None:
+    """Poll the running job; redraw progress, ETA and the live loss curve."""
+    job_id = state.get(state.CURRENT_JOB)
+    if job_id is None:
+        return
+    status = runner.status(job_id)
+    with st.container(border=True):
+        title = REGISTRY[status.synthesizer].title if status.synthesizer in REGISTRY else "Model"
+        if status.is_active:
+            st.markdown(f"**Training {title}** on {status.device or 'the CPU'}")
+            label = status.stage
+            if status.total_epochs:
+                label = f"Epoch {status.epoch} of {status.total_epochs}"
+            st.progress(status.fraction, text=label)
+            left, right = st.columns(2)
+            left.metric("Elapsed", _duration(status.elapsed))
+            right.metric("Remaining (estimate)", _duration(
+                status.eta_seconds if status.eta_seconds is not None
+                else status.estimate_seconds))
+            if status.losses:
+                show_chart(loss_figure(status.losses), key="live_loss")
+            if st.button("Cancel", key="train_cancel", icon=":material/stop:"):
+                runner.cancel(job_id)
+                st.toast("Cancelling…")
+            return
+        state.pop(state.CURRENT_JOB)
+        if status.state == "done" and status.model_id:
+            record = registry.get(status.model_id)
+            if record is not None:
+                state.put(state.CURRENT_MODEL, record)
+                state.flash(f"Trained **{record.label}** in {_duration(record.fit_seconds)}.")
+        elif status.state == "cancelled":
+            state.flash("Training was cancelled. Nothing was saved.", "info")
+        else:
+            state.flash(status.message or "Training failed.", "error")
+        st.rerun()
+
+
+if state.get(state.CURRENT_JOB) is not None:
+    job_panel()
+
+# --------------------------------------------------------------------------- result
+
+current: ModelRecord | None = state.get(state.CURRENT_MODEL)
+if current is not None and current.data_fingerprint == table.fingerprint:
+    st.subheader("Current model")
+    with st.container(border=True):
+        cols = st.columns(4)
+        cols[0].metric("Synthesizer", REGISTRY[current.synthesizer].title)
+        cols[1].metric("Fit time", _duration(current.fit_seconds))
+        cols[2].metric("Device", current.device)
+        if current.final_loss:
+            name, value = next(iter(current.final_loss.items()))
+            cols[3].metric(f"Final {name.lower()}", f"{value:.3f}")
+        else:
+            cols[3].metric("Training rows", f"{current.train_rows:,}")
+        if current.epochs_run is not None:
+            st.caption(
+                f"{current.epochs_run} epochs"
+                + (" — stopped early: the loss had stopped improving." if current.stopped_early
+                   else ".")
+            )
+        for note in current.notes:
+            st.caption(f":material/info: {note}")
+        if current.losses:
+            show_chart(loss_figure(current.losses), key="final_loss")
+        st.page_link("app_pages/generate.py", label="Generate synthetic rows",
+                     icon=":material/arrow_forward:")
+
+# --------------------------------------------------------------------------- models
+
+st.subheader("Models for this dataset")
+records = registry.list_for_data(table.fingerprint)
+if not records:
+    st.caption("None yet. Trained models are saved and listed here, also after a restart.")
+else:
+    overview = pd.DataFrame(
+        [
+            {
+                "model": r.label,
+                "trained": datetime.datetime.fromtimestamp(r.created_at).strftime(
+                    "%Y-%m-%d %H:%M"),
+                "fit time": _duration(r.fit_seconds),
+                "device": r.device,
+                "epochs": r.epochs_run,
+                "quality": r.scores.get("quality"),
+                "utility ratio": r.scores.get("utility_ratio"),
+                "id": r.model_id,
+            }
+            for r in records
+        ]
+    )
+    st.dataframe(overview, hide_index=True, width="stretch",
+                 column_config={"quality": st.column_config.NumberColumn(format="%.2f"),
+                                "utility ratio": st.column_config.NumberColumn(format="%.2f")})
+    by_id = {r.model_id: r for r in records}
+    chosen_id = st.selectbox("Model", list(by_id), key="models_pick",
+                             format_func=lambda mid: f"{by_id[mid].label} ({mid[:8]})")
+    chosen = by_id[chosen_id]
+    with st.expander("Settings of this model"):
+        st.json({"params": chosen.params, "split": chosen.split, "seed": chosen.seed},
+                expanded=True)
+    left, middle, right = st.columns(3)
+    if left.button("Use this model", key="models_use", icon=":material/check:"):
+        state.put(state.CURRENT_MODEL, chosen)
+        state.flash(f"Now using **{chosen.label}**.")
+        st.rerun()
+    if middle.button("Delete", key="models_delete", icon=":material/delete:"):
+        registry.delete(chosen.model_id)
+        if current is not None and current.model_id == chosen.model_id:
+            state.pop(state.CURRENT_MODEL)
+        state.flash(f"Deleted **{chosen.label}**.", "info")
+        st.rerun()
+    with user_errors("preparing the download"):
+        right.download_button(
+            "Download", data=lambda: registry.export_bundle(chosen.model_id),
+            file_name=f"{chosen.synthesizer}-{chosen.model_id[:8]}.sdsmodel",
+            mime="application/octet-stream", key="models_download", icon=":material/download:",
+        )
+
+with st.expander("Upload a model file", icon=":material/upload:"):
+    st.caption(
+        "Only model files downloaded from this studio are accepted: a model file can run "
+        "code when loaded, so each carries a signature that this server checks first."
+    )
+    bundle = st.file_uploader("Model file (.sdsmodel)", key="models_upload")
+    if bundle is not None and st.session_state.get("models_upload_done") != bundle.file_id:
+        st.session_state["models_upload_done"] = bundle.file_id
+        try:
+            imported = registry.import_bundle(bundle.getvalue(),
+                                              expected_fingerprint=table.fingerprint)
+        except StudioError as error:
+            st.session_state["models_upload_error"] = str(error)
+        else:
+            st.session_state.pop("models_upload_error", None)
+            state.put(state.CURRENT_MODEL, imported)
+            state.flash(f"Uploaded and verified **{imported.label}**.")
+            st.rerun()
+    if bundle is not None and st.session_state.get("models_upload_error"):
+        st.error(st.session_state["models_upload_error"], icon=":material/gpp_bad:")

@@ -1,0 +1,1 @@
+"""Getting a table in: readers, databases, fake datasets, schema, profiling, split."""

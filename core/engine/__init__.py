@@ -1,0 +1,1 @@
+"""The synthesizers: the only package that imports sdv, ctgan, rdt, copulas and torch."""

@@ -1,0 +1,311 @@
+"""Generating synthetic rows: plain, with fixed values, or rebalanced; and exporting them.
+
+Sampling is seeded (the synthesizer's own random state, numpy, torch and the Faker
+generators behind PII columns are all reset), so the same model, seed and request give
+the same rows. Large requests are sampled in batches so the caller sees progress.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from core.data.fake_values import add_fake_columns
+from core.data.schema import TableSchema
+from core.errors import ParameterError, SamplingError
+from core.progress import ProgressCallback, null_progress
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "GeneratedSample",
+    "export_bytes",
+    "generate",
+    "validate_class_shares",
+]
+
+#: Download formats: name -> (file extension, MIME type).
+EXPORT_FORMATS: dict[str, tuple[str, str]] = {
+    "CSV": ("csv", "text/csv"),
+    "Parquet": ("parquet", "application/vnd.apache.parquet"),
+    "Excel": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
+_EXCEL_MAX_ROWS = 1_048_575
+_BATCH_ROWS = 20_000
+_MAX_ROWS = 5_000_000
+
+
+@dataclass(frozen=True)
+class GeneratedSample:
+    """Synthetic rows and how they were made.
+
+    Attributes:
+        frame: The rows.
+        model_id: The model that produced them.
+        seed: Sampling seed.
+        fixed_values: Column values every row was conditioned on.
+        class_shares: Requested shares of each class of ``rebalanced_column``.
+        rebalanced_column: The column that was rebalanced, if any.
+        seconds: Time taken.
+    """
+
+    frame: pd.DataFrame
+    model_id: str
+    seed: int
+    fixed_values: dict[str, Any] = field(default_factory=dict)
+    class_shares: dict[str, float] = field(default_factory=dict)
+    rebalanced_column: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def key(self) -> str:
+        """Identifies the sample for caching evaluations of it."""
+        parts = [self.model_id, str(self.seed), str(len(self.frame)),
+                 repr(sorted(self.fixed_values.items())),
+                 repr(sorted(self.class_shares.items())), str(self.rebalanced_column)]
+        return "|".join(parts)
+
+
+def _reset_randomness(synthesizer: Any, seed: int) -> None:
+    from core.engine.training import seed_everything
+
+    synthesizer.reset_sampling()
+    seed_everything(seed)
+    if hasattr(synthesizer, "seed_sampling"):  # core.engine.stratified
+        synthesizer.seed_sampling(seed)
+        return
+    model = getattr(synthesizer, "_model", None)
+    if model is not None and hasattr(model, "set_random_state"):
+        synthesizer._set_random_state(seed)
+
+
+def validate_class_shares(shares: Mapping[str, float]) -> dict[str, float]:
+    """Check rebalancing shares: non-negative, at least one positive; normalise to 1.
+
+    Raises:
+        ParameterError: The shares cannot be used.
+    """
+    cleaned = {str(label): float(share) for label, share in shares.items()}
+    if any(share < 0 or math.isnan(share) for share in cleaned.values()):
+        raise ParameterError("Class shares cannot be negative.")
+    total = sum(cleaned.values())
+    if total <= 0:
+        raise ParameterError("Give at least one class a share above zero.")
+    return {label: share / total for label, share in cleaned.items() if share > 0}
+
+
+def _typed_value(frame_dtype: Any, raw: Any, column: str) -> Any:
+    """Convert a value typed in the UI ("1", "true") to the column's type."""
+    if isinstance(raw, str):
+        text = raw.strip()
+        if pd.api.types.is_bool_dtype(frame_dtype):
+            if text.lower() in ("true", "1", "yes"):
+                return True
+            if text.lower() in ("false", "0", "no"):
+                return False
+            raise ParameterError(f"'{column}' is true/false; '{raw}' is neither.")
+        if pd.api.types.is_integer_dtype(frame_dtype):
+            try:
+                return int(text)
+            except ValueError:
+                raise ParameterError(
+                    f"'{column}' holds whole numbers; '{raw}' is not one."
+                ) from None
+        if pd.api.types.is_float_dtype(frame_dtype):
+            try:
+                return float(text)
+            except ValueError:
+                raise ParameterError(
+                    f"'{column}' holds numbers; '{raw}' is not one."
+                ) from None
+    return raw
+
+
+def generate(
+    synthesizer: Any,
+    model_id: str,
+    rows: int,
+    seed: int = 0,
+    schema: TableSchema | None = None,
+    real_example: pd.DataFrame | None = None,
+    fixed_values: Mapping[str, Any] | None = None,
+    rebalance_column: str | None = None,
+    class_shares: Mapping[str, float] | None = None,
+    progress: ProgressCallback | None = None,
+) -> GeneratedSample:
+    """Sample ``rows`` synthetic rows.
+
+    Args:
+        synthesizer: A fitted SDV synthesizer.
+        model_id: Its registry id (recorded in the result).
+        rows: How many rows (1 .. 5,000,000).
+        seed: Sampling seed.
+        schema: The schema it was trained with (to check condition columns).
+        real_example: A few real rows, to convert typed condition values to column types.
+        fixed_values: Column -> value that every row must have.
+        rebalance_column: A categorical column whose class shares are set explicitly.
+        class_shares: Class -> share for ``rebalance_column`` (normalised to 1).
+        progress: Progress callback.
+
+    Raises:
+        ParameterError: Bad row count, unknown column, or a condition on a column that is
+            not modelled (faked or dropped).
+        SamplingError: The model could not produce rows meeting the conditions.
+    """
+    report = progress or null_progress
+    if not 1 <= rows <= _MAX_ROWS:
+        raise ParameterError(f"Rows must be between 1 and {_MAX_ROWS:,}; got {rows:,}.")
+    fixed = dict(fixed_values or {})
+    shares = validate_class_shares(class_shares) if class_shares else {}
+    conditioned = list(fixed) + ([rebalance_column] if shares and rebalance_column else [])
+    if schema is not None:
+        allowed = set(schema.modelled_columns)
+        for column in conditioned:
+            if column not in allowed:
+                raise ParameterError(
+                    f"'{column}' cannot be conditioned on: only columns the model learned "
+                    f"can be ({', '.join(sorted(allowed))})."
+                )
+    if real_example is not None:
+        fixed = {column: _typed_value(real_example[column].dtype, value, column)
+                 for column, value in fixed.items()}
+    started = time.monotonic()
+    _reset_randomness(synthesizer, seed)
+    if not conditioned:
+        frame = _sample_plain(synthesizer, rows, report)
+    else:
+        frame = _sample_conditions(synthesizer, rows, fixed, rebalance_column, shares,
+                                   real_example, report)
+    if schema is not None and schema.fake_specs:
+        report(0.99, "Filling personal-data columns with fake values…")
+        frame = add_fake_columns(frame, schema.fake_specs, schema.kept_columns, seed)
+    report(1.0, f"Generated {len(frame):,} rows.")
+    return GeneratedSample(
+        frame=frame, model_id=model_id, seed=seed, fixed_values=fixed,
+        class_shares=shares, rebalanced_column=rebalance_column if shares else None,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _sample_plain(synthesizer: Any, rows: int, report: ProgressCallback) -> pd.DataFrame:
+    parts = []
+    done = 0
+    while done < rows:
+        batch = min(_BATCH_ROWS, rows - done)
+        parts.append(synthesizer.sample(batch)["data"])
+        done += batch
+        report(done / rows * 0.99, f"Generated {done:,} of {rows:,} rows…")
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _sample_conditions(
+    synthesizer: Any,
+    rows: int,
+    fixed: dict[str, Any],
+    column: str | None,
+    shares: dict[str, float],
+    real_example: pd.DataFrame | None,
+    report: ProgressCallback,
+) -> pd.DataFrame:
+    from sdv.sampling import Condition
+
+    groups: list[tuple[dict[str, Any], int]] = []
+    if shares and column is not None:
+        counts = _apportion(rows, shares)
+        for label, count in counts.items():
+            value: Any = label
+            if real_example is not None:
+                value = _match_label(real_example[column], label)
+            groups.append(({**fixed, column: value}, count))
+    else:
+        groups.append((fixed, rows))
+    parts = []
+    done = 0
+    for values, count in groups:
+        if count == 0:
+            continue
+        report(done / rows * 0.99, f"Generating rows with {_describe(values)}…")
+        try:
+            sampled = synthesizer.sample_from_conditions(
+                [Condition(column_values=values, num_rows=count)], max_tries_per_batch=100
+            )["data"]
+        except Exception as error:  # SDV raises ValueError/others with long texts
+            raise SamplingError(_explain_condition_failure(values, synthesizer, error)) from error
+        if len(sampled) < count:
+            raise SamplingError(_explain_condition_failure(values, synthesizer, None,
+                                                           got=len(sampled), wanted=count))
+        parts.append(sampled)
+        done += count
+    frame = pd.concat(parts, ignore_index=True)
+    # Conditioned groups come out one after another: shuffle so files look natural.
+    return frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
+
+
+def _apportion(rows: int, shares: dict[str, float]) -> dict[str, int]:
+    """Split ``rows`` by shares with counts that add up exactly (largest remainder)."""
+    raw = {label: rows * share for label, share in shares.items()}
+    counts = {label: int(math.floor(value)) for label, value in raw.items()}
+    leftover = rows - sum(counts.values())
+    for label in sorted(raw, key=lambda lab: raw[lab] - counts[lab], reverse=True)[:leftover]:
+        counts[label] += 1
+    return counts
+
+
+def _match_label(series: pd.Series, label: str) -> Any:
+    for value in series.dropna().unique():
+        if str(value) == label:
+            return value.item() if hasattr(value, "item") else value
+    raise ParameterError(f"'{label}' is not a value of '{series.name}' in the training data.")
+
+
+def _describe(values: Mapping[str, Any]) -> str:
+    return ", ".join(f"{column} = {value!r}" for column, value in values.items())
+
+
+def _explain_condition_failure(values: Mapping[str, Any], synthesizer: Any,
+                               error: Exception | None, got: int = 0, wanted: int = 0) -> str:
+    kind = type(synthesizer).__name__.replace("Synthesizer", "")
+    how = ("The Gaussian Copula conditions directly, so the value is probably outside what "
+           "it learned." if kind in ("GaussianCopula", "ClassStratified") else
+           f"{kind} cannot condition directly: it generates rows and keeps those that match "
+           "(reject sampling), so rare or impossible values rarely appear.")
+    amount = f" (got {got:,} of {wanted:,})" if wanted else ""
+    return (f"The model could not generate enough rows with {_describe(values)}{amount}. "
+            f"{how} Try a more common value, fewer rows, no exact numeric values (they almost "
+            "never match), or a Gaussian Copula model.")
+
+
+def export_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
+    """Serialise rows for download.
+
+    Args:
+        frame: The rows.
+        fmt: A key of :data:`EXPORT_FORMATS`.
+
+    Raises:
+        ParameterError: Unknown format, or too many rows for Excel.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ParameterError(f"Unknown format '{fmt}'; choose {', '.join(EXPORT_FORMATS)}.")
+    buffer = io.BytesIO()
+    if fmt == "CSV":
+        buffer.write(frame.to_csv(index=False).encode("utf-8"))
+    elif fmt == "Parquet":
+        frame.to_parquet(buffer, index=False)
+    else:
+        if len(frame) > _EXCEL_MAX_ROWS:
+            raise ParameterError(
+                f"Excel holds at most {_EXCEL_MAX_ROWS:,} rows per sheet; this sample has "
+                f"{len(frame):,}. Download CSV or Parquet instead."
+            )
+        excel = frame.copy()
+        for column in excel.columns:
+            if isinstance(excel[column].dtype, pd.DatetimeTZDtype):
+                excel[column] = excel[column].dt.tz_localize(None)
+        excel.to_excel(buffer, index=False, engine="openpyxl")
+    return buffer.getvalue()

@@ -1,0 +1,592 @@
+"""Fitting a synthesizer: requests, cache keys, progress, early stopping, ETA.
+
+:func:`run_training` is the single fitting routine. The app runs it in a separate worker
+process (:mod:`core.jobs.runner`), the command line runs it in-process; both get the same
+seeds, the same per-epoch progress and the same model record.
+
+SDV has no fit callback. ctgan's CTGAN and TVAE assign ``self.loss_values`` once per
+epoch, so while a fit runs we swap in subclasses whose ``loss_values`` property reports
+each assignment (progress, live loss curve) and can end training early by raising
+:class:`_StopTraining` once the loss has plateaued. The swap is undone before the model is
+pickled, so saved models contain only SDV's own classes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.data.schema import TableSchema, prepare_training_frame, to_sdv_metadata
+from core.data.splitting import SplitSpec, split_real
+from core.engine.catalogue import build_synthesizer, get_spec
+from core.engine.device import DeviceInfo, resolve_device
+from core.errors import ParameterError, TrainingCancelled, TrainingError
+from core.store.registry import ModelRecord, ModelRegistry
+
+__all__ = [
+    "EarlyStopping",
+    "FitProgress",
+    "TrainingRequest",
+    "estimate_fit_seconds",
+    "model_to_bytes",
+    "run_training",
+    "schema_from_dict",
+    "schema_to_dict",
+    "seed_everything",
+    "training_key",
+]
+
+
+@dataclass(frozen=True)
+class TrainingRequest:
+    """Everything that determines a trained model.
+
+    Attributes:
+        data_fingerprint: Fingerprint of the full real table.
+        dataset_name: Display name of the table.
+        schema: The reviewed schema.
+        synthesizer: Synthesizer key.
+        preset: Preset name, or "custom" when the advanced panel changed something.
+        params: Resolved parameters (``core.engine.catalogue.resolve_params``).
+        seed: Seed for python, numpy and torch.
+        device: "auto", "cpu", "cuda" or "mps" (not part of the cache key).
+        split: How the real data is split before training.
+    """
+
+    data_fingerprint: str
+    dataset_name: str
+    schema: TableSchema
+    synthesizer: str
+    preset: str
+    params: dict[str, Any]
+    seed: int
+    device: str = "auto"
+    split: SplitSpec = field(default_factory=SplitSpec)
+
+    def to_json(self) -> str:
+        """Serialise for the worker process."""
+        payload = {
+            "data_fingerprint": self.data_fingerprint,
+            "dataset_name": self.dataset_name,
+            "schema": schema_to_dict(self.schema),
+            "synthesizer": self.synthesizer,
+            "preset": self.preset,
+            "params": _jsonable(self.params),
+            "seed": self.seed,
+            "device": self.device,
+            "split": self.split.to_dict(),
+        }
+        return json.dumps(payload, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainingRequest:
+        """Inverse of :meth:`to_json`."""
+        data = json.loads(text)
+        params = {
+            key: tuple(value) if isinstance(value, list) else value
+            for key, value in data["params"].items()
+        }
+        return cls(
+            data_fingerprint=data["data_fingerprint"],
+            dataset_name=data["dataset_name"],
+            schema=schema_from_dict(data["schema"]),
+            synthesizer=data["synthesizer"],
+            preset=data["preset"],
+            params=params,
+            seed=int(data["seed"]),
+            device=data["device"],
+            split=SplitSpec(**data["split"]),
+        )
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {key: list(value) if isinstance(value, tuple) else value
+            for key, value in sorted(params.items())}
+
+
+def schema_to_dict(schema: TableSchema) -> dict[str, Any]:
+    """The full schema as JSON-able data (notes included)."""
+    return {
+        "primary_key": schema.primary_key,
+        "columns": [asdict(column) for column in schema.columns],
+    }
+
+
+def schema_from_dict(data: dict[str, Any]) -> TableSchema:
+    """Inverse of :func:`schema_to_dict`."""
+    from core.data.schema import ColumnSchema
+
+    return TableSchema(
+        columns=tuple(ColumnSchema(**column) for column in data["columns"]),
+        primary_key=data.get("primary_key"),
+    )
+
+
+def training_key(request: TrainingRequest) -> str:
+    """The model id: a hash of what determines the fit (the device does not)."""
+    payload = {
+        "data": request.data_fingerprint,
+        "schema": request.schema.fingerprint_dict(),
+        "synthesizer": request.synthesizer,
+        "params": _jsonable(request.params),
+        "seed": request.seed,
+        "split": request.split.to_dict(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
+
+
+# --------------------------------------------------------------------------- progress
+
+
+@dataclass
+class FitProgress:
+    """A snapshot of a running fit (what the Train page draws).
+
+    Attributes:
+        stage: What is happening, in words.
+        epoch: Epochs finished.
+        total_epochs: Epochs planned (0 for non-epoch models).
+        losses: Per-epoch loss history by loss name.
+        elapsed: Seconds since the fit started.
+        eta_seconds: Estimated seconds left (None if unknown).
+        device: Label of the device in use.
+    """
+
+    stage: str = "Starting"
+    epoch: int = 0
+    total_epochs: int = 0
+    losses: dict[str, list[float]] = field(default_factory=dict)
+    elapsed: float = 0.0
+    eta_seconds: float | None = None
+    device: str = ""
+
+    @property
+    def fraction(self) -> float:
+        """0..1 for the progress bar."""
+        if self.total_epochs:
+            return min(self.epoch / self.total_epochs, 1.0)
+        if self.eta_seconds is not None and self.elapsed + self.eta_seconds > 0:
+            return min(self.elapsed / (self.elapsed + self.eta_seconds), 0.99)
+        return 0.0
+
+
+ProgressListener = Callable[[FitProgress], None]
+
+
+@dataclass
+class EarlyStopping:
+    """Stop when the smoothed loss has not improved for ``patience`` epochs.
+
+    GAN losses oscillate, so the signal is an exponential moving average; for GANs it is
+    the critic's loss magnitude (an estimate of how far fake rows are from real ones),
+    for TVAE the loss itself. Never stops before ``min_epochs``.
+    """
+
+    patience: int
+    min_epochs: int
+    tolerance: float = 0.01
+    smoothing: float = 0.3
+    _average: float | None = None
+    _best: float = math.inf
+    _best_epoch: int = 0
+
+    def should_stop(self, epoch: int, value: float) -> bool:
+        """Feed one epoch's loss; True when training should end."""
+        if not math.isfinite(value):
+            return False
+        self._average = value if self._average is None else (
+            self.smoothing * value + (1 - self.smoothing) * self._average
+        )
+        threshold = self._best - self.tolerance * max(abs(self._best), 1e-3)
+        if self._best == math.inf or self._average < threshold:
+            self._best = self._average
+            self._best_epoch = epoch
+            return False
+        return epoch + 1 >= self.min_epochs and epoch - self._best_epoch >= self.patience
+
+
+class _StopTraining(Exception):  # noqa: N818 - control flow, not an error
+    """Raised from the per-epoch hook to end a fit early."""
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (SDV has no random_state of its own)."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+@contextmanager
+def _epoch_hooks(on_epoch: Callable[[Any, pd.DataFrame], None],
+                 model_attributes: Mapping[str, Any] | None = None) -> Iterator[None]:
+    """Swap SDV's CTGAN/TVAE classes for subclasses that report each epoch.
+
+    ``model_attributes`` are set on those subclasses: options of the studio's training loop
+    (``core.engine.patches``) that SDV has no argument for.
+    """
+    import sdv.single_table.ctgan as sdv_ctgan
+
+    originals = {"CTGAN": sdv_ctgan.CTGAN, "TVAE": sdv_ctgan.TVAE}
+
+    def hooked(base: type) -> type:
+        def get(self: Any) -> Any:
+            return self.__dict__.get("loss_values")
+
+        def set_(self: Any, value: Any) -> None:
+            self.__dict__["loss_values"] = value
+            if value is not None and len(value):
+                on_epoch(self, value)
+
+        return type(base.__name__, (base,), {"loss_values": property(get, set_),
+                                             "_studio_original": base,
+                                             **(model_attributes or {})})
+
+    sdv_ctgan.CTGAN = hooked(originals["CTGAN"])
+    sdv_ctgan.TVAE = hooked(originals["TVAE"])
+    try:
+        yield
+    finally:
+        sdv_ctgan.CTGAN = originals["CTGAN"]
+        sdv_ctgan.TVAE = originals["TVAE"]
+
+
+def _loop_options(request: TrainingRequest) -> dict[str, Any]:
+    """Studio options for the deep models' training loop, as model attributes."""
+    from core.engine.patches import GENERATOR_AVERAGE_ATTRIBUTE
+
+    return {GENERATOR_AVERAGE_ATTRIBUTE: float(request.params.get("generator_average") or 0.0)}
+
+
+def _unhook(synthesizer: Any) -> None:
+    model = getattr(synthesizer, "_model", None)
+    original = getattr(type(model), "_studio_original", None)
+    if original is not None:
+        model.__class__ = original  # plain attribute `loss_values` stays in __dict__
+
+
+def _mark_fitted(synthesizer: Any) -> None:
+    """Finish what SDV's fit does after the model's own fit returns (early stop path)."""
+    import datetime
+
+    from sdv import version
+
+    synthesizer._fitted = True
+    synthesizer._fitted_date = datetime.datetime.today().strftime("%Y-%m-%d")
+    synthesizer._fitted_sdv_version = getattr(version, "community", None)
+    synthesizer._fitted_sdv_enterprise_version = getattr(version, "enterprise", None)
+
+
+def _per_epoch_losses(loss_values: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, list]:
+    """One value per epoch (TVAE logs one row per batch: average them)."""
+    present = [c for c in columns if c in loss_values.columns]
+    if not present:
+        return {}
+    per_epoch = loss_values.groupby("Epoch", sort=True)[present].mean()
+    result: dict[str, list] = {"Epoch": [int(e) for e in per_epoch.index]}
+    for column in present:
+        result[column] = [float(v) for v in per_epoch[column]]
+    return result
+
+
+def model_to_bytes(synthesizer: Any) -> bytes:
+    """Pickle a fitted synthesizer with its networks on the CPU.
+
+    A model trained on a GPU must load on a CPU-only machine: cloudpickle would otherwise
+    record CUDA tensors that cannot be restored without CUDA.
+    """
+    import cloudpickle
+
+    model = getattr(synthesizer, "_model", None)
+    if model is not None and hasattr(model, "set_device"):
+        import torch
+
+        model.set_device(torch.device("cpu"))
+    buffer = io.BytesIO()
+    cloudpickle.dump(synthesizer, buffer)
+    return buffer.getvalue()
+
+
+def run_training(
+    request: TrainingRequest,
+    frame: pd.DataFrame,
+    listener: ProgressListener | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    registry: ModelRegistry | None = None,
+    device: DeviceInfo | None = None,
+) -> ModelRecord:
+    """Split, fit, and store a model; return its record.
+
+    Args:
+        request: What to train.
+        frame: The full real table (split here, so only the train part is seen).
+        listener: Called with a :class:`FitProgress` at each stage and epoch.
+        should_cancel: Polled each epoch; True ends the fit with TrainingCancelled.
+        registry: Where to store the model (default: the configured registry).
+        device: The resolved device (default: from ``request.device``).
+
+    Raises:
+        TrainingError: The fit failed; the message says why in plain words.
+        TrainingCancelled: ``should_cancel`` returned True.
+    """
+    import sdv.single_table  # noqa: F401 - imported before the clock starts
+    import torch
+
+    from core.engine import patches as sdv_speedups
+
+    sdv_speedups.apply()
+    registry = registry or ModelRegistry()
+    notify = listener or (lambda progress: None)
+    spec = get_spec(request.synthesizer)
+    device = device or resolve_device(request.device)
+    started = time.monotonic()
+    progress = FitProgress(stage="Preparing the data", device=device.label,
+                           total_epochs=int(request.params.get("epochs", 0)) if spec.deep else 0)
+    notify(progress)
+
+    prepared = prepare_training_frame(frame, request.schema)
+    train, _holdout = split_real(prepared, request.split)
+    metadata = to_sdv_metadata(request.schema)
+    torch.set_num_threads(max(device.cpu_threads, 1))
+    seed_everything(request.seed)
+    notes: list[str] = []
+    class_column = _stratification_column(request, train, notes)
+    synthesizer = build_synthesizer(request.synthesizer, metadata, request.params,
+                                    use_gpu=device.is_gpu, class_column=class_column)
+    stopper = None
+    if spec.deep and request.params.get("early_stopping"):
+        total = int(request.params["epochs"])
+        stopper = EarlyStopping(patience=int(request.params.get("patience", 20)),
+                                min_epochs=max(10, total // 5))
+    fit_started = [0.0]
+    stopped_early = [False]
+    time_limit = float(request.params.get("time_limit") or 0) if spec.deep else 0.0
+    stopped_at_limit = [False]
+
+    def on_epoch(model: Any, loss_values: pd.DataFrame) -> None:
+        losses = _per_epoch_losses(loss_values, spec.loss_columns)
+        epochs_done = len(losses.get("Epoch", []))
+        if fit_started[0] == 0.0:
+            fit_started[0] = time.monotonic()
+        progress.epoch = epochs_done
+        progress.losses = losses
+        progress.stage = f"Training: epoch {epochs_done} of {progress.total_epochs}"
+        progress.elapsed = time.monotonic() - started
+        # The first epoch's report comes at its end, so the clock starts one epoch late.
+        per_epoch = (time.monotonic() - fit_started[0]) / max(epochs_done - 1, 1)
+        progress.eta_seconds = per_epoch * max(progress.total_epochs - epochs_done, 0)
+        if time_limit:
+            progress.eta_seconds = min(progress.eta_seconds,
+                                       max(time_limit - progress.elapsed, 0.0))
+        notify(progress)
+        if should_cancel is not None and should_cancel():
+            raise TrainingCancelled("Training was cancelled.")
+        if (time_limit and epochs_done < progress.total_epochs
+                and progress.elapsed + per_epoch > time_limit):
+            stopped_at_limit[0] = True
+            raise _StopTraining
+        if stopper is not None:
+            signal = _early_stopping_signal(losses)
+            if signal is not None and stopper.should_stop(epochs_done - 1, signal):
+                stopped_early[0] = True
+                raise _StopTraining
+
+    progress.stage = "Learning column distributions" if not spec.deep else (
+        "Preparing columns for the network")
+    progress.elapsed = time.monotonic() - started
+    notify(progress)
+    try:
+        with _epoch_hooks(on_epoch, _loop_options(request)):
+            try:
+                synthesizer.fit({"data": train[request.schema.sdv_columns]})
+            except _StopTraining:
+                _mark_fitted(synthesizer)
+    except TrainingCancelled:
+        raise
+    except MemoryError as error:
+        raise TrainingError(
+            "The machine ran out of memory while training. Use fewer rows, drop text "
+            "columns, or choose the Quick preset."
+        ) from error
+    except Exception as error:  # SDV/torch errors are not user-facing as they are
+        raise TrainingError(_explain_fit_error(error, request)) from error
+    finally:
+        _unhook(synthesizer)
+    fit_seconds = time.monotonic() - started
+    if stopped_at_limit[0]:
+        notes.append(f"Stopped at the {time_limit:g} s time limit after {progress.epoch} of "
+                     f"{progress.total_epochs} epochs; raise the limit (Advanced) to train "
+                     "longer.")
+
+    progress.stage = "Saving the model"
+    progress.elapsed = fit_seconds
+    progress.eta_seconds = 0.0
+    notify(progress)
+    losses = progress.losses
+    final_loss = {name: values[-1] for name, values in losses.items()
+                  if name != "Epoch" and values}
+    record = ModelRecord(
+        model_id=training_key(request),
+        data_fingerprint=request.data_fingerprint,
+        dataset_name=request.dataset_name,
+        synthesizer=request.synthesizer,
+        preset=request.preset,
+        params=_jsonable(request.params),
+        seed=request.seed,
+        device=device.label,
+        split=request.split.to_dict(),
+        schema=request.schema.fingerprint_dict(),
+        created_at=time.time(),
+        fit_seconds=round(fit_seconds, 3),
+        train_rows=len(train),
+        columns=len(request.schema.kept_columns),
+        epochs_run=progress.epoch if spec.deep else None,
+        stopped_early=stopped_early[0],
+        final_loss=final_loss,
+        losses=losses,
+        notes=notes,
+    )
+    registry.add(record, model_to_bytes(synthesizer))
+    progress.stage = "Done"
+    notify(progress)
+    return record
+
+
+_MAX_STRATA = 20
+
+
+def _stratification_column(request: TrainingRequest, train: pd.DataFrame,
+                           notes: list[str]) -> str | None:
+    """The target to fit one model per class of, when ``per_class`` is asked for."""
+    if not request.params.get("per_class"):
+        return None
+    target = request.split.target
+    if target is None:
+        notes.append("One copula per class was asked for, but no target column is set: "
+                     "one copula for the whole table was fitted.")
+        return None
+    column = request.schema.column(target)
+    classes = int(train[target].nunique(dropna=False))
+    if column.sdtype not in ("categorical", "boolean") or classes > _MAX_STRATA:
+        notes.append(f"'{target}' is not a category with at most {_MAX_STRATA} classes, so "
+                     "one copula for the whole table was fitted.")
+        return None
+    notes.append(f"One copula per class of '{target}' ({classes} classes).")
+    return target
+
+
+def _early_stopping_signal(losses: dict[str, list]) -> float | None:
+    if "Loss" in losses:
+        return losses["Loss"][-1]
+    if "Discriminator Loss" in losses:
+        return abs(losses["Discriminator Loss"][-1])
+    return None
+
+
+def _explain_fit_error(error: Exception, request: TrainingRequest) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if "CUDA" in text or "cuda" in text:
+        return (f"The GPU failed during training ({text[:200]}). Choose 'cpu' as the "
+                "device and try again.")
+    return (f"Training {get_spec(request.synthesizer).title} failed: {text[:300]}. Check the "
+            "column types on the Data page (a column typed as a number that holds text is the "
+            "usual cause), or try another synthesizer.")
+
+
+# --------------------------------------------------------------------------- ETA
+
+_CALIBRATION: dict[str, float] = {}
+_CALIBRATION_LOCK = threading.Lock()
+
+
+def machine_speed() -> float:
+    """Seconds this machine takes for a fixed small torch workload (cached per process).
+
+    ETA coefficients were measured on a reference machine in the same unit, so dividing
+    by this number adapts them to a faster or slower CPU.
+    """
+    with _CALIBRATION_LOCK:
+        if "speed" not in _CALIBRATION:
+            import torch
+
+            layer = torch.nn.Sequential(torch.nn.Linear(256, 256), torch.nn.ReLU(),
+                                        torch.nn.Linear(256, 256))
+            optimiser = torch.optim.Adam(layer.parameters())
+            batch = torch.randn(500, 256)
+            started = time.perf_counter()
+            for _ in range(20):
+                optimiser.zero_grad()
+                layer(batch).pow(2).mean().backward()
+                optimiser.step()
+            _CALIBRATION["speed"] = time.perf_counter() - started
+        return _CALIBRATION["speed"]
+
+
+#: Reference workload seconds on the machine the coefficients below were measured on.
+_REFERENCE_SPEED = 0.05
+
+
+def encoded_width(frame: pd.DataFrame, schema: TableSchema) -> int:
+    """Roughly how many network inputs the modelled columns become.
+
+    Numbers become a value plus up to ten "mode" indicators (ctgan's mode-specific
+    normalisation; about six on typical data); categories one input per category.
+    """
+    width = 0
+    for column in schema.columns:
+        if column.action not in ("model", "keep") or column.sdtype == "id":
+            continue
+        if column.sdtype in ("numerical", "datetime"):
+            width += 7
+        else:
+            width += max(int(frame[column.name].nunique(dropna=False)), 2)
+    return max(width, 1)
+
+
+def estimate_fit_seconds(
+    synthesizer: str, params: dict[str, Any], frame: pd.DataFrame, schema: TableSchema,
+    train_share: float = 0.7, speed: float | None = None,
+) -> float:
+    """Estimate fitting time from rows × columns × epochs, scaled to this machine.
+
+    The per-row costs were measured with ``bench/`` on the reference machine; the
+    ``machine_speed`` measurement adapts them. Accurate to within a factor of ~2, which
+    is enough to warn before an hour-long fit.
+    """
+    rows = max(int(len(frame) * train_share), 1)
+    numeric = sum(1 for c in schema.columns
+                  if c.action in ("model", "keep") and c.sdtype in ("numerical", "datetime"))
+    columns = len(schema.modelled_columns)
+    scale = (speed if speed is not None else machine_speed()) / _REFERENCE_SPEED
+    width = encoded_width(frame, schema)
+    if synthesizer == "gaussian_copula":
+        per_column = {"empirical": 3e-6, "norm": 2e-6, "truncnorm": 4e-5, "beta": 6e-5,
+                      "uniform": 2e-6, "gamma": 6e-5, "gaussian_kde": 4e-4}
+        distribution = str(params.get("default_distribution", "beta"))
+        return 1.0 + rows * (columns * 4e-6 + numeric * per_column.get(distribution, 6e-5))
+    if synthesizer not in ("ctgan", "tvae", "copula_gan"):
+        raise ParameterError(f"No time model for synthesizer '{synthesizer}'.")
+    epochs = int(params.get("epochs", 300))
+    batch = max(int(params.get("batch_size", 500)), 1)
+    hidden = max(sum(params.get("generator_dim", params.get("compress_dims", (256, 256)))), 64)
+    # Mode-specific normalisation fits a Bayesian GMM per numeric column.
+    preprocess = 2.0 + numeric * (0.3 + min(rows, 50_000) * 2.5e-5)
+    steps = epochs * max(rows // batch, 1)
+    per_row = 1.1e-7 * (width + hidden) * (2.2 if synthesizer != "tvae" else 1.0)
+    per_step = 2e-3
+    estimate = preprocess + scale * (steps * per_step + epochs * rows * per_row)
+    limit = float(params.get("time_limit") or 0)
+    return min(estimate, limit) if limit else estimate

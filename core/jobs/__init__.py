@@ -1,0 +1,1 @@
+"""Running fits and comparisons away from the page: status, worker, backends."""

@@ -1,0 +1,910 @@
+"""The Ray backend of the job runner: fits and comparisons run on a Ray cluster.
+
+Each job is one Ray task (:func:`run_job`) that asks for a GPU (``num_gpus=1``) when the
+user chose ``auto``/``cuda`` and the cluster has GPUs, else for CPUs only (``num_cpus``:
+4 by default, never more than the largest node has). The task runs the same job code as
+the local worker (:func:`core.jobs.worker.run_training_job`,
+:func:`core.jobs.worker.run_compare_job`).
+Ray reuses a finished task's worker process, so the next job starts with torch and SDV
+already imported (the Ray counterpart of the local warm standby worker).
+
+* **Progress** — the task posts its :class:`~core.jobs.runner.JobStatus` (stage, epoch, losses,
+  ETA, device) to a small status-board actor (:class:`JobBoard`, 0 CPUs, one per app) at
+  most five times a second. A monitor thread in the app reads the board about four times
+  a second; :meth:`RayJobRunner.status` returns the last copy without waiting on the
+  cluster.
+* **Cancel** — the app raises the job's flag on the board; the task polls it and the fit
+  stops at the end of the epoch (the same ``should_cancel`` the local worker uses). A job
+  still waiting for resources and a comparison are interrupted with ``ray.cancel``; a fit
+  that has not stopped within 3 s is ended with ``ray.cancel(force=True)``.
+* **Models** — the training frame travels as a Ray object (nodes need not share the app's
+  disk). The task fits into an in-memory :class:`MemoryRegistry` and returns each model as
+  ``model_to_bytes`` plus its record; the app stores them with
+  :meth:`core.store.registry.ModelRegistry.add`, which signs them. Nothing is signed, and no
+  secret is needed, on the cluster.
+
+Connecting (:func:`connect`) never hangs: a TCP check of the address, then ``ray.init`` in
+a thread with a time limit (10 s by default). :func:`core.jobs.runner.make_job_runner` falls back
+to the local runner, with a warning, when it fails.
+
+The cluster's nodes need this project's requirements (the same Python and library
+versions as the app); the app ships its own ``core`` package with the Ray job
+(``runtime_env={"py_modules": [...]}``).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any, cast
+
+import pandas as pd
+
+from core.data.splitting import SplitSpec
+from core.data.table import StudioTable
+from core.engine.device import DeviceInfo
+from core.engine.training import TrainingRequest
+from core.errors import ModelFileError, ParameterError, StudioError, TrainingError
+from core.jobs.runner import (
+    DEFAULT_RAY_CONNECT_TIMEOUT,
+    JobStatus,
+    compare_spec,
+    table_from_compare_spec,
+)
+from core.store.registry import ModelRecord, ModelRegistry
+from core.store.settings import PROJECT_ROOT, Settings, get_settings
+
+__all__ = [
+    "DEFAULT_CPUS_PER_JOB",
+    "NAMESPACE",
+    "JobBoard",
+    "MemoryRegistry",
+    "RayJobRunner",
+    "RayUnavailableError",
+    "connect",
+    "plan_resources",
+    "run_job",
+    "warm_up",
+]
+
+_LOG = logging.getLogger("studio.ray")
+
+#: The Ray namespace of the studio's actors.
+NAMESPACE = "synthetic-data-studio"
+#: CPUs a job asks for unless ``STUDIO_RAY_CPUS_PER_JOB`` says otherwise.
+DEFAULT_CPUS_PER_JOB = 4
+_CANCEL_GRACE_SECONDS = 3.0
+_POLL_SECONDS = 0.25
+_DESCRIBE_TTL_SECONDS = 5.0
+#: How long the app waits for the cluster when a job starts.
+_ANSWER_SECONDS = 5.0
+#: A cluster silent this long has its running jobs marked failed.
+_SILENT_LIMIT_SECONDS = 60.0
+#: How long the app's Ray driver waits for a lost GCS before Ray would end the process.
+_DRIVER_PATIENCE_SECONDS = 365 * 24 * 3600
+_GPU_CHOICES = ("cuda", "mps")
+
+
+class RayUnavailableError(TrainingError):
+    """The Ray cluster could not be reached (or Ray could not start) in time."""
+
+
+# --------------------------------------------------------------------------- connecting
+
+class _Attempt(threading.Thread):
+    """One ``ray.init`` call in a daemon thread; ``error`` is what it raised, if anything."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(name="studio-ray-connect", daemon=True)
+        self.address = address
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        import ray
+
+        try:
+            ray.init(**_init_kwargs(self.address))
+        except BaseException as error:  # noqa: BLE001 - handed to the caller
+            self.error = error
+
+
+_connect_lock = threading.Lock()
+#: The last connection attempt; one that hangs is waited on, never started twice.
+_attempt: _Attempt | None = None
+#: One runner per (address, data directory) in this process, so jobs outlive a new runner.
+_runners: dict[tuple[str, str], RayJobRunner] = {}
+
+
+def _split_address(address: str) -> tuple[str, int] | None:
+    """(host, port) to probe for ``address``; None for "auto"/"local"."""
+    if address in ("auto", "local"):
+        return None
+    scheme, _, target = address.rpartition("://")
+    default_port = 10001 if scheme else 6379
+    host, colon, port = target.rpartition(":")
+    if not colon or not port.isdigit():
+        host, port = target, str(default_port)
+    return (host.strip("[]") or "127.0.0.1", int(port))
+
+
+def _check_port(address: str, timeout: float) -> None:
+    """Fail fast when nothing listens at the address (refused, unroutable, unknown host)."""
+    target = _split_address(address)
+    if target is None:
+        return
+    try:
+        with socket.create_connection(target, timeout=max(timeout, 0.1)):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        raise RayUnavailableError(
+            f"nothing answers at {target[0]}:{target[1]} ({reason})") from error
+
+
+def _runtime_env() -> dict[str, Any]:
+    """Ship this app's ``core`` package with every job; idle OpenMP threads sleep."""
+    return {
+        "py_modules": [str(PROJECT_ROOT / "core")],
+        "excludes": ["__pycache__", "*.pyc"],
+        "env_vars": {"OMP_WAIT_POLICY": "PASSIVE"},
+    }
+
+
+def _init_kwargs(address: str) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"address": address, "namespace": NAMESPACE,
+                              "runtime_env": _runtime_env()}
+    if "://" not in address:  # a driver of its own (Ray Client takes fewer options)
+        kwargs.update(logging_level=logging.WARNING, log_to_driver=False,
+                      ignore_reinit_error=True)
+    return kwargs
+
+
+def connect(address: str, timeout: float = DEFAULT_RAY_CONNECT_TIMEOUT) -> None:
+    """Connect this process to the Ray cluster at ``address`` within ``timeout`` seconds.
+
+    ``ray.init`` can wait for minutes on an address where nothing answers, so the port is
+    probed first and ``ray.init`` runs in a daemon thread that is abandoned if it has not
+    finished in time. Does nothing if Ray is already initialised in this process.
+
+    Raises:
+        RayUnavailableError: Nothing answers, Ray refused, or the time ran out.
+    """
+    global _attempt
+    deadline = time.monotonic() + timeout
+    try:
+        import ray
+    except ImportError as error:  # pragma: no cover - ray is a requirement
+        raise RayUnavailableError(f"Ray is not installed ({error})") from error
+    with _connect_lock:
+        if ray.is_initialized():
+            return
+        if _attempt is None or not _attempt.is_alive():
+            _check_port(address, min(3.0, deadline - time.monotonic()))
+            if "://" not in address:
+                # A Ray driver exits when the cluster's GCS has been gone for 60 s; the app
+                # must outlive its cluster (jobs are then marked failed instead).
+                os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s",
+                                      str(_DRIVER_PATIENCE_SECONDS))
+            _attempt = _Attempt(address)
+            _attempt.start()
+        attempt = _attempt
+        attempt.join(max(deadline - time.monotonic(), 0.0))
+        if attempt.is_alive():
+            raise RayUnavailableError(f"no answer within {timeout:.0f} s")
+        if attempt.error is not None:
+            lines = str(attempt.error).strip().splitlines()
+            text = lines[0] if lines else type(attempt.error).__name__
+            raise RayUnavailableError(text[:300]) from attempt.error
+        if not ray.is_initialized():
+            raise RayUnavailableError("ray.init returned without a connection")
+
+
+# --------------------------------------------------------------------------- resources
+
+
+def plan_resources(preference: str, cluster: dict[str, float], nodes: Sequence[dict[str, float]],
+                   cpus_per_job: int | None = None, address: str = "the Ray cluster"
+                   ) -> dict[str, float]:
+    """The resources a job asks Ray for.
+
+    Args:
+        preference: The user's device choice ("auto", "cpu", "cuda", "mps").
+        cluster: ``ray.cluster_resources()``.
+        nodes: The resources of each live node (to ask for no more CPUs than one has).
+        cpus_per_job: CPUs to ask for (default :data:`DEFAULT_CPUS_PER_JOB`).
+        address: For the error message.
+
+    Returns:
+        ``{"num_cpus": n, "num_gpus": 1 or 0}``: a GPU when the user chose a GPU or
+        ``auto`` and the cluster has one.
+
+    Raises:
+        ParameterError: A GPU was asked for and the cluster has none.
+    """
+    has_gpu = float(cluster.get("GPU", 0.0)) >= 1.0
+    if preference in _GPU_CHOICES and not has_gpu:
+        raise ParameterError(
+            f"You asked for '{preference}' but {address} has no GPUs. Choose 'auto' or 'cpu'.")
+    use_gpu = has_gpu and preference in ("auto", *_GPU_CHOICES)
+    eligible = [node for node in nodes if not use_gpu or node.get("GPU", 0.0) >= 1.0]
+    largest = max((node.get("CPU", 0.0) for node in eligible), default=0.0)
+    if largest <= 0:
+        largest = float(cluster.get("CPU", 1.0)) or 1.0
+    wanted = cpus_per_job or DEFAULT_CPUS_PER_JOB
+    return {"num_cpus": float(max(min(wanted, int(largest)), 1)),
+            "num_gpus": 1.0 if use_gpu else 0.0}
+
+
+# --------------------------------------------------------------------------- on the cluster
+
+
+class MemoryRegistry:
+    """The registry a cluster node fits into: records and model bytes in memory.
+
+    It has the parts of :class:`~core.store.registry.ModelRegistry` that
+    :func:`core.engine.training.run_training` and :func:`core.workflow.compare` use. Nothing is
+    written to the node's disk or signed there; the app stores and signs the models.
+    """
+
+    def __init__(self) -> None:
+        self.records: dict[str, ModelRecord] = {}
+        self.payloads: dict[str, bytes] = {}
+
+    def get(self, model_id: str) -> ModelRecord | None:
+        """The record of a model fitted in this job, or None."""
+        return self.records.get(model_id)
+
+    def list_for_data(self, data_fingerprint: str) -> list[ModelRecord]:
+        """Models of this job trained on the table with this fingerprint."""
+        return [r for r in self.records.values() if r.data_fingerprint == data_fingerprint]
+
+    def add(self, record: ModelRecord, model_bytes: bytes) -> ModelRecord:
+        """Keep a fitted model's bytes and record."""
+        self.records[record.model_id] = record
+        self.payloads[record.model_id] = model_bytes
+        return record
+
+    def update_scores(self, model_id: str, scores: dict[str, float]) -> ModelRecord | None:
+        """Merge evaluation scores into a record."""
+        record = self.records.get(model_id)
+        if record is None:
+            return None
+        self.records[model_id] = replace(record, scores={**record.scores, **scores})
+        return self.records[model_id]
+
+    def load_synthesizer(self, model_id: str) -> Any:
+        """Unpickle a model this process fitted itself."""
+        import cloudpickle
+
+        if model_id not in self.payloads:
+            raise ModelFileError(f"Model {model_id} was not fitted in this job.")
+        return cloudpickle.loads(self.payloads[model_id])
+
+    def models(self) -> list[tuple[str, bytes]]:
+        """(record JSON, model bytes) of every model, for the app to store."""
+        return [(self.records[key].to_json(), self.payloads[key]) for key in self.records]
+
+
+def _node_device(use_gpu: bool, cpus: int) -> DeviceInfo:
+    """The device of this job: the GPU Ray gave it, else ``cpus`` CPU threads."""
+    import ray
+
+    from core.engine.device import probe_device
+
+    node = ray.util.get_node_ip_address()
+    if use_gpu:
+        found = probe_device()
+        if found.is_gpu:
+            return DeviceInfo(kind=found.kind, label=f"{found.label} on Ray node {node}",
+                              cpu_threads=cpus)
+    return DeviceInfo(kind="cpu", cpu_threads=cpus,
+                      label=f"CPU · {cpus} core{'s' if cpus != 1 else ''} on Ray node {node}")
+
+
+class JobBoard:
+    """The status board of one app's jobs (a Ray actor with 0 CPUs).
+
+    Running jobs post their :class:`~core.jobs.runner.JobStatus` here; the app reads all of them
+    in one call and posts cancel requests, which the jobs poll.
+    """
+
+    def __init__(self) -> None:
+        self._statuses: dict[str, dict[str, Any]] = {}
+        self._cancelled: set[str] = set()
+
+    def post(self, job_id: str, status: dict[str, Any]) -> None:
+        """Keep ``status`` unless a newer one is already here."""
+        current = self._statuses.get(job_id)
+        if current is None or status["updated_at"] >= current["updated_at"]:
+            self._statuses[job_id] = status
+
+    def statuses(self, job_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The latest status of each job that has posted one."""
+        return {job_id: self._statuses[job_id] for job_id in job_ids
+                if job_id in self._statuses}
+
+    def cancel(self, job_id: str) -> None:
+        """Ask ``job_id`` to stop."""
+        self._cancelled.add(job_id)
+
+    def is_cancelled(self, job_id: str) -> bool:
+        """True once the app asked ``job_id`` to stop."""
+        return job_id in self._cancelled
+
+    def forget(self, job_id: str) -> None:
+        """Drop a finished job."""
+        self._statuses.pop(job_id, None)
+        self._cancelled.discard(job_id)
+
+
+class _BoardLink:
+    """A job's connection to the board: throttled status posts and a cancel flag."""
+
+    def __init__(self, board: Any, job_id: str) -> None:
+        self.board, self.job_id = board, job_id
+        self.cancelled = threading.Event()
+        self._done = threading.Event()
+        self._last = (0.0, "", "")
+
+    def publish(self, status: JobStatus) -> None:
+        """Post at most ~5 times a second, at once when the state or stage changes."""
+        now = time.monotonic()
+        if (now - self._last[0] < 0.2 and (status.state, status.stage) == self._last[1:]
+                and status.state in ("queued", "running")):
+            return
+        self._last = (now, status.state, status.stage)
+        status.updated_at = time.time()
+        try:
+            self.board.post.remote(self.job_id, asdict(status))
+        except Exception:  # noqa: BLE001 - progress is best effort; the result is not
+            _LOG.debug("Could not post the status of %s", self.job_id, exc_info=True)
+
+    def watch_cancel(self, interval: float = 0.3) -> None:
+        """Poll the board's cancel flag in a thread until :meth:`close`."""
+        import ray
+
+        def watch() -> None:
+            while not self._done.wait(interval):
+                try:
+                    if ray.get(self.board.is_cancelled.remote(self.job_id), timeout=5):
+                        self.cancelled.set()
+                        return
+                except Exception:  # noqa: BLE001 - the app kills the task after a grace
+                    _LOG.debug("Could not read the cancel flag", exc_info=True)
+
+        threading.Thread(target=watch, name="studio-cancel-watch", daemon=True).start()
+
+    def close(self) -> None:
+        """Stop watching."""
+        self._done.set()
+
+
+def run_job(kind: str, status: dict[str, Any], payload: Any, frame: pd.DataFrame,
+            board: Any, cpus: int, use_gpu: bool) -> dict[str, Any]:
+    """The body of a job's Ray task: fit or compare, posting progress to the board.
+
+    Returns:
+        ``{"status": JobStatus fields, "models": [(record JSON, model bytes), ...],
+        "rows": leaderboard rows or None}``. Models are never stored on the node.
+    """
+    import core.engine.device
+    from core.jobs.worker import StatusReporter, run_compare_job, run_training_job
+    from core.workflow import leaderboard_rows
+
+    link = _BoardLink(board, status["job_id"])
+    reporter = StatusReporter(JobStatus(**status), link.publish)
+    cpus = max(int(cpus), 1)
+    device = _node_device(use_gpu, cpus)
+    original_detect = core.engine.device.detect_device
+    # pipeline.compare resolves "auto" itself: make it mean this task's share of the node.
+    core.engine.device.detect_device = lambda: device  # type: ignore[assignment]
+    registry = MemoryRegistry()
+    rows = None
+    link.watch_cancel()
+    try:
+        reporter.update(state="running", device=device.label,
+                        stage="Loading the libraries" if kind == "compare"
+                        else "Loading the training libraries")
+        if kind == "compare":
+            table = table_from_compare_spec(payload, frame)
+            results = run_compare_job(reporter, table, payload,
+                                      registry=cast(ModelRegistry, registry))
+            rows = leaderboard_rows(results) if results is not None else None
+        else:
+            run_training_job(reporter, TrainingRequest.from_json(payload), frame,
+                             should_cancel=link.cancelled.is_set,
+                             registry=cast(ModelRegistry, registry), device=device)
+    finally:
+        link.close()
+        core.engine.device.detect_device = original_detect  # type: ignore[assignment]
+    final = reporter.snapshot()
+    return {"status": asdict(final), "rows": rows,
+            "models": registry.models() if final.state == "done" else []}
+
+
+@functools.cache
+def _remote_job() -> Any:
+    import ray
+
+    return ray.remote(max_retries=0)(run_job)
+
+
+def warm_up() -> None:
+    """Import what a job needs (the body of the warm-up task)."""
+    import sdv.single_table  # noqa: F401
+    import torch  # noqa: F401
+
+    import core.workflow  # noqa: F401
+    from core.engine import patches as sdv_speedups
+
+    sdv_speedups.apply()
+
+
+@functools.cache
+def _remote_warm_up() -> Any:
+    import ray
+
+    return ray.remote(num_cpus=1, max_retries=0)(warm_up)
+
+
+@functools.cache
+def _remote_board() -> Any:
+    import ray
+
+    return ray.remote(num_cpus=0, max_restarts=0)(JobBoard)
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+@dataclass
+class _RayJob:
+    """The app's side of one job."""
+
+    job_id: str
+    kind: str
+    ref: Any
+    status: JobStatus
+    cancel_at: float | None = None
+    result: list[dict[str, Any]] | None = None
+
+
+class RayJobRunner:
+    """Runs each job as a Ray task on a cluster; models come back to this app's registry.
+
+    Use :meth:`connect` (or :func:`core.jobs.runner.make_job_runner`) to create one.
+
+    Attributes:
+        address: The cluster address.
+        registry: Where finished models are stored (and signed).
+        cpus_per_job: CPUs a job asks for (None: :data:`DEFAULT_CPUS_PER_JOB`).
+        cancel_grace: Seconds a cancelled fit has to stop before its task is killed.
+        answer_timeout: Seconds a job start waits for a silent cluster (5).
+        warning: Always None (a runner that could not connect is never created).
+    """
+
+    def __init__(self, address: str, settings: Settings | None = None,
+                 registry: ModelRegistry | None = None, cpus_per_job: int | None = None,
+                 cancel_grace: float = _CANCEL_GRACE_SECONDS) -> None:
+        self.address = address
+        self.registry = registry or ModelRegistry(settings)
+        self.cpus_per_job = cpus_per_job
+        self.cancel_grace = cancel_grace
+        self.answer_timeout = _ANSWER_SECONDS
+        self.warning: str | None = None
+        self._jobs: dict[str, _RayJob] = {}
+        self._lock = threading.RLock()
+        self._board: Any = None
+        self._board_ref: Any = None
+        self._monitor: threading.Thread | None = None
+        self._board_asked_at = 0.0
+        self._resources: dict[str, float] = {}
+        self._nodes: list[dict[str, float]] = []
+        self._seen_at: float | None = None
+        self._asked_at = 0.0
+        self._read_error: str | None = None
+        self._refresher: threading.Thread | None = None
+
+    @classmethod
+    def connect(cls, address: str, settings: Settings | None = None,
+                timeout: float = DEFAULT_RAY_CONNECT_TIMEOUT,
+                cpus_per_job: int | None = None) -> RayJobRunner:
+        """Connect to the cluster (within ``timeout`` s) and return a runner for it.
+
+        Raises:
+            RayUnavailableError: The cluster could not be reached in time.
+        """
+        started = time.monotonic()
+        connect(address, timeout)
+        key = (address, str((settings or get_settings()).data_dir))
+        with _connect_lock:
+            runner = _runners.get(key)
+            if runner is not None:  # e.g. Streamlit's cache was cleared: keep its jobs
+                runner.cpus_per_job = cpus_per_job
+                return runner
+        runner = cls(address, settings, cpus_per_job=cpus_per_job)
+        if not runner.refresh(timeout=max(timeout - (time.monotonic() - started), 1.0)):
+            raise RayUnavailableError("connected, but the cluster does not list its nodes")
+        runner.board()  # created in the background, ready before the first job
+        runner.prepare_standby()
+        with _connect_lock:
+            return _runners.setdefault(key, runner)
+
+    def prepare_standby(self) -> None:
+        """Have a cluster worker import torch and SDV now, so the first job starts warm.
+
+        Ray keeps a finished task's worker process for the next task (the counterpart of
+        the local runner's standby worker). ``STUDIO_STANDBY_WORKERS=0`` turns this off.
+        """
+        if os.environ.get("STUDIO_STANDBY_WORKERS", "1") == "0":
+            return
+        try:
+            _remote_warm_up().remote()
+        except Exception:  # noqa: BLE001 - an optimisation only
+            _LOG.debug("Could not warm up a Ray worker", exc_info=True)
+
+    def board(self) -> Any:
+        """This app's status board actor (created on first use, again if it died)."""
+        with self._lock:
+            if self._board is None:
+                self._board = _remote_board().remote()
+            return self._board
+
+    # ----------------------------------------------------------------- the cluster
+
+    def refresh(self, timeout: float = _ANSWER_SECONDS) -> bool:
+        """Read the cluster's live nodes and resources, waiting at most ``timeout`` s.
+
+        Returns:
+            True if the cluster answered in time (``timeout=0`` only starts a reading).
+        """
+        with self._lock:
+            reader = self._refresher
+            if reader is None or not reader.is_alive():
+                before = self._seen_at
+                reader = threading.Thread(target=self._read_cluster, daemon=True,
+                                          name="studio-ray-cluster")
+                self._refresher, self._asked_at = reader, time.monotonic()
+                reader.start()
+            else:
+                before = None  # a reading already under way: any answer counts
+        reader.join(timeout)
+        with self._lock:
+            return not reader.is_alive() and self._seen_at is not None and (
+                before is None or self._seen_at != before)
+
+    def _read_cluster(self) -> None:
+        import ray
+
+        try:
+            nodes = _live_nodes()
+            resources = {key: float(value) for key, value in ray.cluster_resources().items()}
+        except Exception as error:  # noqa: BLE001 - "not answering" is shown instead
+            _LOG.debug("Reading the Ray cluster failed", exc_info=True)
+            with self._lock:
+                self._read_error = type(error).__name__
+            return
+        with self._lock:
+            self._nodes, self._resources = nodes, resources
+            self._seen_at, self._read_error = time.monotonic(), None
+
+    def describe(self) -> str:
+        """"Ray cluster at <address> · N nodes · G GPUs", at most ~5 s old.
+
+        Never waits on the cluster: a stale description starts a reading in the
+        background, and a cluster that has not answered for 15 s is described so.
+        """
+        with self._lock:
+            age = None if self._seen_at is None else time.monotonic() - self._seen_at
+        if age is None or age > _DESCRIBE_TTL_SECONDS:
+            self.refresh(timeout=0)
+        with self._lock:
+            reading = self._refresher is not None and self._refresher.is_alive()
+            waited = time.monotonic() - self._asked_at if reading else 0.0
+            if waited > 3 * _DESCRIBE_TTL_SECONDS:
+                return f"Ray cluster at {self.address} · not answering for {waited:.0f} s"
+            if self._read_error is not None:
+                return f"Ray cluster at {self.address} · not answering ({self._read_error})"
+            if self._seen_at is None:
+                return f"Ray cluster at {self.address} (waiting for its first answer)"
+            nodes = len(self._nodes)
+            gpus = int(self._resources.get("GPU", 0.0))
+        return (f"Ray cluster at {self.address} · {nodes} node{'s' if nodes != 1 else ''} · "
+                f"{gpus} GPU{'s' if gpus != 1 else ''}")
+
+    # ----------------------------------------------------------------- starting
+
+    def task_options(self, preference: str) -> dict[str, Any]:
+        """The Ray resources of a job for the device choice ``preference``.
+
+        Uses what the cluster said in the last 5 s, or asks it (waiting at most 5 s).
+
+        Raises:
+            ParameterError: A GPU was asked for and the cluster has none.
+            RayUnavailableError: The cluster does not answer.
+        """
+        with self._lock:
+            fresh = (self._seen_at is not None
+                     and time.monotonic() - self._seen_at <= _DESCRIBE_TTL_SECONDS)
+        if not fresh and not self.refresh(self.answer_timeout):
+            raise RayUnavailableError(
+                f"The Ray cluster at {self.address} is not answering, so the job was not "
+                "started. Check the cluster, or restart the app without RAY_ADDRESS to run "
+                "jobs on this machine.")
+        with self._lock:
+            resources, nodes = dict(self._resources), list(self._nodes)
+        return plan_resources(preference, resources, nodes, self.cpus_per_job,
+                              f"the Ray cluster at {self.address}")
+
+    def _launch(self, kind: str, options: dict[str, Any], status: JobStatus, payload: Any,
+                frame: pd.DataFrame) -> Any:
+        """Submit the job's task; returns its result reference."""
+        import ray
+
+        return _remote_job().options(name=f"studio-{kind}-{status.job_id}", **options).remote(
+            kind, asdict(status), payload, ray.put(frame), self.board(),
+            int(options["num_cpus"]), options["num_gpus"] > 0)
+
+    def _submit(self, kind: str, preference: str, status: JobStatus, payload: Any,
+                frame: pd.DataFrame) -> str:
+        options = self.task_options(preference)
+        cpus = int(options["num_cpus"])
+        gpu = " and a GPU" if options["num_gpus"] > 0 else ""
+        status.stage = f"Waiting for a Ray worker with {cpus} CPU{'s' if cpus != 1 else ''}{gpu}"
+        ref = self._launch(kind, options, status, payload, frame)
+        with self._lock:
+            self._jobs[status.job_id] = _RayJob(job_id=status.job_id, kind=kind, ref=ref,
+                                                status=status)
+        self._ensure_monitor()
+        return status.job_id
+
+    def start(self, request: TrainingRequest, frame: pd.DataFrame,
+              estimate_seconds: float | None = None) -> str:
+        """Submit a fit; returns the job id at once.
+
+        Raises:
+            ParameterError: A GPU was asked for and the cluster has none.
+        """
+        status = JobStatus(job_id=uuid.uuid4().hex[:16], synthesizer=request.synthesizer,
+                           data_fingerprint=request.data_fingerprint,
+                           estimate_seconds=estimate_seconds)
+        return self._submit("train", request.device, status, request.to_json(), frame)
+
+    def start_compare(self, table: StudioTable, candidates: Sequence[tuple[str, str]],
+                      budget: float | None, seed: int = 0, device: str = "auto",
+                      split: SplitSpec | None = None) -> str:
+        """Submit a comparison; its models land in this app's registry."""
+        spec = compare_spec(table, candidates, budget, seed, device, split)
+        status = JobStatus(job_id=uuid.uuid4().hex[:16], kind="compare",
+                           synthesizer="compare", data_fingerprint=table.fingerprint,
+                           estimate_seconds=budget, progress=0.0)
+        return self._submit("compare", device, status, spec, table.frame)
+
+    # ----------------------------------------------------------------- watching
+
+    def status(self, job_id: str) -> JobStatus:
+        """The job's last known status (the monitor refreshes it ~4 times a second)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return JobStatus(job_id=job_id, state="failed",
+                                 message="This training job no longer exists (Ray jobs end "
+                                 "when the app that started them stops).")
+            return copy.deepcopy(job.status)
+
+    def result(self, job_id: str) -> list[dict[str, Any]] | None:
+        """The leaderboard rows of a finished comparison (None if not there)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return None if job is None else job.result
+
+    def wait(self, job_id: str, timeout: float = 600.0, poll: float = 0.2) -> JobStatus:
+        """Block until the job ends (tests and the command line)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status(job_id)
+            if not status.is_active or time.monotonic() > deadline:
+                return status
+            time.sleep(poll)
+
+    def _active(self) -> list[_RayJob]:
+        with self._lock:
+            return [job for job in self._jobs.values() if job.status.is_active]
+
+    def _ensure_monitor(self) -> None:
+        with self._lock:
+            if self._monitor is None or not self._monitor.is_alive():
+                self._monitor = threading.Thread(target=self._watch, daemon=True,
+                                                 name="studio-ray-monitor")
+                self._monitor.start()
+
+    def _watch(self) -> None:
+        """Poll the active jobs until none is left."""
+        while True:
+            with self._lock:
+                active = self._active()
+                if not active:
+                    self._monitor = None
+                    return
+            try:
+                self._poll(active)
+            except Exception:  # noqa: BLE001 - keep watching
+                _LOG.exception("Polling the Ray jobs failed")
+            time.sleep(_POLL_SECONDS)
+
+    def _poll(self, active: list[_RayJob]) -> None:
+        import ray
+
+        ready, _ = ray.wait([job.ref for job in active], num_returns=len(active), timeout=0)
+        finished = set(ready)
+        for job in active:
+            if job.ref in finished:
+                self._finish(job)
+            elif job.cancel_at is not None and (
+                    time.monotonic() - job.cancel_at > self.cancel_grace):
+                self._kill(job)
+                self._end(job, "cancelled", _cancel_message(job))
+        self._read_board()
+
+    def _read_board(self) -> None:
+        """Take the statuses the jobs posted (without waiting on the board)."""
+        import ray
+
+        if self._board_ref is not None:
+            ready, _ = ray.wait([self._board_ref], timeout=0)
+            if not ready:
+                if time.monotonic() - self._board_asked_at > _SILENT_LIMIT_SECONDS:
+                    self._abandon_all()
+                return
+            try:
+                posted = ray.get(self._board_ref)
+            except ray.exceptions.RayActorError:
+                _LOG.warning("The Ray job board died; starting a new one")
+                with self._lock:
+                    self._board = None  # running jobs keep posting to the old one in vain
+                posted = {}
+            except ray.exceptions.RayError:
+                _LOG.warning("The Ray job board failed; progress is not updated")
+                posted = {}
+            self._board_ref = None
+            with self._lock:
+                for job_id, fields in posted.items():
+                    job = self._jobs.get(job_id)
+                    fresh = JobStatus(**fields)
+                    if job is not None and job.status.is_active and fresh.is_active:
+                        job.status = fresh
+        ids = [job.job_id for job in self._active()]
+        if ids:
+            self._board_ref = self.board().statuses.remote(ids)
+            self._board_asked_at = time.monotonic()
+
+    def _abandon_all(self) -> None:
+        """The cluster has been silent for a minute: end every active job as failed."""
+        self._board_ref = None
+        message = (f"The Ray cluster at {self.address} stopped answering for "
+                   f"{_SILENT_LIMIT_SECONDS:.0f} s, so this job was given up. Start it again "
+                   "when the cluster is back, or restart the app without RAY_ADDRESS to run "
+                   "jobs on this machine.")
+        for job in self._active():
+            self._end(job, "failed", message)
+            threading.Thread(target=self._kill, args=(job,), daemon=True).start()
+
+    def _finish(self, job: _RayJob) -> None:
+        """Collect a finished task's outcome; store its models in the app's registry."""
+        import ray
+
+        try:
+            outcome = ray.get(job.ref)
+        except ray.exceptions.TaskCancelledError:
+            self._end(job, "cancelled", _cancel_message(job))
+            return
+        except ray.exceptions.RayError as error:
+            if job.cancel_at is not None:
+                self._end(job, "cancelled", _cancel_message(job))
+            else:
+                self._end(job, "failed", _died_message(job, error))
+            return
+        final = JobStatus(**outcome["status"])
+        rows = outcome.get("rows")
+        if final.state == "done":
+            try:
+                for record_json, payload in outcome["models"]:
+                    self.registry.add(ModelRecord.from_json(record_json), payload)
+            except (OSError, StudioError) as error:
+                final.state = "failed"
+                final.message = (f"The model was trained on the cluster but could not be "
+                                 f"saved here: {error}. Check the data directory.")
+                rows = None
+        self._end(job, final.state, final.message, final, rows)
+
+    def _end(self, job: _RayJob, state: str, message: str, final: JobStatus | None = None,
+             rows: list[dict[str, Any]] | None = None) -> None:
+        with self._lock:
+            if not job.status.is_active:
+                return
+            status = final or job.status
+            status.state, status.message = state, message
+            status.updated_at = time.time()
+            if state != "done":
+                status.eta_seconds = None
+            job.result = rows
+            job.status = status
+        board = self._board
+        if board is not None:
+            try:
+                board.forget.remote(job.job_id)
+            except Exception:  # noqa: BLE001 - the board may be gone
+                pass
+
+    # ----------------------------------------------------------------- cancelling
+
+    def cancel(self, job_id: str) -> None:
+        """Ask the job to stop; it ends as "cancelled" within ~3 s.
+
+        A fit stops at the end of its current epoch (the flag the local worker polls); a
+        job still waiting for resources, a comparison, or a fit that has not stopped after
+        :attr:`cancel_grace` seconds is cancelled through Ray (``ray.cancel``).
+        """
+        import ray
+
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or not job.status.is_active:
+                return
+            job.cancel_at = time.monotonic()
+            queued = job.status.state == "queued"
+        try:
+            if self._board is not None:
+                self._board.cancel.remote(job_id)
+            if queued or job.kind == "compare":
+                ray.cancel(job.ref)  # interrupts the task; its worker stays warm
+        except Exception:  # noqa: BLE001 - the grace period ends it anyway
+            _LOG.warning("Could not signal Ray job %s; it will be killed", job_id)
+        if queued:
+            self._end(job, "cancelled", _cancel_message(job))
+
+    def _kill(self, job: _RayJob) -> None:
+        import ray
+
+        try:
+            ray.cancel(job.ref, force=True)  # ends the worker process running it
+        except Exception:  # noqa: BLE001 - it may have finished meanwhile
+            _LOG.debug("Could not force-cancel %s", job.job_id, exc_info=True)
+
+    def close(self) -> None:
+        """Cancel every active job and forget this runner (the app stops, or tests end)."""
+        for job in self._active():
+            self._kill(job)
+            self._end(job, "cancelled", _cancel_message(job))
+        with _connect_lock:
+            for key, runner in list(_runners.items()):
+                if runner is self:
+                    del _runners[key]
+
+
+def _live_nodes() -> list[dict[str, float]]:
+    import ray
+
+    return [dict(node.get("Resources", {})) for node in ray.nodes() if node.get("Alive")]
+
+
+def _cancel_message(job: _RayJob) -> str:
+    return "The comparison was cancelled." if job.kind == "compare" else "Training was cancelled."
+
+
+def _died_message(job: _RayJob, error: Exception) -> str:
+    lines = [line for line in str(error).strip().splitlines() if line.strip()]
+    reason = lines[-1][:200] if lines else type(error).__name__
+    what = "comparison" if job.kind == "compare" else "training"
+    return (f"The Ray worker running this {what} stopped ({reason}). The app is fine and "
+            "nothing else was lost; start it again, perhaps with the Quick preset or fewer "
+            "rows. If it keeps failing, check that the cluster's nodes have this app's "
+            "requirements installed.")

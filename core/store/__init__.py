@@ -1,0 +1,1 @@
+"""Where models and settings live: settings, the signing key, the model registry."""
