@@ -26,8 +26,9 @@ def main() -> None:
 
     from core.data.datasets import FakeSpec, fake_dataset
     from core.data.loading import load_table
-    from core.data.table import make_table
     from core.engine.generation import generate
+    from core.engine.metadata import detect_table
+    from core.engine.models import load_synthesizer
     from core.engine.training import run_training
     from core.evaluation import evaluate_all
     from core.store.registry import ModelRegistry
@@ -47,7 +48,7 @@ def main() -> None:
         result.update(load_s=time.perf_counter() - started, load_progress_calls=len(calls),
                       load_peak_mib=peak_rss_mib())
     started = time.perf_counter()
-    table = make_table(loaded.frame, "loans.csv", "bench", target="defaulted")
+    table = detect_table(loaded.frame, "loans.csv", "bench", target="defaulted")
     result.update(detect_s=time.perf_counter() - started, detect_peak_mib=peak_rss_mib())
     fit_calls: list[str] = []
     record = run_training(plan_request(table, "gaussian_copula", preset), table.frame,
@@ -55,7 +56,7 @@ def main() -> None:
                           listener=lambda progress: fit_calls.append(progress.stage))
     result.update(fit_s=record.fit_seconds, fit_progress_calls=len(fit_calls),
                   fit_peak_mib=peak_rss_mib())
-    synthesizer = ModelRegistry().load_synthesizer(record.model_id)
+    synthesizer = load_synthesizer(ModelRegistry(), record.model_id)
     sample_calls: list[float] = []
     started = time.perf_counter()
     sample = generate(synthesizer, record.model_id, record.train_rows, schema=table.schema,

@@ -17,7 +17,7 @@ from bench.common import peak_rss_mib
 
 def _dataset(key: str):
     from core.data.datasets import FakeSpec, fake_dataset, load_sample_dataset
-    from core.data.table import make_table
+    from core.engine.metadata import detect_table
 
     if key == "wide10k":  # 10,000 rows x 20 modelled columns, for the deep-model target
         import pandas as pd
@@ -28,16 +28,16 @@ def _dataset(key: str):
         extra = patients.drop(columns=["patient_id", "readmitted"]).add_prefix("p_")
         frame = pd.concat([loans, extra], axis=1).drop(columns=["application_id"])
         frame = frame.iloc[:, :20].join(loans[["defaulted"]], rsuffix="_")
-        return make_table(frame, "wide10k", "bench", target="defaulted")
+        return detect_table(frame, "wide10k", "bench", target="defaulted")
     if key.startswith("public:"):
         from bench.public import load
 
         frame, target = load(key.removeprefix("public:"))
-        return make_table(frame, key.removeprefix("public:"), "bench", target=target)
+        return detect_table(frame, key.removeprefix("public:"), "bench", target=target)
     from core.data.datasets import list_sample_datasets
 
     sample = next(s for s in list_sample_datasets() if s.key == key)
-    return make_table(load_sample_dataset(key), sample.filename, "bench", target=sample.target)
+    return detect_table(load_sample_dataset(key), sample.filename, "bench", target=sample.target)
 
 
 def main() -> None:
@@ -50,6 +50,7 @@ def main() -> None:
     from core.data.schema import prepare_training_frame
     from core.data.splitting import SplitSpec, split_real
     from core.engine.catalogue import get_spec
+    from core.engine.models import load_synthesizer
     from core.engine.training import run_training, seed_everything
     from core.evaluation import evaluate_all
     from core.store.registry import ModelRegistry
@@ -64,7 +65,7 @@ def main() -> None:
 
         request = plan_request(table, payload["synthesizer"], payload.get("preset", "balanced"))
         record = run_training(request, table.frame, registry=ModelRegistry())
-        synthesizer = ModelRegistry().load_synthesizer(record.model_id)
+        synthesizer = load_synthesizer(ModelRegistry(), record.model_id)
         started = time.perf_counter()
         sample = generate(synthesizer, record.model_id, len(train), schema=table.schema).frame
         result.update(fit_s=record.fit_seconds, sample_s=time.perf_counter() - started,

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
+from core.engine.models import load_synthesizer
 from core.errors import StudioError
 
 EXIT_BAD_INPUT = 2
@@ -102,9 +103,9 @@ def run(args: argparse.Namespace) -> int:
     """Execute ``run``; returns the exit code."""
     from core.data import databases, loading
     from core.data.splitting import SplitSpec
-    from core.data.table import make_table
     from core.engine.catalogue import get_spec
     from core.engine.device import resolve_device
+    from core.engine.metadata import detect_table
     from core.engine.training import run_training, training_key
     from core.store.registry import ModelRegistry
     from core.workflow import (
@@ -148,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         progress.log(f"  note: {note}")
     progress(0.02, "Detecting column types…")
-    table = make_table(frame, name=name, source=source, notes=notes)
+    table = detect_table(frame, name=name, source=source, notes=notes)
     target = None if args.target.lower() == "none" else args.target
     table = check_target(table, target)
     if target is None:
@@ -201,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             progress.log("  the same model is already trained: reusing it")
             fit_seconds = 0.0
-        synthesizer = registry.load_synthesizer(record.model_id)
+        synthesizer = load_synthesizer(registry, record.model_id)
         sample, evaluation = evaluate_model(
             table, record, synthesizer, args.rows, args.seed,
             progress=lambda f, m: progress(0.65 + 0.35 * f, m),

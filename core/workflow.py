@@ -23,6 +23,7 @@ from core.data.splitting import SplitSpec, split_real
 from core.data.table import StudioTable
 from core.engine.catalogue import REGISTRY, get_spec, resolve_params
 from core.engine.generation import GeneratedSample, generate
+from core.engine.models import load_synthesizer
 from core.engine.training import TrainingRequest, estimate_fit_seconds, run_training, training_key
 from core.errors import ParameterError, StudioError
 from core.evaluation import EvaluationResult, evaluate_all
@@ -275,7 +276,7 @@ def compare(
                                                                          p.stage))
             result.record = record
             fitted = time.monotonic()
-            synthesizer_object = registry.load_synthesizer(record.model_id)
+            synthesizer_object = load_synthesizer(registry, record.model_id)
             sample, evaluation = evaluate_model(table, record, synthesizer_object, rows, seed,
                                                 progress=scaled(step, 0.6, 1.0))
             result.sample, result.evaluation = sample, evaluation

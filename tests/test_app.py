@@ -13,8 +13,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core.data.table import make_table
 from core.engine.device import DeviceInfo
+from core.engine.metadata import detect_table
 from tests.helpers import make_people, shown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +82,7 @@ def test_every_page_opens_without_a_dataset(page):
 
 def test_sidebar_shows_the_dataset_model_and_device():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state[DATASET] = make_table(make_people(100), "people.csv", "test")
+    at.session_state[DATASET] = detect_table(make_people(100), "people.csv", "test")
     at.run()
     sidebar = " ".join(texts(at.sidebar.markdown) + texts(at.sidebar.caption))
     assert "people.csv" in sidebar and "100 rows × 14 columns" in sidebar

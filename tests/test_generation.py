@@ -12,8 +12,9 @@ import core.engine.generation as generation
 from core.data.fake_values import FAKE_KINDS, fake_column
 from core.data.schema import PII_SDTYPES
 from core.data.splitting import SplitSpec
-from core.data.table import make_table
 from core.engine.catalogue import resolve_params
+from core.engine.metadata import detect_table
+from core.engine.models import load_synthesizer
 from core.engine.training import TrainingRequest, run_training
 from core.errors import ParameterError, SamplingError
 from core.store.registry import ModelRegistry
@@ -22,7 +23,7 @@ from tests.helpers import make_people
 
 @pytest.fixture(scope="module")
 def trained():
-    table = make_table(make_people(500), "people.csv", "test")
+    table = detect_table(make_people(500), "people.csv", "test")
     registry = ModelRegistry()
 
     def fit(synthesizer, **overrides):
@@ -33,7 +34,7 @@ def trained():
             seed=0, split=SplitSpec(target=table.target),
         )
         record = run_training(request, table.frame, registry=registry)
-        return record, registry.load_synthesizer(record.model_id)
+        return record, load_synthesizer(registry, record.model_id)
 
     return table, fit
 
@@ -149,7 +150,7 @@ def test_per_class_model_conditions_and_rebalances(trained):
         split=SplitSpec(target="churned"),
     )
     registry = ModelRegistry()
-    stratified = registry.load_synthesizer(run_training(request, table.frame,
+    stratified = load_synthesizer(registry, run_training(request, table.frame,
                                                         registry=registry).model_id)
     assert type(stratified).__name__ == "ClassStratifiedSynthesizer"
     plain = generation.generate(stratified, "m", 300, seed=1, schema=table.schema)

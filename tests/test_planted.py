@@ -8,7 +8,7 @@ import pytest
 from core.data.datasets import FakeSpec, fake_dataset
 from core.data.schema import prepare_training_frame
 from core.data.splitting import SplitSpec, split_real, training_positions
-from core.data.table import make_table
+from core.engine.metadata import detect_table
 from core.errors import ParameterError
 from core.evaluation.planted import check_canaries, check_planted, nearest_synthetic, planted_truth
 
@@ -20,7 +20,7 @@ SPEC = FakeSpec(domain="loans", rows=2000, correlation=0.9, rare_rate=0.1, outli
 def planted():
     frame = fake_dataset(SPEC)
     truth = planted_truth(SPEC)
-    table = make_table(frame, "loans", "test", target="defaulted", planted=truth)
+    table = detect_table(frame, "loans", "test", target="defaulted", planted=truth)
     prepared = prepare_training_frame(frame, table.schema)
     split = SplitSpec(target="defaulted")
     train, holdout = split_real(prepared, split)

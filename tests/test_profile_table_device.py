@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from core.data.profiling import profile_table
-from core.data.table import fingerprint_frame, make_table
+from core.data.table import fingerprint_frame
 from core.engine.device import detect_device, probe_device, resolve_device
+from core.engine.metadata import detect_table
 from core.errors import MetadataError, ParameterError
 from tests.helpers import make_people
 
@@ -50,7 +51,7 @@ def test_fingerprint_of_large_frame_is_fast_and_exact():
 
 
 def test_table_target_rules():
-    table = make_table(make_people(300), name="people.csv", source="test")
+    table = detect_table(make_people(300), name="people.csv", source="test")
     assert table.target == "churned"
     with pytest.raises(MetadataError, match="cannot be the target"):
         table.with_target("contact")  # faked PII is never learned

@@ -23,8 +23,9 @@ from pathlib import Path
 import pytest
 
 from core.data.splitting import SplitSpec
-from core.data.table import make_table
 from core.engine.catalogue import resolve_params
+from core.engine.metadata import detect_table
+from core.engine.models import load_synthesizer
 from core.engine.training import TrainingRequest, training_key
 from core.errors import ParameterError
 from core.jobs.ray_backend import MemoryRegistry, RayJobRunner, plan_resources
@@ -39,7 +40,7 @@ HEAD_START_TIMEOUT = 120
 
 @pytest.fixture(scope="module")
 def people_table():
-    return make_table(make_people(400), "people.csv", "test")
+    return detect_table(make_people(400), "people.csv", "test")
 
 
 def _request(table, synthesizer="gaussian_copula", preset="quick", seed=0, device="auto",
@@ -114,7 +115,7 @@ def test_a_gpu_is_requested_when_the_user_allows_it_and_the_cluster_has_one(monk
     monkeypatch.setattr(runner, "_launch",
                         lambda kind, options, status, payload, frame: launched.append(options))
     monkeypatch.setattr(runner, "_ensure_monitor", lambda: None)
-    table = make_table(make_people(60), "people.csv", "test")
+    table = detect_table(make_people(60), "people.csv", "test")
     job_id = runner.start(_request(table, "ctgan", device="auto"), table.frame)
     assert launched[-1]["num_gpus"] == 1.0
     assert runner.status(job_id).stage == "Waiting for a Ray worker with 8 CPUs and a GPU"
@@ -142,7 +143,7 @@ def test_a_silent_cluster_never_blocks_the_sidebar_and_refuses_new_jobs(monkeypa
         started = time.monotonic()
         assert runner.describe() == "Ray cluster at 10.9.9.9:6379 (waiting for its first answer)"
         assert time.monotonic() - started < 0.2
-        table = make_table(make_people(60), "people.csv", "test")
+        table = detect_table(make_people(60), "people.csv", "test")
         with pytest.raises(RayUnavailableError, match="is not answering, so the job was not"):
             runner.start(_request(table), table.frame)
     finally:
@@ -343,7 +344,7 @@ def test_a_quick_fit_runs_on_the_cluster_and_its_model_lands_here(runner, people
     registry = ModelRegistry()
     record = registry.get(status.model_id)
     assert record is not None and record.train_rows == 280
-    sample = registry.load_synthesizer(record.model_id).sample(20)["data"]  # signed here
+    sample = load_synthesizer(registry, record.model_id).sample(20)["data"]  # signed here
     assert len(sample) == 20
 
 
@@ -393,7 +394,7 @@ def test_a_gpu_request_on_a_cluster_without_gpus_is_refused(runner, people_table
 
 
 def test_a_comparison_runs_on_the_cluster_and_its_models_land_here(runner):
-    table = make_table(make_people(300), "people.csv", "test", target="churned")
+    table = detect_table(make_people(300), "people.csv", "test", target="churned")
     job_id = runner.start_compare(table, [("gaussian_copula", "quick")], budget=60.0, seed=4)
     status = runner.wait(job_id, timeout=120)
     assert status.state == "done", status.message

@@ -7,13 +7,12 @@ import pytest
 
 from core.data.schema import (
     TABLE_NAME,
-    detect_schema,
     prepare_training_frame,
     schema_from_records,
     suggest_target,
-    to_sdv_metadata,
     to_sdv_metadata_dict,
 )
+from core.engine.metadata import detect_schema, to_sdv_metadata
 from core.errors import MetadataError
 from tests.helpers import make_people
 

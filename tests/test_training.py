@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from core.data.splitting import SplitSpec, split_real
-from core.data.table import make_table
 from core.engine.catalogue import (
     REGISTRY,
     auto_batch_size,
@@ -20,6 +19,8 @@ from core.engine.catalogue import (
 )
 from core.engine.device import DeviceInfo, resolve_device
 from core.engine.generation import generate
+from core.engine.metadata import detect_table
+from core.engine.models import load_synthesizer
 from core.engine.training import (
     EarlyStopping,
     TrainingRequest,
@@ -38,7 +39,7 @@ from tests.helpers import make_people
 
 @pytest.fixture(scope="module")
 def people_table():
-    return make_table(make_people(400), "people.csv", "test")
+    return detect_table(make_people(400), "people.csv", "test")
 
 
 def _request(table, synthesizer="gaussian_copula", preset="quick", seed=0, **overrides):
@@ -137,7 +138,7 @@ def test_training_registers_a_model_under_its_key(people_table):
     assert record.train_rows == 280  # the synthesizer saw only the train split
     assert record in registry.list_for_data(people_table.fingerprint)
     assert registry.list_for_data("someone-elses-data") == []
-    synthesizer = registry.load_synthesizer(record.model_id)
+    synthesizer = load_synthesizer(registry, record.model_id)
     sample = generate(synthesizer, record.model_id, 50, schema=people_table.schema).frame
     assert list(sample.columns) == people_table.schema.kept_columns
     assert sample["contact"].str.contains("@").all()  # faked, not learned
@@ -156,10 +157,10 @@ def test_same_seed_same_model_and_sample(people_table):
     registry = ModelRegistry()
     first = _request(people_table, "tvae", seed=11, epochs=3)
     record = run_training(first, people_table.frame, registry=registry)
-    twin = registry.load_synthesizer(record.model_id)
+    twin = load_synthesizer(registry, record.model_id)
     refit = run_training(first, people_table.frame, registry=registry)  # same key, refit
     assert refit.final_loss == record.final_loss
-    again = registry.load_synthesizer(refit.model_id)
+    again = load_synthesizer(registry, refit.model_id)
     seed_everything(5)
     sample_a = twin.sample(30)["data"]
     seed_everything(5)
@@ -185,7 +186,7 @@ def test_a_time_limit_ends_a_deep_fit_and_keeps_what_it_learned(people_table):
                           people_table.frame, registry=registry)
     assert 1 <= record.epochs_run < 2000 and not record.stopped_early
     assert any("Stopped at the 3 s time limit" in note for note in record.notes)
-    sample = registry.load_synthesizer(record.model_id).sample(50)["data"]
+    sample = load_synthesizer(registry, record.model_id).sample(50)["data"]
     assert len(sample) == 50
 
 
@@ -202,7 +203,7 @@ def test_tampered_model_file_is_refused(people_table, tmp_path):
     payload[len(payload) // 2] ^= 0xFF
     path.write_bytes(bytes(payload))
     with pytest.raises(ModelFileError, match="changed after this server wrote it"):
-        registry.load_synthesizer(record.model_id)
+        load_synthesizer(registry, record.model_id)
 
 
 def test_bundles_round_trip_and_foreign_or_unsigned_files_are_refused(people_table, tmp_path):
@@ -216,7 +217,7 @@ def test_bundles_round_trip_and_foreign_or_unsigned_files_are_refused(people_tab
     assert ours.get(record.model_id) is None
     imported = ours.import_bundle(bundle, expected_fingerprint=people_table.fingerprint)
     assert imported.model_id == record.model_id
-    assert ours.load_synthesizer(record.model_id) is not None
+    assert load_synthesizer(ours, record.model_id) is not None
 
     with pytest.raises(ModelFileError, match="another table"):
         ours.import_bundle(bundle, expected_fingerprint="0" * 16)
@@ -239,7 +240,7 @@ def test_bundles_round_trip_and_foreign_or_unsigned_files_are_refused(people_tab
 def test_gpu_choice_reaches_the_synthesizer(people_table, monkeypatch):
     import torch
 
-    from core.data.schema import to_sdv_metadata
+    from core.engine.metadata import to_sdv_metadata
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     cuda = DeviceInfo(kind="cuda", label="NVIDIA T4 (CUDA)", cpu_threads=2)
@@ -321,13 +322,13 @@ def test_one_copula_per_class_keeps_the_rare_class_useful():
 
     frame = fake_dataset(FakeSpec(domain="loans", rows=3000, rare_rate=0.1, correlation=0.9,
                                   pii_columns=(), seed=3))
-    table = make_table(frame, "loans", "test", target="defaulted")
+    table = detect_table(frame, "loans", "test", target="defaulted")
     registry = ModelRegistry()
     ratios = {}
     for preset in ("quick", "balanced"):  # quick = plain SDV copula; balanced = per class
         record = run_training(plan_request(table, "gaussian_copula", preset), table.frame,
                               registry=registry)
-        _, evaluation = evaluate_model(table, record, registry.load_synthesizer(record.model_id))
+        _, evaluation = evaluate_model(table, record, load_synthesizer(registry, record.model_id))
         ratios[preset] = evaluation.utility.ratio
     assert record.notes == ["One copula per class of 'defaulted' (2 classes)."]
     assert ratios["balanced"] > 0.9 and ratios["balanced"] > ratios["quick"] + 0.05, ratios

@@ -16,8 +16,10 @@ import streamlit as st
 from core.data import datasets
 from core.data.schema import TableSchema, prepare_training_frame
 from core.data.splitting import SplitSpec, split_real
-from core.data.table import StudioTable, make_table
+from core.data.table import StudioTable
 from core.engine.device import DeviceInfo, detect_device
+from core.engine.metadata import detect_table
+from core.engine.models import load_synthesizer
 from core.jobs.runner import JobRunner, make_job_runner
 from core.store.registry import ModelRecord, ModelRegistry
 
@@ -43,8 +45,8 @@ def studio_table(
     ``_frame`` is not hashed: ``fingerprint`` is its content hash (Streamlit would only
     sample rows of large frames). ``planted`` is the planted truth of a faked table.
     """
-    del fingerprint  # the cache key; make_table recomputes it from the frame
-    return make_table(_frame, name=name, source=source, notes=notes, target=target,
+    del fingerprint  # the cache key; detect_table recomputes it from the frame
+    return detect_table(_frame, name=name, source=source, notes=notes, target=target,
                       planted=planted)
 
 
@@ -85,7 +87,7 @@ def model_registry() -> ModelRegistry:
 @st.cache_resource(show_spinner="Loading the model…", scope="session", max_entries=4)
 def synthesizer(model_id: str) -> Any:
     """A verified, unpickled synthesizer, kept for this session only."""
-    return model_registry().load_synthesizer(model_id)
+    return load_synthesizer(model_registry(), model_id)
 
 
 @st.cache_resource(show_spinner=False)

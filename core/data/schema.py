@@ -1,16 +1,17 @@
 """Column metadata: SDV's detection, corrected, and what to do with personal data.
 
 SDV's ``Metadata.detect_from_dataframes`` is a good start but makes mistakes a user
-should not have to know about (DESIGN.md): PII is inferred from column *names* only,
+should not have to know about: PII is inferred from column *names* only,
 whole numbers with few values become ``ordinal`` (ordered by first appearance!),
 booleans become categorical, and free-text or very high-cardinality columns are left
-as categories that make CTGAN run for an hour. :func:`detect_schema` runs SDV's
-detection and then checks every column against its *values*, writing the reason for
-each change into :attr:`ColumnSchema.note` so the user can see and overrule it.
+as categories that make CTGAN run for an hour. :func:`correct_detection` takes SDV's
+answer (``core.engine.metadata`` runs SDV) and checks every column against its *values*,
+writing the reason for each change into :attr:`ColumnSchema.note` so the user can see and
+overrule it.
 
 The result is a :class:`TableSchema`: one row per column with its sdtype, a PII flag and
 an action (model it, replace it with Faker values, drop it, or keep real values).
-:func:`to_sdv_metadata` turns it into SDV metadata and :func:`prepare_training_frame`
+:func:`to_sdv_metadata_dict` describes it as SDV metadata and :func:`prepare_training_frame`
 applies it to the data (drops, date parsing).
 """
 
@@ -34,11 +35,10 @@ __all__ = [
     "TABLE_NAME",
     "ColumnSchema",
     "TableSchema",
-    "detect_schema",
+    "correct_detection",
     "prepare_training_frame",
     "schema_from_records",
     "suggest_target",
-    "to_sdv_metadata",
     "to_sdv_metadata_dict",
 ]
 
@@ -345,25 +345,17 @@ def _is_whole_number_series(series: pd.Series) -> bool:
     return bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
 
 
-def _run_sdv_detection(frame: pd.DataFrame) -> dict[str, Any]:
-    from sdv.metadata import Metadata  # lazy: importing SDV costs seconds
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        metadata = Metadata.detect_from_dataframes({TABLE_NAME: frame})
-    return metadata.to_dict()["tables"][TABLE_NAME]
-
-
-def detect_schema(frame: pd.DataFrame) -> TableSchema:
-    """Detect column types with SDV, then correct its known mistakes.
+def correct_detection(frame: pd.DataFrame, detected: Mapping[str, Any]) -> TableSchema:
+    """Correct SDV's detected metadata of ``frame`` with what the values say.
 
     Args:
         frame: The loaded table (validated: unique string column names, >= 2 columns).
+        detected: SDV's metadata of the table (``core.engine.metadata.detect_schema``
+            runs the detection, the only part that needs SDV).
 
     Returns:
         The proposed schema; every change from SDV's answer carries a note.
     """
-    detected = _run_sdv_detection(frame)
     sdv_columns: dict[str, dict[str, Any]] = detected.get("columns", {})
     sdv_primary_key = detected.get("primary_key")
     columns: list[ColumnSchema] = []
@@ -619,22 +611,8 @@ def schema_from_records(
 # --------------------------------------------------------------------------- applying
 
 
-def to_sdv_metadata(schema: TableSchema) -> Any:
-    """Build SDV ``Metadata`` for the columns that are not dropped.
-
-    Returns:
-        ``sdv.metadata.Metadata`` (typed ``Any`` so this module loads without SDV).
-    """
-    from sdv.metadata import Metadata  # lazy
-
-    from core.engine import patches as sdv_speedups
-
-    sdv_speedups.apply()
-    return Metadata.load_from_dict(to_sdv_metadata_dict(schema))
-
-
 def to_sdv_metadata_dict(schema: TableSchema) -> dict[str, Any]:
-    """The SDV metadata as a plain dict (what :func:`to_sdv_metadata` loads)."""
+    """The SDV metadata as a plain dict (``core.engine.metadata.to_sdv_metadata`` loads it)."""
     columns: dict[str, dict[str, Any]] = {}
     for column in schema.columns:
         if column.action in ("drop", "fake"):

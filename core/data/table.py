@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.data.schema import TableSchema, detect_schema, suggest_target
+from core.data.schema import TableSchema, suggest_target
 from core.errors import MetadataError
 
 __all__ = ["StudioTable", "fingerprint_frame", "make_table"]
@@ -88,21 +88,24 @@ def make_table(
     frame: pd.DataFrame,
     name: str,
     source: str,
+    schema: TableSchema,
     notes: tuple[str, ...] = (),
     target: str | None = None,
     planted: Any = None,
 ) -> StudioTable:
-    """Detect the schema of ``frame`` and bundle everything into a :class:`StudioTable`.
+    """Bundle a table and its detected schema into a :class:`StudioTable`.
+
+    ``core.engine.metadata.detect_table`` detects the schema (SDV) and calls this.
 
     Args:
         frame: The loaded, validated table.
         name: Short display name.
         source: Where it came from.
+        schema: The detected schema.
         notes: Loader notes to keep showing.
         target: A known target (sample datasets have one); otherwise suggested.
         planted: The planted truth of a faked table.
     """
-    schema = detect_schema(frame)
     if target is None or target not in schema.modelled_columns:
         target = suggest_target(frame, schema)
     return StudioTable(

@@ -47,10 +47,19 @@ import threading
 import warnings
 from functools import lru_cache
 
-__all__ = ["apply"]
+__all__ = ["apply", "load_libraries"]
 
 _applied = threading.Event()
 _lock = threading.Lock()
+
+
+def load_libraries() -> None:
+    """Import SDV, ctgan and rdt with the studio's patches applied (once per process).
+
+    Every engine function that builds, fits, loads or samples an SDV object calls this
+    first, so the server, the CLI, workers and Ray tasks sample alike.
+    """
+    apply()
 
 
 def apply() -> None:

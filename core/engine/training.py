@@ -14,7 +14,6 @@ pickled, so saved models contain only SDV's own classes.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import random
@@ -28,10 +27,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.data.schema import TableSchema, prepare_training_frame, to_sdv_metadata
+from core.data.schema import TableSchema, prepare_training_frame
 from core.data.splitting import SplitSpec, split_real
 from core.engine.catalogue import build_synthesizer, get_spec
 from core.engine.device import DeviceInfo, resolve_device
+from core.engine.metadata import to_sdv_metadata
+from core.engine.models import model_to_bytes
 from core.errors import ParameterError, TrainingCancelled, TrainingError
 from core.store.registry import ModelRecord, ModelRegistry
 
@@ -40,7 +41,6 @@ __all__ = [
     "FitProgress",
     "TrainingRequest",
     "estimate_fit_seconds",
-    "model_to_bytes",
     "run_training",
     "schema_from_dict",
     "schema_to_dict",
@@ -300,24 +300,6 @@ def _per_epoch_losses(loss_values: pd.DataFrame, columns: tuple[str, ...]) -> di
     for column in present:
         result[column] = [float(v) for v in per_epoch[column]]
     return result
-
-
-def model_to_bytes(synthesizer: Any) -> bytes:
-    """Pickle a fitted synthesizer with its networks on the CPU.
-
-    A model trained on a GPU must load on a CPU-only machine: cloudpickle would otherwise
-    record CUDA tensors that cannot be restored without CUDA.
-    """
-    import cloudpickle
-
-    model = getattr(synthesizer, "_model", None)
-    if model is not None and hasattr(model, "set_device"):
-        import torch
-
-        model.set_device(torch.device("cpu"))
-    buffer = io.BytesIO()
-    cloudpickle.dump(synthesizer, buffer)
-    return buffer.getvalue()
 
 
 def run_training(

@@ -235,14 +235,14 @@ class ModelRegistry:
             raise ModelFileError(f"Model {model_id} is not in the registry; train it again.")
         return str(row[0])
 
-    def load_synthesizer(self, model_id: str) -> Any:
-        """Verify the signature of a stored model, then unpickle it.
+    def verified_model_bytes(self, model_id: str) -> bytes:
+        """A stored model's bytes, after checking its signature (never unpickled here).
+
+        ``core.engine.models.load_synthesizer`` unpickles them.
 
         Raises:
             ModelFileError: The file is missing or does not match its signature.
         """
-        import cloudpickle
-
         path = self.model_path(model_id)
         if not path.exists():
             raise ModelFileError(
@@ -254,7 +254,7 @@ class ModelRegistry:
                 f"The file of model {model_id} was changed after this server wrote it, so it "
                 "was not loaded (loading a model runs code). Delete it and train again."
             )
-        return cloudpickle.loads(payload)
+        return payload
 
     # ----------------------------------------------------------------- bundles
 
