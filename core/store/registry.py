@@ -71,6 +71,8 @@ class ModelRecord:
         scores: Evaluation scores filled in later ({"quality": 0.87, ...}).
         losses: Per-epoch loss history, column name -> values.
         notes: What the fit decided on its own, in plain sentences.
+        title: The synthesizer's display name ("CTGAN"), written by the trainer so the
+            store need not know the catalogue; older records fall back to the key.
     """
 
     model_id: str
@@ -93,15 +95,12 @@ class ModelRecord:
     scores: dict[str, float] = field(default_factory=dict)
     losses: dict[str, list[float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    title: str = ""
 
     @property
     def label(self) -> str:
         """"CTGAN · balanced · seed 42"."""
-        from core.engine.catalogue import REGISTRY
-
-        spec = REGISTRY.get(self.synthesizer)
-        title = spec.title if spec else self.synthesizer
-        return f"{title} · {self.preset} · seed {self.seed}"
+        return f"{self.title or self.synthesizer} · {self.preset} · seed {self.seed}"
 
     def to_json(self) -> str:
         """Serialise (tuples become lists)."""
