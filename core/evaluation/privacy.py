@@ -18,15 +18,15 @@ Four measures, none of them O(n²) in memory:
   difference (0 = identical row). Nearest neighbours are searched exactly, by blocks of
   float32 matrix products (memory O((n + m)·d) plus fixed-size blocks), and the distances
   of the winners recomputed in float64 — a copied row is at distance exactly 0.
-* **DCR share** (DESIGN.md) — share of synthetic rows closer to a training row than to a
-  held-out row. With as many training as held-out rows searched, an independent sample
-  scores 0.5 and a copy of the training rows 1.0. All training rows (up to
-  ``max_reference_rows``) are searched, so a copied row always finds its source, which
-  usually makes T training rows > H held-out rows; an independent sample then scores
-  ``T / (T + H)`` by chance (the nearest of T + H exchangeable rows is equally likely to
-  be any of them), so the share is rescaled piecewise-linearly to keep 0.5 = "as close to
-  train as to new rows" and 1.0 = "every row closer to train". Ties count as chance. The
-  raw share and the chance level are kept too.
+* **DCR share** (docs/ARCHITECTURE.md, "Honest numbers") — share of synthetic rows closer to
+  a training row than to a held-out row. With as many training as held-out rows searched, an
+  independent sample scores 0.5 and a copy of the training rows 1.0. All training rows (up
+  to ``max_reference_rows``) are searched, so a copied row always finds its source, which
+  usually makes T training rows > H held-out rows; an independent sample then scores ``T /
+  (T + H)`` by chance (the nearest of T + H exchangeable rows is equally likely to be any of
+  them), so the share is rescaled piecewise-linearly to keep 0.5 = "as close to train as to
+  new rows" and 1.0 = "every row closer to train". Ties count as chance. The raw share and
+  the chance level are kept too.
 * **NNDR** — for each synthetic row, distance to the nearest training row divided by the
   distance to the second nearest (0/0 counts as 1: the row matches several identical
   training rows, none singled out). Values near 0 single out one training record.

@@ -1,10 +1,10 @@
 """Utility: can a model trained on synthetic data replace one trained on real data?
 
-TSTR vs TRTR (DESIGN.md "Evaluation rules"): three scikit-learn models are fit once on
-the real training rows (TRTR: train real, test real) and once on the synthetic rows (TSTR:
-train synthetic, test real); both are scored on the **same** held-out real rows, which
-neither the synthesizer nor the models saw. A ratio TSTR / TRTR near 1 means the synthetic
-data carries what the task needs.
+TSTR vs TRTR (docs/ARCHITECTURE.md, "Honest numbers"): three scikit-learn models are fit
+once on the real training rows (TRTR: train real, test real) and once on the synthetic rows
+(TSTR: train synthetic, test real); both are scored on the **same** held-out real rows,
+which neither the synthesizer nor the models saw. A ratio TSTR / TRTR near 1 means the
+synthetic data carries what the task needs.
 
 Classification is judged by macro-F1 (the headline), balanced accuracy and, for two
 classes, ROC-AUC; accuracy is listed but never alone: a synthesizer that drops a 5%
