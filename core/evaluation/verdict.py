@@ -1,15 +1,9 @@
 """A plain-language verdict from the fidelity, utility and privacy numbers.
 
-Thresholds (each reading is ``good``, ``fair``, ``poor`` or ``not measured``):
-
-* **Fidelity** — SDMetrics' overall quality score: ≥ 0.85 good, ≥ 0.70 fair, else poor.
-* **Utility** — TSTR / TRTR ratio of the headline metric (macro-F1 or R²): ≥ 0.90 good,
-  ≥ 0.75 fair, else poor. Not measured without a target, or when models trained on real
-  data barely beat a model that learned nothing (by less than 0.05 macro-F1 or R²).
-* **Privacy** — judged on the *excess* exact-match rate (synthetic rows copying a training
-  row, minus the rate at which never-seen real rows match a training row by chance) and
-  the DCR share (0.5 ideal, 1.0 = every row closer to train than to new rows):
-  excess ≤ 1% and share ≤ 0.60 good; excess ≤ 5% and share ≤ 0.70 fair; else poor.
+Each reading is ``good``, ``fair``, ``poor`` or ``not measured``; the numbers that decide it
+live in :mod:`core.evaluation.thresholds` (shared with Compare's privacy guard and the
+Evaluate page's badges). Utility is not measured without a target, or when models trained
+on real data barely beat a model that learned nothing (by less than 0.05 macro-F1 or R²).
 
 These are rules of thumb for a first reading, not guarantees: a "good" privacy reading
 is not a formal (e.g. differential) privacy guarantee.
@@ -21,6 +15,19 @@ from dataclasses import dataclass
 
 from core.evaluation.fidelity import QualityResult
 from core.evaluation.privacy import PrivacyResult
+from core.evaluation.thresholds import (
+    FIDELITY_FAIR,
+    FIDELITY_GOOD,
+    LEVELS,
+    NOT_MEASURED,
+    PRIVACY_FAIR,
+    PRIVACY_GOOD,
+    UTILITY_FAIR,
+    UTILITY_GOOD,
+    fidelity_level,
+    privacy_level,
+    utility_level,
+)
 from core.evaluation.utility import UtilityResult
 
 __all__ = [
@@ -34,17 +41,8 @@ __all__ = [
     "Reading",
     "Verdict",
     "make_verdict",
+    "relations_reading",
 ]
-
-#: Levels a reading can take, best first.
-LEVELS: tuple[str, ...] = ("good", "fair", "poor", "not measured")
-FIDELITY_GOOD = 0.85
-FIDELITY_FAIR = 0.70
-UTILITY_GOOD = 0.90
-UTILITY_FAIR = 0.75
-#: (largest excess exact-match rate, largest DCR share) for "good" and "fair" privacy.
-PRIVACY_GOOD = (0.01, 0.60)
-PRIVACY_FAIR = (0.05, 0.70)
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ class Reading:
     """One aspect of the verdict.
 
     Attributes:
-        aspect: ``fidelity``, ``utility`` or ``privacy``.
+        aspect: ``fidelity``, ``utility`` or ``privacy`` (``relations`` for the pair score).
         level: One of :data:`LEVELS`.
         reason: One plain-language sentence computed from the numbers.
     """
@@ -86,9 +84,9 @@ class Verdict:
 
 def _fidelity(quality: QualityResult) -> Reading:
     score = quality.quality_score
-    if score != score:  # NaN
-        return Reading("fidelity", "not measured", "SDMetrics could not score any column.")
-    level = "good" if score >= FIDELITY_GOOD else "fair" if score >= FIDELITY_FAIR else "poor"
+    level = fidelity_level(score)
+    if level == NOT_MEASURED:
+        return Reading("fidelity", NOT_MEASURED, "SDMetrics could not score any column.")
     properties = quality.quality_properties.dropna(subset=["Score"])
     weakest = ""
     if len(properties) > 1:
@@ -105,11 +103,13 @@ def _fidelity(quality: QualityResult) -> Reading:
 def _utility(utility: UtilityResult | None, reason: str | None) -> Reading:
     if utility is None:
         why = reason or "no target column was chosen, so no model was trained"
-        return Reading("utility", "not measured", f"Not measured: {why.rstrip('.')}.")
+        return Reading("utility", NOT_MEASURED, f"Not measured: {why.rstrip('.')}.")
     if utility.ratio is None or not utility.informative:
-        return Reading("utility", "not measured", utility.explanation)
+        return Reading("utility", NOT_MEASURED, utility.explanation)
     ratio = utility.ratio
-    level = "good" if ratio >= UTILITY_GOOD else "fair" if ratio >= UTILITY_FAIR else "poor"
+    level = utility_level(ratio)
+    if level == NOT_MEASURED:
+        return Reading("utility", NOT_MEASURED, utility.explanation)
     label = "macro-F1" if utility.metric == "macro_f1" else "R²"
     describe = {
         "good": "about as useful as the real data for this prediction",
@@ -125,15 +125,9 @@ def _utility(utility: UtilityResult | None, reason: str | None) -> Reading:
 
 def _privacy(privacy: PrivacyResult | None) -> Reading:
     if privacy is None:
-        return Reading("privacy", "not measured", "Not measured: privacy was not computed.")
-    excess = max(0.0, privacy.exact_match_rate - privacy.holdout_exact_match_rate)
+        return Reading("privacy", NOT_MEASURED, "Not measured: privacy was not computed.")
     share = privacy.dcr_share
-    if excess <= PRIVACY_GOOD[0] and share <= PRIVACY_GOOD[1]:
-        level = "good"
-    elif excess <= PRIVACY_FAIR[0] and share <= PRIVACY_FAIR[1]:
-        level = "fair"
-    else:
-        level = "poor"
+    level = privacy_level(privacy.exact_match_rate, share, privacy.holdout_exact_match_rate)
     copies = f"{privacy.exact_match_rate:.1%} of rows copy a training row"
     if privacy.holdout_exact_match_rate >= 0.005:
         copies += f" ({privacy.holdout_exact_match_rate:.1%} expected by chance)"
@@ -148,11 +142,22 @@ def _privacy(privacy: PrivacyResult | None) -> Reading:
     )
 
 
+def relations_reading(pair_score: float) -> Reading:
+    """The reading of the column-pair similarity: are relations between columns kept?
+
+    Read with the fidelity levels, like the quality score it is part of.
+    """
+    level = fidelity_level(pair_score)
+    kept = {"good": "kept", "fair": "partly kept", "poor": "largely lost",
+            NOT_MEASURED: "not measured (no pair could be scored)"}[level]
+    return Reading("relations", level, f"Relations between columns are {kept}.")
+
+
 def _headline(readings: tuple[Reading, ...]) -> str:
     poor = [r.aspect for r in readings if r.level == "poor"]
     fair = [r.aspect for r in readings if r.level == "fair"]
-    measured = [r for r in readings if r.level != "not measured"]
-    skipped = [r.aspect for r in readings if r.level == "not measured"]
+    measured = [r for r in readings if r.level != NOT_MEASURED]
+    skipped = [r.aspect for r in readings if r.level == NOT_MEASURED]
     tail = f"; {_join(skipped)} not measured" if skipped else ""
     if not measured:
         return "Nothing could be measured on this data."

@@ -1,0 +1,110 @@
+"""Every number that turns a score into a judgement, in one place.
+
+The verdict (:mod:`core.evaluation.verdict`), Compare's privacy guard
+(:func:`core.workflow.selection_score`), the Evaluate page's good/fair/poor badges and the
+score gauges all read their levels here, so one score never gets two readings
+(docs/ARCHITECTURE.md).
+
+=====================  ===============================  ===============================
+score                  good                             fair (else poor)
+=====================  ===============================  ===============================
+fidelity: a 0..1       ≥ 0.85                           ≥ 0.70
+similarity (quality
+score, one column's
+score, column pairs)
+utility: TSTR / TRTR   ≥ 0.90                           ≥ 0.75
+privacy                excess copies ≤ 1 % and DCR      excess copies ≤ 5 % and DCR
+                       share ≤ 0.60                     share ≤ 0.70
+=====================  ===============================  ===============================
+
+*Excess copies* are the synthetic rows that copy a training row, minus the share of
+never-seen real rows that match a training row by chance (a table with few distinct rows
+matches itself without any memorising). The *DCR share* is 0.5 when synthetic rows are no
+closer to the training rows than unseen real rows are, and 1.0 when every row hugs one.
+
+A model passes Compare's privacy guard exactly when its privacy reading is acceptable
+(good or fair): the guard's limits are the "fair" row above.
+
+These are rules of thumb for a first reading, not guarantees: a "good" privacy reading is
+not a formal (e.g. differential) privacy guarantee.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ACCEPTABLE",
+    "FIDELITY_FAIR",
+    "FIDELITY_GOOD",
+    "LEVELS",
+    "MAX_DCR_SHARE",
+    "MAX_EXCESS_EXACT_MATCH_RATE",
+    "NOT_MEASURED",
+    "PRIVACY_FAIR",
+    "PRIVACY_GOOD",
+    "UTILITY_FAIR",
+    "UTILITY_GOOD",
+    "excess_exact_match_rate",
+    "fidelity_level",
+    "privacy_acceptable",
+    "privacy_level",
+    "utility_level",
+]
+
+NOT_MEASURED = "not measured"
+#: Levels a reading can take, best first.
+LEVELS: tuple[str, ...] = ("good", "fair", "poor", NOT_MEASURED)
+#: Privacy levels that pass Compare's guard.
+ACCEPTABLE: tuple[str, ...] = ("good", "fair")
+
+FIDELITY_GOOD = 0.85
+FIDELITY_FAIR = 0.70
+UTILITY_GOOD = 0.90
+UTILITY_FAIR = 0.75
+#: (largest excess exact-match rate, largest DCR share) for "good" and "fair" privacy.
+PRIVACY_GOOD = (0.01, 0.60)
+PRIVACY_FAIR = (0.05, 0.70)
+#: Compare's privacy guard: the "fair" privacy limits, so eligible means acceptable privacy.
+MAX_EXCESS_EXACT_MATCH_RATE, MAX_DCR_SHARE = PRIVACY_FAIR
+
+
+def _level(value: float, good: float, fair: float) -> str:
+    if value != value:  # NaN: nothing could be scored
+        return NOT_MEASURED
+    return "good" if value >= good else "fair" if value >= fair else "poor"
+
+
+def fidelity_level(score: float) -> str:
+    """The reading of a 0..1 similarity score (quality score, a column's or pairs' score)."""
+    return _level(score, FIDELITY_GOOD, FIDELITY_FAIR)
+
+
+def utility_level(ratio: float) -> str:
+    """The reading of a TSTR / TRTR utility ratio."""
+    return _level(ratio, UTILITY_GOOD, UTILITY_FAIR)
+
+
+def excess_exact_match_rate(exact_match_rate: float, by_chance: float = 0.0) -> float:
+    """Copies beyond what never-seen real rows match by chance (never below 0)."""
+    return max(0.0, exact_match_rate - by_chance)
+
+
+def privacy_level(exact_match_rate: float, dcr_share: float, by_chance: float = 0.0) -> str:
+    """The privacy reading of the synthetic rows.
+
+    Args:
+        exact_match_rate: Share of synthetic rows that copy a training row exactly.
+        dcr_share: Share of synthetic rows closer to the training rows than to held-out ones.
+        by_chance: Share of held-out real rows that match a training row exactly.
+    """
+    excess = excess_exact_match_rate(exact_match_rate, by_chance)
+    if excess <= PRIVACY_GOOD[0] and dcr_share <= PRIVACY_GOOD[1]:
+        return "good"
+    if excess <= PRIVACY_FAIR[0] and dcr_share <= PRIVACY_FAIR[1]:
+        return "fair"
+    return "poor"
+
+
+def privacy_acceptable(exact_match_rate: float, dcr_share: float, by_chance: float = 0.0
+                       ) -> bool:
+    """True when :func:`privacy_level` is good or fair: Compare's privacy guard."""
+    return privacy_level(exact_match_rate, dcr_share, by_chance) in ACCEPTABLE
