@@ -7,6 +7,7 @@ the command line prints it on one line and exits non-zero.
 Tree::
 
     StudioError
+    ├── ConfigurationError   a server setting is unsafe or invalid (e.g. a short secret)
     ├── DataLoadError        a file or database could not be read into a table
     ├── DataValidationError  the table was read but cannot be used as it is
     ├── MetadataError        the column types / PII choices are inconsistent
@@ -21,6 +22,7 @@ Tree::
 from __future__ import annotations
 
 __all__ = [
+    "ConfigurationError",
     "DataLoadError",
     "DataValidationError",
     "EvaluationError",
@@ -36,6 +38,10 @@ __all__ = [
 
 class StudioError(Exception):
     """Base class: a problem the user can act on; the message says what to do."""
+
+
+class ConfigurationError(StudioError):
+    """A server setting is unsafe or invalid; the operator must fix it before use."""
 
 
 class DataLoadError(StudioError):

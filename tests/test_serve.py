@@ -42,3 +42,19 @@ def test_preload_imports_the_pages_libraries_but_not_torch_or_sdv():
     assert report["loaded"] == ["core.charts", "pandas", "plotly"]
     assert "core.errors" in report["done"]
     assert "core.errors.StudioError" not in report["done"]  # a class, not a module
+
+
+def test_the_launcher_refuses_to_serve_with_an_empty_signing_key(tmp_path, monkeypatch, capsys):
+    from core.store.settings import get_settings
+    from ui.serve import main
+
+    (tmp_path / "secret.key").write_bytes(b"")
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("STUDIO_SECRET", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert main([]) == 1
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert "holds 0 bytes" in capsys.readouterr().err

@@ -53,9 +53,17 @@ def preload(root: Path = ROOT) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Preload, then hand over to ``streamlit run app.py`` with the given flags."""
+    """Check the signing key, preload, then hand over to ``streamlit run app.py``."""
     from streamlit.web import cli
 
+    from core.errors import ConfigurationError
+    from core.store.settings import get_settings, load_or_create_secret
+
+    try:
+        load_or_create_secret(get_settings())  # refuse to serve with a weak key
+    except ConfigurationError as error:
+        sys.stderr.write(f"{error}\n")
+        return 1
     preload()
     args = sys.argv[1:] if argv is None else argv
     sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *args]

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["PROJECT_ROOT", "Settings", "get_settings", "load_or_create_secret"]
+from core.errors import ConfigurationError
+
+__all__ = ["PROJECT_ROOT", "SECRET_BYTES", "Settings", "get_settings", "load_or_create_secret"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _STREAMLIT_CONFIG = PROJECT_ROOT / ".streamlit" / "config.toml"
@@ -81,24 +83,67 @@ def get_settings() -> Settings:
     )
 
 
+#: Bytes of a signing key: an HMAC-SHA256 key shorter than this is guessable.
+SECRET_BYTES = 32
+
+
 def load_or_create_secret(settings: Settings) -> bytes:
     """Return the server's HMAC secret, creating a random one on first use.
 
-    ``STUDIO_SECRET`` (hex or text) wins, so several servers can share models.
+    ``STUDIO_SECRET`` wins, so several servers can share models: at least
+    :data:`SECRET_BYTES` bytes written as hex (``python -c "import secrets;
+    print(secrets.token_hex(32))"``).
+
+    Raises:
+        ConfigurationError: ``STUDIO_SECRET`` or the key file is short, empty or not hex.
+            A model signed with a weak key could be forged, and loading a model runs code.
     """
     from_env = os.environ.get("STUDIO_SECRET")
-    if from_env:
-        return from_env.encode()
+    if from_env is not None:
+        return _secret_from_hex(from_env)
     path = settings.secret_path
-    if path.exists():
-        return path.read_bytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    # O_EXCL so two processes racing on first start agree on one key.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
+    if not path.exists():
+        _create_secret(path)
+    key = path.read_bytes()
+    if len(key) < SECRET_BYTES:
+        raise ConfigurationError(
+            f"The signing key {path} holds {len(key)} bytes, fewer than {SECRET_BYTES} (a crash "
+            "or a full disk while it was written?). Models signed with it cannot be trusted: "
+            "stop the studio, delete the file and the models/ folder beside it, and start "
+            "again to make a new key.")
     return key
+
+
+def _secret_from_hex(text: str) -> bytes:
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError:
+        key = b""
+    if len(key) < SECRET_BYTES:
+        raise ConfigurationError(
+            f"STUDIO_SECRET must be at least {SECRET_BYTES} random bytes written as hex "
+            f"({2 * SECRET_BYTES} hex digits); make one with: python -c \"import secrets; "
+            "print(secrets.token_hex(32))\"")
+    return key
+
+
+def _create_secret(path: Path) -> None:
+    """Write a new random key so that no reader ever sees a partial one.
+
+    The key goes to a private temporary file, is flushed to disk, then linked into place:
+    the link fails if another process won the race, and both then use the winner's key.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(SECRET_BYTES))
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+    finally:
+        temporary.unlink(missing_ok=True)

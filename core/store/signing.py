@@ -24,6 +24,8 @@ def sign(payload: bytes, settings: Settings | None = None) -> str:
 
 def verify(payload: bytes, signature: str, settings: Settings | None = None) -> bool:
     """True when ``signature`` was made by this server for exactly ``payload``."""
-    if not signature:
+    if not isinstance(signature, str) or not signature:
         return False
-    return hmac.compare_digest(sign(payload, settings), signature)
+    # As bytes: compare_digest refuses a str with non-ASCII characters (a forged bundle).
+    return hmac.compare_digest(sign(payload, settings).encode(),
+                               signature.encode("utf-8", "surrogatepass"))
