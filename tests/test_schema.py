@@ -146,3 +146,22 @@ def test_all_empty_column_is_dropped_with_reason():
     schema = detect_schema(frame)
     assert schema.column("b").action == "drop" and "empty" in schema.column("b").note
     assert list(prepare_training_frame(frame, schema).columns) == ["a", "c"]
+
+
+@pytest.mark.parametrize("dates", [
+    pd.date_range("2015-01-01", periods=300, freq="D").strftime("%Y-%m-%d"),  # all distinct
+    pd.date_range("2015-01-01", periods=300, freq="D").strftime("%d/%m/%Y"),  # day first
+    pd.date_range("2015-01-01", periods=300, freq="7h", tz="Europe/Paris")
+    .strftime("%Y-%m-%dT%H:%M:%S%z"),  # with zones, across a daylight-saving change
+])
+def test_a_column_of_distinct_dates_is_a_date_never_a_phone_number(dates):
+    frame = pd.DataFrame({"when": list(dates), "amount": range(len(dates))})
+    column = detect_schema(frame).column("when")
+    assert column.sdtype == "datetime"
+    assert not column.pii and column.action == "model"
+
+
+def test_phone_numbers_are_still_found_beside_dates():
+    phones = [f"(555) {100 + i:03d}-{1000 + 7 * i:04d}" for i in range(300)]
+    frame = pd.DataFrame({"contact": phones, "amount": range(300)})
+    assert detect_schema(frame).column("contact").sdtype == "phone_number"

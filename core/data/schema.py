@@ -422,6 +422,21 @@ def _correct_column(
             note="personal data: replaced with realistic fake values (change to drop or keep)",
         )
 
+    # Dates before any PII pattern: "2021-08-25" also matches the phone pattern, and a
+    # column of per-row dates must stay a date (SDV said so, or the values parse as dates).
+    if sdv_sdtype == "datetime":
+        return replace(base, sdtype="datetime", datetime_format=info.get("datetime_format"))
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return replace(base, sdtype="datetime")
+    if not pd.api.types.is_numeric_dtype(series):
+        date_share = _mixed_format_dates_share(series)
+        if date_share >= 0.9:
+            return replace(
+                base, sdtype="datetime",
+                note=(f"{date_share:.0%} of values are dates, maybe written in different "
+                      f"formats, that SDV read as '{sdv_sdtype}': modelled as dates"),
+            )
+
     # PII hidden behind a neutral name (SDV only looks at names).
     pii_kind = _pii_from_values(name, series)
     if pii_kind is not None:
@@ -439,9 +454,6 @@ def _correct_column(
                 base, sdtype="id",
                 note="identifier: fresh unique values are generated, not learned",
             )
-
-    if sdv_sdtype == "datetime":
-        return replace(base, sdtype="datetime", datetime_format=info.get("datetime_format"))
 
     if sdv_sdtype == "ordinal" or (sdv_sdtype == "id" and _is_whole_number_series(series)):
         distinct = int(non_null.nunique())
@@ -461,20 +473,6 @@ def _correct_column(
     if pd.api.types.is_numeric_dtype(series):
         return replace(base, sdtype="numerical", note="" if sdv_sdtype == "numerical" else
                        "numbers: modelled as numerical")
-
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return replace(base, sdtype="datetime")
-
-    # Text columns SDV left as categorical: dates in mixed formats, then free text.
-    mixed_dates = _mixed_format_dates_share(series)
-    if mixed_dates >= 0.9:
-        return replace(
-            base, sdtype="datetime",
-            note=(
-                f"{mixed_dates:.0%} of values are dates written in different formats: "
-                "converted to dates"
-            ),
-        )
 
     is_text, reason = _is_free_text(series)
     if is_text:
