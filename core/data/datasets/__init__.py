@@ -1,0 +1,76 @@
+"""Fake tabular datasets made with Faker and numpy, and the sample datasets shipped with the app.
+
+Two things live here:
+
+* :func:`fake_dataset` builds a realistic table for one of four domains (:data:`DOMAINS`):
+  credit applicants (``loans``), card payments (``transactions``), telecom customers
+  (``customers``) and hospital patients (``patients``). Each table mixes numbers,
+  categories, booleans, a date and PII, has relations planted between its columns whose
+  strength follows :attr:`FakeSpec.correlation`, a rare target class whose share is
+  :attr:`FakeSpec.rare_rate`, and optional missing cells.
+* :func:`list_sample_datasets` / :func:`load_sample_dataset` give the CSV files in
+  ``sample_data/`` (written by ``scripts/make_sample_data.py`` from the same generator).
+
+The generator is deterministic: the same :class:`FakeSpec` always gives the same frame.
+Every group of columns draws from its own numpy stream derived from the seed, so choosing
+fewer PII columns does not change the other columns. Faker is called only a few thousand
+times to fill small pools of real-looking names, streets, cities and companies; rows are
+then combined from those pools with numpy, which is what makes a million rows fast.
+
+Modules: :mod:`~core.data.datasets.generator` (:class:`FakeSpec`, :func:`fake_dataset`, the
+domain lookups), one module per domain (:mod:`~core.data.datasets.loans`,
+:mod:`~core.data.datasets.transactions`, :mod:`~core.data.datasets.customers`,
+:mod:`~core.data.datasets.patients`), the machinery they share
+(:mod:`~core.data.datasets.machinery`, :mod:`~core.data.datasets.pii`), and the shipped
+samples (:mod:`~core.data.datasets.samples`).
+"""
+
+from __future__ import annotations
+
+from core.data.datasets.generator import (
+    DOMAINS,
+    MAX_ROWS,
+    MIN_ROWS,
+    FakeSpec,
+    column_descriptions,
+    fake_dataset,
+    id_column_for,
+    pii_columns_for,
+    planted_relations_for,
+    target_column_for,
+)
+from core.data.datasets.machinery import (
+    MAX_CANARIES,
+    MAX_OUTLIER_RATE,
+    OUTLIER_COLUMNS,
+    canary_rows,
+    outlier_rows,
+)
+from core.data.datasets.samples import (
+    SampleDataset,
+    list_sample_datasets,
+    load_sample_dataset,
+    read_generated_csv,
+)
+
+__all__ = [
+    "MAX_CANARIES",
+    "MAX_OUTLIER_RATE",
+    "OUTLIER_COLUMNS",
+    "canary_rows",
+    "outlier_rows",
+    "DOMAINS",
+    "MAX_ROWS",
+    "MIN_ROWS",
+    "FakeSpec",
+    "SampleDataset",
+    "column_descriptions",
+    "fake_dataset",
+    "id_column_for",
+    "list_sample_datasets",
+    "load_sample_dataset",
+    "pii_columns_for",
+    "planted_relations_for",
+    "read_generated_csv",
+    "target_column_for",
+]
