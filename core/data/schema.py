@@ -35,6 +35,7 @@ __all__ = [
     "TABLE_NAME",
     "ColumnSchema",
     "TableSchema",
+    "as_timestamps",
     "correct_detection",
     "prepare_training_frame",
     "schema_from_records",
@@ -618,10 +619,10 @@ def to_sdv_metadata_dict(schema: TableSchema) -> dict[str, Any]:
         if column.sdtype == "datetime":
             # prepare_training_frame makes every date a datetime64; a format lets SDV
             # validate the column vectorised instead of guessing one per value (25x faster).
-            columns[column.name] = {
-                "sdtype": "datetime",
-                "datetime_format": column.datetime_format or _DEFAULT_DATETIME_FORMAT,
-            }
+            # The frame is naive UTC (as_timestamps), so a zone directive would not apply.
+            fmt = re.sub(r"%[zZ]", "", column.datetime_format or "").strip()
+            columns[column.name] = {"sdtype": "datetime",
+                                    "datetime_format": fmt or _DEFAULT_DATETIME_FORMAT}
         elif column.sdtype in BASE_SDTYPES:
             columns[column.name] = {"sdtype": column.sdtype}
         else:
@@ -631,6 +632,28 @@ def to_sdv_metadata_dict(schema: TableSchema) -> dict[str, Any]:
         table["primary_key"] = schema.primary_key
     return {"tables": {TABLE_NAME: table}, "relationships": [], "METADATA_SPEC_VERSION": "V2"}
 
+
+
+def as_timestamps(series: pd.Series, datetime_format: str | None = None) -> pd.Series:
+    """Dates as naive UTC ``datetime64[ns]``, missing or unparseable as NaT.
+
+    Zones are normalised to UTC: text with mixed offsets (a daylight-saving change) would
+    otherwise parse to objects that neither a model nor a distance can use.
+    """
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_convert(None).astype("datetime64[ns]")
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.astype("datetime64[ns]")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(series, errors="coerce", format=datetime_format or "mixed")
+        if not isinstance(parsed.dtype, pd.DatetimeTZDtype) and parsed.dtype == object:
+            # Mixed offsets: the same instants, read as UTC.
+            parsed = pd.to_datetime(series, errors="coerce", utc=True,
+                                    format=datetime_format or "mixed")
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_convert(None)
+    return parsed.astype("datetime64[ns]")
 
 
 def prepare_training_frame(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
@@ -648,12 +671,9 @@ def prepare_training_frame(frame: pd.DataFrame, schema: TableSchema) -> pd.DataF
         if column.action == "drop":
             continue
         series = prepared[column.name]
-        if column.sdtype == "datetime" and not pd.api.types.is_datetime64_any_dtype(series):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                prepared[column.name] = pd.to_datetime(
-                    series, errors="coerce", format=column.datetime_format or "mixed"
-                )
+        if column.sdtype == "datetime":
+            # Models and distances need one time line: zones become UTC.
+            prepared[column.name] = as_timestamps(series, column.datetime_format)
         elif column.sdtype == "boolean" and series.dtype == object:
             prepared[column.name] = series.map(
                 lambda v: v if isinstance(v, bool) or pd.isna(v) else str(v).lower() == "true"

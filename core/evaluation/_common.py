@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.data.schema import ColumnSchema, TableSchema
+from core.data.schema import ColumnSchema, TableSchema, as_timestamps
 from core.errors import EvaluationError
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "MISSING_LABEL",
     "as_labels",
     "as_numeric",
+    "as_timestamps",
     "evaluated_columns",
     "evaluation_sdtype",
     "excluded_columns",
@@ -108,7 +109,7 @@ def as_numeric(series: pd.Series) -> np.ndarray:
     if isinstance(dtype, np.dtype) and dtype.kind in "fiub":  # plain numpy: no copy dance
         return series.to_numpy(dtype=float)
     if isinstance(dtype, pd.DatetimeTZDtype):
-        series = series.dt.tz_convert(None)
+        series = as_timestamps(series)
     if pd.api.types.is_datetime64_any_dtype(series):
         stamps = series.to_numpy(dtype="datetime64[ns]")
         values = stamps.view("int64").astype(float) / _NS_PER_DAY
@@ -125,7 +126,7 @@ def as_numeric(series: pd.Series) -> np.ndarray:
         values[present] = series[present].astype(bool).to_numpy(dtype=float)
         return values
     if kind in ("datetime", "datetime64", "date"):
-        return as_numeric(pd.to_datetime(series, errors="coerce"))
+        return as_numeric(as_timestamps(series))
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
 
 

@@ -52,6 +52,7 @@ from core.errors import EvaluationError
 from core.evaluation._common import (
     as_labels,
     as_numeric,
+    as_timestamps,
     evaluated_columns,
     evaluation_sdtype,
     sample_rows,
@@ -159,10 +160,7 @@ def _joint_row_hashes(
         if sdtype == "categorical":
             normal[name] = pd.factorize(as_labels(joined), use_na_sentinel=True)[0]
         elif sdtype == "datetime":
-            stamps = pd.to_datetime(joined, errors="coerce")
-            if isinstance(stamps.dtype, pd.DatetimeTZDtype):
-                stamps = stamps.dt.tz_convert(None)
-            normal[name] = stamps.astype("datetime64[ns]").to_numpy().view("int64")
+            normal[name] = as_timestamps(joined).to_numpy().view("int64")
         else:
             values = as_numeric(joined)
             values[values == 0] = 0.0  # -0.0 and 0.0 are the same number
