@@ -9,7 +9,7 @@ from core.charts import privacy_utility_figure
 from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
 from core.engine.catalogue import PRESETS, REGISTRY
-from core.workflow import MAX_DCR_SHARE, MAX_EXACT_MATCH_RATE
+from core.workflow import selection_rule_text
 from ui import caching, state
 from ui.widgets import require_dataset, show_chart, user_errors
 
@@ -45,13 +45,8 @@ left, right = st.columns(2)
 budget = left.slider("Time budget (seconds, all candidates together)", 30, 1200, 180, 30,
                      key="compare_budget")
 seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="compare_seed")
-st.caption(
-    f"Rule for the recommendation: a candidate is eligible if at most "
-    f"{MAX_EXACT_MATCH_RATE:.0%} of its rows copy a training row and its DCR share is at "
-    f"most {MAX_DCR_SHARE}; among eligible ones the highest mean of quality and utility "
-    "ratio wins (quality alone without a target)."
-    + ("" if table.target else " Choose a target on the Data page to include usefulness.")
-)
+st.caption(selection_rule_text()
+           + ("" if table.target else " Choose a target on the Data page to include usefulness."))
 
 job_id = state.get(COMPARE_JOB)
 active = job_id is not None and runner.status(job_id).is_active
@@ -109,7 +104,7 @@ if best is not None:
         icon=":material/star:",
     )
 board = pd.DataFrame(rows)[["title", "preset", "quality", "utility_ratio", "exact_match_rate",
-                            "dcr_share", "fit_s", "score", "eligible", "reason"]]
+                            "dcr_share", "privacy", "fit_s", "score", "eligible", "reason"]]
 st.dataframe(
     board, hide_index=True, width="stretch",
     column_config={

@@ -1,9 +1,22 @@
-"""The whole walk in one place: load → detect → split → train → sample → evaluate.
+"""One workflow: plan → train or reuse → sample → evaluate → record.
 
-The app's pages and the command line (``python -m core run``) share these functions, so
-a headless run is exactly what the app does. :func:`compare` trains several candidates on
-the same split and ranks them with :func:`selection_score` — the documented rule behind
-``--synthesizer auto`` and the Compare page's recommendation.
+Every caller walks a dataset through these functions: the app's pages and its guided demo,
+the command line (``python -m core run``) and Compare (:func:`compare`, also behind
+``--synthesizer auto``), so a headless run is exactly what the app does
+(docs/ARCHITECTURE.md):
+
+* :func:`plan_request` — what to train: a ``TrainingRequest`` from a table, a synthesizer,
+  a preset or parameters, a seed and a split.
+* :func:`train_or_reuse` — the stored model when the request's training key is already in
+  the registry, else a fit by an injected fitter: the app passes its job runner, the command
+  line and Compare :func:`fit_in_process` (this module sits below ``core/jobs``).
+* :func:`sample_model` — synthetic rows from a model.
+* :func:`evaluate_sample` — the rows against the real split the model was trained on.
+* :func:`record_scores` — the headline scores stored with the model.
+
+:func:`run_model` chains the last four for one request; :func:`compare` runs it for several
+candidates and ranks them with :func:`selection_score`, whose privacy guard is the verdict's
+privacy reading (:mod:`core.evaluation.thresholds`).
 """
 
 from __future__ import annotations
@@ -11,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,28 +35,65 @@ from core.data.schema import TableSchema, prepare_training_frame
 from core.data.splitting import SplitSpec, split_real
 from core.data.table import StudioTable
 from core.engine.catalogue import REGISTRY, get_spec, resolve_params
+from core.engine.device import DeviceInfo
 from core.engine.generation import GeneratedSample, generate
 from core.engine.models import load_synthesizer
-from core.engine.training import TrainingRequest, estimate_fit_seconds, run_training, training_key
+from core.engine.training import (
+    FitProgress,
+    TrainingRequest,
+    estimate_fit_seconds,
+    run_training,
+    training_key,
+)
 from core.errors import ParameterError, StudioError
 from core.evaluation import EvaluationResult, evaluate_all
+from core.evaluation.thresholds import (
+    ACCEPTABLE,
+    MAX_DCR_SHARE,
+    MAX_EXCESS_EXACT_MATCH_RATE,
+    privacy_acceptable,
+)
 from core.progress import ProgressCallback, null_progress, scaled
 from core.store.registry import ModelRecord, ModelRegistry
 
 __all__ = [
     "AUTO_CANDIDATES",
+    "GPU_SPEEDUP",
+    "LONG_FIT_SECONDS",
+    "MAX_CONDITION_CLASSES",
+    "SELECTION_RULE",
     "CandidateResult",
+    "Fitter",
+    "Run",
+    "Trained",
     "best_of",
     "build_metrics",
     "check_target",
     "compare",
+    "condition_columns",
+    "estimate_fit",
     "evaluate_model",
+    "evaluate_sample",
+    "find_trained",
+    "fit_advice",
+    "fit_in_process",
     "leaderboard_rows",
+    "model_parts",
+    "model_schema",
+    "model_split",
+    "model_target",
     "plan_request",
     "real_parts",
+    "record_scores",
     "run_card",
+    "run_model",
+    "run_timings",
+    "sample_model",
     "scores_for_registry",
+    "selection_rule_text",
     "selection_score",
+    "train_or_reuse",
+    "train_rows",
     "write_outputs",
 ]
 
@@ -53,16 +103,60 @@ AUTO_CANDIDATES: tuple[tuple[str, str], ...] = (
     ("tvae", "balanced"),
     ("ctgan", "balanced"),
 )
-#: Privacy guard of the selection rule.
-MAX_EXACT_MATCH_RATE = 0.05
-MAX_DCR_SHARE = 0.75
+#: The selection rule as ``metrics.json`` states it (``selection.rule`` of an auto run).
+SELECTION_RULE = (
+    f"eligible if exact_match_rate - holdout_exact_match_rate <= "
+    f"{MAX_EXCESS_EXACT_MATCH_RATE:g} and dcr_share <= {MAX_DCR_SHARE:g} (the verdict's "
+    f"privacy reading is {' or '.join(ACCEPTABLE)}); score = mean(quality, min(utility "
+    "ratio, 1)) or quality; highest eligible score wins"
+)
+#: Typical GPU speed-up of a deep fit at these network sizes (for the fit-time estimate).
+GPU_SPEEDUP = 5.0
+#: Estimated fits longer than this get advice on how to go faster.
+LONG_FIT_SECONDS = 10 * 60
+#: Columns with at most this many distinct values can be fixed or rebalanced when sampling.
+MAX_CONDITION_CLASSES = 20
 _MIN_EPOCHS = 5
+
+#: Fits a request: ``fit(request, frame, listener)`` returns the stored model when it fitted
+#: in this process, or the id of a background job that is fitting it.
+Fitter = Callable[[TrainingRequest, pd.DataFrame, Callable[[FitProgress], None]],
+                  ModelRecord | str]
+
+
+# --------------------------------------------------------------------------- plan
+
+
+def train_rows(table: StudioTable, split: SplitSpec) -> int:
+    """How many real rows the synthesizer will see (the train part of ``split``)."""
+    return int(round(len(table.frame) * (1 - split.test_size)))
 
 
 def real_parts(table: StudioTable, schema: TableSchema, split: SplitSpec
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The prepared real (train, holdout) parts for ``schema`` and ``split``."""
     return split_real(prepare_training_frame(table.frame, schema), split)
+
+
+def model_schema(record: ModelRecord) -> TableSchema:
+    """The schema a stored model was trained with."""
+    return TableSchema.from_fingerprint_dict(record.schema)
+
+
+def model_split(record: ModelRecord) -> SplitSpec:
+    """The split a stored model was trained with."""
+    return SplitSpec(**record.split)
+
+
+def model_target(record: ModelRecord) -> str | None:
+    """The column utility is measured on for a model (None when it was not modelled)."""
+    target = model_split(record).target
+    return target if target in model_schema(record).modelled_columns else None
+
+
+def model_parts(table: StudioTable, record: ModelRecord) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The real (train, holdout) parts a stored model was trained and is judged with."""
+    return real_parts(table, model_schema(record), model_split(record))
 
 
 def plan_request(
@@ -82,10 +176,12 @@ def plan_request(
     two estimates give the fixed cost and the cost per epoch; deep models then get as many
     epochs as the budget allows (at least 5, at most the preset's). Early stopping may end
     them sooner.
+
+    Raises:
+        ParameterError: An override is out of range or inconsistent (the message says why).
     """
     split = split or SplitSpec(target=table.target)
-    train_rows = int(round(len(table.frame) * (1 - split.test_size)))
-    params = resolve_params(synthesizer, preset, overrides, rows=train_rows)
+    params = resolve_params(synthesizer, preset, overrides, rows=train_rows(table, split))
     preset_name = preset if not overrides else "custom"
     if fit_budget is not None and get_spec(synthesizer).deep and "epochs" not in (overrides or {}):
         # Estimated without the preset's time limit (it would flatten the per-epoch cost).
@@ -111,6 +207,163 @@ def plan_request(
     )
 
 
+def estimate_fit(table: StudioTable, request: TrainingRequest, speed: float | None = None,
+                 on_gpu: bool = False) -> float:
+    """Estimated seconds to fit ``request`` (good to a factor of ~2).
+
+    Args:
+        table: The dataset the request was planned on.
+        request: What to fit.
+        speed: This machine's measured speed (default: measured now).
+        on_gpu: The fit runs on a GPU (deep models are then about :data:`GPU_SPEEDUP` faster).
+    """
+    seconds = estimate_fit_seconds(request.synthesizer, request.params, table.frame,
+                                   table.schema, 1 - request.split.test_size, speed)
+    return seconds / GPU_SPEEDUP if on_gpu else seconds
+
+
+def fit_advice(table: StudioTable, estimate: float) -> str | None:
+    """How to go faster when a fit is estimated to take over :data:`LONG_FIT_SECONDS`."""
+    if estimate <= LONG_FIT_SECONDS:
+        return None
+    many_valued = [c.name for c in table.schema.columns
+                   if c.action in ("model", "keep") and c.sdtype == "categorical"
+                   and table.frame[c.name].nunique() > 100]
+    tips = ["choose the Quick preset or fewer epochs", "or start with Gaussian Copula (seconds)"]
+    if many_valued:
+        tips.insert(0, f"drop or fake the many-valued column(s) {', '.join(many_valued)} on "
+                    "the Data page")
+    return f"This is a long fit. To go faster: {'; '.join(tips)}."
+
+
+# --------------------------------------------------------------------------- train or reuse
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What :func:`train_or_reuse` did.
+
+    Attributes:
+        model_id: The request's training key: the model's id in the registry, now or once
+            its job ends.
+        record: The stored model: reused, or fitted in this process; None while a
+            background job fits it.
+        job_id: The background job fitting it, when the fitter started one.
+        reused: The model was already stored; nothing was fitted.
+    """
+
+    model_id: str
+    record: ModelRecord | None = None
+    job_id: str | None = None
+    reused: bool = False
+
+
+def find_trained(registry: ModelRegistry, request: TrainingRequest) -> ModelRecord | None:
+    """The stored model of ``request``, if one was trained before (same data and settings)."""
+    return registry.get(training_key(request))
+
+
+def train_or_reuse(
+    request: TrainingRequest,
+    frame: pd.DataFrame,
+    registry: ModelRegistry,
+    fit: Fitter,
+    listener: Callable[[FitProgress], None] | None = None,
+) -> Trained:
+    """The stored model of ``request``, or a fit of it by ``fit``.
+
+    Args:
+        request: What to train.
+        frame: The full real table (the fitter splits it).
+        registry: Where models are stored.
+        fit: Called only when no model is stored: ``fit(request, frame, listener)``
+            returns the record (fitted here) or a background job's id.
+        listener: Fit progress, passed on to ``fit``.
+    """
+    model_id = training_key(request)
+    stored = registry.get(model_id)
+    if stored is not None:
+        return Trained(model_id, record=stored, reused=True)
+    fitted = fit(request, frame, listener or (lambda progress: None))
+    if isinstance(fitted, ModelRecord):
+        return Trained(model_id, record=fitted)
+    return Trained(model_id, job_id=fitted)
+
+
+def fit_in_process(registry: ModelRegistry, device: DeviceInfo | None = None) -> Fitter:
+    """A fitter that trains here and stores the model in ``registry`` (CLI, Compare)."""
+
+    def fit(request: TrainingRequest, frame: pd.DataFrame,
+            listener: Callable[[FitProgress], None]) -> ModelRecord:
+        return run_training(request, frame, listener=listener, registry=registry, device=device)
+
+    return fit
+
+
+# --------------------------------------------------------------------------- sample
+
+
+def condition_columns(real_train: pd.DataFrame, schema: TableSchema) -> list[str]:
+    """Modelled columns few-valued enough to fix or rebalance when sampling."""
+    return [c for c in schema.modelled_columns
+            if real_train[c].nunique() <= MAX_CONDITION_CLASSES]
+
+
+def sample_model(
+    synthesizer: Any,
+    record: ModelRecord,
+    rows: int | None = None,
+    seed: int = 0,
+    real_example: pd.DataFrame | None = None,
+    fixed_values: Mapping[str, Any] | None = None,
+    rebalance_column: str | None = None,
+    class_shares: Mapping[str, float] | None = None,
+    progress: ProgressCallback | None = None,
+) -> GeneratedSample:
+    """Synthetic rows from a stored model (see :func:`core.engine.generation.generate`).
+
+    Args:
+        synthesizer: The loaded model of ``record``.
+        record: Its record (its schema checks the conditions).
+        rows: How many (default: as many as the real rows it was trained on).
+        seed: Sampling seed.
+        real_example: Real rows, to convert condition values to column types.
+        fixed_values: Column -> value every row must have.
+        rebalance_column: A column whose class shares are set by ``class_shares``.
+        class_shares: Class -> share of ``rebalance_column``.
+        progress: Progress callback.
+    """
+    return generate(synthesizer, record.model_id, rows or record.train_rows, seed=seed,
+                    schema=model_schema(record), real_example=real_example,
+                    fixed_values=fixed_values, rebalance_column=rebalance_column,
+                    class_shares=class_shares, progress=progress)
+
+
+# --------------------------------------------------------------------------- evaluate, record
+
+
+def evaluate_sample(
+    record: ModelRecord,
+    sample: GeneratedSample,
+    real_train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+) -> EvaluationResult:
+    """Evaluate a model's rows against the real split it was trained on.
+
+    Args:
+        record: The model.
+        sample: Its rows.
+        real_train: The real rows it saw (:func:`model_parts`).
+        holdout: The real rows it never saw.
+        seed: Evaluation seed.
+        progress: Progress callback.
+    """
+    return evaluate_all(real_train, holdout, sample.frame, model_schema(record),
+                        model_target(record), progress=progress, seed=seed)
+
+
 def evaluate_model(
     table: StudioTable,
     record: ModelRecord,
@@ -129,28 +382,122 @@ def evaluate_model(
         seed: Sampling and evaluation seed.
         progress: Progress callback (sampling 0–20 %, evaluation 20–100 %).
     """
-    schema = TableSchema.from_fingerprint_dict(record.schema)
-    split = SplitSpec(**record.split)
-    real_train, holdout = real_parts(table, schema, split)
-    sample = generate(synthesizer, record.model_id, rows or len(real_train), seed=seed,
-                      schema=schema, progress=scaled(progress, 0.0, 0.2))
-    target = split.target if split.target in schema.modelled_columns else None
-    evaluation = evaluate_all(real_train, holdout, sample.frame, schema, target,
-                              progress=scaled(progress, 0.2, 1.0), seed=seed)
+    real_train, holdout = model_parts(table, record)
+    sample = sample_model(synthesizer, record, rows, seed, progress=scaled(progress, 0.0, 0.2))
+    evaluation = evaluate_sample(record, sample, real_train, holdout, seed,
+                                 progress=scaled(progress, 0.2, 1.0))
     return sample, evaluation
 
 
-# --------------------------------------------------------------------------- ranking
+def scores_for_registry(evaluation: EvaluationResult) -> dict[str, float]:
+    """The headline scores stored with a model (shown in the Models list)."""
+    scores = {"quality": round(evaluation.quality.quality_score, 4),
+              "exact_match_rate": round(evaluation.privacy.exact_match_rate, 4),
+              "dcr_share": round(evaluation.privacy.dcr_share, 4)}
+    if evaluation.utility is not None and evaluation.utility.ratio is not None:
+        scores["utility_ratio"] = round(evaluation.utility.ratio, 4)
+    return scores
+
+
+def record_scores(registry: ModelRegistry, record: ModelRecord, evaluation: EvaluationResult
+                  ) -> ModelRecord | None:
+    """Store an evaluation's headline scores with its model; the updated record."""
+    return registry.update_scores(record.model_id, scores_for_registry(evaluation))
+
+
+def run_timings(record: ModelRecord, sample: GeneratedSample, evaluation: EvaluationResult,
+                fitted: bool = True) -> dict[str, float]:
+    """Seconds spent fitting (0 when the model was reused), sampling and evaluating."""
+    return {"fit_s": record.fit_seconds if fitted else 0.0,
+            "sample_s": round(sample.seconds, 3),
+            "evaluate_s": evaluation.timings.get("total", 0.0)}
+
+
+@dataclass
+class Run:
+    """One request walked through :func:`run_model`.
+
+    Attributes:
+        record: The stored model (its scores recorded).
+        sample: The rows it generated.
+        evaluation: Their evaluation.
+        reused: The model was already stored; nothing was fitted.
+        timings: :func:`run_timings`.
+        after_fit_seconds: Wall-clock time of loading, sampling and evaluating.
+    """
+
+    record: ModelRecord
+    sample: GeneratedSample
+    evaluation: EvaluationResult
+    reused: bool
+    timings: dict[str, float]
+    after_fit_seconds: float
+
+
+def run_model(
+    table: StudioTable,
+    request: TrainingRequest,
+    registry: ModelRegistry,
+    fit: Fitter,
+    rows: int | None = None,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Run:
+    """Train or reuse, sample, evaluate and record one request.
+
+    Args:
+        table: The dataset ``request`` was planned on.
+        request: What to train.
+        registry: Where models are stored.
+        fit: A fitter that returns the record (e.g. :func:`fit_in_process`).
+        rows: Rows to generate (default: as many as the real training part).
+        seed: Sampling and evaluation seed.
+        progress: Progress callback (fit 0–60 %, sampling and evaluation 60–100 %).
+        log: Free-form lines (what is being trained, or that a model was reused).
+
+    Raises:
+        StudioError: Training, sampling or evaluation failed (the message says why).
+    """
+    report = progress or null_progress
+    say = log or (lambda message: None)
+    title = REGISTRY[request.synthesizer].title
+
+    def announced(request: TrainingRequest, frame: pd.DataFrame,
+                  listener: Callable[[FitProgress], None]) -> ModelRecord | str:
+        say(f"Training {title} ({request.preset})…")
+        report(0.0, f"Training {title}…")
+        return fit(request, frame, listener)
+
+    trained = train_or_reuse(request, table.frame, registry, announced,
+                             listener=lambda p: report(0.6 * p.fraction, p.stage))
+    if trained.record is None:
+        raise TypeError("run_model needs a fitter that returns the model, not a job id")
+    if trained.reused:
+        say(f"  {title}: the same model is already trained, reusing it")
+    started = time.monotonic()
+    record = trained.record
+    sample, evaluation = evaluate_model(table, record, load_synthesizer(registry, record.model_id),
+                                        rows, seed, progress=scaled(report, 0.6, 1.0))
+    record = record_scores(registry, record, evaluation) or record
+    return Run(record, sample, evaluation, trained.reused,
+               run_timings(record, sample, evaluation, fitted=not trained.reused),
+               time.monotonic() - started)
+
+
+# --------------------------------------------------------------------------- compare
 
 
 def selection_score(evaluation: EvaluationResult) -> tuple[bool, float, str]:
     """Rank a candidate: (passes the privacy guard, score, reason).
 
-    Rule (the one ``auto`` and the Compare page use):
+    Rule (the one ``auto`` and the Compare page use, :data:`SELECTION_RULE`):
 
-    * **Privacy guard** — a candidate is eligible only if at most 5 % of its rows copy a
-      training row exactly and its DCR share is at most 0.75 (0.5 = as close to the
-      training rows as unseen real rows are; 1.0 = every row hugs a training row).
+    * **Privacy guard** — a candidate is eligible exactly when its verdict's privacy reading
+      is good or fair (:func:`core.evaluation.thresholds.privacy_acceptable`): at most 5 %
+      of its rows copy a training row beyond what unseen real rows match by chance, and its
+      DCR share is at most 0.70 (0.5 = as close to the training rows as unseen real rows
+      are; 1.0 = every row hugs a training row).
     * **Score** — with a target: the mean of the SDMetrics quality score and the utility
       ratio (TSTR / TRTR, capped at 1.0); without one, or when models trained on the real
       data barely beat always guessing the majority (the ratio would be noise): quality.
@@ -159,8 +506,8 @@ def selection_score(evaluation: EvaluationResult) -> tuple[bool, float, str]:
     """
     privacy = evaluation.privacy
     quality = evaluation.quality.quality_score
-    eligible = (privacy.exact_match_rate <= MAX_EXACT_MATCH_RATE
-                and privacy.dcr_share <= MAX_DCR_SHARE)
+    eligible = privacy_acceptable(privacy.exact_match_rate, privacy.dcr_share,
+                                  privacy.holdout_exact_match_rate)
     utility = evaluation.utility
     if utility is not None and utility.ratio is not None and utility.informative:
         ratio = min(max(utility.ratio, 0.0), 1.0)
@@ -174,9 +521,22 @@ def selection_score(evaluation: EvaluationResult) -> tuple[bool, float, str]:
         score = quality
         reason = f"quality {quality:.2f} (no utility measured)"
     if not eligible:
-        reason += (f"; fails the privacy guard (exact copies {privacy.exact_match_rate:.1%}, "
-                   f"DCR share {privacy.dcr_share:.2f})")
+        chance = (f", {privacy.holdout_exact_match_rate:.1%} by chance"
+                  if privacy.holdout_exact_match_rate >= 0.005 else "")
+        reason += (f"; fails the privacy guard (exact copies {privacy.exact_match_rate:.1%}"
+                   f"{chance}, DCR share {privacy.dcr_share:.2f})")
     return eligible, score, reason
+
+
+def selection_rule_text() -> str:
+    """The selection rule in plain words (the Compare page's caption)."""
+    return (
+        f"Rule for the recommendation: a candidate is eligible if its privacy reading is "
+        f"{' or '.join(ACCEPTABLE)}, that is at most {MAX_EXCESS_EXACT_MATCH_RATE:.0%} of its "
+        f"rows copy a training row (beyond what unseen real rows match by chance) and its "
+        f"DCR share is at most {MAX_DCR_SHARE:.2f}; among eligible ones the highest mean of "
+        "quality and utility ratio wins (quality alone without a target)."
+    )
 
 
 @dataclass
@@ -193,6 +553,7 @@ class CandidateResult:
         reason: Why it scored as it did, or why it failed.
         seconds: Wall-clock time of train + sample + evaluate.
         reused: The model came from the registry (no fit).
+        timings: :func:`run_timings`.
     """
 
     request: TrainingRequest
@@ -215,7 +576,6 @@ def best_of(results: Sequence[CandidateResult]) -> CandidateResult | None:
     return max(scored, key=lambda r: (r.eligible, r.score))
 
 
-
 def compare(
     table: StudioTable,
     candidates: Sequence[tuple[str, str]] = AUTO_CANDIDATES,
@@ -233,12 +593,14 @@ def compare(
     Each candidate gets an equal share of what is left of the budget, minus the time the
     first candidate's sampling and evaluation took (a measured reserve); deep models get
     their epochs from that share (:func:`plan_request`). Candidates that cannot fit the
-    budget any more are skipped with a reason. Models already in the registry are reused.
+    budget any more are skipped with a reason. Each candidate is :func:`run_model`, so
+    models already in the registry are reused.
     """
     registry = registry or ModelRegistry()
     report = progress or null_progress
     say = log or (lambda message: None)
     split = split or SplitSpec(target=table.target)
+    fit = fit_in_process(registry)
     started = time.monotonic()
     reserve = 5.0  # sampling + evaluation, until measured
     results: list[CandidateResult] = []
@@ -256,8 +618,7 @@ def compare(
         request = plan_request(table, synthesizer, preset, seed, device, split,
                                fit_budget=share)
         if share is not None and not get_spec(synthesizer).deep:
-            estimate = estimate_fit_seconds(synthesizer, request.params, table.frame,
-                                            table.schema, 1 - split.test_size)
+            estimate = estimate_fit(table, request)
             if estimate > share * 1.5:
                 base.reason = f"skipped: estimated {estimate:.0f} s exceeds the budget left"
                 results.append(base)
@@ -266,28 +627,15 @@ def compare(
         step = scaled(report, index / len(candidates), (index + 1) / len(candidates))
         candidate_started = time.monotonic()
         try:
-            record = registry.get(training_key(request))
-            result.reused = record is not None
-            if record is None:
-                say(f"Training {REGISTRY[synthesizer].title} ({request.preset})…")
-                step(0.0, f"Training {REGISTRY[synthesizer].title}…")
-                record = run_training(request, table.frame, registry=registry,
-                                      listener=lambda p, step=step: step(0.6 * p.fraction,
-                                                                         p.stage))
-            result.record = record
-            fitted = time.monotonic()
-            synthesizer_object = load_synthesizer(registry, record.model_id)
-            sample, evaluation = evaluate_model(table, record, synthesizer_object, rows, seed,
-                                                progress=scaled(step, 0.6, 1.0))
-            result.sample, result.evaluation = sample, evaluation
-            result.eligible, result.score, result.reason = selection_score(evaluation)
-            reserve = max(reserve, time.monotonic() - fitted)
-            result.timings = {"fit_s": record.fit_seconds if not result.reused else 0.0,
-                              "sample_s": round(sample.seconds, 3),
-                              "evaluate_s": evaluation.timings.get("total", 0.0)}
-            registry.update_scores(record.model_id, scores_for_registry(evaluation))
+            run = run_model(table, request, registry, fit, rows, seed, progress=step, log=say)
         except StudioError as error:
             result.reason = f"failed: {error}"
+        else:
+            result.record, result.sample, result.evaluation = (run.record, run.sample,
+                                                               run.evaluation)
+            result.reused, result.timings = run.reused, run.timings
+            result.eligible, result.score, result.reason = selection_score(run.evaluation)
+            reserve = max(reserve, run.after_fit_seconds)
         result.seconds = time.monotonic() - candidate_started
         say(f"{REGISTRY[synthesizer].title}: {result.reason} ({result.seconds:.0f} s)")
         results.append(result)
@@ -314,6 +662,7 @@ def leaderboard_rows(results: Sequence[CandidateResult]) -> list[dict[str, Any]]
             "exact_match_rate": None if evaluation is None else
             round(evaluation.privacy.exact_match_rate, 5),
             "dcr_share": None if evaluation is None else round(evaluation.privacy.dcr_share, 4),
+            "privacy": None if evaluation is None else evaluation.verdict.privacy.level,
             "fit_s": None if result.record is None else round(result.record.fit_seconds, 2),
             "reused": result.reused,
             "score": None if evaluation is None else round(result.score, 4),
@@ -326,16 +675,6 @@ def leaderboard_rows(results: Sequence[CandidateResult]) -> list[dict[str, Any]]
                                -math.inf if row["score"] is None else row["score"]),
               reverse=True)
     return rows
-
-
-def scores_for_registry(evaluation: EvaluationResult) -> dict[str, float]:
-    """The headline scores stored with a model (shown in the Models list)."""
-    scores = {"quality": round(evaluation.quality.quality_score, 4),
-              "exact_match_rate": round(evaluation.privacy.exact_match_rate, 4),
-              "dcr_share": round(evaluation.privacy.dcr_share, 4)}
-    if evaluation.utility is not None and evaluation.utility.ratio is not None:
-        scores["utility_ratio"] = round(evaluation.utility.ratio, 4)
-    return scores
 
 
 # --------------------------------------------------------------------------- outputs

@@ -1,0 +1,237 @@
+"""Command line: ``python -m core run --data SOURCE --synthesizer NAME --target COLUMN --out DIR``.
+
+Runs the same workflow as the app (:mod:`core.workflow`: detection and corrections, PII
+faked by default, honest split, training or reusing a stored model, sampling, evaluation)
+and writes ``synthetic.csv``, ``report.html`` and ``metrics.json``. Progress goes to stderr;
+on bad input the exit code is non-zero and stderr holds a one-line reason.
+
+``--data`` may also be a database URL (``sqlite:///x.db``, ``duckdb:///x.duckdb``,
+``postgresql://user@host/db`` or ``connection:<name>`` from ``.streamlit/secrets.toml``)
+with exactly one of ``--table`` or ``--query``. Passwords come from ``STUDIO_DB_PASSWORD``,
+``PGPASSWORD`` or the secrets file rather than the command line; they are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+from core.errors import StudioError
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"error: {message} (see: python -m core run --help)\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _parser() -> argparse.ArgumentParser:
+    from core.data.databases import DEFAULT_ROW_CAP, PASSWORD_ENV
+    from core.engine.catalogue import PRESETS, REGISTRY
+
+    parser = _Parser(prog="python -m core", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser(
+        "run", help="train, sample and evaluate one dataset",
+        description="Train, sample and evaluate one dataset.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "databases:\n"
+            "  --data sqlite:///bank.db --table loans\n"
+            "  --data duckdb:///bank.duckdb --query \"SELECT * FROM loans WHERE amount > 0\"\n"
+            "  --data postgresql://ann@db.example.com:5432/bank --table public.loans\n"
+            "  --data connection:bank --table loans   ([connections.bank] in secrets.toml)\n"
+            "Only one read-only SELECT runs. Give the password in the environment\n"
+            f"({PASSWORD_ENV}, or PGPASSWORD for PostgreSQL) or in .streamlit/secrets.toml\n"
+            "([database] password = \"...\"), not on the command line; it is never printed."
+        ),
+    )
+    run.add_argument("--data", required=True,
+                     help="CSV/TSV/TXT, Excel, Parquet or JSON file, or a database URL "
+                     "(then give --table or --query)")
+    source = run.add_mutually_exclusive_group()
+    source.add_argument("--table", help="database table to read, e.g. public.loans")
+    source.add_argument("--query", help="read-only SELECT to run on the database")
+    run.add_argument("--row-cap", type=int, default=DEFAULT_ROW_CAP,
+                     help=f"read at most this many database rows (default {DEFAULT_ROW_CAP:,})")
+    run.add_argument("--synthesizer", required=True, choices=[*REGISTRY, "auto"],
+                     help="which synthesizer, or 'auto' to compare and keep the best")
+    run.add_argument("--target", required=True,
+                     help="column to predict for the utility test ('none' to skip it)")
+    run.add_argument("--out", required=True, type=Path, help="output directory")
+    run.add_argument("--rows", type=int, help="synthetic rows (default: real train size)")
+    run.add_argument("--seed", type=int, default=0, help="seed of split, fit and sampling")
+    run.add_argument("--preset", choices=PRESETS, default="balanced")
+    run.add_argument("--epochs", type=int, help="epochs for deep models (overrides preset)")
+    run.add_argument("--budget", type=float,
+                     help="seconds for the whole run; deep models get epochs to fit it")
+    run.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    run.add_argument("--sheet", help="Excel sheet to read (default: first with data)")
+    return parser
+
+
+class _StderrProgress:
+    """Prints "[ 42%] message" lines, at most one per message change."""
+
+    def __init__(self) -> None:
+        self._last = ("", -1)
+        self._started = time.monotonic()
+
+    def __call__(self, fraction: float, message: str) -> None:
+        percent = int(fraction * 100)
+        if (message, percent // 10) == self._last:
+            return
+        self._last = (message, percent // 10)
+        elapsed = time.monotonic() - self._started
+        sys.stderr.write(f"[{percent:3d}% {elapsed:5.0f}s] {message}\n")
+        sys.stderr.flush()
+
+    def log(self, message: str) -> None:
+        """Print a free-form line."""
+        sys.stderr.write(f"{message}\n")
+        sys.stderr.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``run``; returns the exit code."""
+    from core.data import databases, loading
+    from core.data.splitting import SplitSpec
+    from core.engine.catalogue import get_spec
+    from core.engine.device import resolve_device
+    from core.engine.metadata import detect_table
+    from core.progress import scaled
+    from core.store.registry import ModelRegistry
+    from core.workflow import (
+        SELECTION_RULE,
+        best_of,
+        build_metrics,
+        check_target,
+        compare,
+        fit_in_process,
+        plan_request,
+        run_card,
+        run_model,
+        selection_score,
+        write_outputs,
+    )
+
+    progress = _StderrProgress()
+    if args.rows is not None and args.rows < 1:
+        raise StudioError(f"--rows must be at least 1; got {args.rows}.")
+    if args.budget is not None and args.budget <= 0:
+        raise StudioError(f"--budget must be a positive number of seconds; got {args.budget}.")
+    if args.epochs is not None:
+        if args.synthesizer == "auto":
+            raise StudioError("--epochs cannot be combined with 'auto' (it picks epochs by "
+                              "--budget).")
+        if not get_spec(args.synthesizer).deep:
+            raise StudioError(f"--epochs applies to deep models; {args.synthesizer} has none.")
+    device = resolve_device(args.device)
+    if databases.is_database_url(args.data):
+        frame, name, source, notes = _read_database(args, progress)
+    else:
+        if args.table is not None or args.query is not None:
+            raise StudioError("--table and --query apply only when --data is a database URL "
+                              "(sqlite:///..., duckdb:///..., postgresql://...).")
+        data_path = Path(args.data)
+        if not data_path.is_file():
+            raise StudioError(f"No file at {args.data}. Check the path given to --data.")
+        progress(0.0, f"Reading {data_path.name}…")
+        loaded = loading.load_table(data_path.read_bytes(), data_path.name, sheet=args.sheet,
+                                    max_bytes=50 * 1024**3)
+        frame, name, source, notes = loaded.frame, data_path.name, "command line", loaded.notes
+    for note in notes:
+        progress.log(f"  note: {note}")
+    progress(0.02, "Detecting column types…")
+    table = detect_table(frame, name=name, source=source, notes=notes)
+    target = None if args.target.lower() == "none" else args.target
+    table = check_target(table, target)
+    if target is None:
+        table = table.with_target(None)
+    for column in table.schema.columns:
+        if column.note:
+            progress.log(f"  {column.name}: {column.sdtype}, {column.action} — {column.note}")
+    split = SplitSpec(seed=args.seed, target=table.target)
+    registry = ModelRegistry()
+    started = time.monotonic()
+
+    if args.synthesizer == "auto":
+        results = compare(table, budget=args.budget, seed=args.seed, device=args.device,
+                          split=split, rows=args.rows, registry=registry, progress=progress,
+                          log=progress.log)
+        best = best_of(results)
+        if best is None or best.record is None or best.evaluation is None:
+            reasons = "; ".join(f"{r.request.synthesizer}: {r.reason}" for r in results)
+            raise StudioError(f"No candidate finished: {reasons}")
+        record, sample, evaluation = best.record, best.sample, best.evaluation
+        timings = dict(best.timings)
+        extra = {
+            "selection": {
+                "rule": SELECTION_RULE,
+                "chosen": record.synthesizer,
+                "candidates": [
+                    {"synthesizer": r.request.synthesizer, "preset": r.request.preset,
+                     "score": None if r.evaluation is None else round(r.score, 4),
+                     "eligible": r.eligible, "reason": r.reason,
+                     "seconds": round(r.seconds, 2)}
+                    for r in results
+                ],
+            },
+            "budget_s": args.budget,
+        }
+    else:
+        overrides = {"epochs": args.epochs} if args.epochs is not None else None
+        request = plan_request(table, args.synthesizer, args.preset, args.seed, args.device,
+                               split, overrides=overrides, fit_budget=args.budget and
+                               args.budget * 0.8)
+        run_result = run_model(table, request, registry, fit_in_process(registry, device),
+                               args.rows, args.seed, progress=scaled(progress, 0.05, 1.0),
+                               log=progress.log)
+        record, sample, evaluation = run_result.record, run_result.sample, run_result.evaluation
+        timings = dict(run_result.timings)
+        extra = {"selection": {"score": round(selection_score(evaluation)[1], 4)}}
+    timings["total_s"] = round(time.monotonic() - started, 3)
+    metrics = build_metrics(record, sample, evaluation, len(table.frame), timings, extra)
+    write_outputs(args.out, sample, evaluation, metrics, run_card(table, record, timings),
+                  title=f"Synthetic data report — {table.name}")
+    progress(1.0, f"Wrote {args.out / 'synthetic.csv'}, report.html and metrics.json.")
+    sys.stdout.write(f"{evaluation.verdict.headline}\n")
+    return 0
+
+
+def _read_database(args: argparse.Namespace, progress: _StderrProgress
+                   ) -> tuple[Any, str, str, tuple[str, ...]]:
+    """Read ``--table``/``--query`` from the ``--data`` URL: (frame, name, source, notes)."""
+    from core.data import databases
+    from core.progress import scaled
+
+    if (args.table is None) == (args.query is None):
+        raise StudioError("--data is a database URL: give exactly one of --table NAME or "
+                          "--query \"SELECT ...\".")
+    if args.row_cap is not None and args.row_cap < 1:
+        raise StudioError(f"--row-cap must be at least 1; got {args.row_cap}.")
+    source = databases.parse_source(args.data, secrets=databases.read_secrets())
+    progress(0.0, f"Connecting to {source.display}…")
+    what = databases.find_table(source, args.table) if args.table is not None else args.query
+    loaded = databases.read_table(source, what, row_cap=args.row_cap,
+                                  progress=scaled(progress, 0.0, 0.02))
+    return loaded.frame, loaded.name, loaded.source, loaded.notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments and run; StudioErrors become one-line messages."""
+    args = _parser().parse_args(argv)
+    try:
+        return run(args)
+    except StudioError as error:
+        sys.stderr.write(f"error: {' '.join(str(error).split())}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return EXIT_FAILED
