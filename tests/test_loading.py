@@ -681,3 +681,20 @@ def test_docx_zip_is_refused_by_extension_before_content() -> None:
         archive.writestr("a.csv", "a,b\n1,2\n")
     with pytest.raises(DataLoadError, match="'.zip' file"):
         load_table(buffer.getvalue(), "archive.zip")
+
+
+def test_a_gzip_file_named_csv_says_what_it_is_and_how_to_fix_it() -> None:
+    import gzip
+
+    data = gzip.compress(b"a,b\n1,2\n3,4\n")
+    with pytest.raises(DataLoadError, match="gzip-compressed.*gunzip"):
+        load_table(data, "loans.csv")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read_not_called_binary(encoding: str) -> None:
+    text = "name,city,amount\nZoë,Köln,12.5\nRenée,Zürich,7\nJosé,Málaga,3\n"
+    loaded = load_table(text.encode(encoding), "people.csv")
+    assert list(loaded.frame["name"]) == ["Zoë", "Renée", "José"]
+    assert loaded.frame["amount"].tolist() == [12.5, 7.0, 3.0]
+    assert any("UTF-16" in note for note in loaded.notes)

@@ -52,6 +52,8 @@ _MAGIC_HINTS = (
     (b"\x89PNG", "a PNG image", "upload the table itself, not a picture of it"),
     (b"\xff\xd8\xff", "a JPEG image", "upload the table itself, not a picture of it"),
     (b"SQLite format 3", "an SQLite database", "export the table you need to CSV first"),
+    (b"\x1f\x8b", "a gzip-compressed file",
+     "decompress it first (for example `gunzip file.csv.gz`) and upload the CSV inside"),
 )
 
 
@@ -88,12 +90,26 @@ def _detect_encoding(data: bytes, name: str) -> tuple[str, str]:
         return "utf-8-sig", "UTF-8 text (its byte-order mark was removed)"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16", "UTF-16 text"
+    without_bom = _utf16_without_bom(data)
+    if without_bom is not None:
+        return without_bom, "UTF-16 text without a byte-order mark (told apart by its zero bytes)"
     _refuse_binary(data, name)
     if _decodes(data, "utf-8"):
         return "utf-8", "UTF-8 text"
     if _decodes(data, "cp1252"):
         return "cp1252", "Windows-1252 / Latin-1 text (the file is not UTF-8)"
     return "latin-1", "Latin-1 text (the file is not UTF-8)"
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le"/"utf-16-be" when every other byte is zero, as in UTF-16 Latin text."""
+    head = data[:_SNIFF_BYTES]
+    if len(head) < 4 or len(head) % 2 or b"\x00" not in head:
+        return None
+    for encoding, zeros in (("utf-16-le", head[1::2]), ("utf-16-be", head[::2])):
+        if zeros.count(0) >= 0.9 * len(zeros) and len(data) % 2 == 0 and _decodes(data, encoding):
+            return encoding
+    return None
 
 
 def _decodes(data: bytes, encoding: str) -> bool:
