@@ -587,6 +587,7 @@ def compare(
     registry: ModelRegistry | None = None,
     progress: ProgressCallback | None = None,
     log: Callable[[str], None] | None = None,
+    resolved_device: DeviceInfo | None = None,
 ) -> list[CandidateResult]:
     """Train, sample and evaluate candidates in order, within ``budget`` seconds.
 
@@ -594,13 +595,14 @@ def compare(
     first candidate's sampling and evaluation took (a measured reserve); deep models get
     their epochs from that share (:func:`plan_request`). Candidates that cannot fit the
     budget any more are skipped with a reason. Each candidate is :func:`run_model`, so
-    models already in the registry are reused.
+    models already in the registry are reused. Fits run on ``resolved_device`` when a job
+    backend gives one (default: ``device`` resolved on this machine).
     """
     registry = registry or ModelRegistry()
     report = progress or null_progress
     say = log or (lambda message: None)
     split = split or SplitSpec(target=table.target)
-    fit = fit_in_process(registry)
+    fit = fit_in_process(registry, resolved_device)
     started = time.monotonic()
     reserve = 5.0  # sampling + evaluation, until measured
     results: list[CandidateResult] = []
