@@ -5,21 +5,29 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.data.schema import TableSchema
-from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
-from core.engine.generation import GeneratedSample, generate
+from core.engine.generation import GeneratedSample
 from core.evaluation import (
     EvaluationResult,
     correlation_heatmaps,
     dcr_figure,
-    evaluate_all,
     utility_figure,
 )
 from core.evaluation.planted import canaries_of_table, check_planted, nearest_synthetic
 from core.evaluation.report import build_report
+from core.evaluation.thresholds import fidelity_level
+from core.evaluation.verdict import Reading, relations_reading
 from core.store.registry import ModelRecord
-from core.workflow import run_card, scores_for_registry
+from core.workflow import (
+    evaluate_sample,
+    model_schema,
+    model_split,
+    model_target,
+    record_scores,
+    run_card,
+    run_timings,
+    sample_model,
+)
 from ui import caching, demo, state
 from ui.widgets import progress_bar, require_dataset, show_chart, user_errors
 
@@ -30,15 +38,12 @@ BADGES = {"good": ":green-badge[good]", "fair": ":orange-badge[fair]",
           "poor": ":red-badge[poor]", "not measured": ":gray-badge[not measured]"}
 
 
-def level(score: float, good: float = 0.9, fair: float = 0.75) -> str:
-    """A plain reading of a 0..1 similarity score."""
-    return "good" if score >= good else "fair" if score >= fair else "poor"
-
-
-def show_reading(aspect: str) -> None:
-    """The verdict's reading of one aspect, with its badge."""
-    found = next(r for r in result.verdict.readings if r.aspect == aspect)
+def show_reading(reading: Reading | str) -> None:
+    """A reading (or the verdict's reading of an aspect), with its badge."""
+    found = reading if isinstance(reading, Reading) else next(
+        r for r in result.verdict.readings if r.aspect == reading)
     st.markdown(f"**Reading:** {BADGES.get(found.level, '')} — {found.reason}")
+
 
 st.title("Evaluate")
 st.caption(
@@ -57,35 +62,32 @@ if record is None or record.data_fingerprint != table.fingerprint:
                  icon=":material/model_training:")
     st.stop()
 
-schema = TableSchema.from_fingerprint_dict(record.schema)
+schema = model_schema(record)
 demo.banner("evaluate")
-split = SplitSpec(**record.split)
+split = model_split(record)
 real_train, holdout = caching.real_parts_for(table, record)
 sample: GeneratedSample | None = state.get(state.SYNTHETIC)
 if sample is None or sample.model_id != record.model_id:
     st.markdown(f"Model: **{record.label}**. No synthetic rows from it yet.")
-    if st.button(f"Generate {len(real_train):,} rows and evaluate", type="primary",
+    if st.button(f"Generate {record.train_rows:,} rows and evaluate", type="primary",
                  key="eval_generate"):
         with user_errors("generating rows"):
             report, bar = progress_bar("Generating…")
-            sample = generate(caching.synthesizer(record.model_id), record.model_id,
-                              len(real_train), schema=schema, progress=report)
+            sample = sample_model(caching.synthesizer(record.model_id), record, progress=report)
             bar.empty()
             state.put(state.SYNTHETIC, sample)
             st.rerun()
     st.stop()
 
-target = split.target if split.target in schema.modelled_columns else None
+target = model_target(record)
 result: EvaluationResult | None = state.get_evaluation(sample.key)
 if result is None:
     with user_errors("evaluating"):
         report, bar = progress_bar("Evaluating…")
-        result = evaluate_all(real_train, holdout, sample.frame, schema, target,
-                              progress=report, seed=0)
+        result = evaluate_sample(record, sample, real_train, holdout, progress=report)
         bar.empty()
         state.put_evaluation(sample.key, result)
-        updated = caching.model_registry().update_scores(record.model_id,
-                                                         scores_for_registry(result))
+        updated = record_scores(caching.model_registry(), record, result)
         if updated is not None:
             state.put(state.CURRENT_MODEL, updated)
     if result is None:
@@ -141,7 +143,7 @@ def _distributions() -> None:
         "the total difference in category shares for categories: 100% means identical."
     )
     scores = pd.DataFrame([{"column": s.column, "kind": s.sdtype, "score": s.score,
-                            "reading": level(s.score), "what it means": s.explanation}
+                            "reading": fidelity_level(s.score), "what it means": s.explanation}
                            for s in result.columns])
     st.dataframe(scores, hide_index=True, width="stretch", column_config={
         "score": st.column_config.ProgressColumn("score", format="percent", min_value=0.0,
@@ -160,9 +162,7 @@ def _correlations() -> None:
     """Real, synthetic and difference heatmaps; the pairs that changed most."""
     correlation = result.correlation
     st.markdown(correlation.explanation)
-    st.markdown(f"**Reading:** {BADGES[level(correlation.pair_score)]} — relations between "
-                "columns are " + {"good": "kept", "fair": "partly kept",
-                                  "poor": "largely lost"}[level(correlation.pair_score)] + ".")
+    show_reading(relations_reading(correlation.pair_score))
     st.metric("Column-pair similarity", f"{correlation.pair_score:.0%}",
               help="1 minus the average difference between real and synthetic pair "
               "strengths (100% = every relation kept).")
@@ -306,9 +306,7 @@ def _report() -> None:
         "One HTML file with the verdict, the scores, the key charts and a run card. It opens "
         "offline in any browser: send it to people who do not use this app."
     )
-    timings = {"fit_s": record.fit_seconds, "sample_s": sample.seconds,
-               "evaluate_s": result.timings.get("total", 0.0)}
-    card = run_card(table, record, timings)
+    card = run_card(table, record, run_timings(record, sample, result))
 
     def report_html() -> str:
         """Build the report when the button is clicked."""

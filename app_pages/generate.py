@@ -8,15 +8,13 @@ from typing import Any
 import streamlit as st
 
 from core.data import databases
-from core.data.schema import TableSchema
 from core.data.table import StudioTable
-from core.engine.generation import EXPORT_FORMATS, GeneratedSample, export_bytes, generate
+from core.engine.generation import EXPORT_FORMATS, GeneratedSample, export_bytes
 from core.errors import StudioError
 from core.store.registry import ModelRecord
+from core.workflow import condition_columns, model_schema, sample_model
 from ui import caching, demo, presentation, state
 from ui.widgets import progress_bar, require_dataset, user_errors
-
-MAX_CLASSES = 20
 
 st.title("Generate")
 st.caption(
@@ -37,7 +35,7 @@ if record is None or record.data_fingerprint != table.fingerprint:
 
 st.markdown(f"Model: **{record.label}** · trained on {record.train_rows:,} real rows")
 demo.banner("generate")
-schema = TableSchema.from_fingerprint_dict(record.schema)
+schema = model_schema(record)
 real_train, _holdout = caching.real_parts_for(table, record)
 
 left, right = st.columns(2)
@@ -48,8 +46,7 @@ rows = left.number_input(
 seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="gen_seed",
                           help="Same model + seed + settings → the same rows.")
 
-categorical = [c for c in schema.modelled_columns
-               if real_train[c].nunique() <= MAX_CLASSES]
+categorical = condition_columns(real_train, schema)
 fixed_values: dict[str, object] = {}
 shares: dict[str, float] = {}
 rebalance_column: str | None = None
@@ -85,10 +82,10 @@ if st.button("Generate", type="primary", key="gen_start", icon=":material/auto_a
     with user_errors("generating rows"):
         synthesizer = caching.synthesizer(record.model_id)
         report, bar = progress_bar("Generating…")
-        sample = generate(
-            synthesizer, record.model_id, int(rows), seed=int(seed), schema=schema,
-            real_example=real_train, fixed_values=fixed_values or None,
-            rebalance_column=rebalance_column, class_shares=shares or None, progress=report,
+        sample = sample_model(
+            synthesizer, record, int(rows), seed=int(seed), real_example=real_train,
+            fixed_values=fixed_values or None, rebalance_column=rebalance_column,
+            class_shares=shares or None, progress=report,
         )
         bar.empty()
         state.put(state.SYNTHETIC, sample)

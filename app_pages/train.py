@@ -11,15 +11,14 @@ import streamlit as st
 from core.charts import loss_figure
 from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
-from core.engine.catalogue import PRESETS, REGISTRY, ParamSpec, SynthesizerSpec, resolve_params
+from core.engine.catalogue import PRESETS, REGISTRY, ParamSpec, SynthesizerSpec
 from core.engine.device import DeviceInfo
-from core.engine.training import TrainingRequest, estimate_fit_seconds, training_key
+from core.engine.training import TrainingRequest
 from core.errors import StudioError
 from core.store.registry import ModelRecord
+from core.workflow import estimate_fit, find_trained, fit_advice, plan_request, train_rows
 from ui import caching, demo, presentation, state
-from ui.widgets import require_dataset, show_chart, user_errors
-
-LONG_FIT_SECONDS = 10 * 60
+from ui.widgets import md, require_dataset, show_chart, train_in_background, user_errors
 
 st.title("Train")
 st.caption(
@@ -151,18 +150,12 @@ if not presentation.is_on():
         st.caption(f"Stratified on **{table.target}**." if table.target else
                    "No target column chosen on the Data page: the split is random.")
 split = SplitSpec(test_size=float(test_size), seed=int(split_seed), target=table.target)
-train_rows = int(round(len(table.frame) * (1 - split.test_size)))
 
 # --------------------------------------------------------------------------- start
 
 request: TrainingRequest | None = None
 with user_errors("checking the settings"):
-    params = resolve_params(spec.key, preset, overrides, rows=train_rows)
-    request = TrainingRequest(
-        data_fingerprint=table.fingerprint, dataset_name=table.name, schema=table.schema,
-        synthesizer=spec.key, preset=preset if not overrides else "custom", params=params,
-        seed=int(seed), device=device_choice, split=split,
-    )
+    request = plan_request(table, spec.key, preset, int(seed), device_choice, split, overrides)
 
 current_job = state.get(state.CURRENT_JOB)
 job_active = False
@@ -170,8 +163,7 @@ if current_job is not None:
     job_active = runner.status(current_job).is_active
 
 if request is not None:
-    model_id = training_key(request)
-    cached = registry.get(model_id)
+    cached = find_trained(registry, request)
     if cached is not None:
         st.success(
             f"This exact model is already trained ({_duration(cached.fit_seconds)} on "
@@ -179,37 +171,23 @@ if request is not None:
         )
         estimate = 0.0
     else:
-        estimate = estimate_fit_seconds(spec.key, params, table.frame, table.schema,
-                                        train_share=1 - split.test_size,
-                                        speed=caching.machine_speed())
-        if uses_gpu:
-            estimate /= 5  # typical GPU speed-up for these network sizes
+        estimate = estimate_fit(table, request, speed=caching.machine_speed(), on_gpu=uses_gpu)
         st.markdown(
             f":material/schedule: Estimated fit time: **about {_duration(estimate)}** on "
-            f"{device_info.label if uses_gpu else 'the CPU'} ({train_rows:,} training rows, "
-            f"{len(table.schema.modelled_columns)} modelled columns"
-            + (f", {params['epochs']} epochs" if spec.deep else "") + ")."
+            f"{device_info.label if uses_gpu else 'the CPU'} ({train_rows(table, split):,} "
+            f"training rows, {len(table.schema.modelled_columns)} modelled columns"
+            + (f", {request.params['epochs']} epochs" if spec.deep else "") + ")."
         )
-        if estimate > LONG_FIT_SECONDS:
-            text_columns = [c.name for c in table.schema.columns
-                            if c.action in ("model", "keep") and c.sdtype == "categorical"
-                            and table.frame[c.name].nunique() > 100]
-            tips = ["choose the **Quick** preset or fewer epochs",
-                    "or start with **Gaussian Copula** (seconds)"]
-            if text_columns:
-                tips.insert(0, f"drop or fake the many-valued column(s) {', '.join(text_columns)} "
-                            "on the Data page")
-            st.warning(f"This is a long fit. To go faster: {'; '.join(tips)}.",
-                       icon=":material/hourglass_top:")
+        advice = fit_advice(table, estimate)
+        if advice:
+            st.warning(md(advice), icon=":material/hourglass_top:")
     if st.button("Train", type="primary", key="train_start", disabled=job_active,
                  icon=":material/play_arrow:"):
-        if cached is not None:
-            state.put(state.CURRENT_MODEL, cached)
-            state.flash(f"Reused the trained model **{cached.label}** from the cache.")
-            st.rerun()
         with user_errors("starting the training"):
-            job_id = runner.start(request, table.frame, estimate_seconds=estimate)
-            state.put(state.CURRENT_JOB, job_id)
+            trained = train_in_background(request, table.frame, estimate_seconds=estimate)
+            if trained.reused:
+                state.flash(f"Reused the trained model **{trained.record.label}** from the "
+                            "cache.")
             st.rerun()
 
 else:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import streamlit as st
 
 from core.data import datasets
-from core.data.splitting import SplitSpec
 from core.data.table import fingerprint_frame
-from core.engine.catalogue import resolve_params
-from core.engine.training import TrainingRequest, training_key
+from core.engine.training import TrainingRequest
 from core.evaluation.planted import planted_truth
+from core.workflow import plan_request, sample_model
 from ui import caching, state
+from ui.widgets import train_in_background
 
 DEMO = "studio.demo"
 SPEC = datasets.FakeSpec(domain="loans", rows=3000, correlation=0.8, rare_rate=0.12,
@@ -87,14 +87,8 @@ def finish() -> None:
 
 
 def _train_request() -> TrainingRequest:
-    table = state.get_dataset()
-    split = SplitSpec(target=table.target)
-    rows = int(round(len(table.frame) * (1 - split.test_size)))
-    return TrainingRequest(
-        data_fingerprint=table.fingerprint, dataset_name=table.name, schema=table.schema,
-        synthesizer="gaussian_copula", preset="quick",
-        params=resolve_params("gaussian_copula", "quick", rows=rows), seed=0, split=split,
-    )
+    """What the demo trains: a Quick Gaussian Copula, seed 0, the default split."""
+    return plan_request(state.get_dataset(), "gaussian_copula", "quick", seed=0)
 
 
 def banner(page: str) -> None:
@@ -117,13 +111,7 @@ def banner(page: str) -> None:
             elif state.get(state.CURRENT_JOB) is None:
                 if left.button("Train a Quick Gaussian Copula", type="primary",
                                key="demo_train"):
-                    request = _train_request()
-                    cached = caching.model_registry().get(training_key(request))
-                    if cached is not None:
-                        state.put(state.CURRENT_MODEL, cached)
-                    else:
-                        job = caching.job_runner().start(request, table.frame)
-                        state.put(state.CURRENT_JOB, job)
+                    train_in_background(_train_request(), table.frame)
                     st.rerun()
             else:
                 left.caption("Training… the progress is below.")
@@ -136,14 +124,9 @@ def banner(page: str) -> None:
             elif record is not None and left.button(
                 f"Generate {record.train_rows:,} rows", type="primary", key="demo_generate"
             ):
-                from core.data.schema import TableSchema
-                from core.engine.generation import generate
-
                 with st.spinner("Generating…"):
-                    state.put(state.SYNTHETIC, generate(
-                        caching.synthesizer(record.model_id), record.model_id,
-                        record.train_rows, schema=TableSchema.from_fingerprint_dict(
-                            record.schema)))
+                    state.put(state.SYNTHETIC, sample_model(
+                        caching.synthesizer(record.model_id), record))
                 st.rerun()
         elif page == "evaluate":
             left.button("Finish the demo", type="primary", key="demo_finish", on_click=finish)

@@ -6,10 +6,13 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pandas as pd
 import streamlit as st
 
+from core.engine.training import TrainingRequest
 from core.errors import StudioError
 from core.progress import ProgressCallback
+from core.workflow import Trained, train_or_reuse
 
 _LOG = logging.getLogger("studio")
 
@@ -53,6 +56,27 @@ def require_dataset() -> bool:
         st.page_link("app_pages/data.py", label="Go to the Data page", icon=":material/table:")
         return False
     return True
+
+
+def train_in_background(request: TrainingRequest, frame: pd.DataFrame,
+                        estimate_seconds: float | None = None) -> Trained:
+    """Reuse the stored model of ``request``, or start fitting it in a background job.
+
+    The session follows: a reused model becomes the current one; a started job becomes the
+    current job (the Train page polls it).
+    """
+    from ui import caching, state
+
+    runner = caching.job_runner()
+    trained = train_or_reuse(
+        request, frame, caching.model_registry(),
+        fit=lambda request, frame, _listener: runner.start(request, frame,
+                                                           estimate_seconds=estimate_seconds))
+    if trained.record is not None:
+        state.put(state.CURRENT_MODEL, trained.record)
+    else:
+        state.put(state.CURRENT_JOB, trained.job_id)
+    return trained
 
 
 def show_chart(figure: object, key: str) -> None:
