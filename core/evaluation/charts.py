@@ -15,6 +15,7 @@ from plotly.subplots import make_subplots
 
 from core.charts import REAL_COLOUR, SYNTHETIC_COLOUR
 from core.evaluation._common import as_labels, as_numeric, is_continuous
+from core.evaluation.thresholds import FIDELITY_FAIR, FIDELITY_GOOD
 
 if TYPE_CHECKING:
     from core.evaluation.fidelity import CorrelationResult
@@ -238,7 +239,7 @@ def dcr_figure(result: PrivacyResult) -> go.Figure:
 
 
 def score_gauge(
-    value: float | None, title: str, good: float = 0.85, fair: float = 0.7
+    value: float | None, title: str, good: float = FIDELITY_GOOD, fair: float = FIDELITY_FAIR
 ) -> go.Figure:
     """A 0–100% gauge for a headline score, red/amber/green bands at ``fair`` and ``good``."""
     shown = 0.0 if value is None or value != value else float(value)
