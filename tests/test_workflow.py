@@ -1,0 +1,204 @@
+"""The one workflow: train or reuse fits once per request, every caller gets the same model,
+and every judgement of a score reads one set of thresholds."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.data import loading
+from core.data.splitting import SplitSpec
+from core.engine.metadata import detect_table
+from core.engine.training import training_key
+from core.evaluation.thresholds import ACCEPTABLE, MAX_DCR_SHARE, fidelity_level
+from core.evaluation.verdict import make_verdict, relations_reading
+from core.store.registry import ModelRegistry
+from core.store.settings import get_settings
+from core.workflow import (
+    compare,
+    fit_in_process,
+    plan_request,
+    run_model,
+    scores_for_registry,
+    selection_score,
+    train_or_reuse,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+CUSTOMERS = ROOT / "sample_data" / "customers.csv"
+
+
+@pytest.fixture(scope="module")
+def small_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 1,200 customers, as a user would hand the file to the CLI or the app."""
+    path = tmp_path_factory.mktemp("workflow") / "customers_small.csv"
+    pd.read_csv(CUSTOMERS, nrows=1200).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def table(small_csv: Path):
+    """The table the CLI builds from ``small_csv`` (read, detected, target churned)."""
+    frame = loading.load_table(small_csv.read_bytes(), small_csv.name).frame
+    return detect_table(frame, name=small_csv.name, source="command line").with_target("churned")
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> ModelRegistry:
+    """A registry of this test's own, so no other test's models can be reused."""
+    return ModelRegistry(dataclasses.replace(get_settings(), data_dir=tmp_path))
+
+
+class CountingFitter:
+    """A real in-process fitter that remembers the seed of every fit it was asked for."""
+
+    def __init__(self, registry: ModelRegistry) -> None:
+        self.seeds: list[int] = []
+        self._fit = fit_in_process(registry)
+
+    def __call__(self, request, frame, listener):
+        self.seeds.append(request.seed)
+        return self._fit(request, frame, listener)
+
+
+# --------------------------------------------------------------------------- train or reuse
+
+
+def test_the_same_request_is_fitted_once_and_another_seed_anew(table, registry):
+    fit = CountingFitter(registry)
+    request = plan_request(table, "gaussian_copula", "quick", seed=1)
+
+    first = train_or_reuse(request, table.frame, registry, fit)
+    again = train_or_reuse(plan_request(table, "gaussian_copula", "quick", seed=1),
+                           table.frame, registry, fit)
+    assert fit.seeds == [1]
+    assert not first.reused and again.reused
+    assert again.record == first.record == registry.get(first.model_id)
+    assert first.model_id == again.model_id == first.record.model_id
+
+    other = train_or_reuse(plan_request(table, "gaussian_copula", "quick", seed=2),
+                           table.frame, registry, fit)
+    assert fit.seeds == [1, 2]
+    assert not other.reused and other.model_id != first.model_id
+
+
+def test_a_background_fitter_gets_the_id_its_job_will_store(table, registry):
+    request = plan_request(table, "gaussian_copula", "quick", seed=3)
+    started = train_or_reuse(request, table.frame, registry, lambda r, f, listener: "job-7")
+    assert started.record is None and started.job_id == "job-7" and not started.reused
+    assert started.model_id == training_key(request)
+    assert registry.get(started.model_id) is None  # nothing stored until the job ends
+
+    fit_in_process(registry)(request, table.frame, lambda progress: None)  # the job's work
+
+    def must_not_fit(request, frame, listener):
+        raise AssertionError("a stored model was fitted again")
+
+    reused = train_or_reuse(request, table.frame, registry, must_not_fit)
+    assert reused.reused and reused.record.model_id == started.model_id
+
+
+def test_run_model_records_the_scores_and_reuses_on_the_second_run(table, registry):
+    fit = CountingFitter(registry)
+    request = plan_request(table, "gaussian_copula", "quick", seed=4)
+    first = run_model(table, request, registry, fit, rows=300, seed=4)
+    assert len(first.sample.frame) == 300 and not first.reused and first.timings["fit_s"] > 0
+    assert registry.get(first.record.model_id).scores == scores_for_registry(first.evaluation)
+
+    lines: list[str] = []
+    second = run_model(table, request, registry, fit, rows=300, seed=4, log=lines.append)
+    assert fit.seeds == [4] and second.reused and second.timings["fit_s"] == 0.0
+    assert any("reusing it" in line for line in lines)
+    assert second.sample.frame.equals(first.sample.frame)  # same model + seed → same rows
+
+
+def test_the_cli_the_train_page_and_compare_get_one_model_for_one_request(small_csv, table,
+                                                                          tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from core.__main__ import main
+
+    out = tmp_path / "out"
+    assert main(["run", "--data", str(small_csv), "--synthesizer", "gaussian_copula",
+                 "--target", "churned", "--out", str(out), "--preset", "quick",
+                 "--rows", "200", "--seed", "0"]) == 0
+    cli_model = json.loads((out / "metrics.json").read_text())["model_id"]
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.radio(key="data_source").set_value("Upload a file").run()
+    at.file_uploader(key="upload_file").upload(small_csv.name, small_csv.read_bytes(),
+                                               "text/csv")
+    at.run()
+    uploaded = at.session_state["studio.dataset"]
+    at.selectbox(key=f"target_select_{uploaded.fingerprint}").set_value("churned").run()
+    at.switch_page("app_pages/train.py").run()
+    at.radio(key="train_synthesizer").set_value("gaussian_copula").run()
+    at.radio(key="train_preset").set_value("quick").run()
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert "studio.current_job" not in at.session_state  # reused: no job was started
+    assert at.session_state["studio.current_model"].model_id == cli_model
+
+    results = compare(table, [("gaussian_copula", "quick")],
+                      split=SplitSpec(seed=0, target="churned"), rows=200)
+    assert results[0].reused and results[0].record.model_id == cli_model
+
+
+# --------------------------------------------------------------------------- thresholds
+
+
+def _quality(score: float) -> SimpleNamespace:
+    return SimpleNamespace(
+        quality_score=score,
+        quality_properties=pd.DataFrame({"Property": ["Column Shapes", "Column Pair Trends"],
+                                         "Score": [score, score]}),
+    )
+
+
+def _evaluation(exact: float, share: float, by_chance: float) -> SimpleNamespace:
+    """What selection_score and the verdict read, from the same privacy numbers."""
+    privacy = SimpleNamespace(exact_match_rate=exact, holdout_exact_match_rate=by_chance,
+                              dcr_share=share)
+    quality = _quality(0.8)
+    return SimpleNamespace(privacy=privacy, quality=quality, utility=None,
+                           verdict=make_verdict(quality, None, privacy))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("by_chance", [0.0, 0.004, 0.03, 0.3])
+def test_compare_calls_eligible_exactly_what_the_verdict_calls_acceptable_privacy(by_chance):
+    seen = set()
+    for exact in by_chance + np.linspace(-0.02, 0.12, 57):
+        for share in np.linspace(0.40, 1.00, 61):
+            evaluation = _evaluation(max(float(exact), 0.0), float(share), by_chance)
+            eligible, _, reason = selection_score(evaluation)  # type: ignore[arg-type]
+            level = evaluation.verdict.privacy.level
+            assert eligible == (level in ACCEPTABLE), (exact, share, level, reason)
+            assert eligible == ("fails the privacy guard" not in reason)
+            seen.add(level)
+    assert seen == {"good", "fair", "poor"}  # the grid crosses every boundary
+
+
+def test_the_guard_is_the_verdicts_fair_limit():
+    assert selection_score(_evaluation(0.0, MAX_DCR_SHARE, 0.0))[0]  # type: ignore[arg-type]
+    # Compare used to allow a DCR share up to 0.75; the verdict calls 0.72 poor privacy.
+    poor = _evaluation(0.0, 0.72, 0.0)
+    assert poor.verdict.privacy.level == "poor"
+    assert not selection_score(poor)[0]  # type: ignore[arg-type]
+    # Copies that unseen real rows match as often are not held against the model.
+    assert selection_score(_evaluation(0.40, 0.5, 0.39))[0]  # type: ignore[arg-type]
+    assert not selection_score(_evaluation(0.40, 0.5, 0.30))[0]  # type: ignore[arg-type]
+
+
+def test_a_similarity_score_reads_the_same_as_a_badge_and_in_the_verdict():
+    for score in np.linspace(0.0, 1.0, 201):
+        verdict = make_verdict(_quality(float(score)), None, None)  # type: ignore[arg-type]
+        assert fidelity_level(float(score)) == verdict.fidelity.level
+        assert relations_reading(float(score)).level == verdict.fidelity.level
+    # The Evaluate page used 0.90/0.75 for its badges: 0.87 and 0.72 now read as the verdict's.
+    assert fidelity_level(0.87) == "good" and fidelity_level(0.72) == "fair"
