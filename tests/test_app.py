@@ -1,8 +1,4 @@
-"""AppTest: every page opens, and the Data → Train → Generate flow works through widgets.
-
-Note: after its first run, AppTest re-executes only the current page script, not app.py,
-so the shared sidebar is checked on first runs (the browser tests check it live).
-"""
+"""AppTest: every page opens, and the Data → Train → Generate flow works through widgets."""
 
 from __future__ import annotations
 
@@ -87,6 +83,18 @@ def test_sidebar_shows_the_dataset_model_and_device():
     sidebar = " ".join(texts(at.sidebar.markdown) + texts(at.sidebar.caption))
     assert "people.csv" in sidebar and "100 rows × 14 columns" in sidebar
     assert "none trained yet" in sidebar and "Device" in sidebar
+
+
+def test_sidebar_follows_the_session_on_later_runs_and_pages():
+    # Every run goes through app.py (with a pages/ folder beside it, runs after the first
+    # ran the page script alone and the sidebar came back empty).
+    at = load_sample(open_app(), "loans")
+    sidebar = " ".join(texts(at.sidebar.markdown) + texts(at.sidebar.caption))
+    assert "loans.csv" in sidebar and "5,000 rows × 16 columns" in sidebar
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception and at.title[0].value == "Train"
+    sidebar = " ".join(texts(at.sidebar.markdown) + texts(at.sidebar.caption))
+    assert "loans.csv" in sidebar and "none trained yet" in sidebar and "Device" in sidebar
 
 
 # --------------------------------------------------------------------------- data
@@ -352,6 +360,59 @@ def test_evaluate_page_draws_only_the_open_tab_and_keeps_picks_across_tabs():
     open_tab(at, "eval_tab", "Verdict")
     open_tab(at, "eval_tab", "Record explorer")
     assert metrics(at)["Closest synthetic row to this real row"] == picked_row
+
+
+def test_evaluate_page_badges_are_the_verdicts_levels():
+    """Scores where the page's badges and the verdict used to disagree read as the verdict."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from core.engine.models import load_synthesizer
+    from core.evaluation.verdict import make_verdict
+    from core.store.registry import ModelRegistry
+    from core.workflow import (
+        evaluate_sample,
+        fit_in_process,
+        model_parts,
+        plan_request,
+        sample_model,
+        train_or_reuse,
+    )
+
+    def verdict_level(score: float) -> str:
+        quality = SimpleNamespace(quality_score=score, quality_properties=pd.DataFrame(
+            {"Property": ["Column Shapes"], "Score": [score]}))
+        return make_verdict(quality, None, None).fidelity.level  # type: ignore[arg-type]
+
+    at = load_sample(open_app(), "customers")
+    table = at.session_state[DATASET]
+    registry = ModelRegistry()
+    record = train_or_reuse(plan_request(table, "gaussian_copula", "quick", seed=5),
+                            table.frame, registry, fit_in_process(registry)).record
+    sample = sample_model(load_synthesizer(registry, record.model_id), record, rows=300)
+    result = evaluate_sample(record, sample, *model_parts(table, record))
+    scores = [0.95, 0.87, 0.80, 0.72, 0.50]  # 0.87 was "fair" and 0.72 "poor" on the page
+    columns = [dataclasses.replace(column, score=scores[index % len(scores)])
+               for index, column in enumerate(result.columns)]
+    shown_result = dataclasses.replace(
+        result, columns=columns,
+        correlation=dataclasses.replace(result.correlation, pair_score=0.87))
+    at.session_state[MODEL] = record
+    at.session_state["studio.synthetic"] = sample
+    at.session_state["studio.evaluations"] = {sample.key: shown_result}
+    at.switch_page("app_pages/evaluate.py").run()
+    assert not at.exception
+
+    open_tab(at, "eval_tab", "Distributions")
+    board = at.dataframe[0].value
+    assert set(board["score"]) == set(scores[:len(columns)])
+    for score, reading in zip(board["score"], board["reading"], strict=True):
+        assert reading == verdict_level(score), score
+    open_tab(at, "eval_tab", "Correlations")
+    assert verdict_level(0.87) == "good"
+    assert any(text.startswith("**Reading:** :green-badge[good]") for text in texts(at.markdown))
 
 
 def test_presentation_mode_hides_advanced_controls():
