@@ -1,4 +1,4 @@
-"""The whole product, walked by one user in one browser session, as DESIGN.md orders it:
+"""The whole product, walked by one user in one browser session, in the navigation's order:
 Data → Train → Generate → Evaluate (every tab, the report) → every page and back; and a
 comparison of two fast candidates on the Compare page.
 
