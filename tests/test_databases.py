@@ -315,7 +315,7 @@ def test_a_refused_query_never_reaches_the_database(engine):
 
 def test_the_reading_connection_itself_cannot_write(engine):
     """Defence in depth: even SQL that skips check_select cannot change anything."""
-    from core.data.databases import _connected, _driver_sql
+    from core.data.databases.connecting import _connected, _driver_sql
 
     for sql in ("CREATE TABLE sneaky (a INTEGER)", f"DELETE FROM {engine.loans}"):
         with pytest.raises(db.DatabaseError, match="tried to change the database"), \

@@ -1,0 +1,268 @@
+"""Reading: list and find tables, preview, and read a table or SELECT with a row cap.
+
+Rows come in chunks with progress; values are made table-friendly and the result is
+checked like an uploaded file (:func:`core.data.loading.validate_table`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from core.data.databases.connecting import (
+    DEFAULT_CHUNK_ROWS,
+    _connected,
+    _driver_sql,
+    _quote_table,
+)
+from core.data.databases.errors import DatabaseError
+from core.data.databases.guard import check_select
+from core.data.databases.sources import DatabaseSource, TableRef
+from core.data.loading import validate_table
+from core.errors import DataValidationError
+from core.progress import ProgressCallback, null_progress
+
+DEFAULT_ROW_CAP = 500_000
+"""The most rows :func:`read_table` reads unless told otherwise."""
+
+PREVIEW_ROWS = 100
+"""Rows :func:`preview` shows by default."""
+
+
+@dataclass(frozen=True, eq=False)
+class DatabaseTable:
+    """Rows read from a database, ready for :func:`core.data.table.make_table`.
+
+    Attributes:
+        frame: The data (clean column names, validated like an uploaded file).
+        name: Short display name: the table's label, or ``query on <database>``.
+        source: Where it came from, with the redacted URL (safe to show and store).
+        notes: What the reader noticed (row cap reached, converted columns, ...).
+        total_rows: Rows the table or query has (from ``COUNT(*)``).
+        truncated: True when the row cap stopped the read early.
+    """
+
+    frame: pd.DataFrame
+    name: str
+    source: str
+    notes: tuple[str, ...]
+    total_rows: int
+    truncated: bool
+
+
+def list_tables(source: DatabaseSource) -> list[TableRef]:
+    """The tables and views a user can read, sorted by schema and name.
+
+    SQLite lists unqualified names; PostgreSQL always qualifies them
+    (``public.loans``); DuckDB qualifies those outside ``main``.
+
+    Raises:
+        DatabaseError: The database cannot be reached or read (message says why).
+    """
+    if source.backend == "sqlite":
+        sql = ("SELECT NULL, name FROM sqlite_master WHERE type IN ('table', 'view') "
+               "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+    elif source.backend == "postgresql":
+        sql = ("SELECT table_schema, table_name FROM information_schema.tables "
+               "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
+               "AND table_schema NOT LIKE 'pg\\_toast%' AND table_schema NOT LIKE 'pg\\_temp%' "
+               "ORDER BY table_schema, table_name")
+    else:
+        sql = ("SELECT CASE WHEN table_schema = 'main' THEN NULL ELSE table_schema END, "
+               "table_name FROM information_schema.tables "
+               "WHERE table_catalog = current_database() "
+               "ORDER BY table_schema <> 'main', table_schema, table_name")
+    with _connected(source, "list the tables") as connection:
+        rows = _driver_sql(connection, sql).fetchall()
+    return [TableRef(schema=row[0], name=row[1]) for row in rows]
+
+
+def find_table(source: DatabaseSource, text: str) -> TableRef:
+    """The listed table whose label is ``text`` (``loans`` also finds ``public.loans``).
+
+    Raises:
+        DatabaseError: No such table (the message lists the ones there are), or the name
+            is ambiguous, or the database cannot be read.
+    """
+    wanted = text.strip().strip('"')
+    tables = list_tables(source)
+    for matcher in (lambda t: t.label == wanted, lambda t: t.label.lower() == wanted.lower(),
+                    lambda t: t.name == wanted, lambda t: t.name.lower() == wanted.lower()):
+        found = [table for table in tables if matcher(table)]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise DatabaseError(
+                f"'{wanted}' is in several schemas of {source.display}: "
+                f"{', '.join(t.label for t in found)}. Give the schema too, e.g. "
+                f"{found[0].label}."
+            )
+    if not tables:
+        raise DatabaseError(f"{source.display} has no tables or views this user can read.")
+    shown = ", ".join(t.label for t in tables[:20]) + (" …" if len(tables) > 20 else "")
+    raise DatabaseError(f"There is no table '{wanted}' in {source.display}. Its tables: {shown}.")
+
+
+def preview(source: DatabaseSource, what: TableRef | str,
+            rows: int = PREVIEW_ROWS) -> pd.DataFrame:
+    """The first ``rows`` rows of a table or SELECT (nothing counted or validated).
+
+    Raises:
+        QueryNotAllowedError: ``what`` is a query that is not a single SELECT.
+        DatabaseError: The database cannot be reached or the query fails.
+    """
+    if rows < 1:
+        raise DataValidationError(f"The preview needs at least 1 row; got {rows}.")
+    sql = _select_sql(source, what, limit=rows)
+    with _connected(source, "read the preview") as connection:
+        result = _driver_sql(connection, sql)
+        frame = pd.DataFrame.from_records(result.fetchmany(rows), columns=list(result.keys()),
+                                          coerce_float=True)
+    frame, _ = _normalise(frame)
+    return frame
+
+
+def read_table(
+    source: DatabaseSource,
+    what: TableRef | str,
+    *,
+    row_cap: int | None = DEFAULT_ROW_CAP,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: ProgressCallback | None = None,
+) -> DatabaseTable:
+    """Read a whole table or SELECT result in chunks, with progress.
+
+    First counts the rows (``COUNT(*)``) so progress reads "rows read of total", then
+    fetches ``chunk_rows`` at a time (a server-side cursor on PostgreSQL), stopping at
+    ``row_cap``. Values are made table-friendly (dates become datetimes, decimals floats,
+    UUIDs and JSON text), and the result is checked like an uploaded file.
+
+    Args:
+        source: The database.
+        what: A :class:`TableRef` (from :func:`list_tables`/:func:`find_table`) or a SELECT.
+        row_cap: Read at most this many rows; None reads everything.
+        chunk_rows: Rows per fetch.
+        progress: Called with ``(fraction, message)``; the last call has fraction 1.0.
+
+    Returns:
+        The rows with a display name and a source that contains no password.
+
+    Raises:
+        QueryNotAllowedError: ``what`` is a query that is not a single SELECT.
+        DatabaseError: The database cannot be reached, timed out, or refused the query.
+        DataValidationError: The rows are not a usable table (none, one column, ...).
+    """
+    report = progress or null_progress
+    if row_cap is not None and row_cap < 1:
+        raise DataValidationError(f"The row cap must be at least 1; got {row_cap}.")
+    chunk_rows = max(1, int(chunk_rows))
+    if isinstance(what, TableRef):
+        name, described = what.label, f"table {what.label}"
+    else:
+        name, described = f"query on {source.database_name}", "a SELECT query"
+    report(0.0, f"Counting the rows of {name}…")
+    count_sql = _count_sql(source, what)
+    sql = _select_sql(source, what, limit=row_cap)
+    with _connected(source, f"read {described}") as connection:
+        total = int(_driver_sql(connection, count_sql).scalar() or 0)
+        wanted = total if row_cap is None else min(total, row_cap)
+        report(0.02, f"Reading {wanted:,} of {total:,} rows of {name}…")
+        streaming = connection.execution_options(stream_results=True,
+                                                 max_row_buffer=chunk_rows) \
+            if source.backend == "postgresql" else connection
+        result = _driver_sql(streaming, sql)
+        columns = list(result.keys())
+        rows: list[Any] = []
+        while True:
+            chunk = result.fetchmany(chunk_rows)
+            if not chunk:
+                break
+            rows.extend(chunk)
+            if row_cap is not None and len(rows) >= row_cap:
+                del rows[row_cap:]
+                break
+            report(0.02 + 0.9 * min(len(rows) / max(wanted, 1), 1.0),
+                   f"Read {len(rows):,} of {wanted:,} rows of {name}…")
+        result.close()
+    report(0.93, f"Checking the columns of {name}…")
+    frame = pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+    del rows
+    frame, notes = _normalise(frame)
+    truncated = row_cap is not None and total > row_cap
+    if truncated:
+        notes.insert(0, f"Read the first {len(frame):,} of {total:,} rows (the row cap). "
+                     "Without an ORDER BY these are whichever rows the database returns "
+                     "first; raise the cap to read more.")
+    frame, dropped = validate_table(frame, source_name=name, drop_empty_columns=True)
+    if dropped:
+        notes.append(f"Left out {len(dropped)} empty column(s): {', '.join(dropped)}.")
+    report(1.0, f"Loaded {name}: {len(frame):,} rows × {frame.shape[1]:,} columns.")
+    return DatabaseTable(frame=frame, name=name,
+                         source=f"Database {source.display}, {described}",
+                         notes=tuple(notes), total_rows=total, truncated=truncated)
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _select_sql(source: DatabaseSource, what: TableRef | str, limit: int | None) -> str:
+    tail = f"\nLIMIT {int(limit)}" if limit is not None else ""
+    if isinstance(what, TableRef):
+        return f"SELECT * FROM {_quote_table(source, what)}{tail}"
+    query = check_select(what, source.backend)
+    return f"SELECT * FROM (\n{query}\n) AS studio_query{tail}"
+
+
+def _count_sql(source: DatabaseSource, what: TableRef | str) -> str:
+    if isinstance(what, TableRef):
+        return f"SELECT COUNT(*) FROM {_quote_table(source, what)}"
+    return f"SELECT COUNT(*) FROM (\n{check_select(what, source.backend)}\n) AS studio_count"
+
+
+def _normalise(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Make driver values table-friendly; returns the frame and notes on what changed."""
+    notes: list[str] = []
+    frame.columns = [str(column) for column in frame.columns]
+    converted: dict[str, str] = {}
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype != object:
+            if isinstance(series.dtype, pd.DatetimeTZDtype):
+                frame[column] = series.dt.tz_convert("UTC").dt.tz_localize(None)
+                converted[column] = "times in UTC"
+            continue
+        values = series.dropna()
+        if values.empty:
+            continue
+        kinds = {type(value) for value in values.head(1000)}
+        if kinds <= {dt.date}:
+            frame[column] = pd.to_datetime(series, errors="coerce")
+        elif kinds <= {dt.datetime} and any(v.tzinfo for v in values.head(1000)):
+            frame[column] = pd.to_datetime(series, errors="coerce", utc=True).dt.tz_localize(None)
+            converted[column] = "times in UTC"
+        elif kinds <= {Decimal, float, int}:
+            frame[column] = pd.to_numeric(series.map(
+                lambda v: float(v) if isinstance(v, Decimal) else v), errors="coerce")
+        elif kinds <= {uuid.UUID, str}:
+            frame[column] = series.map(lambda v: v if v is None or isinstance(v, str)
+                                       else str(v))
+        elif kinds & {dict, list}:
+            frame[column] = series.map(lambda v: json.dumps(v, default=str)
+                                       if isinstance(v, dict | list) else v)
+            converted[column] = "JSON as text"
+        elif kinds & {bytes, bytearray, memoryview}:
+            frame[column] = series.map(lambda v: bytes(v).hex()
+                                       if isinstance(v, bytes | bytearray | memoryview) else v)
+            converted[column] = "binary as hex text"
+        elif kinds & {dt.time, dt.timedelta}:
+            frame[column] = series.map(lambda v: v if v is None else str(v))
+            converted[column] = "times of day as text"
+    for column, how in converted.items():
+        notes.append(f"Column {column}: {how}.")
+    return frame, notes
