@@ -30,8 +30,8 @@ from core.engine.training import (
     seed_everything,
     training_key,
 )
-from core.errors import ModelFileError, ParameterError
-from core.jobs.runner import LocalJobRunner
+from core.errors import ModelFileError, ParameterError, TrainingCancelled
+from core.jobs.local import LocalJobRunner
 from core.store.registry import BUNDLE_MAGIC, ModelRegistry
 from core.store.settings import Settings
 from tests.helpers import make_people
@@ -186,8 +186,65 @@ def test_a_time_limit_ends_a_deep_fit_and_keeps_what_it_learned(people_table):
                           people_table.frame, registry=registry)
     assert 1 <= record.epochs_run < 2000 and not record.stopped_early
     assert any("Stopped at the 3 s time limit" in note for note in record.notes)
-    sample = load_synthesizer(registry, record.model_id).sample(50)["data"]
-    assert len(sample) == 50
+    synthesizer = load_synthesizer(registry, record.model_id)
+    assert synthesizer.get_info()["is_fit"]  # SDV's own fit finished its bookkeeping
+    assert len(synthesizer.sample(50)["data"]) == 50
+    assert len(synthesizer.get_loss_values()) == record.epochs_run
+
+
+def test_a_plateau_ends_a_deep_fit_early_and_sdv_finishes_the_fit(people_table):
+    registry = ModelRegistry()
+    # Patience 2: the critic's noisy loss stops improving soon after the 10 epochs minimum.
+    record = run_training(_request(people_table, "ctgan", epochs=60, time_limit=0,
+                                   early_stopping=True, patience=2),
+                          people_table.frame, registry=registry)
+    assert record.stopped_early and 10 <= record.epochs_run < 60
+    assert record.losses["Epoch"] == list(range(record.epochs_run))
+    synthesizer = load_synthesizer(registry, record.model_id)
+    info = synthesizer.get_info()
+    assert info["is_fit"] and info["fitted_sdv_version"]
+    assert len(synthesizer.sample(20)["data"]) == 20
+
+
+def test_a_saved_model_holds_no_callback_of_the_job(people_table):
+    registry = ModelRegistry()
+    progress = []
+    record = run_training(_request(people_table, "ctgan", seed=61, epochs=2, time_limit=30),
+                          people_table.frame, registry=registry, listener=progress.append,
+                          should_cancel=lambda: False)
+    payload = registry.verified_model_bytes(record.model_id)
+    # cloudpickle would store a closure by value, under its qualified name.
+    assert b"<locals>" not in payload and b"on_epoch" not in payload
+    synthesizer = load_synthesizer(registry, record.model_id)
+    assert synthesizer.on_epoch is None and synthesizer._model.should_cancel is None
+    assert synthesizer.get_parameters()["time_limit"] == 30
+    assert synthesizer.get_parameters()["generator_average"] == 0.99
+
+
+def test_a_ctgan_saved_before_the_studio_subclasses_samples_as_it_did(people_table):
+    """Older files hold ctgan's own CTGAN, which was sampled with the studio's activation."""
+    import cloudpickle
+    from ctgan.synthesizers.ctgan import CTGAN
+
+    registry = ModelRegistry()
+    record = run_training(_request(people_table, "ctgan", seed=63, epochs=2, time_limit=0),
+                          people_table.frame, registry=registry)
+    current = load_synthesizer(registry, record.model_id)
+    expected = generate(current, record.model_id, 40, seed=4).frame
+    current._model.__class__ = CTGAN  # what a model pickled before the subclasses holds
+    older = replace(record, model_id="older" + record.model_id)
+    registry.add(older, cloudpickle.dumps(current))
+    loaded = load_synthesizer(registry, older.model_id)
+    pd.testing.assert_frame_equal(generate(loaded, older.model_id, 40, seed=4).frame, expected)
+
+
+def test_cancel_ends_an_in_process_fit_and_saves_nothing(people_table):
+    registry = ModelRegistry()
+    request = _request(people_table, "ctgan", seed=62, epochs=500, time_limit=0)
+    with pytest.raises(TrainingCancelled):
+        run_training(request, people_table.frame, registry=registry,
+                     should_cancel=lambda: True)
+    assert registry.get(training_key(request)) is None
 
 
 # --------------------------------------------------------------------------- signatures

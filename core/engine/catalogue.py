@@ -4,17 +4,18 @@ Each :class:`SynthesizerSpec` carries what a student needs to choose (how it wor
 when to pick it), the real SDV hyperparameters with their ranges, and three presets.
 :func:`resolve_params` turns a preset plus the user's overrides into concrete parameters
 for a given data size; :func:`validate_params` refuses bad combinations *before* a fit
-starts (SDV would fail minutes later, or never); :func:`build_synthesizer` makes the SDV
-object.
+starts (SDV would fail minutes later, or never); :func:`build_synthesizer` makes the
+synthesizer (SDV's Gaussian Copula, or the studio's subclasses of SDV's deep models).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from core.engine.patches import load_libraries
 from core.errors import ParameterError
 
 __all__ = [
@@ -70,7 +71,8 @@ class SynthesizerSpec:
     Attributes:
         key: Stable identifier used on the command line ("ctgan").
         title: Display name.
-        class_name: The SDV class in ``sdv.single_table``.
+        class_name: The SDV class in ``sdv.single_table`` (the deep ones are built as the
+            studio's subclass of it, ``core.engine.studio_models``).
         tagline: One line for the card.
         how_it_works: A paragraph a student can follow.
         diagram: A tiny text picture of the idea.
@@ -508,8 +510,15 @@ def sdv_kwargs(key: str, params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build_synthesizer(key: str, metadata: Any, params: Mapping[str, Any], use_gpu: bool,
-                      class_column: str | None = None) -> Any:
-    """Create the SDV synthesizer (imports SDV lazily).
+                      class_column: str | None = None, *,
+                      on_epoch: Callable[[Any], bool] | None = None,
+                      should_cancel: Callable[[], bool] | None = None,
+                      time_limit_start: float | None = None) -> Any:
+    """Create the synthesizer: SDV's Gaussian Copula, or the studio's subclass of a deep one.
+
+    Deep models are :mod:`core.engine.studio_models` classes; ``params``' studio options
+    (``time_limit``, ``generator_average``) and the callbacks below become their constructor
+    arguments.
 
     Args:
         key: Synthesizer key.
@@ -518,9 +527,14 @@ def build_synthesizer(key: str, metadata: Any, params: Mapping[str, Any], use_gp
         use_gpu: Pass ``enable_gpu=True`` to deep models (ctgan then picks CUDA or MPS).
         class_column: With ``per_class``, the categorical target to stratify on; None
             gives the plain synthesizer.
+        on_epoch: Deep models: called after each epoch with the loss table; True ends
+            training there (the fit still finishes normally).
+        should_cancel: Deep models: polled after each epoch; True raises
+            ``TrainingCancelled`` out of the fit.
+        time_limit_start: Deep models: the ``time.monotonic()`` the time limit counts from
+            (default: the start of the model's fit).
     """
-    import sdv.single_table as single_table
-
+    load_libraries()
     spec = get_spec(key)
     if key == "gaussian_copula" and params.get("per_class") and class_column is not None:
         from core.engine.stratified import ClassStratifiedSynthesizer
@@ -531,11 +545,16 @@ def build_synthesizer(key: str, metadata: Any, params: Mapping[str, Any], use_gp
         from core.engine.marginals import gaussian_copula
 
         return gaussian_copula(metadata, **sdv_kwargs(key, params))
-    cls = getattr(single_table, spec.class_name)
+    from core.engine.studio_models import synthesizer_class
+
     kwargs = sdv_kwargs(key, params)
-    if spec.deep:
-        kwargs["enable_gpu"] = bool(use_gpu)
-        for name in ("generator_dim", "discriminator_dim", "compress_dims", "decompress_dims"):
-            if name in kwargs:
-                kwargs[name] = tuple(kwargs[name])
-    return cls(metadata, **kwargs)
+    kwargs["enable_gpu"] = bool(use_gpu)
+    for name in ("generator_dim", "discriminator_dim", "compress_dims", "decompress_dims"):
+        if name in kwargs:
+            kwargs[name] = tuple(kwargs[name])
+    options: dict[str, Any] = {"on_epoch": on_epoch, "should_cancel": should_cancel,
+                               "time_limit": float(params.get("time_limit") or 0),
+                               "time_limit_start": time_limit_start}
+    if "generator_average" in params:
+        options["generator_average"] = float(params["generator_average"] or 0)
+    return synthesizer_class(spec.class_name)(metadata, **kwargs, **options)

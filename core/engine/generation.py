@@ -269,7 +269,8 @@ def _describe(values: Mapping[str, Any]) -> str:
 
 def _explain_condition_failure(values: Mapping[str, Any], synthesizer: Any,
                                error: Exception | None, got: int = 0, wanted: int = 0) -> str:
-    kind = type(synthesizer).__name__.replace("Synthesizer", "")
+    # The studio's deep synthesizers are subclasses named "Studio" + SDV's class name.
+    kind = type(synthesizer).__name__.removeprefix("Studio").replace("Synthesizer", "")
     how = ("The Gaussian Copula conditions directly, so the value is probably outside what "
            "it learned." if kind in ("GaussianCopula", "ClassStratified") else
            f"{kind} cannot condition directly: it generates rows and keeps those that match "

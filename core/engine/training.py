@@ -4,11 +4,11 @@
 process (:mod:`core.jobs.runner`), the command line runs it in-process; both get the same
 seeds, the same per-epoch progress and the same model record.
 
-SDV has no fit callback. ctgan's CTGAN and TVAE assign ``self.loss_values`` once per
-epoch, so while a fit runs we swap in subclasses whose ``loss_values`` property reports
-each assignment (progress, live loss curve) and can end training early by raising
-:class:`_StopTraining` once the loss has plateaued. The swap is undone before the model is
-pickled, so saved models contain only SDV's own classes.
+Deep models are the studio's subclasses of SDV's (:mod:`core.engine.studio_models`): the
+trainer passes them a per-epoch callback (progress, live loss curve, and a True answer once
+the loss has plateaued), the cancel check and the time limit as constructor arguments. An
+early stop ends the model's loop, so SDV's fit completes as usual; a cancel raises
+``TrainingCancelled`` out of it.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -217,10 +216,6 @@ class EarlyStopping:
         return epoch + 1 >= self.min_epochs and epoch - self._best_epoch >= self.patience
 
 
-class _StopTraining(Exception):  # noqa: N818 - control flow, not an error
-    """Raised from the per-epoch hook to end a fit early."""
-
-
 def seed_everything(seed: int) -> None:
     """Seed python, numpy and torch (SDV has no random_state of its own)."""
     import torch
@@ -228,66 +223,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
-
-
-@contextmanager
-def _epoch_hooks(on_epoch: Callable[[Any, pd.DataFrame], None],
-                 model_attributes: Mapping[str, Any] | None = None) -> Iterator[None]:
-    """Swap SDV's CTGAN/TVAE classes for subclasses that report each epoch.
-
-    ``model_attributes`` are set on those subclasses: options of the studio's training loop
-    (``core.engine.patches``) that SDV has no argument for.
-    """
-    import sdv.single_table.ctgan as sdv_ctgan
-
-    originals = {"CTGAN": sdv_ctgan.CTGAN, "TVAE": sdv_ctgan.TVAE}
-
-    def hooked(base: type) -> type:
-        def get(self: Any) -> Any:
-            return self.__dict__.get("loss_values")
-
-        def set_(self: Any, value: Any) -> None:
-            self.__dict__["loss_values"] = value
-            if value is not None and len(value):
-                on_epoch(self, value)
-
-        return type(base.__name__, (base,), {"loss_values": property(get, set_),
-                                             "_studio_original": base,
-                                             **(model_attributes or {})})
-
-    sdv_ctgan.CTGAN = hooked(originals["CTGAN"])
-    sdv_ctgan.TVAE = hooked(originals["TVAE"])
-    try:
-        yield
-    finally:
-        sdv_ctgan.CTGAN = originals["CTGAN"]
-        sdv_ctgan.TVAE = originals["TVAE"]
-
-
-def _loop_options(request: TrainingRequest) -> dict[str, Any]:
-    """Studio options for the deep models' training loop, as model attributes."""
-    from core.engine.patches import GENERATOR_AVERAGE_ATTRIBUTE
-
-    return {GENERATOR_AVERAGE_ATTRIBUTE: float(request.params.get("generator_average") or 0.0)}
-
-
-def _unhook(synthesizer: Any) -> None:
-    model = getattr(synthesizer, "_model", None)
-    original = getattr(type(model), "_studio_original", None)
-    if original is not None:
-        model.__class__ = original  # plain attribute `loss_values` stays in __dict__
-
-
-def _mark_fitted(synthesizer: Any) -> None:
-    """Finish what SDV's fit does after the model's own fit returns (early stop path)."""
-    import datetime
-
-    from sdv import version
-
-    synthesizer._fitted = True
-    synthesizer._fitted_date = datetime.datetime.today().strftime("%Y-%m-%d")
-    synthesizer._fitted_sdv_version = getattr(version, "community", None)
-    synthesizer._fitted_sdv_enterprise_version = getattr(version, "enterprise", None)
 
 
 def _per_epoch_losses(loss_values: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, list]:
@@ -324,12 +259,11 @@ def run_training(
         TrainingError: The fit failed; the message says why in plain words.
         TrainingCancelled: ``should_cancel`` returned True.
     """
-    import sdv.single_table  # noqa: F401 - imported before the clock starts
     import torch
 
-    from core.engine import patches as sdv_speedups
+    # SDV and ctgan (with the patches) are imported before the clock starts.
+    from core.engine.studio_models import STOPPED_AT_TIME_LIMIT, STOPPED_BY_CALLBACK
 
-    sdv_speedups.apply()
     registry = registry or ModelRegistry()
     notify = listener or (lambda progress: None)
     spec = get_spec(request.synthesizer)
@@ -346,19 +280,16 @@ def run_training(
     seed_everything(request.seed)
     notes: list[str] = []
     class_column = _stratification_column(request, train, notes)
-    synthesizer = build_synthesizer(request.synthesizer, metadata, request.params,
-                                    use_gpu=device.is_gpu, class_column=class_column)
     stopper = None
     if spec.deep and request.params.get("early_stopping"):
         total = int(request.params["epochs"])
         stopper = EarlyStopping(patience=int(request.params.get("patience", 20)),
                                 min_epochs=max(10, total // 5))
     fit_started = [0.0]
-    stopped_early = [False]
     time_limit = float(request.params.get("time_limit") or 0) if spec.deep else 0.0
-    stopped_at_limit = [False]
 
-    def on_epoch(model: Any, loss_values: pd.DataFrame) -> None:
+    def on_epoch(loss_values: pd.DataFrame) -> bool:
+        """Report the epoch; True once the loss has plateaued (the model then stops)."""
         losses = _per_epoch_losses(loss_values, spec.loss_columns)
         epochs_done = len(losses.get("Epoch", []))
         if fit_started[0] == 0.0:
@@ -374,28 +305,22 @@ def run_training(
             progress.eta_seconds = min(progress.eta_seconds,
                                        max(time_limit - progress.elapsed, 0.0))
         notify(progress)
-        if should_cancel is not None and should_cancel():
-            raise TrainingCancelled("Training was cancelled.")
-        if (time_limit and epochs_done < progress.total_epochs
-                and progress.elapsed + per_epoch > time_limit):
-            stopped_at_limit[0] = True
-            raise _StopTraining
-        if stopper is not None:
-            signal = _early_stopping_signal(losses)
-            if signal is not None and stopper.should_stop(epochs_done - 1, signal):
-                stopped_early[0] = True
-                raise _StopTraining
+        if stopper is None:
+            return False
+        signal = _early_stopping_signal(losses)
+        return signal is not None and stopper.should_stop(epochs_done - 1, signal)
 
+    # The time limit counts from the start of this function, as the progress shown does.
+    synthesizer = build_synthesizer(request.synthesizer, metadata, request.params,
+                                    use_gpu=device.is_gpu, class_column=class_column,
+                                    on_epoch=on_epoch, should_cancel=should_cancel,
+                                    time_limit_start=started)
     progress.stage = "Learning column distributions" if not spec.deep else (
         "Preparing columns for the network")
     progress.elapsed = time.monotonic() - started
     notify(progress)
     try:
-        with _epoch_hooks(on_epoch, _loop_options(request)):
-            try:
-                synthesizer.fit({"data": train[request.schema.sdv_columns]})
-            except _StopTraining:
-                _mark_fitted(synthesizer)
+        synthesizer.fit({"data": train[request.schema.sdv_columns]})
     except TrainingCancelled:
         raise
     except MemoryError as error:
@@ -405,10 +330,9 @@ def run_training(
         ) from error
     except Exception as error:  # SDV/torch errors are not user-facing as they are
         raise TrainingError(_explain_fit_error(error, request)) from error
-    finally:
-        _unhook(synthesizer)
+    stopped_by = getattr(synthesizer, "stopped_by", None)
     fit_seconds = time.monotonic() - started
-    if stopped_at_limit[0]:
+    if stopped_by == STOPPED_AT_TIME_LIMIT:
         notes.append(f"Stopped at the {time_limit:g} s time limit after {progress.epoch} of "
                      f"{progress.total_epochs} epochs; raise the limit (Advanced) to train "
                      "longer.")
@@ -425,6 +349,7 @@ def run_training(
         data_fingerprint=request.data_fingerprint,
         dataset_name=request.dataset_name,
         synthesizer=request.synthesizer,
+        title=spec.title,
         preset=request.preset,
         params=_jsonable(request.params),
         seed=request.seed,
@@ -436,7 +361,7 @@ def run_training(
         train_rows=len(train),
         columns=len(request.schema.kept_columns),
         epochs_run=progress.epoch if spec.deep else None,
-        stopped_early=stopped_early[0],
+        stopped_early=stopped_by == STOPPED_BY_CALLBACK,
         final_loss=final_loss,
         losses=losses,
         notes=notes,
