@@ -13,9 +13,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core import workflow
 from core.data import datasets
-from core.data.schema import TableSchema, prepare_training_frame
-from core.data.splitting import SplitSpec, split_real
+from core.data.schema import TableSchema
+from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
 from core.engine.device import DeviceInfo, detect_device
 from core.engine.metadata import detect_table
@@ -109,8 +110,7 @@ def real_parts(
     are the objects those keys describe.
     """
     del fingerprint, schema_key, split_key
-    prepared = prepare_training_frame(_table.frame, _schema)
-    return split_real(prepared, _split)
+    return workflow.real_parts(_table, _schema, _split)
 
 
 def real_parts_for(table: StudioTable, record: ModelRecord) -> tuple[pd.DataFrame, pd.DataFrame]:
