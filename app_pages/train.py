@@ -16,7 +16,14 @@ from core.engine.device import DeviceInfo
 from core.engine.training import TrainingRequest
 from core.errors import StudioError
 from core.store.registry import ModelRecord
-from core.workflow import estimate_fit, find_trained, fit_advice, plan_request, train_rows
+from core.workflow import (
+    estimate_fit,
+    find_trained,
+    fit_advice,
+    plan_request,
+    runs_on_gpu,
+    train_rows,
+)
 from ui import caching, demo, presentation, state
 from ui.widgets import md, require_dataset, show_chart, train_in_background, user_errors
 
@@ -91,7 +98,7 @@ device_choice = right.radio(
 )
 if device_choice != state.get_device_preference():
     state.set_device_preference(device_choice)
-uses_gpu = spec.deep and device_choice != "cpu" and device_info.is_gpu
+uses_gpu = runs_on_gpu(spec.key, device_choice, device_info)
 right.caption(
     f"Runs on: **{device_info.label if uses_gpu else 'CPU'}**"
     + ("" if spec.deep else " (Gaussian Copula needs no GPU)")

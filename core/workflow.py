@@ -88,6 +88,7 @@ __all__ = [
     "run_card",
     "run_model",
     "run_timings",
+    "runs_on_gpu",
     "sample_model",
     "scores_for_registry",
     "selection_rule_text",
@@ -205,6 +206,14 @@ def plan_request(
         synthesizer=synthesizer, preset=preset_name, params=params, seed=seed,
         device=device, split=split,
     )
+
+
+def runs_on_gpu(synthesizer: str, device: str, machine: DeviceInfo) -> bool:
+    """Whether a fit of ``synthesizer`` with the device choice ``device`` uses a GPU here.
+
+    Gaussian Copula never does; deep models do unless the choice is ``cpu``.
+    """
+    return get_spec(synthesizer).deep and device != "cpu" and machine.is_gpu
 
 
 def estimate_fit(table: StudioTable, request: TrainingRequest, speed: float | None = None,
