@@ -18,6 +18,7 @@ import pandas as pd
 
 from core.data.fake_values import add_fake_columns
 from core.data.schema import TableSchema
+from core.engine.patches import load_libraries
 from core.errors import ParameterError, SamplingError
 from core.progress import ProgressCallback, null_progress
 
@@ -157,6 +158,7 @@ def generate(
             not modelled (faked or dropped).
         SamplingError: The model could not produce rows meeting the conditions.
     """
+    load_libraries()
     report = progress or null_progress
     if not 1 <= rows <= _MAX_ROWS:
         raise ParameterError(f"Rows must be between 1 and {_MAX_ROWS:,}; got {rows:,}.")

@@ -26,6 +26,8 @@ import numpy as np
 from copulas.univariate.base import BoundedType, ParametricType, Univariate
 from copulas.utils import validate_random_state
 
+from core.engine.patches import load_libraries
+
 __all__ = ["DISCRETE_MAX_VALUES", "EMPIRICAL", "KNOTS", "EmpiricalUnivariate",
            "gaussian_copula"]
 
@@ -139,6 +141,7 @@ def gaussian_copula(metadata: Any, **kwargs: Any) -> Any:
     SDV validates distribution names against its own list, so the synthesizer is built
     with ``beta`` and then told to use :class:`EmpiricalUnivariate` for every column.
     """
+    load_libraries()
     from sdv.single_table import GaussianCopulaSynthesizer
 
     empirical = kwargs.get("default_distribution") == EMPIRICAL

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.schema import TABLE_NAME
+from core.engine.patches import load_libraries
 
 __all__ = ["MIN_CLASS_ROWS", "ClassStratifiedSynthesizer"]
 
@@ -70,6 +71,7 @@ class ClassStratifiedSynthesizer:
         """Fit one copula per class (and a whole-table one if a class is too small)."""
         from core.engine.marginals import gaussian_copula
 
+        load_libraries()
         frame = data[TABLE_NAME]
         self.columns_ = list(frame.columns)
         labels = frame[self.target]
