@@ -534,3 +534,14 @@ def test_result_figures(copied_result: EvaluationResult) -> None:
     assert len(dcr_figure(copied_result.privacy).data) == 2
     assert isinstance(score_gauge(0.8, "Quality"), go.Figure)
     assert isinstance(copied_result.column_figure("x"), go.Figure)
+
+
+def test_a_table_of_repeated_rows_never_gets_a_good_privacy_verdict(schema: TableSchema) -> None:
+    few = make_frame(6, seed=21)
+    rows = few.iloc[np.arange(3000) % len(few)].reset_index(drop=True)
+    train, holdout = split(rows)
+    synthetic = rows.sample(2000, random_state=3).reset_index(drop=True)
+    result = evaluate_all(train, holdout, synthetic, schema, "label", seed=0)
+    assert result.privacy.holdout_exact_match_rate == 1.0
+    assert result.verdict.privacy.level != "good"
+    assert "mostly repeated rows" in result.verdict.privacy.reason

@@ -19,7 +19,9 @@ privacy                excess copies ≤ 1 % and DCR      excess copies ≤ 5 % 
 
 *Excess copies* are the synthetic rows that copy a training row, minus the share of
 never-seen real rows that match a training row by chance (a table with few distinct rows
-matches itself without any memorising). The *DCR share* is 0.5 when synthetic rows are no
+matches itself without any memorising). When half or more of the never-seen rows match
+(:data:`REPEATED_TABLE`), the table is mostly repeated rows: copies cannot be told from
+memorising, so privacy is "fair" at best. The *DCR share* is 0.5 when synthetic rows are no
 closer to the training rows than unseen real rows are, and 1.0 when every row hugs one.
 
 A model passes Compare's privacy guard exactly when its privacy reading is acceptable
@@ -41,6 +43,7 @@ __all__ = [
     "NOT_MEASURED",
     "PRIVACY_FAIR",
     "PRIVACY_GOOD",
+    "REPEATED_TABLE",
     "UTILITY_FAIR",
     "UTILITY_GOOD",
     "excess_exact_match_rate",
@@ -63,6 +66,11 @@ UTILITY_FAIR = 0.75
 #: (largest excess exact-match rate, largest DCR share) for "good" and "fair" privacy.
 PRIVACY_GOOD = (0.01, 0.60)
 PRIVACY_FAIR = (0.05, 0.70)
+#: Share of never-seen real rows that copy a training row from which the real table counts as
+#: mostly repeated rows: exact copies and distances then say little about memorising, so the
+#: privacy reading is "fair" at best and says why.
+REPEATED_TABLE = 0.5
+
 #: Compare's privacy guard: the "fair" privacy limits, so eligible means acceptable privacy.
 MAX_EXCESS_EXACT_MATCH_RATE, MAX_DCR_SHARE = PRIVACY_FAIR
 
@@ -97,7 +105,8 @@ def privacy_level(exact_match_rate: float, dcr_share: float, by_chance: float = 
         by_chance: Share of held-out real rows that match a training row exactly.
     """
     excess = excess_exact_match_rate(exact_match_rate, by_chance)
-    if excess <= PRIVACY_GOOD[0] and dcr_share <= PRIVACY_GOOD[1]:
+    if (excess <= PRIVACY_GOOD[0] and dcr_share <= PRIVACY_GOOD[1]
+            and by_chance < REPEATED_TABLE):
         return "good"
     if excess <= PRIVACY_FAIR[0] and dcr_share <= PRIVACY_FAIR[1]:
         return "fair"

@@ -22,6 +22,7 @@ from core.evaluation.thresholds import (
     NOT_MEASURED,
     PRIVACY_FAIR,
     PRIVACY_GOOD,
+    REPEATED_TABLE,
     UTILITY_FAIR,
     UTILITY_GOOD,
     fidelity_level,
@@ -136,6 +137,11 @@ def _privacy(privacy: PrivacyResult | None) -> Reading:
         "fair": "some rows sit closer to the training data than new data would",
         "poor": "the synthesizer reproduces or hugs training rows",
     }[level]
+    if privacy.holdout_exact_match_rate >= REPEATED_TABLE:
+        describe += (f". The real table itself is mostly repeated rows "
+                     f"({privacy.holdout_exact_match_rate:.0%} of unseen rows copy a training "
+                     "row), so copies cannot show whether people's rows were memorised: any "
+                     "row shared by few people is exposed")
     return Reading(
         "privacy", level, f"{copies.capitalize()} and the DCR share is {share:.0%} "
         f"(50% ideal): {describe}.",
