@@ -32,6 +32,7 @@ from core.engine.catalogue import build_synthesizer, get_spec
 from core.engine.device import DeviceInfo, resolve_device
 from core.engine.metadata import to_sdv_metadata
 from core.engine.models import model_to_bytes
+from core.engine.patches import load_libraries
 from core.errors import ParameterError, TrainingCancelled, TrainingError
 from core.store.registry import ModelRecord, ModelRegistry
 
@@ -261,7 +262,8 @@ def run_training(
     """
     import torch
 
-    # SDV and ctgan (with the patches) are imported before the clock starts.
+    load_libraries()  # a library of another version fails here, before anything starts
+    # SDV and ctgan are imported before the clock starts.
     from core.engine.studio_models import STOPPED_AT_TIME_LIMIT, STOPPED_BY_CALLBACK
 
     registry = registry or ModelRegistry()
