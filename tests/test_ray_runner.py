@@ -28,8 +28,10 @@ from core.engine.metadata import detect_table
 from core.engine.models import load_synthesizer
 from core.engine.training import TrainingRequest, training_key
 from core.errors import ParameterError
-from core.jobs.ray_backend import MemoryRegistry, RayJobRunner, plan_resources
-from core.jobs.runner import JobBackendConfig, LocalJobRunner, job_backend_config, make_job_runner
+from core.jobs.backend import JobBackendConfig, job_backend_config, make_job_runner
+from core.jobs.local import LocalJobRunner
+from core.jobs.ray_backend import RayJobRunner, plan_resources
+from core.jobs.ray_task import MemoryRegistry
 from core.store.registry import ModelRegistry
 from tests.helpers import make_people
 
@@ -132,7 +134,7 @@ def test_a_gpu_is_requested_when_the_user_allows_it_and_the_cluster_has_one(monk
 def test_a_silent_cluster_never_blocks_the_sidebar_and_refuses_new_jobs(monkeypatch):
     import ray
 
-    from core.jobs.ray_backend import RayUnavailableError
+    from core.jobs.ray_connect import RayUnavailableError
 
     release = threading.Event()
     monkeypatch.setattr(ray, "nodes", lambda: release.wait(30) and [])
@@ -197,7 +199,7 @@ def test_a_silent_server_does_not_hang_the_app():
     port = listener.getsockname()[1]
     accepted = []
     threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
-    script = ("import time; from core.jobs.runner import make_job_runner; t = time.monotonic(); "
+    script = ("import time; from core.jobs.backend import make_job_runner; t = time.monotonic(); "
               "r = make_job_runner(); print(type(r).__name__, round(time.monotonic() - t, 1)); "
               "print(r.warning)")
     env = {**os.environ, "RAY_ADDRESS": f"127.0.0.1:{port}", "STUDIO_RAY_CONNECT_TIMEOUT": "2",

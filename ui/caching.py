@@ -21,7 +21,7 @@ from core.data.table import StudioTable
 from core.engine.device import DeviceInfo, detect_device
 from core.engine.metadata import detect_table
 from core.engine.models import load_synthesizer
-from core.jobs.runner import JobRunner, make_job_runner
+from core.jobs.backend import JobRunner, make_job_runner
 from core.store.registry import ModelRecord, ModelRegistry
 
 
@@ -62,7 +62,7 @@ def job_runner() -> JobRunner:
     """The process-wide job runner (jobs are looked up by ids the session holds).
 
     Local worker processes, or a Ray cluster when ``RAY_ADDRESS`` or
-    ``STUDIO_JOB_BACKEND=ray`` is set (:func:`core.jobs.runner.make_job_runner`). Connecting
+    ``STUDIO_JOB_BACKEND=ray`` is set (:func:`core.jobs.backend.make_job_runner`). Connecting
     takes at most ``STUDIO_RAY_CONNECT_TIMEOUT`` seconds (10) once per server process; an
     unreachable cluster leaves the local runner with a ``warning``.
     """

@@ -1,35 +1,27 @@
-"""The Ray backend of the job runner: fits and comparisons run on a Ray cluster.
+"""The Ray backend of the job runner, on the app's side: jobs run on a Ray cluster.
 
-Each job is one Ray task (:func:`run_job`) that asks for a GPU (``num_gpus=1``) when the
-user chose ``auto``/``cuda`` and the cluster has GPUs, else for CPUs only (``num_cpus``:
-4 by default, never more than the largest node has). The task runs the same job code as
-the local worker (:func:`core.jobs.worker.run_training_job`,
-:func:`core.jobs.worker.run_compare_job`).
-Ray reuses a finished task's worker process, so the next job starts with torch and SDV
-already imported (the Ray counterpart of the local warm standby worker).
+Each job is one Ray task (:func:`core.jobs.ray_task.run_job`) that asks for a GPU
+(``num_gpus=1``) when the user chose ``auto``/``cuda`` and the cluster has GPUs, else for
+CPUs only (``num_cpus``: 4 by default, never more than the largest node has). Ray reuses a
+finished task's worker process, so the next job starts with torch and SDV already
+imported (the Ray counterpart of the local warm standby worker).
 
-* **Progress** — the task posts its :class:`~core.jobs.runner.JobStatus` (stage, epoch, losses,
-  ETA, device) to a small status-board actor (:class:`JobBoard`, 0 CPUs, one per app) at
-  most five times a second. A monitor thread in the app reads the board about four times
-  a second; :meth:`RayJobRunner.status` returns the last copy without waiting on the
-  cluster.
+* **Progress** — the task posts its :class:`~core.jobs.status.JobStatus` to the app's
+  status board (:class:`core.jobs.ray_task.JobBoard`). A monitor thread in the app reads
+  the board about four times a second; :meth:`RayJobRunner.status` returns the last copy
+  without waiting on the cluster.
 * **Cancel** — the app raises the job's flag on the board; the task polls it and the fit
   stops at the end of the epoch (the same ``should_cancel`` the local worker uses). A job
   still waiting for resources and a comparison are interrupted with ``ray.cancel``; a fit
   that has not stopped within 3 s is ended with ``ray.cancel(force=True)``.
 * **Models** — the training frame travels as a Ray object (nodes need not share the app's
-  disk). The task fits into an in-memory :class:`MemoryRegistry` and returns each model as
-  ``model_to_bytes`` plus its record; the app stores them with
-  :meth:`core.store.registry.ModelRegistry.add`, which signs them. Nothing is signed, and no
-  secret is needed, on the cluster.
+  disk, and no job folder is written: the frame lives in the object store only while the
+  task holds it). The task returns each model's bytes and record; the app stores them
+  with :meth:`core.store.registry.ModelRegistry.add`, which signs them.
 
-Connecting (:func:`connect`) never hangs: a TCP check of the address, then ``ray.init`` in
-a thread with a time limit (10 s by default). :func:`core.jobs.runner.make_job_runner` falls back
-to the local runner, with a warning, when it fails.
-
-The cluster's nodes need this project's requirements (the same Python and library
-versions as the app); the app ships its own ``core`` package with the Ray job
-(``runtime_env={"py_modules": [...]}``).
+Connecting (:mod:`core.jobs.ray_connect`) never hangs;
+:func:`core.jobs.backend.make_job_runner` falls back to the local runner, with a warning,
+when it fails.
 """
 
 from __future__ import annotations
@@ -38,47 +30,29 @@ import copy
 import functools
 import logging
 import os
-import socket
 import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
-from typing import Any, cast
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import pandas as pd
 
 from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
-from core.engine.device import DeviceInfo
 from core.engine.training import TrainingRequest
-from core.errors import ModelFileError, ParameterError, StudioError, TrainingError
-from core.jobs.runner import (
-    DEFAULT_RAY_CONNECT_TIMEOUT,
-    JobStatus,
-    compare_spec,
-    table_from_compare_spec,
-)
+from core.errors import ParameterError, StudioError
+from core.jobs.ray_connect import DEFAULT_RAY_CONNECT_TIMEOUT, RayUnavailableError, connect
+from core.jobs.specs import compare_spec
+from core.jobs.status import JobStatus
 from core.store.registry import ModelRecord, ModelRegistry
-from core.store.settings import PROJECT_ROOT, Settings, get_settings
+from core.store.settings import Settings, get_settings
 
-__all__ = [
-    "DEFAULT_CPUS_PER_JOB",
-    "NAMESPACE",
-    "JobBoard",
-    "MemoryRegistry",
-    "RayJobRunner",
-    "RayUnavailableError",
-    "connect",
-    "plan_resources",
-    "run_job",
-    "warm_up",
-]
+__all__ = ["DEFAULT_CPUS_PER_JOB", "RayJobRunner", "plan_resources"]
 
 _LOG = logging.getLogger("studio.ray")
 
-#: The Ray namespace of the studio's actors.
-NAMESPACE = "synthetic-data-studio"
 #: CPUs a job asks for unless ``STUDIO_RAY_CPUS_PER_JOB`` says otherwise.
 DEFAULT_CPUS_PER_JOB = 4
 _CANCEL_GRACE_SECONDS = 3.0
@@ -88,123 +62,11 @@ _DESCRIBE_TTL_SECONDS = 5.0
 _ANSWER_SECONDS = 5.0
 #: A cluster silent this long has its running jobs marked failed.
 _SILENT_LIMIT_SECONDS = 60.0
-#: How long the app's Ray driver waits for a lost GCS before Ray would end the process.
-_DRIVER_PATIENCE_SECONDS = 365 * 24 * 3600
 _GPU_CHOICES = ("cuda", "mps")
 
-
-class RayUnavailableError(TrainingError):
-    """The Ray cluster could not be reached (or Ray could not start) in time."""
-
-
-# --------------------------------------------------------------------------- connecting
-
-class _Attempt(threading.Thread):
-    """One ``ray.init`` call in a daemon thread; ``error`` is what it raised, if anything."""
-
-    def __init__(self, address: str) -> None:
-        super().__init__(name="studio-ray-connect", daemon=True)
-        self.address = address
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        import ray
-
-        try:
-            ray.init(**_init_kwargs(self.address))
-        except BaseException as error:  # noqa: BLE001 - handed to the caller
-            self.error = error
-
-
-_connect_lock = threading.Lock()
-#: The last connection attempt; one that hangs is waited on, never started twice.
-_attempt: _Attempt | None = None
+_runners_lock = threading.Lock()
 #: One runner per (address, data directory) in this process, so jobs outlive a new runner.
 _runners: dict[tuple[str, str], RayJobRunner] = {}
-
-
-def _split_address(address: str) -> tuple[str, int] | None:
-    """(host, port) to probe for ``address``; None for "auto"/"local"."""
-    if address in ("auto", "local"):
-        return None
-    scheme, _, target = address.rpartition("://")
-    default_port = 10001 if scheme else 6379
-    host, colon, port = target.rpartition(":")
-    if not colon or not port.isdigit():
-        host, port = target, str(default_port)
-    return (host.strip("[]") or "127.0.0.1", int(port))
-
-
-def _check_port(address: str, timeout: float) -> None:
-    """Fail fast when nothing listens at the address (refused, unroutable, unknown host)."""
-    target = _split_address(address)
-    if target is None:
-        return
-    try:
-        with socket.create_connection(target, timeout=max(timeout, 0.1)):
-            pass
-    except OSError as error:
-        reason = error.strerror or str(error) or type(error).__name__
-        raise RayUnavailableError(
-            f"nothing answers at {target[0]}:{target[1]} ({reason})") from error
-
-
-def _runtime_env() -> dict[str, Any]:
-    """Ship this app's ``core`` package with every job; idle OpenMP threads sleep."""
-    return {
-        "py_modules": [str(PROJECT_ROOT / "core")],
-        "excludes": ["__pycache__", "*.pyc"],
-        "env_vars": {"OMP_WAIT_POLICY": "PASSIVE"},
-    }
-
-
-def _init_kwargs(address: str) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"address": address, "namespace": NAMESPACE,
-                              "runtime_env": _runtime_env()}
-    if "://" not in address:  # a driver of its own (Ray Client takes fewer options)
-        kwargs.update(logging_level=logging.WARNING, log_to_driver=False,
-                      ignore_reinit_error=True)
-    return kwargs
-
-
-def connect(address: str, timeout: float = DEFAULT_RAY_CONNECT_TIMEOUT) -> None:
-    """Connect this process to the Ray cluster at ``address`` within ``timeout`` seconds.
-
-    ``ray.init`` can wait for minutes on an address where nothing answers, so the port is
-    probed first and ``ray.init`` runs in a daemon thread that is abandoned if it has not
-    finished in time. Does nothing if Ray is already initialised in this process.
-
-    Raises:
-        RayUnavailableError: Nothing answers, Ray refused, or the time ran out.
-    """
-    global _attempt
-    deadline = time.monotonic() + timeout
-    try:
-        import ray
-    except ImportError as error:  # pragma: no cover - ray is a requirement
-        raise RayUnavailableError(f"Ray is not installed ({error})") from error
-    with _connect_lock:
-        if ray.is_initialized():
-            return
-        if _attempt is None or not _attempt.is_alive():
-            _check_port(address, min(3.0, deadline - time.monotonic()))
-            if "://" not in address:
-                # A Ray driver exits when the cluster's GCS has been gone for 60 s; the app
-                # must outlive its cluster (jobs are then marked failed instead).
-                os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s",
-                                      str(_DRIVER_PATIENCE_SECONDS))
-            _attempt = _Attempt(address)
-            _attempt.start()
-        attempt = _attempt
-        attempt.join(max(deadline - time.monotonic(), 0.0))
-        if attempt.is_alive():
-            raise RayUnavailableError(f"no answer within {timeout:.0f} s")
-        if attempt.error is not None:
-            lines = str(attempt.error).strip().splitlines()
-            text = lines[0] if lines else type(attempt.error).__name__
-            raise RayUnavailableError(text[:300]) from attempt.error
-        if not ray.is_initialized():
-            raise RayUnavailableError("ray.init returned without a connection")
 
 
 # --------------------------------------------------------------------------- resources
@@ -243,212 +105,24 @@ def plan_resources(preference: str, cluster: dict[str, float], nodes: Sequence[d
             "num_gpus": 1.0 if use_gpu else 0.0}
 
 
-# --------------------------------------------------------------------------- on the cluster
-
-
-class MemoryRegistry:
-    """The registry a cluster node fits into: records and model bytes in memory.
-
-    It has the parts of :class:`~core.store.registry.ModelRegistry` that
-    :func:`core.engine.training.run_training` and :func:`core.workflow.compare` use. Nothing is
-    written to the node's disk or signed there; the app stores and signs the models.
-    """
-
-    def __init__(self) -> None:
-        self.records: dict[str, ModelRecord] = {}
-        self.payloads: dict[str, bytes] = {}
-
-    def get(self, model_id: str) -> ModelRecord | None:
-        """The record of a model fitted in this job, or None."""
-        return self.records.get(model_id)
-
-    def list_for_data(self, data_fingerprint: str) -> list[ModelRecord]:
-        """Models of this job trained on the table with this fingerprint."""
-        return [r for r in self.records.values() if r.data_fingerprint == data_fingerprint]
-
-    def add(self, record: ModelRecord, model_bytes: bytes) -> ModelRecord:
-        """Keep a fitted model's bytes and record."""
-        self.records[record.model_id] = record
-        self.payloads[record.model_id] = model_bytes
-        return record
-
-    def update_scores(self, model_id: str, scores: dict[str, float]) -> ModelRecord | None:
-        """Merge evaluation scores into a record."""
-        record = self.records.get(model_id)
-        if record is None:
-            return None
-        self.records[model_id] = replace(record, scores={**record.scores, **scores})
-        return self.records[model_id]
-
-    def verified_model_bytes(self, model_id: str) -> bytes:
-        """The bytes of a model this process fitted itself (nothing to verify)."""
-        if model_id not in self.payloads:
-            raise ModelFileError(f"Model {model_id} was not fitted in this job.")
-        return self.payloads[model_id]
-
-    def models(self) -> list[tuple[str, bytes]]:
-        """(record JSON, model bytes) of every model, for the app to store."""
-        return [(self.records[key].to_json(), self.payloads[key]) for key in self.records]
-
-
-def _node_device(use_gpu: bool, cpus: int) -> DeviceInfo:
-    """The device of this job: the GPU Ray gave it, else ``cpus`` CPU threads."""
-    import ray
-
-    from core.engine.device import probe_device
-
-    node = ray.util.get_node_ip_address()
-    if use_gpu:
-        found = probe_device()
-        if found.is_gpu:
-            return DeviceInfo(kind=found.kind, label=f"{found.label} on Ray node {node}",
-                              cpu_threads=cpus)
-    return DeviceInfo(kind="cpu", cpu_threads=cpus,
-                      label=f"CPU · {cpus} core{'s' if cpus != 1 else ''} on Ray node {node}")
-
-
-class JobBoard:
-    """The status board of one app's jobs (a Ray actor with 0 CPUs).
-
-    Running jobs post their :class:`~core.jobs.runner.JobStatus` here; the app reads all of them
-    in one call and posts cancel requests, which the jobs poll.
-    """
-
-    def __init__(self) -> None:
-        self._statuses: dict[str, dict[str, Any]] = {}
-        self._cancelled: set[str] = set()
-
-    def post(self, job_id: str, status: dict[str, Any]) -> None:
-        """Keep ``status`` unless a newer one is already here."""
-        current = self._statuses.get(job_id)
-        if current is None or status["updated_at"] >= current["updated_at"]:
-            self._statuses[job_id] = status
-
-    def statuses(self, job_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """The latest status of each job that has posted one."""
-        return {job_id: self._statuses[job_id] for job_id in job_ids
-                if job_id in self._statuses}
-
-    def cancel(self, job_id: str) -> None:
-        """Ask ``job_id`` to stop."""
-        self._cancelled.add(job_id)
-
-    def is_cancelled(self, job_id: str) -> bool:
-        """True once the app asked ``job_id`` to stop."""
-        return job_id in self._cancelled
-
-    def forget(self, job_id: str) -> None:
-        """Drop a finished job."""
-        self._statuses.pop(job_id, None)
-        self._cancelled.discard(job_id)
-
-
-class _BoardLink:
-    """A job's connection to the board: throttled status posts and a cancel flag."""
-
-    def __init__(self, board: Any, job_id: str) -> None:
-        self.board, self.job_id = board, job_id
-        self.cancelled = threading.Event()
-        self._done = threading.Event()
-        self._last = (0.0, "", "")
-
-    def publish(self, status: JobStatus) -> None:
-        """Post at most ~5 times a second, at once when the state or stage changes."""
-        now = time.monotonic()
-        if (now - self._last[0] < 0.2 and (status.state, status.stage) == self._last[1:]
-                and status.state in ("queued", "running")):
-            return
-        self._last = (now, status.state, status.stage)
-        status.updated_at = time.time()
-        try:
-            self.board.post.remote(self.job_id, asdict(status))
-        except Exception:  # noqa: BLE001 - progress is best effort; the result is not
-            _LOG.debug("Could not post the status of %s", self.job_id, exc_info=True)
-
-    def watch_cancel(self, interval: float = 0.3) -> None:
-        """Poll the board's cancel flag in a thread until :meth:`close`."""
-        import ray
-
-        def watch() -> None:
-            while not self._done.wait(interval):
-                try:
-                    if ray.get(self.board.is_cancelled.remote(self.job_id), timeout=5):
-                        self.cancelled.set()
-                        return
-                except Exception:  # noqa: BLE001 - the app kills the task after a grace
-                    _LOG.debug("Could not read the cancel flag", exc_info=True)
-
-        threading.Thread(target=watch, name="studio-cancel-watch", daemon=True).start()
-
-    def close(self) -> None:
-        """Stop watching."""
-        self._done.set()
-
-
-def run_job(kind: str, status: dict[str, Any], payload: Any, frame: pd.DataFrame,
-            board: Any, cpus: int, use_gpu: bool) -> dict[str, Any]:
-    """The body of a job's Ray task: fit or compare, posting progress to the board.
-
-    Returns:
-        ``{"status": JobStatus fields, "models": [(record JSON, model bytes), ...],
-        "rows": leaderboard rows or None}``. Models are never stored on the node.
-    """
-    import core.engine.device
-    from core.jobs.worker import StatusReporter, run_compare_job, run_training_job
-    from core.workflow import leaderboard_rows
-
-    link = _BoardLink(board, status["job_id"])
-    reporter = StatusReporter(JobStatus(**status), link.publish)
-    cpus = max(int(cpus), 1)
-    device = _node_device(use_gpu, cpus)
-    original_detect = core.engine.device.detect_device
-    # pipeline.compare resolves "auto" itself: make it mean this task's share of the node.
-    core.engine.device.detect_device = lambda: device  # type: ignore[assignment]
-    registry = MemoryRegistry()
-    rows = None
-    link.watch_cancel()
-    try:
-        reporter.update(state="running", device=device.label,
-                        stage="Loading the libraries" if kind == "compare"
-                        else "Loading the training libraries")
-        if kind == "compare":
-            table = table_from_compare_spec(payload, frame)
-            results = run_compare_job(reporter, table, payload,
-                                      registry=cast(ModelRegistry, registry))
-            rows = leaderboard_rows(results) if results is not None else None
-        else:
-            run_training_job(reporter, TrainingRequest.from_json(payload), frame,
-                             should_cancel=link.cancelled.is_set,
-                             registry=cast(ModelRegistry, registry), device=device)
-    finally:
-        link.close()
-        core.engine.device.detect_device = original_detect  # type: ignore[assignment]
-    final = reporter.snapshot()
-    return {"status": asdict(final), "rows": rows,
-            "models": registry.models() if final.state == "done" else []}
+# --------------------------------------------------------------------------- the tasks
+# Imported when first needed: the cluster side pulls in the whole job code.
 
 
 @functools.cache
 def _remote_job() -> Any:
     import ray
 
+    from core.jobs.ray_task import run_job
+
     return ray.remote(max_retries=0)(run_job)
-
-
-def warm_up() -> None:
-    """Import what a job needs (the body of the warm-up task)."""
-    import sdv.single_table  # noqa: F401
-    import torch  # noqa: F401
-
-    import core.workflow  # noqa: F401
-    from core.engine import patches as sdv_speedups
-
-    sdv_speedups.apply()
 
 
 @functools.cache
 def _remote_warm_up() -> Any:
     import ray
+
+    from core.jobs.ray_task import warm_up
 
     return ray.remote(num_cpus=1, max_retries=0)(warm_up)
 
@@ -456,6 +130,8 @@ def _remote_warm_up() -> Any:
 @functools.cache
 def _remote_board() -> Any:
     import ray
+
+    from core.jobs.ray_task import JobBoard
 
     return ray.remote(num_cpus=0, max_restarts=0)(JobBoard)
 
@@ -478,7 +154,7 @@ class _RayJob:
 class RayJobRunner:
     """Runs each job as a Ray task on a cluster; models come back to this app's registry.
 
-    Use :meth:`connect` (or :func:`core.jobs.runner.make_job_runner`) to create one.
+    Use :meth:`connect` (or :func:`core.jobs.backend.make_job_runner`) to create one.
 
     Attributes:
         address: The cluster address.
@@ -523,7 +199,7 @@ class RayJobRunner:
         started = time.monotonic()
         connect(address, timeout)
         key = (address, str((settings or get_settings()).data_dir))
-        with _connect_lock:
+        with _runners_lock:
             runner = _runners.get(key)
             if runner is not None:  # e.g. Streamlit's cache was cleared: keep its jobs
                 runner.cpus_per_job = cpus_per_job
@@ -533,7 +209,7 @@ class RayJobRunner:
             raise RayUnavailableError("connected, but the cluster does not list its nodes")
         runner.board()  # created in the background, ready before the first job
         runner.prepare_standby()
-        with _connect_lock:
+        with _runners_lock:
             return _runners.setdefault(key, runner)
 
     def prepare_standby(self) -> None:
@@ -882,7 +558,7 @@ class RayJobRunner:
         for job in self._active():
             self._kill(job)
             self._end(job, "cancelled", _cancel_message(job))
-        with _connect_lock:
+        with _runners_lock:
             for key, runner in list(_runners.items()):
                 if runner is self:
                     del _runners[key]

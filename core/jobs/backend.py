@@ -1,0 +1,175 @@
+"""Where jobs run: one interface (:class:`JobRunner`), two backends, chosen by settings.
+
+:func:`make_job_runner` picks the backend from the configuration
+(:func:`job_backend_config`): worker processes on this machine
+(:class:`core.jobs.local.LocalJobRunner`) by default, or a Ray cluster
+(:class:`core.jobs.ray_backend.RayJobRunner`) when ``RAY_ADDRESS`` or
+``STUDIO_JOB_BACKEND=ray`` is set. If the Ray cluster cannot be reached in time, it
+returns the local runner with a ``warning`` saying so.
+
+The page polls :meth:`JobRunner.status` from an ``st.fragment(run_every=...)``; once a job
+has ended, the runner answers from memory (the local job folder is gone by then).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from core.data.splitting import SplitSpec
+from core.data.table import StudioTable
+from core.engine.training import TrainingRequest
+from core.jobs.local import LocalJobRunner
+from core.jobs.ray_connect import DEFAULT_RAY_CONNECT_TIMEOUT
+from core.jobs.status import JobStatus
+from core.store.settings import PROJECT_ROOT, Settings
+
+__all__ = ["JobBackendConfig", "JobRunner", "job_backend_config", "make_job_runner"]
+
+_LOG = logging.getLogger("studio.jobs")
+_SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+
+
+class JobRunner(Protocol):
+    """Where training jobs run (local worker processes, or a Ray cluster).
+
+    Attributes:
+        warning: Why jobs do not run where the configuration asked (e.g. the Ray cluster
+            was unreachable), or None. The sidebar shows it.
+    """
+
+    warning: str | None
+
+    def start(self, request: TrainingRequest, frame: pd.DataFrame,
+              estimate_seconds: float | None = None) -> str:
+        """Start fitting; return the job id immediately."""
+
+    def start_compare(self, table: StudioTable, candidates: Sequence[tuple[str, str]],
+                      budget: float | None, seed: int = 0, device: str = "auto",
+                      split: SplitSpec | None = None) -> str:
+        """Start a comparison of ``candidates``; return the job id immediately."""
+
+    def result(self, job_id: str) -> list[dict[str, Any]] | None:
+        """The leaderboard rows of a finished comparison (None if there are none)."""
+
+    def status(self, job_id: str) -> JobStatus:
+        """The job's current status (never blocks for long)."""
+
+    def cancel(self, job_id: str) -> None:
+        """Ask the job to stop; it ends as "cancelled" promptly."""
+
+    def wait(self, job_id: str, timeout: float = 600.0, poll: float = 0.2) -> JobStatus:
+        """Block until the job ends (tests and the command line)."""
+
+    def describe(self) -> str:
+        """Where jobs run, for the sidebar ("this machine", "Ray cluster at host:port")."""
+
+
+@dataclass(frozen=True)
+class JobBackendConfig:
+    """Where jobs should run, as configured.
+
+    Attributes:
+        backend: "local" or "ray".
+        ray_address: The cluster address for Ray ("ray://head:10001", "10.0.0.5:6379",
+            "auto" for a cluster started with ``ray start`` on this machine).
+        connect_timeout: Seconds to wait for the cluster before falling back to local.
+        cpus_per_job: CPUs a Ray job asks for (None: up to 4, at most a node's CPUs).
+        problem: A configuration mistake to show (the backend is then "local").
+    """
+
+    backend: str = "local"
+    ray_address: str | None = None
+    connect_timeout: float = DEFAULT_RAY_CONNECT_TIMEOUT
+    cpus_per_job: int | None = None
+    problem: str | None = None
+
+
+def _read_secrets(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            section = tomllib.load(handle).get("studio", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    return section if isinstance(section, dict) else {}
+
+
+def job_backend_config(environ: Mapping[str, str] | None = None,
+                       secrets_path: Path | None = None) -> JobBackendConfig:
+    """Read the job backend settings; the environment wins over ``secrets.toml``.
+
+    Environment variables (or keys of the ``[studio]`` table in
+    ``.streamlit/secrets.toml``):
+
+    * ``STUDIO_JOB_BACKEND`` (``job_backend``): ``local`` or ``ray``. Unset: ``ray`` if an
+      address is set, else ``local``.
+    * ``RAY_ADDRESS`` (``ray_address``): the cluster; ``ray`` without one means ``auto``.
+    * ``STUDIO_RAY_CONNECT_TIMEOUT`` (``ray_connect_timeout``): seconds, default 10.
+    * ``STUDIO_RAY_CPUS_PER_JOB`` (``ray_cpus_per_job``): CPUs per Ray job.
+    """
+    environ = os.environ if environ is None else environ
+    secrets = _read_secrets(secrets_path or _SECRETS_FILE)
+
+    def setting(variable: str, key: str) -> str | None:
+        value = environ.get(variable)
+        if value is None or not str(value).strip():
+            value = secrets.get(key)
+        return None if value is None or not str(value).strip() else str(value).strip()
+
+    backend = (setting("STUDIO_JOB_BACKEND", "job_backend") or "").lower()
+    address = setting("RAY_ADDRESS", "ray_address")
+    problems = []
+    try:
+        timeout = float(setting("STUDIO_RAY_CONNECT_TIMEOUT", "ray_connect_timeout")
+                        or DEFAULT_RAY_CONNECT_TIMEOUT)
+    except ValueError:
+        problems.append("STUDIO_RAY_CONNECT_TIMEOUT is not a number of seconds; "
+                        f"{DEFAULT_RAY_CONNECT_TIMEOUT:.0f} s is used.")
+        timeout = DEFAULT_RAY_CONNECT_TIMEOUT
+    cpus_text = setting("STUDIO_RAY_CPUS_PER_JOB", "ray_cpus_per_job")
+    cpus = None
+    if cpus_text is not None:
+        try:
+            cpus = max(int(cpus_text), 1)
+        except ValueError:
+            problems.append(f"STUDIO_RAY_CPUS_PER_JOB='{cpus_text}' is not a whole number; "
+                            "the default is used.")
+    if backend not in ("", "local", "ray"):
+        return JobBackendConfig(problem=(
+            f"STUDIO_JOB_BACKEND='{backend}' is neither 'local' nor 'ray': jobs run on this "
+            "machine. Set it to 'ray' (with RAY_ADDRESS) to use a Ray cluster."))
+    if backend == "local" or (not backend and address is None):
+        return JobBackendConfig(problem=" ".join(problems) or None)
+    return JobBackendConfig(backend="ray", ray_address=address or "auto",
+                            connect_timeout=max(timeout, 0.5), cpus_per_job=cpus,
+                            problem=" ".join(problems) or None)
+
+
+def make_job_runner(settings: Settings | None = None,
+                    config: JobBackendConfig | None = None) -> JobRunner:
+    """The configured job runner: local worker processes, or a Ray cluster.
+
+    Connecting to Ray takes at most ``config.connect_timeout`` seconds (default 10). If the
+    cluster cannot be reached, or Ray cannot be imported, jobs run on this machine and the
+    returned runner's ``warning`` says why.
+    """
+    config = config or job_backend_config()
+    if config.backend != "ray":
+        return LocalJobRunner(settings, warning=config.problem)
+    address = config.ray_address or "auto"
+    try:
+        from core.jobs.ray_backend import RayJobRunner  # imports Ray (seconds): only if asked
+
+        return RayJobRunner.connect(address, settings, timeout=config.connect_timeout,
+                                    cpus_per_job=config.cpus_per_job)
+    except Exception as error:  # noqa: BLE001 - whatever Ray raises, the app keeps working
+        _LOG.warning("Ray cluster at %s unavailable: %s", address, error)
+        return LocalJobRunner(settings, warning=(
+            f"Ray cluster at {address} unreachable: jobs run on this machine. ({error})"))

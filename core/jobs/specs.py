@@ -1,0 +1,88 @@
+"""A job's inputs as data: training requests and comparison specs, to and from files.
+
+The local runner writes them into the job's folder (private files, see
+:mod:`core.jobs.folders`) and the worker reads them back; the Ray backend sends the same
+JSON with the task.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.data.splitting import SplitSpec
+from core.data.table import StudioTable
+from core.engine.training import TrainingRequest, schema_from_dict, schema_to_dict
+from core.jobs.folders import COMPARE_FILE, FRAME_FILE, REQUEST_FILE, write_private
+
+__all__ = [
+    "compare_spec",
+    "is_compare_job",
+    "load_compare_request",
+    "load_job_request",
+    "table_from_compare_spec",
+    "write_compare_request",
+    "write_job_request",
+]
+
+
+def compare_spec(table: StudioTable, candidates: Sequence[tuple[str, str]],
+                 budget: float | None, seed: int = 0, device: str = "auto",
+                 split: SplitSpec | None = None) -> dict[str, Any]:
+    """A comparison's settings and the table's description, as JSON-able data."""
+    split = split or SplitSpec(target=table.target)
+    return {
+        "name": table.name, "source": table.source, "fingerprint": table.fingerprint,
+        "target": table.target, "schema": schema_to_dict(table.schema),
+        "candidates": [list(c) for c in candidates], "budget": budget, "seed": seed,
+        "device": device, "split": split.to_dict(),
+    }
+
+
+def table_from_compare_spec(spec: dict[str, Any], frame: pd.DataFrame) -> StudioTable:
+    """Rebuild the table a comparison runs on (inverse of :func:`compare_spec`)."""
+    schema = schema_from_dict(spec["schema"])
+    return StudioTable(frame=frame, name=spec["name"], source=spec["source"],
+                       fingerprint=spec["fingerprint"], notes=(), schema=schema,
+                       detected_schema=schema, target=spec["target"])
+
+
+def _write_frame(job_dir: Path, frame: pd.DataFrame) -> None:
+    write_private(job_dir / FRAME_FILE, frame.to_pickle)
+
+
+def _read_frame(job_dir: Path) -> pd.DataFrame:
+    return pd.read_pickle(job_dir / FRAME_FILE)  # noqa: S301 - written by this app, 0600
+
+
+def write_job_request(job_dir: Path, request: TrainingRequest, frame: pd.DataFrame) -> None:
+    """Write a fit's inputs into its (new, private) folder."""
+    write_private(job_dir / REQUEST_FILE, request.to_json())
+    _write_frame(job_dir, frame)
+
+
+def load_job_request(job_dir: Path) -> tuple[TrainingRequest, pd.DataFrame]:
+    """Read a fit's inputs (the worker)."""
+    request = TrainingRequest.from_json((job_dir / REQUEST_FILE).read_text())
+    return request, _read_frame(job_dir)
+
+
+def write_compare_request(job_dir: Path, spec: dict[str, Any], frame: pd.DataFrame) -> None:
+    """Write a comparison's inputs (:func:`compare_spec` and the table's rows)."""
+    write_private(job_dir / COMPARE_FILE, json.dumps(spec))
+    _write_frame(job_dir, frame)
+
+
+def is_compare_job(job_dir: Path) -> bool:
+    """True if the folder holds a comparison rather than a fit."""
+    return (job_dir / COMPARE_FILE).exists()
+
+
+def load_compare_request(job_dir: Path) -> tuple[StudioTable, dict[str, Any]]:
+    """Read a comparison's inputs (the worker)."""
+    spec = json.loads((job_dir / COMPARE_FILE).read_text())
+    return table_from_compare_spec(spec, _read_frame(job_dir)), spec
