@@ -405,3 +405,4 @@ def test_a_comparison_runs_on_the_cluster_and_its_models_land_here(runner):
     assert row["synthesizer"] == "gaussian_copula" and row["recommended"]
     record = ModelRegistry().get(row["model_id"])
     assert record is not None and record.scores["quality"] == row["quality"]
+    assert "on Ray node 127.0.0.1" in record.device  # the task's device, handed to compare
