@@ -1,8 +1,9 @@
 """The one owner of Streamlit caching.
 
-Rules (DESIGN.md): caches are global across users by default, so anything derived from a
-user's data is ``scope="session"`` or keyed by a content fingerprint the session holds.
-Only shipped, public things (sample datasets, the machine's device) are cached globally.
+Rules (docs/ARCHITECTURE.md, "Where state lives"): caches are global across users by
+default, so anything derived from a user's data is ``scope="session"`` or keyed by a content
+fingerprint the session holds. Only shipped, public things (sample datasets, the machine's
+device) are cached globally.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Fitting a synthesizer: requests, cache keys, progress, early stopping, ETA.
 
 :func:`run_training` is the single fitting routine. The app runs it in a separate worker
-process (:mod:`core.jobs.runner`), the command line runs it in-process; both get the same
+process (:mod:`core.jobs.local`), the command line runs it in-process; both get the same
 seeds, the same per-epoch progress and the same model record.
 
 Deep models are the studio's subclasses of SDV's (:mod:`core.engine.studio_models`): the
