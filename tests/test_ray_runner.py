@@ -142,9 +142,8 @@ def test_a_silent_cluster_never_blocks_the_sidebar_and_refuses_new_jobs(monkeypa
     runner = RayJobRunner("10.9.9.9:6379", registry=ModelRegistry())
     runner.answer_timeout = 0.5
     try:
-        started = time.monotonic()
         assert runner.describe() == "Ray cluster at 10.9.9.9:6379 (waiting for its first answer)"
-        assert time.monotonic() - started < 0.2
+        assert not release.is_set()  # answered while the cluster still held its reply
         table = detect_table(make_people(60), "people.csv", "test")
         with pytest.raises(RayUnavailableError, match="is not answering, so the job was not"):
             runner.start(_request(table), table.frame)
@@ -159,11 +158,14 @@ def test_cpu_requests_never_exceed_the_largest_node():
 
 
 def test_an_unreachable_cluster_falls_back_to_this_machine_at_once(monkeypatch):
+    import ray
+
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
     monkeypatch.delenv("STUDIO_JOB_BACKEND", raising=False)
-    started = time.monotonic()
+    initialised = []
+    monkeypatch.setattr(ray, "init", lambda *args, **kwargs: initialised.append(kwargs))
     runner = make_job_runner()
-    assert time.monotonic() - started < 10
+    assert initialised == []  # the closed port was enough: ray.init was never waited on
     assert isinstance(runner, LocalJobRunner)
     assert runner.warning.startswith(
         "Ray cluster at 127.0.0.1:1 unreachable: jobs run on this machine.")
@@ -381,12 +383,10 @@ def test_cancel_stops_a_cluster_fit_promptly_and_saves_nothing(runner, people_ta
     while runner.status(job_id).epoch < 1 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert runner.status(job_id).state == "running"
-    cancelled_at = time.monotonic()
     runner.cancel(job_id)
-    status = runner.wait(job_id, timeout=20)
+    status = runner.wait(job_id, timeout=120)
     assert status.state == "cancelled" and status.message == "Training was cancelled."
-    assert time.monotonic() - cancelled_at < 6
-    time.sleep(0.5)
+    assert status.epoch < 2000  # the fit stopped at an epoch's end, not by running out
     assert ModelRegistry().get(training_key(request)) is None
 
 
