@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -66,7 +67,10 @@ def test_bad_input_exits_non_zero_with_one_line(tmp_path, arguments, expected):
     command = [sys.executable, "-m", "core", "run"]
     for flag, value in base.items():
         command += [flag, value]
-    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    # CUDA hidden, so "--device cuda" is refused on a machine that has a GPU too.
+    environment = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                               env=environment)
     assert completed.returncode != 0
     last_line = completed.stderr.strip().splitlines()[-1]
     assert last_line.startswith("error: ") and expected in last_line

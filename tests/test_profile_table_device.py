@@ -8,7 +8,7 @@ import pytest
 
 from core.data.profiling import profile_table
 from core.data.table import fingerprint_frame
-from core.engine.device import detect_device, probe_device, resolve_device
+from core.engine.device import probe_device, resolve_device
 from core.engine.metadata import detect_table
 from core.errors import MetadataError, ParameterError
 from tests.helpers import make_people
@@ -77,9 +77,12 @@ def test_device_cuda_detected_when_torch_reports_it(monkeypatch):
     assert resolve_device("cpu", info).kind == "cpu"  # "force CPU"
 
 
-def test_asking_for_a_missing_gpu_is_refused():
-    detect_device.cache_clear()
+def test_asking_for_a_missing_gpu_is_refused(monkeypatch):
+    import torch
+
+    # A machine without a GPU, whatever this one has.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ParameterError, match="asked for 'cuda'"):
         resolve_device("cuda", probe_device())
     with pytest.raises(ParameterError, match="unknown"):
-        resolve_device("tpu")
+        resolve_device("tpu", probe_device())
