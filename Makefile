@@ -9,7 +9,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint format bench sample-data clean
+.PHONY: help run test test-fast test-random lint format bench sample-data clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ test: $(DEV_STAMP) ## Set up dev tools and run lint plus the whole test suite (u
 
 test-fast: $(DEV_STAMP) ## Run the suite without browser and slow tests
 	$(BIN)/python -m pytest -m "not e2e and not slow"
+
+test-random: $(DEV_STAMP) ## Run the suite without browser tests in a random order (SEED=n to repeat one)
+	$(BIN)/python -m pytest -m "not e2e" -p random_order --random-order $(if $(SEED),--random-order-seed=$(SEED))
 
 lint: $(DEV_STAMP) ## Lint with ruff
 	$(BIN)/ruff check .
