@@ -136,6 +136,12 @@ def test_exports_round_trip(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(parquet)), frame)
     excel = generation.export_bytes(frame, "Excel")
     assert pd.read_excel(io.BytesIO(excel))["a"].tolist() == [1, 2]
+    assert pd.read_excel(io.BytesIO(excel))["when"].tolist() == frame["when"].tolist()
+    # Excel-safe CSV reads back as the same table, with only formula-like text guarded.
+    risky = frame.assign(b=["=1+1", "<script>"], a=[-1, 2])
+    safe = pd.read_csv(io.BytesIO(generation.export_bytes(risky, "CSV", excel_safe=True)))
+    assert safe["b"].tolist() == ["'=1+1", "<script>"] and safe["a"].tolist() == [-1, 2]
+    assert generation.guard_formula_cells(frame) is frame  # nothing to guard: no copy
     monkeypatch.setattr(generation, "_EXCEL_MAX_ROWS", 1)
     with pytest.raises(ParameterError, match="CSV or Parquet"):
         generation.export_bytes(frame, "Excel")

@@ -24,9 +24,11 @@ from core.progress import ProgressCallback, null_progress
 
 __all__ = [
     "EXPORT_FORMATS",
+    "FORMULA_STARTS",
     "GeneratedSample",
     "export_bytes",
     "generate",
+    "guard_formula_cells",
     "validate_class_shares",
 ]
 
@@ -37,6 +39,10 @@ EXPORT_FORMATS: dict[str, tuple[str, str]] = {
     "Excel": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
 _EXCEL_MAX_ROWS = 1_048_575
+_EXCEL_SHEET = "Sheet1"
+#: First characters that make a spreadsheet read a CSV cell as a formula. Tab and carriage
+#: return are included because some importers strip them before looking for the others.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _BATCH_ROWS = 20_000
 _MAX_ROWS = 5_000_000
 
@@ -283,12 +289,21 @@ def _explain_condition_failure(values: Mapping[str, Any], synthesizer: Any,
             "never match), or a Gaussian Copula model.")
 
 
-def export_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
+def export_bytes(frame: pd.DataFrame, fmt: str, *, excel_safe: bool = False) -> bytes:
     """Serialise rows for download.
+
+    Excel files hold every text value as text, never as a formula or an error value: a
+    synthetic category copied from hostile real data, such as ``=HYPERLINK(...)``, stays
+    the visible string it was, without any added character.
 
     Args:
         frame: The rows.
         fmt: A key of :data:`EXPORT_FORMATS`.
+        excel_safe: CSV only: put ``'`` before text cells that a spreadsheet would run as a
+            formula (see :func:`guard_formula_cells`; numbers are left alone) and end rows
+            with CRLF, as Excel and RFC 4180 do, so every cell holding a CR is quoted and
+            cannot start a new, unguarded row. Off gives plain CSV. Parquet and Excel
+            ignore it.
 
     Raises:
         ParameterError: Unknown format, or too many rows for Excel.
@@ -297,7 +312,12 @@ def export_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
         raise ParameterError(f"Unknown format '{fmt}'; choose {', '.join(EXPORT_FORMATS)}.")
     buffer = io.BytesIO()
     if fmt == "CSV":
-        buffer.write(frame.to_csv(index=False).encode("utf-8"))
+        if excel_safe:
+            # The csv module quotes a field only for line-end characters it writes itself.
+            text = guard_formula_cells(frame).to_csv(index=False, lineterminator="\r\n")
+        else:
+            text = frame.to_csv(index=False)
+        buffer.write(text.encode("utf-8"))
     elif fmt == "Parquet":
         frame.to_parquet(buffer, index=False)
     else:
@@ -310,5 +330,70 @@ def export_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
         for column in excel.columns:
             if isinstance(excel[column].dtype, pd.DatetimeTZDtype):
                 excel[column] = excel[column].dt.tz_localize(None)
-        excel.to_excel(buffer, index=False, engine="openpyxl")
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            excel.to_excel(writer, sheet_name=_EXCEL_SHEET, index=False)
+            _keep_strings_as_text(writer.sheets[_EXCEL_SHEET], excel)
     return buffer.getvalue()
+
+
+def _is_text_column(dtype: Any) -> bool:
+    """Object, string and category columns: the only ones whose cells can be strings."""
+    return (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
+            or isinstance(dtype, pd.CategoricalDtype))
+
+
+def _keep_strings_as_text(sheet: Any, frame: pd.DataFrame) -> None:
+    """Undo openpyxl's guess that a string is a formula (``=…``) or an error (``#N/A``).
+
+    openpyxl decides a cell's type from its value when pandas assigns it; setting the type
+    back to string makes it write the value as an inline string, which Excel shows as text.
+    """
+    text_columns = [position + 1 for position, dtype in enumerate(frame.dtypes)
+                    if _is_text_column(dtype)]
+    cells = [cell for row in sheet.iter_rows(min_row=1, max_row=1) for cell in row]
+    for column in text_columns:
+        cells.extend(cell for (cell,) in sheet.iter_rows(min_row=2, min_col=column,
+                                                         max_col=column))
+    for cell in cells:
+        if cell.data_type in ("f", "e") and isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
+def _guard_text(value: Any) -> Any:
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def guard_formula_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Make rows safe to open as CSV in Excel, LibreOffice or Google Sheets.
+
+    A text cell that starts with one of :data:`FORMULA_STARTS` (``=``, ``+``, ``-``, ``@``,
+    tab, carriage return) gets a leading ``'``, which spreadsheets read as "this is text"
+    and do not show. Only strings in object, string and category columns, and string column
+    names, count as text cells: numbers are data, so ``-3`` in a numeric column is left as
+    it is (the string ``"-3"`` in a text column is guarded). Missing values and every other
+    cell are unchanged.
+
+    Args:
+        frame: The rows (not modified).
+
+    Returns:
+        ``frame`` itself when no cell needs guarding, else a copy with the guarded cells.
+    """
+    guarded: pd.DataFrame | None = None
+    for position, dtype in enumerate(frame.dtypes):
+        if not _is_text_column(dtype):
+            continue
+        values = frame.iloc[:, position].to_numpy(dtype=object)
+        risky = [isinstance(value, str) and value.startswith(FORMULA_STARTS)
+                 for value in values]
+        if not any(risky):
+            continue
+        if guarded is None:
+            guarded = frame.copy()
+        guarded.isetitem(position, pd.Series([_guard_text(value) for value in values],
+                                             index=frame.index, dtype=object))
+    names = [_guard_text(name) for name in frame.columns]
+    if names != list(frame.columns):
+        guarded = frame.copy() if guarded is None else guarded
+        guarded.columns = names
+    return frame if guarded is None else guarded
