@@ -115,13 +115,18 @@ if table.target and table.target in sample.frame.columns:
         + " · synthetic: " + ", ".join(f"{k} {v:.1%}" for k, v in synth_share.items())
     )
 
+excel_safe = st.checkbox(
+    "Excel-safe CSV", value=True, key="gen_excel_safe",
+    help="Puts ' before CSV text cells starting with =, +, -, @, tab or CR, so a spreadsheet "
+    "shows them instead of running them as formulas; numbers stay as they are.",
+)
 columns = st.columns(len(EXPORT_FORMATS))
 for column, (fmt, (extension, mime)) in zip(columns, EXPORT_FORMATS.items(), strict=True):
 
-    def payload(fmt: str = fmt) -> bytes:
+    def payload(fmt: str = fmt, excel_safe: bool = excel_safe) -> bytes:
         """Build the file only when the button is clicked."""
         try:
-            return export_bytes(sample.frame, fmt)
+            return export_bytes(sample.frame, fmt, excel_safe=excel_safe)
         except StudioError as error:
             return str(error).encode()
 
