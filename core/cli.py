@@ -4,6 +4,7 @@ Runs the same workflow as the app (:mod:`core.workflow`: detection and correctio
 faked by default, honest split, training or reusing a stored model, sampling, evaluation)
 and writes ``synthetic.csv``, ``report.html`` and ``metrics.json``. Progress goes to stderr;
 on bad input the exit code is non-zero and stderr holds a one-line reason.
+``--excel-safe-csv`` guards formula-like text cells of ``synthetic.csv`` for spreadsheets.
 
 ``--data`` may also be a database URL (``sqlite:///x.db``, ``duckdb:///x.duckdb``,
 ``postgresql://user@host/db`` or ``connection:<name>`` from ``.streamlit/secrets.toml``)
@@ -73,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="seconds for the whole run; deep models get epochs to fit it")
     run.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
     run.add_argument("--sheet", help="Excel sheet to read (default: first with data)")
+    run.add_argument("--excel-safe-csv", action="store_true",
+                     help="put ' before text cells of synthetic.csv that start with =, +, -, "
+                     "@, tab or CR, so spreadsheets show them instead of running them as "
+                     "formulas, and end rows with CRLF (numbers are left alone; default: "
+                     "plain CSV)")
     return parser
 
 
@@ -199,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
     timings["total_s"] = round(time.monotonic() - started, 3)
     metrics = build_metrics(record, sample, evaluation, len(table.frame), timings, extra)
     write_outputs(args.out, sample, evaluation, metrics, run_card(table, record, timings),
-                  title=f"Synthetic data report — {table.name}")
+                  title=f"Synthetic data report — {table.name}", excel_safe=args.excel_safe_csv)
     progress(1.0, f"Wrote {args.out / 'synthetic.csv'}, report.html and metrics.json.")
     sys.stdout.write(f"{evaluation.verdict.headline}\n")
     return 0

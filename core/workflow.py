@@ -36,7 +36,7 @@ from core.data.splitting import SplitSpec, split_real
 from core.data.table import StudioTable
 from core.engine.catalogue import REGISTRY, get_spec, resolve_params
 from core.engine.device import DeviceInfo
-from core.engine.generation import GeneratedSample, generate
+from core.engine.generation import GeneratedSample, export_bytes, generate
 from core.engine.models import load_synthesizer
 from core.engine.training import (
     FitProgress,
@@ -763,12 +763,21 @@ def run_card(table: StudioTable, record: ModelRecord, timings: dict[str, float]
 
 
 def write_outputs(out_dir: Path, sample: GeneratedSample, evaluation: EvaluationResult,
-                  metrics: dict[str, Any], card: dict[str, Any], title: str) -> None:
-    """Write ``synthetic.csv``, ``report.html`` and ``metrics.json`` into ``out_dir``."""
+                  metrics: dict[str, Any], card: dict[str, Any], title: str,
+                  excel_safe: bool = False) -> None:
+    """Write ``synthetic.csv``, ``report.html`` and ``metrics.json`` into ``out_dir``.
+
+    ``excel_safe`` writes the CSV as the Generate page's Excel-safe download (see
+    :func:`core.engine.generation.export_bytes`); off writes plain CSV.
+    """
     from core.evaluation.report import build_report
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    sample.frame.to_csv(out_dir / "synthetic.csv", index=False)
+    if excel_safe:
+        (out_dir / "synthetic.csv").write_bytes(export_bytes(sample.frame, "CSV",
+                                                             excel_safe=True))
+    else:
+        sample.frame.to_csv(out_dir / "synthetic.csv", index=False)
     (out_dir / "report.html").write_text(build_report(evaluation, card, title=title),
                                          encoding="utf-8")
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_json_value),
