@@ -1,4 +1,4 @@
-"""The database errors: reading failures, refused queries and write failures.
+"""The database errors: reading failures, refused queries, refusals and write failures.
 
 Every message is written for the user and never contains a password.
 """
@@ -16,8 +16,21 @@ class QueryNotAllowedError(DatabaseError):
     """The query is not a single read-only SELECT; nothing was sent to the database."""
 
 
+class DatabaseNotAllowedError(DatabaseError):
+    """The operator's settings forbid this database, host, file or user; nothing was read.
+
+    The message says which switch (``STUDIO_DATABASES``, ``STUDIO_DB_HOSTS``,
+    ``STUDIO_DB_FILE_DIRS``) decides, and never whether a file outside the allowed folders
+    exists.
+    """
+
+
 class DatabaseWriteError(StudioError):
     """Synthetic rows could not be written to the database (nothing was changed)."""
+
+
+class WriteNotAllowedError(DatabaseWriteError):
+    """The operator's settings forbid writing there; nothing was opened or changed."""
 
 
 class TableExistsError(DatabaseWriteError):
