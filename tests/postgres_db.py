@@ -2,8 +2,9 @@
 
 :class:`TempPostgres` runs ``initdb`` into a fresh directory and starts ``postgres`` on
 127.0.0.1 at a free port with password authentication (scram-sha-256), then creates a
-test role with a password and a test database. ``stop()`` shuts it down and deletes the
-directory.
+test role with a password and a test database (the role owns it, so it can write).
+:meth:`TempPostgres.create_reader` adds a role that can only read, made with the SQL the
+README gives. ``stop()`` shuts the server down and deletes the directory.
 
 PostgreSQL refuses to run as root, so when the tests run as root the binaries run as the
 ``postgres`` system user (``runuser -u postgres --``); the directory is handed to that user.
@@ -34,6 +35,8 @@ SUPERUSER_PASSWORD = "super-Secret-42"
 ROLE = "studio_test"
 # Characters that must be URL-encoded, so the tests also check redaction of encoded forms.
 ROLE_PASSWORD = "Pw-s3cr3t@db/x%"
+READER = "studio_reader"
+READER_PASSWORD = "R3ader-only/%pw"
 DATABASE = "studio"
 _START_TIMEOUT_S = 30
 
@@ -145,6 +148,35 @@ class TempPostgres:
         return psycopg.connect(host=self.host, port=self.port, user=SUPERUSER,
                                password=SUPERUSER_PASSWORD, dbname=database,
                                autocommit=autocommit, connect_timeout=10)
+
+    def create_reader(self, schemas: tuple[str, ...] = ("public",),
+                      database: str = DATABASE) -> None:
+        """Create :data:`READER`, a role that can only read ``schemas`` (the README's SQL).
+
+        Run it after the tables exist: it grants SELECT on the tables there now and on
+        those the test role creates later.
+        """
+        from psycopg import sql
+
+        with self.superuser_connect(database) as connection:
+            exists = connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
+                                        (READER,)).fetchone()
+            if not exists:
+                connection.execute(sql.SQL(
+                    "CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                    "NOREPLICATION").format(sql.Identifier(READER), sql.Literal(READER_PASSWORD)))
+            connection.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(database), sql.Identifier(READER)))
+            for schema in schemas:
+                names = {"schema": sql.Identifier(schema), "reader": sql.Identifier(READER),
+                         "owner": sql.Identifier(ROLE)}
+                connection.execute(sql.SQL("GRANT USAGE ON SCHEMA {schema} TO {reader}").format(
+                    **names))
+                connection.execute(sql.SQL(
+                    "GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {reader}").format(**names))
+                connection.execute(sql.SQL(
+                    "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} "
+                    "GRANT SELECT ON TABLES TO {reader}").format(**names))
 
     def server_log(self) -> str:
         """The server's log (for failure messages)."""

@@ -3,6 +3,11 @@
 PostgreSQL is started by ``tests/postgres_db.py`` (initdb + pg_ctl as the ``postgres``
 user, password auth on 127.0.0.1). Without the binaries these tests are skipped with the
 reason, except under CI (``CI`` set, as ``.ci/run`` does), where that is a failure.
+
+The operator's switches are the app's defaults (read, localhost) with the test folders
+allowed for database files (``STUDIO_DB_FILE_DIRS``, set by a fixture). Reading
+PostgreSQL uses a role that can only read; writing uses the owner under ``readwrite``.
+The hostile cases are in ``tests/test_database_security.py``.
 """
 
 from __future__ import annotations
@@ -25,13 +30,24 @@ from streamlit.testing.v1 import AppTest
 from core.__main__ import main
 from core.data import databases as db
 from tests.helpers import shown
-from tests.postgres_db import ROLE, ROLE_PASSWORD, PostgresUnavailable, TempPostgres, find_binaries
+from tests.postgres_db import (
+    READER,
+    READER_PASSWORD,
+    ROLE,
+    ROLE_PASSWORD,
+    PostgresUnavailable,
+    TempPostgres,
+    find_binaries,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINES = ["sqlite", "duckdb", "postgresql"]
 DATASET = "studio.dataset"
 MODEL = "studio.current_model"
-SECRET_FORMS = {ROLE_PASSWORD, quote(ROLE_PASSWORD, safe=""), quote_plus(ROLE_PASSWORD)}
+SECRET_FORMS = {form for secret in (ROLE_PASSWORD, READER_PASSWORD)
+                for form in (secret, quote(secret, safe=""), quote_plus(secret))}
+# Hosts for the URL tests that never connect.
+ANY_HOST = {"STUDIO_DB_HOSTS": "*"}
 
 
 def make_loans(n: int = 400, seed: int = 3) -> pd.DataFrame:
@@ -81,14 +97,37 @@ def postgres() -> TempPostgres:
             make_loans().to_sql("loans", connection, schema="public", index=False)
             make_loans(60, seed=9).to_sql("orders", connection, schema="sales", index=False)
         engine.dispose()
+        server.create_reader(("public", "sales"))
         yield server
     finally:
         server.stop()
 
 
 @pytest.fixture(scope="module")
-def sqlite_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sqlite") / "bank.db"
+def database_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of this module's SQLite and DuckDB files."""
+    return tmp_path_factory.mktemp("databases")
+
+
+@pytest.fixture(autouse=True)
+def _allowed_folders(monkeypatch: pytest.MonkeyPatch, database_dir: Path, tmp_path: Path) -> None:
+    """The app's defaults, with this module's folders allowed for database files."""
+    for variable in ("STUDIO_DATABASES", "STUDIO_DB_HOSTS", "STUDIO_DB_PASSWORD_HOSTS",
+                     "STUDIO_DB_PASSWORD", "PGPASSWORD", "PGHOST", "PGHOSTADDR"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("STUDIO_DB_FILE_DIRS", os.pathsep.join([str(database_dir),
+                                                               str(tmp_path)]))
+
+
+def readwrite(url: str, **options) -> db.DatabaseSource:
+    """``url`` parsed under ``STUDIO_DATABASES=readwrite`` (writers and write-back allowed)."""
+    environ = {**os.environ, "STUDIO_DATABASES": "readwrite", **options.pop("environ", {})}
+    return db.parse_source(url, environ=environ, **options)
+
+
+@pytest.fixture(scope="module")
+def sqlite_path(database_dir: Path) -> Path:
+    path = database_dir / "bank.db"
     with sqlite3.connect(path) as connection:
         make_loans().to_sql("loans", connection, index=False)
         connection.execute("CREATE VIEW big_loans AS SELECT * FROM loans WHERE amount > 20000")
@@ -96,8 +135,8 @@ def sqlite_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def duckdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("duckdb") / "bank.duckdb"
+def duckdb_path(database_dir: Path) -> Path:
+    path = database_dir / "bank.duckdb"
     loans, orders = make_loans(), make_loans(60, seed=9)  # noqa: F841 - read by DuckDB
     connection = duckdb.connect(str(path))
     connection.execute("CREATE TABLE loans AS SELECT * FROM loans")
@@ -109,19 +148,24 @@ def duckdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> SimpleNamespace:
-    """One database per engine: ``source``, ``loans`` (its label), ``url`` (no password)."""
+    """One database per engine: ``source`` (reading), ``writer`` (``readwrite``, a user
+    that can write), ``loans`` (its label), ``url`` (no password)."""
     if request.param == "sqlite":
         url = f"sqlite:///{request.getfixturevalue('sqlite_path')}"
         return SimpleNamespace(name="sqlite", url=url, source=db.parse_source(url),
-                               loans="loans", tables={"loans", "big_loans"})
+                               writer=readwrite(url), loans="loans",
+                               tables={"loans", "big_loans"})
     if request.param == "duckdb":
         url = f"duckdb:///{request.getfixturevalue('duckdb_path')}"
         return SimpleNamespace(name="duckdb", url=url, source=db.parse_source(url),
-                               loans="loans", tables={"loans", "sales.orders"})
+                               writer=readwrite(url), loans="loans",
+                               tables={"loans", "sales.orders"})
     server: TempPostgres = request.getfixturevalue("postgres")
-    url = server.url()
+    url = server.url(user=READER)
     return SimpleNamespace(name="postgresql", url=url,
-                           source=db.parse_source(url, password=ROLE_PASSWORD, environ={}),
+                           source=db.parse_source(url, password=READER_PASSWORD, environ={}),
+                           writer=readwrite(server.url(), password=ROLE_PASSWORD,
+                                            environ={"PGPASSWORD": ""}),
                            loans="public.loans", tables={"public.loans", "sales.orders"})
 
 
@@ -130,14 +174,15 @@ def engine(request: pytest.FixtureRequest) -> SimpleNamespace:
 
 def test_urls_are_normalised_and_shown_without_the_password():
     encoded = quote(ROLE_PASSWORD, safe="")
-    source = db.parse_source(f"postgresql://ann:{encoded}@db.example:5433/bank", environ={})
+    source = db.parse_source(f"postgresql://ann:{encoded}@db.example:5433/bank",
+                             environ=ANY_HOST)
     assert source.url.drivername == "postgresql+psycopg"
     assert source.url.password == ROLE_PASSWORD
     assert source.display == "postgresql://ann:***@db.example:5433/bank"
     assert str(source) == source.display and source.display in repr(source)
     for text in (str(source), repr(source), source.location):
         assert_no_secret(text)
-    assert db.parse_source("postgres://ann@h/bank", environ={}).url.drivername == \
+    assert db.parse_source("postgres://ann@h/bank", environ=ANY_HOST).url.drivername == \
         "postgresql+psycopg"
     masked = db.redact_url("postgresql://ann@h/bank?password=hunter2&sslmode=require")
     assert "hunter2" not in masked and "sslmode=require" in masked
@@ -148,28 +193,32 @@ def test_urls_are_normalised_and_shown_without_the_password():
 
 def test_passwords_come_from_the_field_the_environment_or_secrets():
     url = "postgresql://ann@h/bank"
-    assert db.parse_source(url, environ={"STUDIO_DB_PASSWORD": "e1"}).url.password == "e1"
-    assert db.parse_source(url, environ={"PGPASSWORD": "e2"}).url.password == "e2"
-    only_db = {"STUDIO_DB_PASSWORD": "e1", "STUDIO_DB_PASSWORD_HOSTS": "db.internal, h"}
+    hosts = {"STUDIO_DB_HOSTS": "h, evil.example, db.internal"}
+    assert db.parse_source(url, environ={**hosts, "STUDIO_DB_PASSWORD": "e1"}
+                           ).url.password == "e1"
+    assert db.parse_source(url, environ={**hosts, "PGPASSWORD": "e2"}).url.password == "e2"
+    only_db = {**hosts, "STUDIO_DB_PASSWORD": "e1",
+               "STUDIO_DB_PASSWORD_HOSTS": "db.internal, h"}
     assert db.parse_source(url, environ=only_db).url.password == "e1"
     elsewhere = db.parse_source("postgresql://ann@evil.example/bank", environ=only_db)
     assert elsewhere.url.password is None
-    assert db.parse_source("duckdb:///x.duckdb", environ={"PGPASSWORD": "e2"}).url.password \
-        is None
+    anywhere = db.database_policy({}, operator_tool=True)
+    assert db.parse_source("duckdb:///x.duckdb", environ={"PGPASSWORD": "e2"},
+                           policy=anywhere).url.password is None
     secrets = {"database": {"password": "s1"}}
-    assert db.parse_source(url, secrets=secrets, environ={}).url.password == "s1"
+    assert db.parse_source(url, secrets=secrets, environ=hosts).url.password == "s1"
     restricted = {"database": {"password": "s1", "host": "other"}}
-    assert db.parse_source(url, secrets=restricted, environ={}).url.password is None
+    assert db.parse_source(url, secrets=restricted, environ=hosts).url.password is None
     assert db.parse_source(url, password="typed", secrets=secrets,
-                           environ={"PGPASSWORD": "e2"}).url.password == "typed"
+                           environ={**hosts, "PGPASSWORD": "e2"}).url.password == "typed"
     named = {"connections": {"bank": {"url": "postgresql://ann:s2@h/bank"},
                              "parts": {"dialect": "postgresql", "host": "h2", "port": 6543,
                                        "username": "bob", "password": "s3",
                                        "database": "b2"}}}
     assert db.named_connections(named) == ["bank", "parts"]
-    bank = db.parse_source("connection:bank", secrets=named, environ={})
+    bank = db.parse_source("connection:bank", secrets=named, environ=ANY_HOST)
     assert bank.url.password == "s2" and bank.display == "postgresql://ann:***@h/bank"
-    parts = db.parse_source("connection:parts", secrets=named, environ={})
+    parts = db.parse_source("connection:parts", secrets=named, environ=ANY_HOST)
     assert parts.display == "postgresql://bob:***@h2:6543/b2"
     with pytest.raises(db.DatabaseError, match="no connection 'nope'.*bank, parts"):
         db.parse_source("connection:nope", secrets=named)
@@ -314,24 +363,23 @@ def test_a_refused_query_never_reaches_the_database(engine):
 
 
 def test_the_reading_connection_itself_cannot_write(engine):
-    """Defence in depth: even SQL that skips check_select cannot change anything."""
+    """The database enforces it: SQL that skips check_select changes nothing, even for a
+    user that may write (allowed by ``readwrite``)."""
     from core.data.databases.connecting import _connected, _driver_sql
 
     for sql in ("CREATE TABLE sneaky (a INTEGER)", f"DELETE FROM {engine.loans}"):
         with pytest.raises(db.DatabaseError, match="tried to change the database"), \
-                _connected(engine.source, "test") as connection:
+                _connected(engine.writer, "test") as connection:
             _driver_sql(connection, sql)
     if engine.name == "postgresql":
         with pytest.raises(db.DatabaseError, match="tried to change the database"), \
-                _connected(engine.source, "test") as connection:
+                _connected(engine.writer, "test") as connection:
             _driver_sql(connection, "WITH d AS (DELETE FROM public.loans RETURNING *) "
                         "SELECT count(*) FROM d")
-        # Options in the URL cannot switch read-only off.
-        sneaky = db.parse_source(engine.url + "?options=-c%20default_transaction_read_only%3Doff",
-                                 password=ROLE_PASSWORD, environ={})
-        with pytest.raises(db.DatabaseError, match="tried to change the database"), \
-                _connected(sneaky, "test") as connection:
-            _driver_sql(connection, "CREATE TABLE sneaky (a INTEGER)")
+        # Options in the URL that could switch read-only off are refused.
+        with pytest.raises(db.DatabaseError, match="options is not used by the studio"):
+            db.parse_source(engine.url + "?options=-c%20default_transaction_read_only%3Doff",
+                            password=ROLE_PASSWORD, environ={})
     assert len(db.read_table(engine.source, db.find_table(engine.source, "loans")).frame) == 400
 
 
@@ -378,10 +426,12 @@ def test_connect_and_statement_timeouts_give_clear_messages(postgres):
         assert time.monotonic() - started < 8
     finally:
         silent.close()
-    slow = db.parse_source(postgres.url(), password=ROLE_PASSWORD, environ={},
+    slow = db.parse_source(postgres.url(user=READER), password=READER_PASSWORD, environ={},
                            statement_timeout_s=0.5)
+    endless = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+               "SELECT COUNT(*) FROM c")
     with pytest.raises(db.DatabaseError, match="took longer than 0.5 s"):
-        db.preview(slow, "SELECT pg_sleep(3)")
+        db.preview(slow, endless)
 
 
 def test_sqlite_statements_time_out_too(sqlite_path):
@@ -393,11 +443,12 @@ def test_sqlite_statements_time_out_too(sqlite_path):
     assert len(db.read_table(slow, db.find_table(slow, "loans")).frame) == 400
 
 
-def test_missing_and_wrong_files_get_their_own_messages(tmp_path, sqlite_path):
+def test_missing_and_wrong_files_get_their_own_messages(tmp_path, sqlite_path, monkeypatch):
     missing = tmp_path / "nope.db"
     with pytest.raises(db.DatabaseError, match=f"No SQLite file at {missing}"):
         db.list_tables(db.parse_source(f"sqlite:///{missing}"))
     assert not missing.exists()  # reading never creates a file
+    monkeypatch.chdir(tmp_path)  # an allowed folder
     with pytest.raises(db.DatabaseError, match="relative to the folder"):
         db.list_tables(db.parse_source("sqlite:///no/such/bank.db"))
     with pytest.raises(db.DatabaseError, match="No DuckDB file"):
@@ -417,18 +468,18 @@ def test_writes_a_new_table_refuses_an_existing_one_and_replaces_when_confirmed(
     frame = make_loans(120, seed=11)
     name = f"loans_synthetic_{engine.name}"
     steps: list[float] = []
-    result = db.write_table(engine.source, frame, name, chunk_rows=50,
+    result = db.write_table(engine.writer, frame, name, chunk_rows=50,
                             progress=lambda f, m: steps.append(f))
     assert result.rows == 120 and not result.replaced and steps[-1] == 1.0
-    assert result.destination == engine.source.display
+    assert result.destination == engine.writer.display
     written = db.read_table(engine.source, db.find_table(engine.source, name))
     assert len(written.frame) == 120
     with pytest.raises(db.TableExistsError, match="already exists.*tick the box"):
-        db.write_table(engine.source, frame.head(5), name)
+        db.write_table(engine.writer, frame.head(5), name)
     with pytest.raises(db.TableExistsError):
-        db.write_table(engine.source, frame.head(5), engine.loans)
+        db.write_table(engine.writer, frame.head(5), engine.loans)
     assert len(db.read_table(engine.source, db.find_table(engine.source, "loans")).frame) == 400
-    replaced = db.write_table(engine.source, frame.head(7), name, replace=True)
+    replaced = db.write_table(engine.writer, frame.head(7), name, replace=True)
     assert replaced.replaced and replaced.rows == 7
     assert len(db.read_table(engine.source, db.find_table(engine.source, name)).frame) == 7
 
@@ -545,11 +596,12 @@ def _shown_text(at: AppTest) -> str:
 def test_data_page_reads_a_postgres_table_without_showing_the_password(postgres, fresh_caches):
     at = _open_database_source()
     # A password pasted into the URL moves to the password field on Connect.
-    at.text_input(key="db_url").set_value(postgres.url(password=ROLE_PASSWORD)).run()
+    at.text_input(key="db_url").set_value(postgres.url(user=READER,
+                                                       password=READER_PASSWORD)).run()
     at.button(key="db_connect").click().run()
     assert not at.exception and not at.error
-    assert at.text_input(key="db_url").value == postgres.url()
-    assert at.text_input(key="db_password").value == ROLE_PASSWORD
+    assert at.text_input(key="db_url").value == postgres.url(user=READER)
+    assert at.text_input(key="db_password").value == READER_PASSWORD
     assert "public.loans" in at.selectbox(key="db_table").options
     at.selectbox(key="db_table").set_value("public.loans").run()
     at.number_input(key="db_preview_rows").set_value(7).run()
@@ -559,7 +611,7 @@ def test_data_page_reads_a_postgres_table_without_showing_the_password(postgres,
     assert not at.exception and not at.error
     table = at.session_state[DATASET]
     assert table.name == "public.loans" and table.frame.shape == (400, 6)
-    assert table.source.startswith(f"Database postgresql://{ROLE}:***@127.0.0.1:")
+    assert table.source.startswith(f"Database postgresql://{READER}:***@127.0.0.1:")
     assert any("Loaded **public.loans**" in shown(message.value) for message in at.success)
 
     # Nothing shown (in any tab: only the open one is drawn) or kept in session state (but
@@ -585,10 +637,10 @@ def test_data_page_reads_a_postgres_table_without_showing_the_password(postgres,
 def test_data_page_refuses_a_write_query_and_takes_the_password_from_secrets(postgres,
                                                                             fresh_caches):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.secrets["database"] = {"password": ROLE_PASSWORD}
+    at.secrets["database"] = {"password": READER_PASSWORD}
     at.run()
     at.radio(key="data_source").set_value("Database").run()
-    at.text_input(key="db_url").set_value(postgres.url()).run()
+    at.text_input(key="db_url").set_value(postgres.url(user=READER)).run()
     at.button(key="db_connect").click().run()
     assert not at.error, [error.value for error in at.error]
     at.radio(key="db_mode").set_value("A SELECT query").run()
@@ -607,10 +659,13 @@ def test_data_page_refuses_a_write_query_and_takes_the_password_from_secrets(pos
 
 
 def test_generate_page_writes_the_synthetic_rows_back_to_the_database(sqlite_path,
-                                                                      fresh_caches):
+                                                                      fresh_caches,
+                                                                      monkeypatch):
     from core.engine.training import run_training
     from core.workflow import plan_request
 
+    # Adding a table to an existing database file takes readwrite (read: new files only).
+    monkeypatch.setenv("STUDIO_DATABASES", "readwrite")
     at = _open_database_source()
     at.text_input(key="db_url").set_value(f"sqlite:///{sqlite_path}").run()
     at.button(key="db_connect").click().run()

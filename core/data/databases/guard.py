@@ -1,9 +1,15 @@
-"""The SQL guard: :func:`check_select` lets through only one read-only ``SELECT``.
+"""The SQL guard: :func:`check_select` refuses early what is not one read-only ``SELECT``.
 
-A small hand-written lexer (:func:`_mask_sql`) blanks out comments, string literals and
-quoted names under SQLite's or PostgreSQL/DuckDB's rules; the checks then look at what is
-left for a second statement, a write keyword or a call of a function with side effects.
-Nothing here connects: a refused query never reaches the database.
+It is a courtesy, not the protection: a hand-written lexer can never read SQL exactly as
+every database does, so the databases themselves keep reading read-only
+(:mod:`~core.data.databases.connecting`). The guard gives a clear message before anything
+is sent for the usual mistakes (a second statement, a write keyword, a call of a function
+with side effects).
+
+A small lexer (:func:`_mask_sql`) blanks out comments, string literals and quoted names
+under SQLite's or PostgreSQL/DuckDB's rules, reading identifiers as PostgreSQL does (any
+character from U+0080 up and ``$`` inside a name, so ``€$$`` is a name, not a quote), and
+decoding ``U&"..."`` names; the checks then look at what is left.
 """
 
 from __future__ import annotations
@@ -26,13 +32,17 @@ FORBIDDEN_WORDS = frozenset({
 # Functions with side effects or access to the server's files, refused when called.
 FORBIDDEN_FUNCTIONS = frozenset({
     # PostgreSQL
-    "cursor_to_xml", "dblink", "dblink_connect", "dblink_exec", "lo_create", "lo_export",
-    "lo_from_bytea", "lo_import", "lo_put", "lo_unlink", "nextval", "pg_advisory_lock",
-    "pg_advisory_xact_lock", "pg_cancel_backend", "pg_create_restore_point", "pg_file_write",
-    "pg_logical_emit_message", "pg_ls_dir", "pg_notify", "pg_promote", "pg_read_binary_file",
-    "pg_read_file", "pg_reload_conf", "pg_rotate_logfile", "pg_stat_file", "pg_switch_wal",
-    "pg_terminate_backend", "query_to_xml", "query_to_xml_and_xmlschema", "query_to_xmlschema",
-    "set_config", "setval",
+    "cursor_to_xml", "dblink", "dblink_connect", "dblink_connect_u", "dblink_exec",
+    "dblink_get_result", "dblink_open", "dblink_send_query", "lo_create", "lo_export",
+    "lo_from_bytea", "lo_get", "lo_import", "lo_open", "lo_put", "lo_truncate", "lo_unlink",
+    "loread", "lowrite", "nextval", "pg_advisory_lock", "pg_advisory_xact_lock",
+    "pg_cancel_backend", "pg_create_restore_point", "pg_file_rename", "pg_file_sync",
+    "pg_file_unlink", "pg_file_write", "pg_logical_emit_message", "pg_ls_archive_statusdir",
+    "pg_ls_dir", "pg_ls_logdir", "pg_ls_tmpdir", "pg_ls_waldir", "pg_notify", "pg_promote",
+    "pg_read_binary_file", "pg_read_file", "pg_reload_conf", "pg_rotate_logfile", "pg_sleep",
+    "pg_sleep_for", "pg_sleep_until", "pg_stat_file", "pg_switch_wal", "pg_terminate_backend",
+    "query_to_xml", "query_to_xml_and_xmlschema", "query_to_xmlschema", "set_config",
+    "setval",
     # SQLite
     "load_extension", "readfile", "writefile", "edit",
     # DuckDB
@@ -41,10 +51,15 @@ FORBIDDEN_FUNCTIONS = frozenset({
     "read_ndjson", "read_ndjson_auto", "read_parquet", "read_text", "read_xlsx", "sniff_csv",
     "postgres_scan", "sqlite_scan",
 })
-_DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
-_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_$]*)\s*\(")
+# PostgreSQL's identifiers: a letter, _ or any character from U+0080 (every byte of a
+# multi-byte UTF-8 character is >= 0x80), then also digits and $.
+_IDENT_START = "A-Za-z_\u0080-\U0010ffff"
+_DOLLAR_TAG = re.compile(rf"\$([{_IDENT_START}][{_IDENT_START}0-9]*)?\$")
+_IDENTIFIER = re.compile(rf"[{_IDENT_START}][{_IDENT_START}0-9$]*")
+_WORD = re.compile(rf"[{_IDENT_START}][{_IDENT_START}0-9$]*")
+_CALL = re.compile(rf"([{_IDENT_START}][{_IDENT_START}0-9$]*)\s*\(")
 _OPEN_PAREN = re.compile(r"\s*\(")
+_UESCAPE = re.compile(r"\s*UESCAPE\s*'(.)'", re.IGNORECASE)
 
 
 def check_select(query: str, backend: str | None = None) -> str:
@@ -147,7 +162,11 @@ def _mask_sql(query: str, *, sqlite_rules: bool) -> tuple[str, list[tuple[int, s
 
     while i < n:
         char, pair = query[i], query[i:i + 2]
-        if pair == "--":
+        identifier = _IDENTIFIER.match(query, i)
+        if identifier is not None:
+            # A whole name at once: a $ inside it never starts a quote (PostgreSQL's rule).
+            i = identifier.end()
+        elif pair == "--":
             stop = query.find("\n", i)
             stop = n if stop == -1 else stop
             blank(i, stop)
@@ -186,11 +205,15 @@ def _mask_sql(query: str, *, sqlite_rules: bool) -> tuple[str, list[tuple[int, s
                 raise QueryNotAllowedError(f"The query has {what} that is never closed. "
                                            f"Add the closing {char}.")
             if char != "'":
-                names.append((j + 1, query[i + 1:j].replace(char * 2, char)))
+                name, end = query[i + 1:j].replace(char * 2, char), j + 1
+                if char == '"' and not sqlite_rules and query[i - 2:i].upper() == "U&":
+                    escape = _UESCAPE.match(query, j + 1)
+                    name = _unicode_name(name, escape.group(1) if escape else "\\")
+                    end = escape.end() if escape else end
+                names.append((end, name))
             blank(i + 1, j)
             i = j + 1
-        elif char == "$" and not sqlite_rules and (
-                i == 0 or not (query[i - 1].isalnum() or query[i - 1] == "_")):
+        elif char == "$" and not sqlite_rules:
             tag = _DOLLAR_TAG.match(query, i)
             if tag is None:
                 i += 1
@@ -206,3 +229,24 @@ def _mask_sql(query: str, *, sqlite_rules: bool) -> tuple[str, list[tuple[int, s
         else:
             i += 1
     return "".join(out), names
+
+
+def _unicode_name(text: str, escape: str) -> str:
+    r"""Decode a ``U&"..."`` name: ``\XXXX``, ``\+XXXXXX`` and a doubled escape character."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == escape:
+            if text[i + 1:i + 2] == escape:
+                out.append(escape)
+                i += 2
+                continue
+            digits = 6 if text[i + 1:i + 2] == "+" else 4
+            start = i + 2 if digits == 6 else i + 1
+            code = text[start:start + digits]
+            if len(code) == digits and all(c in "0123456789abcdefABCDEF" for c in code):
+                out.append(chr(min(int(code, 16), 0x10FFFF)))
+                i = start + digits
+                continue
+        out.append(text[i])
+        i += 1
+    return "".join(out)

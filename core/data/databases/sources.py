@@ -1,7 +1,11 @@
 """Naming a database: URLs, ``connection:<name>`` entries, passwords and their redaction.
 
-:func:`parse_source` turns what the user typed into a :class:`DatabaseSource`; the password
-comes from the first of: the password field, the URL, the environment, the secrets file.
+:func:`parse_source` turns what the user typed into a :class:`DatabaseSource` and applies the
+operator's switches (:mod:`~core.data.databases.policy`): databases off, hosts that may be
+contacted, folders for database files. The password comes from the first of: the password
+field, the URL, the environment, the secrets file; a password the studio holds for the user
+(environment, secrets, libpq's password file) is attached only when every host option of the
+URL (``host``, ``hostaddr``, ``PGHOST``, ``PGHOSTADDR``) is one it may go to.
 :func:`redact_url` is how a URL is shown. Nothing here connects.
 """
 
@@ -20,6 +24,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from core.data.databases.errors import DatabaseError
+from core.data.databases.policy import DatabasePolicy, database_policy, host_matches
 from core.store.settings import PROJECT_ROOT
 
 CONNECT_TIMEOUT_S = 10.0
@@ -32,7 +37,11 @@ PASSWORD_ENV = "STUDIO_DB_PASSWORD"
 """Environment variable holding a database password (used when the URL has none)."""
 
 PASSWORD_HOSTS_ENV = "STUDIO_DB_PASSWORD_HOSTS"
-"""Comma-separated hosts :data:`PASSWORD_ENV` may be sent to (unset: any host)."""
+"""Comma-separated hosts :data:`PASSWORD_ENV` and ``PGPASSWORD`` may be sent to (unset: any
+host the studio may contact)."""
+
+NO_PASSWORD_FILE = os.path.join(os.devnull, "no-password-file")
+"""A ``passfile`` that cannot exist, so libpq reads no ``~/.pgpass`` for a disallowed host."""
 
 _CONNECTION_PREFIX = "connection:"
 _BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "duckdb": "DuckDB"}
@@ -42,6 +51,20 @@ _URL_SHAPE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _EXAMPLES = ("sqlite:///data.db, duckdb:///data.duckdb or "
              "postgresql://user@host:5432/dbname")
 _SECRET_QUERY_KEYS = frozenset({"password", "sslpassword", "passfile", "pass", "pwd"})
+# libpq options a URL may carry. Left out on purpose: options (could switch read-only off),
+# service/servicefile (hosts the studio cannot check), passfile, require_auth (the studio
+# sets them), sslkeylogfile (writes a file on the server) and anything unknown.
+_POSTGRES_OPTIONS = frozenset({
+    "host", "hostaddr", "port", "dbname", "user", "password", "sslmode", "sslnegotiation",
+    "sslcompression", "sslsni", "ssl_min_protocol_version", "ssl_max_protocol_version",
+    "gssencmode", "gsslib", "gssdelegation", "channel_binding", "target_session_attrs",
+    "load_balance_hosts", "keepalives", "keepalives_idle", "keepalives_interval",
+    "keepalives_count", "tcp_user_timeout", "client_encoding", "krbsrvname", "requirepeer",
+    "connect_timeout", "application_name", "fallback_application_name",
+})
+# Options naming files on the server: only in the operator's own connections or on the CLI.
+_POSTGRES_FILE_OPTIONS = frozenset({"sslrootcert", "sslcert", "sslkey", "sslcrl", "sslcrldir",
+                                    "sslpassword"})
 
 
 # --------------------------------------------------------------------------- values
@@ -60,12 +83,17 @@ class DatabaseSource:
         connection_name: The ``[connections.<name>]`` entry it came from, if any.
         connect_timeout_s: Seconds to wait for the server to answer.
         statement_timeout_s: Seconds one statement may run.
+        policy: The operator's switches it was parsed under (checked again on connecting).
+        passfile: The libpq password file PostgreSQL may consult when no password is
+            attached ("" is libpq's ``~/.pgpass``); None: none (the host may not have it).
     """
 
     url: URL = field(repr=False)
     connection_name: str | None = None
     connect_timeout_s: float = CONNECT_TIMEOUT_S
     statement_timeout_s: float = STATEMENT_TIMEOUT_S
+    policy: DatabasePolicy = field(default_factory=DatabasePolicy, repr=False)
+    passfile: str | None = field(default=None, repr=False)
 
     @property
     def backend(self) -> str:
@@ -200,6 +228,7 @@ def parse_source(
     environ: Mapping[str, str] | None = None,
     connect_timeout_s: float = CONNECT_TIMEOUT_S,
     statement_timeout_s: float = STATEMENT_TIMEOUT_S,
+    policy: DatabasePolicy | None = None,
 ) -> DatabaseSource:
     """Turn a URL (or ``connection:<name>``) into a :class:`DatabaseSource`.
 
@@ -208,22 +237,29 @@ def parse_source(
             ``postgresql://user@host:port/db`` or ``connection:<name>``.
         password: A password typed separately; it wins over every other source.
         secrets: The parsed ``secrets.toml`` (``st.secrets`` or :func:`read_secrets`), for
-            ``connection:<name>`` and ``[database] password``; None uses none.
-        environ: Where to look for ``STUDIO_DB_PASSWORD``/``PGPASSWORD``; None is
-            ``os.environ``.
+            ``connection:<name>``, ``[database] password`` and the ``[studio]`` switches;
+            None uses none.
+        environ: Where to look for the switches, ``STUDIO_DB_PASSWORD``/``PGPASSWORD`` and
+            ``PGHOST``/``PGHOSTADDR``/``PGPASSFILE``; None is ``os.environ``.
         connect_timeout_s: Seconds to wait for the server.
         statement_timeout_s: Seconds one statement may run.
+        policy: The operator's switches; None reads them as the app does
+            (:func:`~core.data.databases.policy.database_policy` from ``environ`` and
+            ``secrets``). The command line passes its own (``operator_tool=True``).
 
     Returns:
         The source; nothing is connected yet.
 
     Raises:
+        DatabaseNotAllowedError: Databases are off, or the host or file is not allowed.
         DatabaseError: The text is not a URL, names an unknown connection, or a database
             the studio does not read. The message never repeats a password.
     """
     text = (text or "").strip()
     secrets = secrets or {}
     environ = os.environ if environ is None else environ
+    policy = policy if policy is not None else database_policy(environ, secrets)
+    policy.check_enabled()
     connection_name: str | None = None
     if not text:
         raise DatabaseError(f"Enter a database URL, for example {_EXAMPLES}.")
@@ -265,14 +301,58 @@ def parse_source(
                 f"is always empty). Give the file: {backend}:///relative/path or "
                 f"{backend}:////absolute/path."
             )
+    passfile: str | None = None
+    if backend in ("sqlite", "duckdb"):
+        policy.database_file(str(url.database), _BACKENDS[backend])
     if backend == "postgresql":  # SQLite and DuckDB files have no passwords
-        chosen = password or url.password or _password_from_environment(url, environ) or \
-            _password_from_secrets(url, secrets)
+        url = _postgres_url_checked(url, environ, policy, trusted=connection_name is not None)
+        hosts = postgres_hosts(postgres_arguments(url))
+        policy.check_hosts(hosts)
+        held_allowed = _held_passwords_allowed(hosts, postgres_arguments(url), environ)
+        chosen = password or url.password or \
+            (_password_from_environment(environ) if held_allowed else None) or \
+            _password_from_secrets(hosts, secrets, postgres_arguments(url))
         if chosen:
             url = url.set(password=chosen)
+        passfile = environ.get("PGPASSFILE", "") if held_allowed else None
     return DatabaseSource(url=url, connection_name=connection_name,
                           connect_timeout_s=connect_timeout_s,
-                          statement_timeout_s=statement_timeout_s)
+                          statement_timeout_s=statement_timeout_s, policy=policy,
+                          passfile=passfile)
+
+
+def postgres_arguments(url: URL) -> dict[str, Any]:
+    """The libpq connection options a PostgreSQL URL stands for (SQLAlchemy's reading).
+
+    Several hosts (``?host=a:5432&host=b:5433``) become libpq's comma-separated lists.
+    """
+    from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+
+    _, arguments = PGDialect_psycopg().create_connect_args(url)
+    return {key: ",".join(str(part) for part in value) if isinstance(value, list | tuple)
+            else value for key, value in arguments.items()}
+
+
+def postgres_hosts(arguments: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every place a PostgreSQL connection may go: each host ("" is the default socket).
+
+    Both the ``host`` and the ``hostaddr`` entries count: libpq connects to ``hostaddr``
+    and uses ``host`` for the password file and certificate checks.
+    """
+    names = [part.strip() for part in str(arguments.get("host") or "").split(",")]
+    addresses = [part.strip() for part in str(arguments.get("hostaddr") or "").split(",")
+                 if part.strip()]
+    return tuple(names) + tuple(addresses)
+
+
+def libpq_refuses_cleartext() -> bool:
+    """True if the installed libpq can refuse a request for the password in clear text.
+
+    That takes ``require_auth``, new in libpq 16.
+    """
+    from psycopg import pq
+
+    return pq.version() >= 160000
 
 
 def named_connections(secrets: Mapping[str, Any] | None) -> list[str]:
@@ -364,24 +444,65 @@ def _normalise_driver(url: URL) -> URL:
     return url.set(drivername=_DRIVERS[backend])
 
 
-def _password_from_environment(url: URL, environ: Mapping[str, str]) -> str | None:
-    hosts = [host.strip().lower() for host in environ.get(PASSWORD_HOSTS_ENV, "").split(",")
-             if host.strip()]
-    if environ.get(PASSWORD_ENV) and (not hosts or (url.host or "").lower() in hosts):
-        return environ[PASSWORD_ENV]
-    if url.get_backend_name() == "postgresql" and environ.get("PGPASSWORD"):
-        return environ["PGPASSWORD"]  # what libpq itself would send
-    return None
+def _postgres_url_checked(url: URL, environ: Mapping[str, str], policy: DatabasePolicy,
+                          trusted: bool) -> URL:
+    """Refuse options the studio does not pass on; make ``PGHOST``/``PGHOSTADDR`` explicit.
+
+    libpq would read those variables itself; written into the URL they are checked like
+    any host and shown where the connection goes.
+    """
+    arguments = postgres_arguments(url)
+    allowed = _POSTGRES_OPTIONS | (_POSTGRES_FILE_OPTIONS
+                                   if trusted or policy.file_dirs is None else frozenset())
+    unknown = sorted(set(arguments) - allowed)
+    if unknown:
+        raise DatabaseError(
+            f"The URL option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+            f"{'are' if len(unknown) > 1 else 'is'} not used by the studio: remove "
+            f"{'them' if len(unknown) > 1 else 'it'}. It sets the session options, password "
+            "file and authentication rules itself, and needs the host written in the URL "
+            "(not in a service file)."
+        )
+    extra = {}
+    if not arguments.get("host") and environ.get("PGHOST"):
+        extra["host"] = environ["PGHOST"]
+    if not arguments.get("hostaddr") and environ.get("PGHOSTADDR"):
+        extra["hostaddr"] = environ["PGHOSTADDR"]
+    return url.update_query_dict(extra) if extra else url
 
 
-def _password_from_secrets(url: URL, secrets: Mapping[str, Any]) -> str | None:
+def _held_passwords_allowed(hosts: tuple[str, ...], arguments: Mapping[str, Any],
+                            environ: Mapping[str, str]) -> bool:
+    """May a password the studio holds (environment, ``~/.pgpass``) go to these hosts?
+
+    Only if every host option is listed in ``STUDIO_DB_PASSWORD_HOSTS`` when that is set
+    (the caller has already checked them against ``STUDIO_DB_HOSTS``), and only if libpq
+    can refuse a clear-text password request, or the server proves who it is
+    (``sslmode=verify-full``).
+    """
+    listed = [host.strip() for host in environ.get(PASSWORD_HOSTS_ENV, "").split(",")
+              if host.strip()]
+    if listed and not all(host_matches(host, listed) for host in hosts):
+        return False
+    return libpq_refuses_cleartext() or arguments.get("sslmode") == "verify-full"
+
+
+def _password_from_environment(environ: Mapping[str, str]) -> str | None:
+    return environ.get(PASSWORD_ENV) or environ.get("PGPASSWORD") or None
+
+
+def _password_from_secrets(hosts: tuple[str, ...], secrets: Mapping[str, Any],
+                           arguments: Mapping[str, Any]) -> str | None:
     section = secrets.get("database") if isinstance(secrets, Mapping) else None
     if not isinstance(section, Mapping) or not section.get("password"):
         return None
     host = section.get("host")
-    if host and str(host).lower() != (url.host or "").lower():
-        return None  # restricted to another server
+    if host and not all(host_matches(each, [str(host)]) for each in hosts):
+        return None  # restricted to another server, and every host option must be it
+    if not (libpq_refuses_cleartext() or arguments.get("sslmode") == "verify-full"):
+        return None
     return str(section["password"])
+
 
 
 def _file_path(source: DatabaseSource) -> Path:

@@ -2,12 +2,20 @@
 
 :func:`write_table` creates a new table with ``DataFrame.to_sql`` in one transaction, and
 replaces an existing table only when asked; on any failure nothing is changed.
+
+Where it may write is the operator's choice (:mod:`~core.data.databases.policy`): with
+``STUDIO_DATABASES=read`` only a new SQLite/DuckDB file inside an allowed folder; with
+``readwrite`` also existing database files there and PostgreSQL on an allowed host. A file
+that is not a database of the right kind is never opened for writing, and nothing is
+written into the studio's data directory or Python's libraries.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
@@ -19,12 +27,20 @@ from core.data.databases.connecting import (
     _engine,
     _quote_table,
 )
-from core.data.databases.errors import DatabaseError, DatabaseWriteError, TableExistsError
+from core.data.databases.errors import (
+    DatabaseError,
+    DatabaseNotAllowedError,
+    DatabaseWriteError,
+    TableExistsError,
+    WriteNotAllowedError,
+)
 from core.data.databases.sources import DatabaseSource, TableRef
 from core.errors import StudioError
 from core.progress import ProgressCallback, null_progress
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_NEW_FILE_SUFFIXES = {"sqlite": (".db", ".sqlite", ".sqlite3"), "duckdb": (".duckdb", ".db")}
+_SIDE_FILES = ("-journal", "-wal", "-shm", ".wal", ".tmp")
 
 
 @dataclass(frozen=True)
@@ -114,6 +130,8 @@ def write_table(
 
     Raises:
         TableExistsError: The table exists and ``replace`` is False.
+        WriteNotAllowedError: The operator's switches forbid writing there (see the module
+            docstring); nothing was opened.
         DatabaseWriteError: Bad name, no rows, or the database refused (message says why).
     """
     report = progress or null_progress
@@ -124,12 +142,16 @@ def write_table(
         raise DatabaseWriteError("There are no rows to write: generate some first.")
     chunk_rows = max(1, int(chunk_rows))
     total = len(frame)
+    new_file = check_destination(source)
     report(0.0, f"Connecting to {source.display}…")
+    created = _create_file(new_file, source) if new_file is not None else False
     try:
         engine = _engine(source, writable=True)
     except DatabaseError as error:
+        _remove_created(new_file, created)
         raise DatabaseWriteError(str(error)) from None
     replaced = False
+    written_all = False
     try:
         with engine.begin() as connection:
             existing = _existing_kind(connection, source, table)
@@ -156,6 +178,7 @@ def write_table(
                             index=False, chunksize=chunk_rows)
                 written += len(part)
                 report(written / total, f"Wrote {written:,} of {total:,} rows…")
+        written_all = True
     except StudioError:
         raise
     except Exception as error:  # noqa: BLE001 - driver, pandas and OS errors become one message
@@ -163,11 +186,111 @@ def write_table(
         raise DatabaseWriteError(f"{message} Nothing was written.") from None
     finally:
         engine.dispose()
+        if not written_all:
+            _remove_created(new_file, created)
     report(1.0, f"Wrote {total:,} rows to {table.label}.")
     return WriteResult(table=table, rows=total, replaced=replaced, destination=source.display)
 
 
+def check_destination(source: DatabaseSource) -> Path | None:
+    """Refuse a write-back the operator's switches do not allow; nothing is opened.
+
+    Args:
+        source: Where the rows would go.
+
+    Returns:
+        The real path of a new SQLite/DuckDB file to create, or None (an existing database
+        file, or PostgreSQL).
+
+    Raises:
+        WriteNotAllowedError: Databases are off or read-only for this target, the file is
+            outside the allowed folders, inside a protected folder, or exists and is not a
+            database of that kind.
+        DatabaseWriteError: The folder for a new file does not exist, or the path is a folder.
+    """
+    policy = source.policy
+    read_only = ("On this server the studio only reads existing databases "
+                 "(STUDIO_DATABASES=read, set by whoever runs the studio): it can write the "
+                 "rows only to a new database file in an allowed folder. Download them "
+                 "instead, or ask for STUDIO_DATABASES=readwrite.")
+    try:
+        policy.check_enabled()
+        if source.backend == "postgresql":
+            if not policy.writers_allowed:
+                raise WriteNotAllowedError(read_only)
+            return None
+        path = policy.database_file(str(source.url.database or ""), source.kind)
+    except DatabaseNotAllowedError as error:
+        raise WriteNotAllowedError(str(error)) from None
+    protected = policy.protected_folder(path)
+    if protected is not None:
+        raise WriteNotAllowedError(f"The studio never writes into {protected} ({path}). Pick "
+                                   "a file in another folder.")
+    if path.is_dir():
+        raise DatabaseWriteError(f"{path} is a folder, not a {source.kind} file. Put the file "
+                                 "name at the end of the URL.")
+    if path.exists():
+        if not _is_database_file(path, source.backend):
+            raise WriteNotAllowedError(
+                f"{path} is not a {source.kind} database file, and the studio never writes "
+                "into other files. Give a new file name ending in "
+                f"{' or '.join(_NEW_FILE_SUFFIXES[source.backend])}.")
+        if not policy.writers_allowed:
+            raise WriteNotAllowedError(read_only)
+        return None
+    if path.suffix.lower() not in _NEW_FILE_SUFFIXES[source.backend]:
+        raise WriteNotAllowedError(
+            f"A new {source.kind} file must be named *"
+            f"{' or *'.join(_NEW_FILE_SUFFIXES[source.backend])}, not {path.name}.")
+    if not path.parent.is_dir():
+        raise DatabaseWriteError(f"The folder {path.parent} does not exist. Create it first or "
+                                 "pick another.")
+    return path
+
+
 # --------------------------------------------------------------------------- internals
+
+
+def _is_database_file(path: Path, backend: str) -> bool:
+    """True if ``path`` is a regular file that starts like a SQLite/DuckDB database."""
+    if not path.is_file():
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(16)
+    except OSError:
+        return False
+    if backend == "sqlite":
+        return head == b"SQLite format 3\x00"
+    return head[8:12] == b"DUCK"
+
+
+def _create_file(path: Path, source: DatabaseSource) -> bool:
+    """Create a new SQLite file exclusively (so it really is new); True if created here.
+
+    DuckDB refuses an empty file, so DuckDB creates its own; it was checked to be absent.
+    """
+    if source.backend != "sqlite":
+        return True
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                         0o644))
+    except FileExistsError:
+        raise WriteNotAllowedError(f"{path} appeared while the studio was about to create it; "
+                                   "nothing was written. Try again.") from None
+    except OSError as error:
+        raise DatabaseWriteError(f"{path} could not be created ({error.strerror}).") from None
+    return True
+
+
+def _remove_created(path: Path | None, created: bool) -> None:
+    """Delete a database file this write created, and its journals, after a failure."""
+    if path is None or not created:
+        return
+    for name in ("", *_SIDE_FILES):
+        Path(f"{path}{name}").unlink(missing_ok=True)
+
+
 
 
 def _existing_kind(connection: sa.Connection, source: DatabaseSource,
