@@ -222,7 +222,10 @@ def _read_database(args: argparse.Namespace, progress: _StderrProgress
                           "--query \"SELECT ...\".")
     if args.row_cap is not None and args.row_cap < 1:
         raise StudioError(f"--row-cap must be at least 1; got {args.row_cap}.")
-    source = databases.parse_source(args.data, secrets=databases.read_secrets())
+    secrets = databases.read_secrets()
+    # The operator's own tool: switches that are set apply, unset ones allow what is named.
+    source = databases.parse_source(args.data, secrets=secrets, policy=databases.database_policy(
+        secrets=secrets, operator_tool=True))
     progress(0.0, f"Connecting to {source.display}…")
     what = databases.find_table(source, args.table) if args.table is not None else args.query
     loaded = databases.read_table(source, what, row_cap=args.row_cap,
