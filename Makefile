@@ -4,6 +4,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+# Only this machine can open the app; HOST=0.0.0.0 serves everyone who can reach it (no login:
+# see "Running it for others" in the README).
+HOST ?= 127.0.0.1
 # pip re-runs only when a requirements file changes.
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
@@ -27,8 +30,8 @@ $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
 	$(BIN)/pip install -q -r requirements-dev.txt
 	@touch $@
 
-run: $(RUNTIME_STAMP) ## Set up .venv and start the app on http://localhost:8501
-	$(BIN)/python -m ui.serve --server.port $(PORT)
+run: $(RUNTIME_STAMP) ## Set up .venv and start the app on http://localhost:8501 (HOST=0.0.0.0 to share it)
+	$(BIN)/python -m ui.serve --server.address $(HOST) --server.port $(PORT)
 
 test: $(DEV_STAMP) ## Set up dev tools and run lint plus the whole test suite (unit, AppTest, browser)
 	$(BIN)/ruff check .
