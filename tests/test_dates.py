@@ -57,5 +57,20 @@ def test_a_table_with_zoned_timestamps_across_dst_trains_and_evaluates(tmp_path)
     synthetic = pd.read_csv(next(out.glob("*.csv")))
     parsed = pd.to_datetime(synthetic["booked_at"], errors="coerce", utc=True)
     assert parsed.notna().mean() > 0.95
+    # Mixed offsets come back on one time line, with the zone written out (UTC).
+    assert synthetic["booked_at"].dropna().str.endswith("+00:00").all()
     assert parsed.min() >= stamps.min() - pd.Timedelta(days=30)
     assert parsed.max() <= stamps.max() + pd.Timedelta(days=30)
+
+
+def test_a_column_in_one_zone_comes_back_in_that_zone(tmp_path):
+    stamps = pd.date_range("2021-03-01", periods=300, freq="11h", tz="Europe/Paris")
+    frame = pd.DataFrame({"booked_at": stamps, "amount": np.arange(300) % 17 * 1.5,
+                          "channel": np.array(["web", "app", "branch"])[np.arange(300) % 3]})
+    data = tmp_path / "bookings.parquet"
+    frame.to_parquet(data)
+    run = _run(data, "channel", tmp_path / "out")
+    assert run.returncode == 0, run.stderr[-2000:]
+    synthetic = pd.read_csv(next((tmp_path / "out").glob("*.csv")))["booked_at"].dropna()
+    offsets = set(synthetic.str[-6:])
+    assert offsets <= {"+01:00", "+02:00"} and offsets  # Paris, winter and summer time

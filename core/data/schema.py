@@ -122,6 +122,9 @@ class ColumnSchema:
         pii: Whether the column holds personal data.
         action: One of :data:`ACTIONS`.
         datetime_format: strftime format of a text date column, if known.
+        timezone: The zone a date column's values are written in ("Europe/Paris", or "UTC"
+            for text with UTC offsets), None for dates without one. Models see every date on
+            one UTC time line; synthetic values are given back in this zone.
         detected_sdtype: What SDV's own detection said (for the "why" column).
         note: Plain-English reason for any correction or warning ("" if none).
     """
@@ -131,6 +134,7 @@ class ColumnSchema:
     pii: bool = False
     action: str = "model"
     datetime_format: str | None = None
+    timezone: str | None = None
     detected_sdtype: str = ""
     note: str = ""
 
@@ -191,21 +195,26 @@ class TableSchema:
     @classmethod
     def from_fingerprint_dict(cls, data: Mapping[str, Any]) -> TableSchema:
         """Rebuild the training-relevant schema a model record stores."""
+        zones = data.get("timezones") or {}
         columns = tuple(
             ColumnSchema(name=name, sdtype=sdtype, pii=bool(pii), action=action,
-                         datetime_format=datetime_format)
+                         datetime_format=datetime_format, timezone=zones.get(name))
             for name, sdtype, pii, action, datetime_format in data["columns"]
         )
         return cls(columns=columns, primary_key=data.get("primary_key"))
 
     def fingerprint_dict(self) -> dict[str, Any]:
         """A JSON-able summary that changes whenever a training-relevant choice changes."""
-        return {
+        summary: dict[str, Any] = {
             "primary_key": self.primary_key,
             "columns": [
                 [c.name, c.sdtype, c.pii, c.action, c.datetime_format] for c in self.columns
             ],
         }
+        zones = {c.name: c.timezone for c in self.columns if c.timezone}
+        if zones:  # only then, so models of tables without zones keep their ids
+            summary["timezones"] = zones
+        return summary
 
 
 # --------------------------------------------------------------------------- detection
@@ -425,18 +434,17 @@ def _correct_column(
 
     # Dates before any PII pattern: "2021-08-25" also matches the phone pattern, and a
     # column of per-row dates must stay a date (SDV said so, or the values parse as dates).
-    if sdv_sdtype == "datetime":
-        return replace(base, sdtype="datetime", datetime_format=info.get("datetime_format"))
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return replace(base, sdtype="datetime")
+    if sdv_sdtype == "datetime" or pd.api.types.is_datetime64_any_dtype(series):
+        return _with_zone(replace(base, sdtype="datetime",
+                                  datetime_format=info.get("datetime_format")), series)
     if not pd.api.types.is_numeric_dtype(series):
         date_share = _mixed_format_dates_share(series)
         if date_share >= 0.9:
-            return replace(
+            return _with_zone(replace(
                 base, sdtype="datetime",
                 note=(f"{date_share:.0%} of values are dates, maybe written in different "
                       f"formats, that SDV read as '{sdv_sdtype}': modelled as dates"),
-            )
+            ), series)
 
     # PII hidden behind a neutral name (SDV only looks at names).
     pii_kind = _pii_from_values(name, series)
@@ -483,6 +491,29 @@ def _correct_column(
             note=f"{reason}. Proposed: replace with fake {PII_SDTYPES[kind]} (or drop it)",
         )
     return replace(base, sdtype="categorical")
+
+
+_UTC_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+
+
+def _with_zone(column: ColumnSchema, series: pd.Series) -> ColumnSchema:
+    """Note the zone of a date column: models use UTC, synthetic dates come back in it."""
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        zone = str(series.dt.tz)
+    else:
+        values = _sample_strings(series)
+        if values.empty or values.str.strip().str.contains(_UTC_OFFSET).mean() < 0.9:
+            return column
+        offsets = values.str.strip().str.extract(f"({_UTC_OFFSET.pattern})")[0].nunique()
+        zone = "UTC"
+        if offsets > 1:
+            note = (f"times are written with {offsets} different UTC offsets (a daylight-saving "
+                    "change?): modelled on one UTC time line; synthetic times come out in UTC")
+            return replace(column, timezone=zone,
+                           note="; ".join(part for part in (column.note, note) if part))
+    note = f"times in the {zone} zone: modelled in UTC, synthetic times given back in {zone}"
+    return replace(column, timezone=zone,
+                   note="; ".join(part for part in (column.note, note) if part))
 
 
 def _with_article(label: str) -> str:
@@ -594,6 +625,7 @@ def schema_from_records(
                 pii=pii,
                 note=note,
                 datetime_format=column.datetime_format if sdtype == "datetime" else None,
+                timezone=column.timezone if sdtype == "datetime" else None,
             )
         )
     edited = replace(original, columns=tuple(columns))

@@ -189,6 +189,8 @@ def generate(
     else:
         frame = _sample_conditions(synthesizer, rows, fixed, rebalance_column, shares,
                                    real_example, report)
+    if schema is not None:
+        frame = _in_their_zones(frame, schema)
     if schema is not None and schema.fake_specs:
         report(0.99, "Filling personal-data columns with fake values…")
         frame = add_fake_columns(frame, schema.fake_specs, schema.kept_columns, seed)
@@ -198,6 +200,19 @@ def generate(
         class_shares=shares, rebalanced_column=rebalance_column if shares else None,
         seconds=time.monotonic() - started,
     )
+
+
+def _in_their_zones(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """Give dates back in the zone the real column was written in (models work in UTC)."""
+    zoned = [c for c in schema.columns if c.timezone and c.name in frame.columns
+             and pd.api.types.is_datetime64_dtype(frame[c.name])]
+    if not zoned:
+        return frame
+    frame = frame.copy()
+    for column in zoned:
+        frame[column.name] = frame[column.name].dt.tz_localize("UTC").dt.tz_convert(
+            column.timezone)
+    return frame
 
 
 def _sample_plain(synthesizer: Any, rows: int, report: ProgressCallback) -> pd.DataFrame:
