@@ -147,6 +147,10 @@ def _database_source() -> None:
         "read-only SELECT ever runs. The password is never shown again, stored with models "
         "or written into reports."
     )
+    policy = databases.database_policy(secrets=secrets)  # the operator's switches
+    st.caption(policy.describe_reading())
+    if not policy.can_read:
+        return
     saved = databases.named_connections(secrets)
     saved_choice = None
     if saved:

@@ -181,9 +181,12 @@ st.caption(
     "never overwritten unless you tick the box. This is the only place the studio writes "
     "to a database."
 )
+db_policy = databases.database_policy(secrets=_db_secrets())  # where writing is allowed
+st.caption(db_policy.describe_writing())
 origin = state.get(DB_ORIGIN)
 origin_db = origin[1] if origin is not None and origin[0] == table.fingerprint else None
-destination_kind = st.radio("Where", [DB_SAME, DB_OTHER] if origin_db else [DB_OTHER],
+same_allowed = origin_db is not None and db_policy.writers_allowed  # read: new files only
+destination_kind = st.radio("Where", [DB_SAME, DB_OTHER] if same_allowed else [DB_OTHER],
                             horizontal=True, key="gen_db_target")
 if destination_kind == DB_SAME and origin_db is not None:
     st.caption(f"Writes to **{origin_db.display}**.")

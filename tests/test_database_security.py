@@ -517,3 +517,15 @@ def test_the_duckdb_reading_connection_runs_one_statement_and_reads_no_file(allo
         assert server_file_text() not in str(caught.value)
     assert not (allowed / "x.duckdb").exists()
     assert len(db.read_table(source, db.find_table(source, "loans")).frame) == len(LOANS)
+
+
+def test_the_data_page_says_databases_are_off_and_offers_no_connection(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("STUDIO_DATABASES", "off")
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"),
+                           default_timeout=120).run()
+    at.radio(key="data_source").set_value("Database").run()
+    assert not at.exception
+    assert any("turned off on this server" in caption.value for caption in at.caption)
+    assert not [button for button in at.button if button.key == "db_connect"]

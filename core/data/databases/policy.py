@@ -140,6 +140,50 @@ class DatabasePolicy:
             raise DatabaseNotAllowedError(self._with_problems(message))
         return real
 
+    def describe_reading(self) -> str:
+        """One sentence for the Data page: what may be read on this server."""
+        if not self.can_read:
+            return self._with_problems("Databases are turned off on this server "
+                                       "(STUDIO_DATABASES=off): upload the table as a file "
+                                       "instead.")
+        users = ("reads only as users that cannot change the database" if
+                 not self.writers_allowed else "reads as any user (still read-only)")
+        return self._with_problems(
+            f"On this server the studio reaches database servers on {self._hosts_text()}, "
+            f"opens {self._files_text()}, and {users}.")
+
+    def describe_writing(self) -> str:
+        """One sentence for the Generate page: where synthetic rows may be written."""
+        if not self.can_read:
+            return "Databases are turned off on this server, so nothing can be written there."
+        if not self.writers_allowed:
+            if self.file_dirs == ():
+                return ("On this server the rows can only go to a new database file in an "
+                        "allowed folder, and no folder is allowed (STUDIO_DB_FILE_DIRS), so "
+                        "download them instead.")
+            return ("On this server the rows can go only to a new SQLite or DuckDB file "
+                    f"(*.db, *.sqlite, *.sqlite3, *.duckdb) {self._folders_text()}.")
+        return (f"On this server the rows can go to PostgreSQL on {self._hosts_text()} and to "
+                f"SQLite or DuckDB files {self._folders_text()}.")
+
+    def _hosts_text(self) -> str:
+        if self.hosts is None:
+            return "any host"
+        return ", ".join("this machine" if host.strip().lower() == "localhost" else host
+                         for host in self.hosts)
+
+    def _files_text(self) -> str:
+        if self.file_dirs == ():
+            return "no SQLite or DuckDB files"
+        return f"SQLite and DuckDB files {self._folders_text()}"
+
+    def _folders_text(self) -> str:
+        if self.file_dirs is None:
+            return "in any folder"
+        if not self.file_dirs:
+            return "in no folder"
+        return "inside " + ", ".join(str(folder) for folder in self.file_dirs)
+
     def protected_folder(self, path: Path) -> str | None:
         """What protected folder ``path`` (a real path) is inside, or None."""
         for folder, what in self.protected:
