@@ -147,3 +147,58 @@ def _create_secret(path: Path) -> None:
             pass
     finally:
         temporary.unlink(missing_ok=True)
+
+
+#: How many jobs run at once in one server process: environment variable, and its key
+#: under ``[studio]`` in ``.streamlit/secrets.toml``.
+MAX_JOBS_ENV = "STUDIO_MAX_JOBS"
+MAX_JOBS_KEY = "max_jobs"
+
+
+def default_max_jobs() -> int:
+    """Half this machine's cores, at least 1 (so 1 on a 2-core machine).
+
+    Each job is a worker process that gives torch every core and holds about 0.5-1 GB.
+    Two jobs sharing the same cores each take about twice as long, so the first result
+    comes later with no gain in throughput, and the Streamlit server has to compete with
+    both for the CPU. Running half as many jobs as there are cores leaves room for the
+    server and for the libraries' helper threads.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // 2)
+
+
+def max_concurrent_jobs(secrets_path: Path | None = None) -> int:
+    """How many fits, comparisons, samples and evaluations may run at once per server.
+
+    ``STUDIO_MAX_JOBS`` takes precedence over ``max_jobs`` under ``[studio]`` in
+    ``.streamlit/secrets.toml``. If neither is set, the default is :func:`default_max_jobs`.
+    Jobs beyond the limit wait in a queue. The value is read each time, so a test or an
+    operator can change it without a restart.
+
+    Raises:
+        ConfigurationError: The value is not a whole number of at least 1.
+    """
+    text = os.environ.get(MAX_JOBS_ENV, "").strip()
+    where = MAX_JOBS_ENV
+    if not text:
+        path = secrets_path or PROJECT_ROOT / ".streamlit" / "secrets.toml"
+        try:
+            with path.open("rb") as handle:
+                section = tomllib.load(handle).get("studio", {})
+        except (OSError, tomllib.TOMLDecodeError):
+            section = {}
+        value = section.get(MAX_JOBS_KEY) if isinstance(section, dict) else None
+        if value is None:
+            return default_max_jobs()
+        text, where = str(value).strip(), f"{MAX_JOBS_KEY} under [studio] in {path.name}"
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise ConfigurationError(
+            f"{where} must be a whole number of at least 1, not '{text}'. It is how many "
+            f"fits, comparisons, samples and evaluations run at once (default "
+            f"{default_max_jobs()} here: half the cores); later ones wait in a queue.")
+    return jobs
