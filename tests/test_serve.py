@@ -58,3 +58,25 @@ def test_the_launcher_refuses_to_serve_with_an_empty_signing_key(tmp_path, monke
         monkeypatch.undo()
         get_settings.cache_clear()
     assert "holds 0 bytes" in capsys.readouterr().err
+
+
+def test_the_background_warm_up_and_a_first_detection_import_sdv_without_deadlock():
+    # The server's warm-up thread and a page detecting a schema import SDV at the same time;
+    # importlib raised _DeadlockError in the thread when both imported it unguarded.
+    script = (
+        "import threading, sys\n"
+        "errors = []\n"
+        "threading.excepthook = lambda args: errors.append(repr(args.exc_value))\n"
+        "from ui import warmup\n"
+        "from core.engine.metadata import detect_table\n"
+        "from tests.helpers import make_people\n"
+        "warmup.start()\n"
+        "table = detect_table(make_people(50), 'people.csv', 'test')\n"
+        "[t.join() for t in threading.enumerate() if t.name == 'studio-warmup']\n"
+        "from core.engine.device import detect_device\n"
+        "print(len(table.schema.columns), detect_device.cache_info().currsize, errors)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["14", "1", "[]"], done.stdout + done.stderr[-2000:]

@@ -13,12 +13,15 @@ _started = threading.Event()
 
 
 def _import_heavy() -> None:
-    import sdv.metadata  # noqa: F401
-    import sdv.single_table  # noqa: F401
-
+    # Through the engine, which imports SDV under a lock: a page detecting a schema at the
+    # same moment waits for this import instead of deadlocking with it.
     from core.engine.device import detect_device
+    from core.engine.patches import load_libraries
 
-    detect_device()
+    try:
+        load_libraries()
+    finally:
+        detect_device()
 
 
 def start() -> None:

@@ -87,6 +87,10 @@ def apply() -> None:
             return
         for library in PINNED:
             require_version(library)
+        # Under the lock: two threads importing SDV at once (the server's background
+        # warm-up and a page's first detection) can deadlock in importlib.
+        import sdv.single_table  # noqa: F401
+
         _patch_is_faker_function()
         warnings.filterwarnings(
             "ignore", message=r"The datetime format for column .* could not be verified"
