@@ -21,6 +21,11 @@ __all__ = ["PROJECT_ROOT", "SECRET_BYTES", "Settings", "get_settings", "load_or_
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _STREAMLIT_CONFIG = PROJECT_ROOT / ".streamlit" / "config.toml"
 _DEFAULT_UPLOAD_MB = 200
+_DEFAULT_TABLE_MB = 1024
+#: The memory budget for one table read from a file or a database: environment variable, and
+#: its key under ``[studio]`` in ``.streamlit/secrets.toml``. Refusal messages name both.
+TABLE_LIMIT_ENV = "STUDIO_MAX_TABLE_MB"
+TABLE_LIMIT_KEY = "max_table_mb"
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,12 @@ class Settings:
     data_dir: Path
     max_upload_mb: int
     sample_data_dir: Path
+    max_table_mb: int = _DEFAULT_TABLE_MB
+
+    @property
+    def max_table_bytes(self) -> int:
+        """The memory budget for one loaded table (file or database read), in bytes."""
+        return self.max_table_mb * 1024 * 1024
 
     @property
     def max_upload_bytes(self) -> int:
@@ -66,6 +77,36 @@ def _read_upload_limit_mb() -> int:
         return _DEFAULT_UPLOAD_MB
 
 
+def _read_table_limit_mb(secrets_path: Path | None = None) -> int:
+    """The table memory budget in MB: the environment wins over ``secrets.toml``.
+
+    Raises:
+        ConfigurationError: The value is not a whole number of MB of at least 1.
+    """
+    text = os.environ.get(TABLE_LIMIT_ENV, "").strip()
+    where = TABLE_LIMIT_ENV
+    if not text:
+        path = secrets_path or PROJECT_ROOT / ".streamlit" / "secrets.toml"
+        try:
+            with path.open("rb") as handle:
+                section = tomllib.load(handle).get("studio", {})
+        except (OSError, tomllib.TOMLDecodeError):
+            section = {}
+        value = section.get(TABLE_LIMIT_KEY) if isinstance(section, dict) else None
+        if value is None:
+            return _DEFAULT_TABLE_MB
+        text, where = str(value).strip(), f"{TABLE_LIMIT_KEY} under [studio] in {path.name}"
+    try:
+        megabytes = int(text)
+    except ValueError:
+        megabytes = 0
+    if megabytes < 1:
+        raise ConfigurationError(
+            f"{where} must be a whole number of MB (at least 1), not '{text}'. It limits how "
+            f"much memory one loaded table may take (default {_DEFAULT_TABLE_MB}).")
+    return megabytes
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Read settings once per process.
@@ -73,6 +114,8 @@ def get_settings() -> Settings:
     Environment variables:
         STUDIO_DATA_DIR: where models, jobs and the registry live (default ``./.studio_data``).
         STUDIO_MAX_UPLOAD_MB: overrides ``server.maxUploadSize`` for core's own check.
+        STUDIO_MAX_TABLE_MB: the memory budget for one loaded table (default 1024; or
+            ``max_table_mb`` under ``[studio]`` in ``.streamlit/secrets.toml``).
     """
     data_dir = Path(os.environ.get("STUDIO_DATA_DIR", PROJECT_ROOT / ".studio_data")).expanduser()
     upload_mb = int(os.environ.get("STUDIO_MAX_UPLOAD_MB", _read_upload_limit_mb()))
@@ -80,6 +123,7 @@ def get_settings() -> Settings:
         data_dir=data_dir.resolve(),
         max_upload_mb=upload_mb,
         sample_data_dir=PROJECT_ROOT / "sample_data",
+        max_table_mb=_read_table_limit_mb(),
     )
 
 

@@ -4,6 +4,11 @@ Supported formats: delimited text (CSV, TSV, TXT with a sniffed encoding and del
 Excel workbooks (.xlsx, .xlsm, with a sheet picker), Parquet and JSON (a list of records,
 JSON Lines, or column-oriented objects).
 
+Reading is bounded: a file larger than the upload limit is refused before it is read, and a
+table whose estimated memory exceeds the budget (``STUDIO_MAX_TABLE_MB``, default 1024) is
+refused early or stops at the budget (:func:`check_table_budget`, also used for database
+reads); Excel sheets are streamed with the column limit checked at each cell.
+
 Every problem a user can cause raises :class:`~core.errors.DataLoadError` (the file could
 not be read into a table) or :class:`~core.errors.DataValidationError` (it was read but
 cannot be used as it is). Messages name the file or column and say the fix in plain words;
@@ -27,7 +32,15 @@ reader family: :mod:`~core.data.loading.delimited`, :mod:`~core.data.loading.exc
 
 from __future__ import annotations
 
-from core.data.loading.common import MAX_COLUMNS, EmptyColumnsError, LoadedTable, validate_table
+from core.data.loading.common import (
+    MAX_COLUMNS,
+    EmptyColumnsError,
+    LoadedTable,
+    TableBudgetError,
+    check_table_budget,
+    estimate_frame_bytes,
+    validate_table,
+)
 from core.data.loading.dispatch import SUPPORTED_EXTENSIONS, load_table
 from core.data.loading.excel import list_excel_sheets
 
@@ -36,6 +49,9 @@ __all__ = [
     "SUPPORTED_EXTENSIONS",
     "EmptyColumnsError",
     "LoadedTable",
+    "TableBudgetError",
+    "check_table_budget",
+    "estimate_frame_bytes",
     "list_excel_sheets",
     "load_table",
     "validate_table",

@@ -1,12 +1,19 @@
-"""What every reader shares: the column limit, the result and error types, the table checks.
+"""What every reader shares: the limits, the result and error types, the table checks.
 
 :func:`validate_table` (also used for database reads) cleans column names and refuses
 tables the studio cannot use; the small message helpers keep every reader's wording alike.
+
+The memory budget for one table (``STUDIO_MAX_TABLE_MB``, read by
+:mod:`core.store.settings`) is enforced with :func:`check_table_budget`: readers estimate
+rows × bytes per row (:func:`estimate_frame_bytes` on the first rows, or a running count)
+and call it before and while reading, so an oversized table is refused early instead of
+after it filled the server's memory. Database reads use the same two functions.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +21,119 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.errors import DataValidationError
+from core.errors import DataLoadError, DataValidationError
+from core.store.settings import TABLE_LIMIT_ENV, TABLE_LIMIT_KEY, get_settings
 
 MAX_COLUMNS = 1000
 """The widest table the studio accepts; wider tables are refused with a clear message."""
+
+
+class TableBudgetError(DataLoadError):
+    """A table would take more memory than the budget (``STUDIO_MAX_TABLE_MB``).
+
+    Attributes:
+        estimate_bytes: The estimated size of the table (or of the part read) in memory.
+        limit_bytes: The budget it exceeds.
+        rows_read: Rows read before the refusal (0 when refused from an estimate up front).
+    """
+
+    def __init__(self, message: str, *, estimate_bytes: int, limit_bytes: int,
+                 rows_read: int) -> None:
+        super().__init__(message)
+        self.estimate_bytes = estimate_bytes
+        self.limit_bytes = limit_bytes
+        self.rows_read = rows_read
+
+
+def table_limit_bytes(limit_bytes: int | None = None) -> int:
+    """The table memory budget in bytes: ``limit_bytes``, or the setting when None."""
+    return get_settings().max_table_bytes if limit_bytes is None else limit_bytes
+
+
+def check_table_budget(
+    rows: float,
+    bytes_per_row: float,
+    *,
+    source_name: str,
+    limit_bytes: int | None = None,
+    rows_read: int = 0,
+    stopped: bool = False,
+    approximate: bool = False,
+) -> None:
+    """Refuse a table whose estimated size in memory (rows × bytes per row) is over budget.
+
+    Call it before the long read with an estimate (``approximate`` when the row count is
+    one too), and while reading with the rows so far (``stopped=True``: the reading stops
+    there, so the message says the first rows alone are too much).
+
+    Args:
+        rows: How many rows the table has, or will have.
+        bytes_per_row: Estimated memory per row (see :func:`estimate_frame_bytes`).
+        source_name: The file, table or query named in the message.
+        limit_bytes: The budget; None uses ``STUDIO_MAX_TABLE_MB`` (default 1024 MB).
+        rows_read: Rows already read (kept on the error for callers and tests).
+        stopped: Reading stopped at ``rows``; they alone exceed the budget.
+        approximate: ``rows`` is an estimate.
+
+    Raises:
+        TableBudgetError: The estimate exceeds the budget. The message names the budget and
+            the setting that raises it.
+    """
+    limit = table_limit_bytes(limit_bytes)
+    estimate = int(max(rows, 0) * max(bytes_per_row, 0.0))
+    if estimate <= limit:
+        return
+    count = f"{'about ' if approximate else ''}{_count(int(rows), 'row')}"
+    what = (f"reading stopped after {count}, which alone would take" if stopped
+            else f"its {count} would take")
+    raise table_budget_error(source_name, what, estimate, limit, rows_read=rows_read)
+
+
+def table_budget_error(source_name: str, what: str, estimate_bytes: int, limit_bytes: int,
+                       rows_read: int = 0) -> TableBudgetError:
+    """The refusal :func:`check_table_budget` raises, for estimates that are not rows × bytes.
+
+    Args:
+        source_name: The file, table or query named in the message.
+        what: The subject and verb, like ``"its shared text would take"``.
+        estimate_bytes: The estimated memory.
+        limit_bytes: The budget.
+        rows_read: Rows already read.
+    """
+    return TableBudgetError(
+        f"'{source_name}' is too large to load: {what} about {_human_size(estimate_bytes)} of "
+        f"memory, more than the limit of {_human_size(limit_bytes)} for one table. Load fewer "
+        f"rows or columns (for example a sample), or raise the limit with {TABLE_LIMIT_ENV} "
+        f"(in MB; or {TABLE_LIMIT_KEY} under [studio] in .streamlit/secrets.toml) and restart "
+        "the app.",
+        estimate_bytes=estimate_bytes, limit_bytes=limit_bytes, rows_read=rows_read,
+    )
+
+
+def estimate_frame_bytes(frame: pd.DataFrame) -> int:
+    """Estimate a frame's memory: its arrays plus each distinct text value once.
+
+    pandas' ``memory_usage(deep=True)`` counts a repeated text value once per cell, but the
+    readers (pandas' CSV parser, Arrow, openpyxl's shared strings) share one object per
+    distinct value; counting every cell would refuse tables with repeated text that fit.
+
+    Args:
+        frame: The table, or its first rows (divide by ``len(frame)`` for bytes per row).
+
+    Returns:
+        The estimated size in bytes.
+    """
+    total = int(frame.memory_usage(index=False, deep=False).sum())
+    for position in range(frame.shape[1]):
+        series = frame.iloc[:, position]
+        if series.dtype != object:
+            continue
+        try:
+            distinct = pd.unique(series.to_numpy())
+        except TypeError:  # unhashable values (lists, dicts): count every one
+            distinct = series.to_numpy()
+        total += sum(map(sys.getsizeof, distinct))
+    return total
 
 
 class EmptyColumnsError(DataValidationError):
@@ -308,3 +424,12 @@ def _name_list(names: Sequence[Any], limit: int = 10) -> str:
 
 def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def _human_size(size: float) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} bytes" if unit == "bytes" else f"{value:,.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"  # pragma: no cover
