@@ -23,11 +23,14 @@ from core.data.loading import (
     SUPPORTED_EXTENSIONS,
     EmptyColumnsError,
     LoadedTable,
+    TableBudgetError,
+    check_table_budget,
+    estimate_frame_bytes,
     list_excel_sheets,
     load_table,
     validate_table,
 )
-from core.errors import DataLoadError, DataValidationError, StudioError
+from core.errors import ConfigurationError, DataLoadError, DataValidationError, StudioError
 from core.store.settings import get_settings
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -698,3 +701,121 @@ def test_utf16_without_a_byte_order_mark_is_read_not_called_binary(encoding: str
     assert list(loaded.frame["name"]) == ["Zoë", "Renée", "José"]
     assert loaded.frame["amount"].tolist() == [12.5, 7.0, 3.0]
     assert any("UTF-16" in note for note in loaded.notes)
+
+
+# --------------------------------------------------------------------------- memory budget
+
+
+def _budget_words(message: str, limit: str) -> None:
+    """A budget refusal names the limit, the setting and where else it can be set."""
+    assert limit in message
+    assert "STUDIO_MAX_TABLE_MB" in message
+    assert "max_table_mb under [studio] in .streamlit/secrets.toml" in message
+
+
+def test_table_budget_check_passes_under_and_names_the_setting_over() -> None:
+    check_table_budget(1_000, 1_000, source_name="t", limit_bytes=1_000_000)  # exactly: fine
+    with pytest.raises(TableBudgetError) as caught:
+        check_table_budget(1_001, 1_000, source_name="loans", limit_bytes=1_000_000)
+    _budget_words(str(caught.value), "976.6 KB")
+    assert "'loans' is too large to load: its 1,001 rows would take about 977.5 KB" in str(
+        caught.value)
+    assert caught.value.estimate_bytes == 1_001_000
+    assert isinstance(caught.value, DataLoadError)  # pages already show DataLoadErrors
+
+
+def test_csv_far_over_the_budget_is_refused_from_its_first_rows() -> None:
+    rows = 200_000
+    data = "id,label\n" + "".join(f"{i},label number {i}\n" for i in range(rows))
+    with pytest.raises(TableBudgetError) as caught:
+        load_table(data.encode(), "labels.csv", max_table_bytes=2 * 1024 * 1024)
+    _budget_words(str(caught.value), "2.0 MB")
+    assert "about" in str(caught.value)  # estimated from the part read
+    assert 0 < caught.value.rows_read < rows // 2
+
+
+def test_csv_reading_stops_at_the_budget() -> None:
+    rows = 200_000
+    data = ("id,label\n" + "".join(f"{i},label number {i}\n" for i in range(rows))).encode()
+    whole = estimate_frame_bytes(load_table(data, "labels.csv").frame)
+    with pytest.raises(TableBudgetError) as caught:
+        load_table(data, "labels.csv", max_table_bytes=int(whole * 0.6))
+    assert "reading stopped after" in str(caught.value)
+    assert rows * 0.4 < caught.value.rows_read < rows * 0.8
+
+
+def test_repeated_text_counts_once_so_a_table_that_fits_loads() -> None:
+    rows = 200_000
+    data = ("city,n\n" + "".join(f"{('Oslo', 'Lima', 'Kyiv')[i % 3]},{i}\n"
+                                 for i in range(rows))).encode()
+    frame = load_table(data, "cities.csv").frame
+    shared, per_cell = estimate_frame_bytes(frame), frame.memory_usage(deep=True).sum()
+    assert shared < per_cell / 3  # pandas' deep count charges every cell its own string
+    budget = int((shared + per_cell) / 2)
+    assert load_table(data, "cities.csv", max_table_bytes=budget).frame.shape == (rows, 2)
+
+
+def test_parquet_over_the_budget_is_refused_before_its_rows_are_read() -> None:
+    table = pa.table({"id": list(range(100_000)), "label": [f"row {i}" for i in range(100_000)]})
+    data = parquet_of(table, row_group_size=10_000)
+    with pytest.raises(TableBudgetError) as caught:
+        load_table(data, "rows.parquet", max_table_bytes=1024 * 1024)
+    _budget_words(str(caught.value), "1.0 MB")
+    assert "its 100,000 rows" in str(caught.value)  # the footer's exact count
+    assert caught.value.rows_read == 0
+    assert load_table(data, "rows.parquet").frame.shape == (100_000, 2)
+
+
+@pytest.mark.parametrize("layout", ["records.json", "lines.jsonl", "lines-named.json"])
+def test_json_records_over_the_budget_are_refused_before_parsing_them_all(layout: str) -> None:
+    records = [{"id": i, "label": f"label number {i}"} for i in range(50_000)]
+    if layout == "records.json":
+        data = json.dumps(records).encode()
+    else:
+        data = "\n".join(json.dumps(record) for record in records).encode()
+    filename = layout.replace("-named", "")
+    with pytest.raises(TableBudgetError) as caught:
+        load_table(data, filename, max_table_bytes=2 * 1024 * 1024)
+    _budget_words(str(caught.value), "2.0 MB")
+    assert "about" in str(caught.value)
+    assert caught.value.rows_read == 0
+    assert load_table(data, filename).frame.shape == (50_000, 2)
+
+
+def test_json_columns_over_the_budget_are_refused_once_built() -> None:
+    data = json.dumps({"id": list(range(50_000)),
+                       "label": [f"label number {i}" for i in range(50_000)]}).encode()
+    with pytest.raises(TableBudgetError) as caught:
+        load_table(data, "columns.json", max_table_bytes=1024 * 1024)
+    _budget_words(str(caught.value), "1.0 MB")
+    assert "its 50,000 rows" in str(caught.value)
+
+
+def test_table_budget_setting_from_environment_and_secrets(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import core.store.settings as settings_module
+
+    monkeypatch.setattr(settings_module, "PROJECT_ROOT", tmp_path)
+    monkeypatch.delenv("STUDIO_MAX_TABLE_MB", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert get_settings().max_table_bytes == 1024 * 1024 * 1024  # the default
+        secrets = tmp_path / ".streamlit" / "secrets.toml"
+        secrets.parent.mkdir()
+        secrets.write_text("[studio]\nmax_table_mb = 64\n")
+        get_settings.cache_clear()
+        assert get_settings().max_table_bytes == 64 * 1024 * 1024
+        monkeypatch.setenv("STUDIO_MAX_TABLE_MB", "8")  # the environment wins
+        get_settings.cache_clear()
+        assert get_settings().max_table_mb == 8
+        data = "id,label\n" + "".join(f"{i},label number {i}\n" for i in range(300_000))
+        with pytest.raises(TableBudgetError, match=r"8\.0 MB"):
+            load_table(data.encode(), "labels.csv")
+        monkeypatch.setenv("STUDIO_MAX_TABLE_MB", "a lot")
+        get_settings.cache_clear()
+        with pytest.raises(ConfigurationError, match="STUDIO_MAX_TABLE_MB must be a whole"):
+            get_settings()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()

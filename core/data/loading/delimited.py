@@ -16,7 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from core.data.loading.common import _clean_names
+from core.data.loading.common import (
+    _clean_names,
+    check_table_budget,
+    estimate_frame_bytes,
+    table_limit_bytes,
+)
 from core.errors import DataLoadError
 from core.progress import ProgressCallback
 
@@ -31,6 +36,7 @@ _SNIFF_BYTES = 256 * 1024  # how much of a text file is decoded to detect its la
 _SNIFF_RECORDS = 50  # how many lines the delimiter vote looks at
 _VALIDATE_SLICE = 1 << 20  # UTF-8 validation works through the file in 1 MiB slices
 _MAX_CONTROL_SHARE = 0.01  # more control characters than this means "not text"
+_EARLY_FACTOR = 2.0  # the first chunk refuses the file only when clearly over the budget
 
 _DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 _DECIMAL_POINT = re.compile(r"[-+]?\d+\.\d+")
@@ -58,9 +64,13 @@ _MAGIC_HINTS = (
 
 
 def _read_delimited(
-    data: bytes, name: str, extension: str, progress: ProgressCallback
+    data: bytes, name: str, extension: str, progress: ProgressCallback,
+    limit_bytes: int | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Read CSV/TSV/TXT: sniff encoding and delimiter, then parse in chunks."""
+    """Read CSV/TSV/TXT: sniff encoding and delimiter, then parse in chunks.
+
+    ``limit_bytes`` is the table's memory budget (None: the setting).
+    """
     encoding, encoding_label = _detect_encoding(data, name)
     sample = _decode_sample(data, encoding)
     _refuse_control_characters(sample, name)
@@ -78,7 +88,8 @@ def _read_delimited(
         decimal = ","
         notes.append("Numbers use ',' as the decimal mark (like 1234,5) and were read as numbers.")
     frame = _parse_delimited(
-        data, name, encoding, delimiter, decimal, (len(header), header_records), progress
+        data, name, encoding, delimiter, decimal, (len(header), header_records), progress,
+        table_limit_bytes(limit_bytes),
     )
     frame.columns = pd.Index(header, dtype=object)
     return frame, notes
@@ -258,8 +269,12 @@ def _parse_delimited(
     decimal: str,
     shape: tuple[int, int],
     progress: ProgressCallback,
+    limit_bytes: int,
 ) -> pd.DataFrame:
     """Parse the text with pandas in chunks, reporting progress by bytes read.
+
+    Each chunk's memory is counted against ``limit_bytes``: reading stops at the budget,
+    and the first chunk refuses a file whose estimated whole is far over it.
 
     ``shape`` is the header's width and how many records it and the blank lines before it
     take. The header is skipped, not parsed, so pandas never renames duplicate names. One
@@ -281,7 +296,7 @@ def _parse_delimited(
         "engine": "c",
     }
     chunks: list[pd.DataFrame] = []
-    rows = 0
+    rows = used = 0
     try:
         with pd.read_csv(buffer, chunksize=chunk_rows, **options) as reader:
             for chunk in reader:
@@ -289,6 +304,8 @@ def _parse_delimited(
                     raise DataLoadError(_long_row_message(data, name, encoding, delimiter, width))
                 chunks.append(chunk.drop(columns=width))
                 rows += len(chunk)
+                used += estimate_frame_bytes(chunks[-1])
+                _check_budget(rows, used, min(buffer.tell() / total, 1.0), name, limit_bytes)
                 progress(min(buffer.tell() / total, 0.98), f"Read {rows:,} rows of {name}…")
     except pd.errors.EmptyDataError as exc:
         raise DataLoadError(
@@ -320,6 +337,17 @@ def _parse_delimited(
             frame[position] = text[position]
     progress(1.0, f"Read {len(frame):,} rows of {name}.")
     return frame
+
+
+def _check_budget(rows: int, used: int, share_read: float, name: str, limit: int) -> None:
+    """Stop at the budget; refuse early when the share read shows the file is far over it."""
+    if not rows:
+        return
+    check_table_budget(rows, used / rows, source_name=name, limit_bytes=limit, rows_read=rows,
+                       stopped=True)
+    if 0 < share_read < 1.0 and used / share_read > _EARLY_FACTOR * limit:
+        check_table_budget(rows / share_read, used / rows, source_name=name, limit_bytes=limit,
+                           rows_read=rows, approximate=True)
 
 
 def _long_row_message(data: bytes, name: str, encoding: str, delimiter: str, width: int) -> str:

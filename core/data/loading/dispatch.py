@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from core.data.loading.common import LoadedTable, _validate
+from core.data.loading.common import LoadedTable, _human_size, _validate, table_limit_bytes
 from core.data.loading.delimited import _read_delimited
 from core.data.loading.excel import _read_excel
 from core.data.loading.jsonfile import _read_json
@@ -57,6 +57,7 @@ def load_table(
     sheet: str | None = None,
     drop_empty_columns: bool = False,
     max_bytes: int | None = None,
+    max_table_bytes: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> LoadedTable:
     """Read the bytes of an uploaded file into a checked table.
@@ -69,6 +70,9 @@ def load_table(
             the notes) instead of raising :class:`EmptyColumnsError`.
         max_bytes: Refuse larger files; None uses the app's upload limit
             (``server.maxUploadSize`` in ``.streamlit/config.toml``).
+        max_table_bytes: The memory budget for the table; None uses ``STUDIO_MAX_TABLE_MB``
+            (see :func:`~core.data.loading.common.check_table_budget`). Every reader
+            estimates the table's size before its long read and stops at the budget.
         progress: Called with ``(fraction, message)``; the last call has fraction 1.0.
 
     Returns:
@@ -77,6 +81,8 @@ def load_table(
     Raises:
         DataLoadError: The file is empty, too large, of an unsupported type, damaged, not
             text, or its rows cannot be split into columns.
+        TableBudgetError: The table would take more memory than the budget (a
+            DataLoadError naming the limit and its setting).
         DataValidationError: The table has no data rows, fewer than two or more than
             :data:`MAX_COLUMNS` columns, duplicate or only empty columns.
         EmptyColumnsError: Some columns are empty and ``drop_empty_columns`` is False.
@@ -103,15 +109,16 @@ def load_table(
 
     report(0.0, f"Reading {name}…")
     read_progress = scaled(report, 0.0, 0.9)
+    budget = table_limit_bytes(max_table_bytes)
     chosen_sheet: str | None = None
     if file_format == "csv":
-        frame, notes = _read_delimited(data, name, extension, read_progress)
+        frame, notes = _read_delimited(data, name, extension, read_progress, budget)
     elif file_format == "excel":
-        frame, notes, chosen_sheet = _read_excel(data, name, sheet, read_progress)
+        frame, notes, chosen_sheet = _read_excel(data, name, sheet, read_progress, budget)
     elif file_format == "parquet":
-        frame, notes = _read_parquet(data, name, read_progress)
+        frame, notes = _read_parquet(data, name, read_progress, budget)
     else:
-        frame, notes = _read_json(data, name, extension, read_progress)
+        frame, notes = _read_json(data, name, extension, read_progress, budget)
 
     report(0.92, f"Checking the columns of {name}…")
     frame, dropped, check_notes = _validate(
@@ -153,11 +160,3 @@ def _unsupported_message(name: str, extension: str) -> str:
         f"{_SUPPORTED_LABEL}.{hint or ' Export or save the data in one of these formats.'}"
     )
 
-
-def _human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{int(value)} bytes" if unit == "bytes" else f"{value:,.1f} {unit}"
-        value /= 1024
-    return f"{size} bytes"  # pragma: no cover

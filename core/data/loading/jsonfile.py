@@ -1,13 +1,27 @@
-"""JSON files: a list of records, JSON Lines, or column-oriented objects (as pandas writes them)."""
+"""JSON files: a list of records, JSON Lines, or column-oriented objects (as pandas writes them).
+
+Parsed JSON takes several times its text in memory (a dict per record), so a list of
+records or JSON Lines is estimated from its first records before the whole file is parsed
+(:func:`_check_records_budget`); other layouts are checked once their table is built.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import pandas as pd
 
-from core.data.loading.common import _name_list, _nested_note, _quote, _stringify_nested
+from core.data.loading.common import (
+    _name_list,
+    _nested_note,
+    _quote,
+    _stringify_nested,
+    check_table_budget,
+    estimate_frame_bytes,
+    table_limit_bytes,
+)
 from core.data.loading.delimited import (
     _SNIFF_BYTES,
     _detect_encoding,
@@ -16,11 +30,14 @@ from core.data.loading.delimited import (
 from core.errors import DataLoadError
 from core.progress import ProgressCallback
 
+_SAMPLE_RECORDS = 1_000  # records parsed first to estimate the memory of the whole file
+
 
 def _read_json(
-    data: bytes, name: str, extension: str, progress: ProgressCallback
+    data: bytes, name: str, extension: str, progress: ProgressCallback,
+    limit_bytes: int | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Read JSON records, JSON Lines or column-oriented JSON."""
+    """Read JSON records, JSON Lines or column-oriented JSON within the budget ``limit_bytes``."""
     encoding, _ = _detect_encoding(data, name)
     text = data.decode(encoding, errors="replace")
     _refuse_control_characters(text[:_SNIFF_BYTES], name)
@@ -28,6 +45,8 @@ def _read_json(
         raise DataLoadError(
             f"'{name}' contains only blank space, no data. Check that you picked the right file."
         )
+    limit = table_limit_bytes(limit_bytes)
+    _check_records_budget(text, name, limit, lines=extension in (".jsonl", ".ndjson"))
     notes: list[str] = []
     if extension in (".jsonl", ".ndjson"):
         records = _json_lines(text, name)
@@ -45,6 +64,9 @@ def _read_json(
             records, how = _json_document_rows(document, name)
             if isinstance(records, pd.DataFrame):
                 frame = records
+                if len(frame):
+                    check_table_budget(len(frame), estimate_frame_bytes(frame) / len(frame),
+                                       source_name=name, limit_bytes=limit)
                 notes.append(how)
                 nested = _stringify_nested(frame)
                 if nested:
@@ -59,6 +81,55 @@ def _read_json(
     if nested:
         notes.append(_nested_note(nested))
     return frame, notes
+
+
+def _check_records_budget(text: str, name: str, limit: int, *, lines: bool) -> None:
+    """Estimate a list of records or JSON Lines from its first records, before parsing it all.
+
+    Each record costs its dict while the file is parsed, and its row in the table built from
+    the dicts; both are counted. Other layouts (and text that does not parse) are left to
+    the reader.
+    """
+    stripped = text.lstrip()
+    start = len(text) - len(stripped)
+    if not lines and stripped.startswith("["):
+        start += 1
+    elif not lines and not stripped.startswith("{"):
+        return
+    window = text[start : start + _SNIFF_BYTES]  # never parse more than this here
+    decoder = json.JSONDecoder()
+    records: list[Any] = []
+    position = 0
+    while len(records) < _SAMPLE_RECORDS:
+        while position < len(window) and window[position] in " \t\r\n,":
+            position += 1
+        if position >= len(window) or window[position] == "]":
+            break
+        try:
+            record, position = decoder.raw_decode(window, position)
+        except json.JSONDecodeError:
+            break  # cut by the window, or not valid: the reader says which
+        if not isinstance(record, dict):
+            return
+        records.append(record)
+    if not records or (not lines and stripped.startswith("{") and len(records) < 2):
+        return  # one object: column-oriented JSON, checked once its table is built
+    sample, _ = _records_frame(records)
+    # one json.loads call shares the keys of all its records; each line has its own
+    own_keys = lines or not stripped.startswith("[")
+    parsed = sum(_record_bytes(record, own_keys) for record in records)
+    per_record = (estimate_frame_bytes(sample) + parsed) / len(records)
+    consumed = max(position, 1)
+    remaining = len(text) - start
+    estimated_rows = len(records) if consumed >= remaining else len(records) * remaining / consumed
+    check_table_budget(estimated_rows, per_record, source_name=name, limit_bytes=limit,
+                       approximate=estimated_rows > len(records))
+
+
+def _record_bytes(record: dict[str, Any], own_keys: bool) -> int:
+    """A parsed record's memory: the dict, its values, and its keys if they are its own."""
+    keys = sum(map(sys.getsizeof, record)) if own_keys else 0
+    return sys.getsizeof(record) + keys + sum(map(sys.getsizeof, record.values()))
 
 
 def _json_lines(
