@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from core.data.splitting import SplitSpec
@@ -120,7 +121,10 @@ def test_a_gpu_is_requested_when_the_user_allows_it_and_the_cluster_has_one(monk
     table = detect_table(make_people(60), "people.csv", "test")
     job_id = runner.start(_request(table, "ctgan", device="auto"), table.frame)
     assert launched[-1]["num_gpus"] == 1.0
-    assert runner.status(job_id).stage == "Waiting for a Ray worker with 8 CPUs and a GPU"
+    waiting = runner.status(job_id)
+    assert waiting.stage == "Waiting for the cluster: a Ray worker with 8 CPUs and a GPU"
+    assert (waiting.state, waiting.queue_position, waiting.measured_fraction) == (
+        "queued", None, None)  # the cluster schedules: no place in a line of ours
     runner.start(_request(table, "ctgan", device="cpu"), table.frame)
     assert launched[-1]["num_gpus"] == 0.0
 
@@ -406,3 +410,33 @@ def test_a_comparison_runs_on_the_cluster_and_its_models_land_here(runner):
     record = ModelRegistry().get(row["model_id"])
     assert record is not None and record.scores["quality"] == row["quality"]
     assert "on Ray node 127.0.0.1" in record.device  # the task's device, handed to compare
+
+
+def test_a_sample_and_an_evaluation_run_on_the_cluster_as_they_do_here(runner):
+    from core.engine.training import run_training
+    from core.workflow import evaluate_sample, model_parts, sample_model, scores_for_registry
+
+    table = detect_table(make_people(300), "people.csv", "test", target="churned")
+    registry = ModelRegistry()
+    record = run_training(_request(table, seed=71), table.frame, registry=registry)
+    real_train, holdout = model_parts(table, record)
+
+    job_id = runner.start_sample(record, rows=200, seed=3, real_example=real_train)
+    status = runner.status(job_id)
+    if status.state == "queued":  # a fraction only once the task measures one
+        assert status.stage.startswith("Waiting for the cluster") and status.fraction == 0.0
+    status = runner.wait(job_id, timeout=120)
+    assert status.state == "done" and status.kind == "sample", status.message
+    sample = runner.result(job_id)
+    assert runner.result(job_id) is None  # handed over once
+    here = sample_model(load_synthesizer(registry, record.model_id), record, 200, seed=3,
+                        real_example=real_train)
+    pd.testing.assert_frame_equal(sample.frame, here.frame)
+
+    job_id = runner.start_evaluation(record, sample, real_train, holdout, seed=0)
+    status = runner.wait(job_id, timeout=120)
+    assert status.state == "done" and status.measured_fraction == 1.0, status.message
+    assert status.wall_seconds is not None
+    evaluation = runner.result(job_id)
+    expected = evaluate_sample(record, here, real_train, holdout, seed=0)
+    assert scores_for_registry(evaluation) == scores_for_registry(expected)

@@ -9,6 +9,13 @@ returns the local runner with a ``warning`` saying so.
 
 The page polls :meth:`JobRunner.status` from an ``st.fragment(run_every=...)``; once a job
 has ended, the runner answers from memory (the local job folder is gone by then).
+
+Fits, comparisons, samples (:meth:`JobRunner.start_sample`) and evaluations
+(:meth:`JobRunner.start_evaluation`) all run away from the server process. Locally at most
+``STUDIO_MAX_JOBS`` run at once and the rest wait in a queue (their status has a
+``queue_position``); on Ray the cluster schedules them. A status has a fraction only for
+measured work (:attr:`JobStatus.measured_fraction`); :meth:`JobRunner.startup_seconds_estimate`
+is what starting a worker adds to a fit's estimate.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
@@ -30,6 +37,10 @@ from core.jobs.local import LocalJobRunner
 from core.jobs.ray_connect import DEFAULT_RAY_CONNECT_TIMEOUT
 from core.jobs.status import JobStatus
 from core.store.settings import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from core.engine.generation import GeneratedSample
+    from core.store.registry import ModelRecord
 
 __all__ = ["JobBackendConfig", "JobRunner", "job_backend_config", "make_job_runner"]
 
@@ -48,16 +59,36 @@ class JobRunner(Protocol):
     warning: str | None
 
     def start(self, request: TrainingRequest, frame: pd.DataFrame,
-              estimate_seconds: float | None = None) -> str:
-        """Start fitting; return the job id immediately."""
+              estimate_seconds: float | None = None, workspace: str = "") -> str:
+        """Start fitting; return the job id immediately (its model goes to ``workspace``)."""
 
     def start_compare(self, table: StudioTable, candidates: Sequence[tuple[str, str]],
                       budget: float | None, seed: int = 0, device: str = "auto",
-                      split: SplitSpec | None = None) -> str:
+                      split: SplitSpec | None = None, workspace: str = "") -> str:
         """Start a comparison of ``candidates``; return the job id immediately."""
 
-    def result(self, job_id: str) -> list[dict[str, Any]] | None:
-        """The leaderboard rows of a finished comparison (None if there are none)."""
+    def start_sample(self, record: ModelRecord, rows: int | None = None, seed: int = 0,
+                     real_example: pd.DataFrame | None = None,
+                     fixed_values: Mapping[str, Any] | None = None,
+                     rebalance_column: str | None = None,
+                     class_shares: Mapping[str, float] | None = None,
+                     workspace: str = "") -> str:
+        """Start generating rows from a stored model; return the job id immediately."""
+
+    def start_evaluation(self, record: ModelRecord, sample: GeneratedSample,
+                         real_train: pd.DataFrame, holdout: pd.DataFrame, seed: int = 0,
+                         workspace: str = "") -> str:
+        """Start evaluating ``sample`` against the real split; return the job id immediately."""
+
+    def result(self, job_id: str) -> Any:
+        """What a finished job produced, or None.
+
+        A comparison's leaderboard rows (every call); a sample's ``GeneratedSample`` or an
+        evaluation's ``EvaluationResult`` handed over once (later calls return None).
+        """
+
+    def startup_seconds_estimate(self) -> float:
+        """Seconds a job started now spends starting a worker and importing libraries."""
 
     def status(self, job_id: str) -> JobStatus:
         """The job's current status (never blocks for long)."""

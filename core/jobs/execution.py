@@ -2,10 +2,16 @@
 
 Both backends run a job through these functions: the local worker process
 (:mod:`core.jobs.worker`) and the Ray task (:mod:`core.jobs.ray_task`).
-:class:`StatusReporter` turns fit and comparison progress into a :class:`JobStatus`, and
-:func:`run_training_job` / :func:`run_compare_job` run a job on the device they are given
-and record how it ended. The local worker publishes each status change to
-``status.json``; a Ray task posts it to the app's status board.
+:class:`StatusReporter` turns fit, comparison, sampling and evaluation progress into a
+:class:`JobStatus`, and :func:`run_training_job`, :func:`run_compare_job`,
+:func:`run_sample_job` and :func:`run_evaluation_job` run a job and record how it ended.
+The local worker publishes each status change to ``status.json``; a Ray task posts it to
+the app's status board.
+
+Progress is honest: a fraction only for measured work (epochs, a comparison's steps, rows
+generated, evaluation parts), an ETA only while it means something (a fit without epochs
+past its estimate has none), and the time from leaving the queue to the job's own work
+(``startup_seconds``) and to its end (``wall_seconds``) are measured.
 """
 
 from __future__ import annotations
@@ -18,26 +24,35 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from core.data.splitting import SplitSpec
+from core.engine.models import load_synthesizer
 from core.engine.training import run_training
 from core.errors import StudioError, TrainingCancelled
 from core.jobs.status import JobStatus
-from core.workflow import compare
+from core.store.registry import ModelRegistry
+from core.workflow import compare, evaluate_sample, sample_model
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from core.data.table import StudioTable
     from core.engine.device import DeviceInfo
+    from core.engine.generation import GeneratedSample
     from core.engine.training import FitProgress, TrainingRequest
-    from core.store.registry import ModelRecord, ModelRegistry
+    from core.evaluation import EvaluationResult
+    from core.store.registry import ModelRecord
     from core.workflow import CandidateResult
 
-__all__ = ["StatusReporter", "run_compare_job", "run_training_job"]
+__all__ = ["StatusReporter", "run_compare_job", "run_evaluation_job", "run_sample_job",
+           "run_training_job"]
 
 _LOG = logging.getLogger("studio.worker")
 _FAILED_TRAINING = ("Training failed unexpectedly; the server's log has details. "
                     "Try another synthesizer or the Quick preset.")
 _FAILED_COMPARE = "The comparison failed unexpectedly; the server's log has details."
+_FAILED_SAMPLE = "Generating rows failed unexpectedly; the server's log has details."
+_FAILED_EVALUATION = "The evaluation failed unexpectedly; the server's log has details."
+#: Kinds whose progress is the ``progress`` field (a fit's is its epochs).
+_STEPPED_KINDS = ("compare", "sample", "evaluate")
 
 
 class StatusReporter:
@@ -83,16 +98,31 @@ class StatusReporter:
         snapshot.updated_at = time.time()
         return snapshot
 
+    def begin_work(self, stage: str | None = None) -> None:
+        """The job's own work starts now: measure the startup, reset the work clock."""
+        self._started = time.monotonic()
+        changes: dict[str, Any] = {"elapsed": 0.0}
+        if stage is not None:
+            changes["stage"] = stage
+        if self.status.kind == "train":  # the fit's own estimate from here on
+            changes["eta_seconds"] = self.status.estimate_seconds
+        if self.status.launched_at and self.status.startup_seconds is None:
+            changes["startup_seconds"] = max(time.time() - self.status.launched_at, 0.0)
+        self.update(**changes)
+
     def on_fit(self, progress: FitProgress) -> None:
         """Listener for :func:`core.engine.training.run_training`."""
-        self.update(stage=progress.stage, epoch=progress.epoch,
-                    total_epochs=progress.total_epochs,
-                    losses={name: list(values) for name, values in progress.losses.items()},
-                    elapsed=progress.elapsed, device=progress.device,
-                    eta_seconds=progress.eta_seconds)
+        changes: dict[str, Any] = {
+            "stage": progress.stage, "epoch": progress.epoch,
+            "total_epochs": progress.total_epochs,
+            "losses": {name: list(values) for name, values in progress.losses.items()},
+            "elapsed": progress.elapsed, "device": progress.device}
+        if progress.total_epochs:  # else the heartbeat keeps the estimate's countdown
+            changes["eta_seconds"] = progress.eta_seconds
+        self.update(**changes)
 
     def progress_callback(self, budget: float | None) -> Callable[[float, str], None]:
-        """A ``progress(fraction, message)`` callback for a comparison with ``budget`` s."""
+        """A ``progress(fraction, message)`` callback; a comparison has ``budget`` s."""
         self._started = time.monotonic()
 
         def on_progress(fraction: float, message: str) -> None:
@@ -106,7 +136,11 @@ class StatusReporter:
         return on_progress
 
     def start_heartbeat(self, interval: float = 1.0) -> None:
-        """Keep elapsed/ETA moving while a model without epochs reports nothing."""
+        """Keep elapsed (and a fit's ETA) moving while a model without epochs reports nothing.
+
+        The ETA of a fit without epochs counts its estimate down and becomes None (unknown)
+        once the fit has taken longer than estimated, instead of showing "1 s" for minutes.
+        """
         self._started = time.monotonic()
 
         def beat() -> None:
@@ -117,7 +151,8 @@ class StatusReporter:
                         return
                     status.elapsed = time.monotonic() - self._started
                     if not status.total_epochs and status.estimate_seconds:
-                        status.eta_seconds = max(status.estimate_seconds - status.elapsed, 1.0)
+                        left = status.estimate_seconds - status.elapsed
+                        status.eta_seconds = left if left > 0 else None
                     self._publish(status)
 
         threading.Thread(target=beat, name="studio-heartbeat", daemon=True).start()
@@ -131,14 +166,14 @@ class StatusReporter:
             status.state, status.message, status.model_id = state, message, model_id
             if elapsed is not None:
                 status.elapsed = elapsed
-            if status.kind == "compare":
+            if status.launched_at:
+                status.wall_seconds = max(time.time() - status.launched_at, 0.0)
+            if status.kind in _STEPPED_KINDS:
                 status.progress = 1.0 if state == "done" else status.progress
-                if state == "done":
-                    status.stage = "Done"
             else:
                 status.eta_seconds = 0.0 if state == "done" else None
-                if state == "done":
-                    status.stage = "Done"
+            if state == "done":
+                status.stage = "Done"
             self._publish(status)
 
 
@@ -158,6 +193,7 @@ def run_training_job(
     Returns:
         The model's record if the job is done, else None.
     """
+    reporter.begin_work()
     reporter.start_heartbeat()
     try:
         record = run_training(request, frame, listener=reporter.on_fit,
@@ -197,6 +233,7 @@ def run_compare_job(
     Returns:
         The candidates' results if it finished, else None (the reporter says why).
     """
+    reporter.begin_work()
     try:
         results = compare(table, [tuple(c) for c in spec["candidates"]], spec["budget"],
                           seed=spec["seed"], device=spec["device"],
@@ -213,4 +250,82 @@ def run_compare_job(
     else:
         reporter.finish("done")
         return results
+    return None
+
+
+def run_sample_job(
+    reporter: StatusReporter,
+    inputs: dict[str, Any],
+    registry: ModelRegistry | None = None,
+    deliver: Callable[[GeneratedSample], None] | None = None,
+) -> GeneratedSample | None:
+    """Load a model and generate rows from it (:func:`core.workflow.sample_model`).
+
+    Args:
+        reporter: Where progress and the outcome go.
+        inputs: :func:`core.jobs.specs.sample_inputs`.
+        registry: Where the model is (default: the configured registry; its signature is
+            checked before it is loaded).
+        deliver: Called with the rows before the job is marked done (the local worker
+            writes ``result.pkl`` here).
+
+    Returns:
+        The rows if the job is done, else None (the reporter says why).
+    """
+    record: ModelRecord = inputs["record"]
+    reporter.begin_work("Loading the model")
+    try:
+        synthesizer = load_synthesizer(registry or ModelRegistry(), record.model_id)
+        sample = sample_model(synthesizer, record, inputs["rows"], seed=inputs["seed"],
+                              real_example=inputs["real_example"],
+                              fixed_values=inputs["fixed_values"],
+                              rebalance_column=inputs["rebalance_column"],
+                              class_shares=inputs["class_shares"],
+                              progress=reporter.progress_callback(None))
+        reporter.update(stage="Saving the rows")
+        if deliver is not None:
+            deliver(sample)
+    except StudioError as error:
+        reporter.finish("failed", str(error))
+    except Exception:  # noqa: BLE001 - reported to the user as a plain message
+        _LOG.exception("Sampling failed")
+        reporter.finish("failed", _FAILED_SAMPLE)
+    else:
+        reporter.finish("done", model_id=record.model_id)
+        return sample
+    return None
+
+
+def run_evaluation_job(
+    reporter: StatusReporter,
+    inputs: dict[str, Any],
+    deliver: Callable[[EvaluationResult], None] | None = None,
+) -> EvaluationResult | None:
+    """Evaluate rows against the real split (:func:`core.workflow.evaluate_sample`).
+
+    Args:
+        reporter: Where progress and the outcome go.
+        inputs: :func:`core.jobs.specs.evaluation_inputs`.
+        deliver: Called with the result before the job is marked done.
+
+    Returns:
+        The evaluation if the job is done, else None (the reporter says why).
+    """
+    record: ModelRecord = inputs["record"]
+    reporter.begin_work("Evaluating")
+    try:
+        evaluation = evaluate_sample(record, inputs["sample"], inputs["real_train"],
+                                     inputs["holdout"], seed=inputs["seed"],
+                                     progress=reporter.progress_callback(None))
+        reporter.update(stage="Saving the result")
+        if deliver is not None:
+            deliver(evaluation)
+    except StudioError as error:
+        reporter.finish("failed", str(error))
+    except Exception:  # noqa: BLE001 - reported to the user as a plain message
+        _LOG.exception("Evaluation failed")
+        reporter.finish("failed", _FAILED_EVALUATION)
+    else:
+        reporter.finish("done", model_id=record.model_id)
+        return evaluation
     return None

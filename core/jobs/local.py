@@ -13,6 +13,22 @@ leaderboard) into memory and removes the folder; :meth:`LocalJobRunner.status` a
 for its worker to exit, so this happens even when no page is polling. Folders left by an
 earlier server are removed when a runner is created, except those whose worker still
 runs: the runner follows them and removes them when they end.
+
+**The queue.** At most :func:`core.store.settings.max_concurrent_jobs` jobs (fits,
+comparisons, samples, evaluations; ``STUDIO_MAX_JOBS``) run at once in this server
+process; later ones wait in a first-come queue with their position
+(:attr:`JobStatus.queue_position`) and start as slots free. A queued job has its folder
+and inputs but no worker, so cancelling it is immediate: it never starts and its folder is
+removed. The queue, like the jobs, is the process's (every session shares it).
+
+**Startup.** A job leaves the queue as "Starting a worker": the warm standby worker takes
+it at once, else a new process starts and imports the libraries (tens of seconds on a busy
+machine). :meth:`LocalJobRunner.startup_seconds_estimate` says which, from the standby's
+ready marker and the last start measured here (:func:`core.jobs.folders.read_startup`).
+
+**Results.** A finished sample's or evaluation's result stays in its folder (only
+``result.pkl``, 0600) until :meth:`LocalJobRunner.result` hands it over once, so a large
+frame never lingers in the server's memory; results nobody takes are removed after an hour.
 """
 
 from __future__ import annotations
@@ -21,6 +37,7 @@ import copy
 import json
 import logging
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -28,32 +45,62 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
 from core.engine.training import TrainingRequest
-from core.errors import TrainingError
+from core.errors import StudioError, TrainingError
 from core.jobs.folders import (
     CANCEL_FILE,
     LOG_FILE,
+    OBJECT_RESULT_FILE,
     RESULT_FILE,
+    STANDBY_DIR,
     create_private_dir,
     is_job_id,
+    keep_only,
     open_private_log,
+    read_startup,
+    ready_marker,
     remove_folder,
     write_private,
 )
-from core.jobs.specs import compare_spec, write_compare_request, write_job_request
-from core.jobs.status import JobStatus, read_status, write_status
-from core.store.settings import PROJECT_ROOT, Settings, get_settings
+from core.jobs.specs import (
+    compare_spec,
+    evaluation_inputs,
+    sample_inputs,
+    write_compare_request,
+    write_inputs,
+    write_job_request,
+)
+from core.jobs.status import (
+    STAGE_IMPORTING,
+    STAGE_STARTING,
+    JobStatus,
+    cancelled_message,
+    queue_stage,
+    read_status,
+    write_status,
+)
+from core.store.settings import (
+    PROJECT_ROOT,
+    Settings,
+    default_max_jobs,
+    get_settings,
+    max_concurrent_jobs,
+)
 
-__all__ = ["LocalJobRunner"]
+if TYPE_CHECKING:
+    from core.engine.generation import GeneratedSample
+    from core.store.registry import ModelRecord
+
+__all__ = ["DEFAULT_STARTUP_SECONDS", "WARM_START_SECONDS", "LocalJobRunner"]
 
 _LOG = logging.getLogger("studio.jobs")
 
@@ -64,16 +111,55 @@ _START_GRACE_SECONDS = 30.0
 _KEEP_ENDED = 256
 _FOLLOW_SECONDS = 1.0
 _LOG_TAIL_CHARS = 4000
-_STANDBY_DIR = "standby"
 _GONE = "This training job no longer exists."
+_NO_RESULT = "The job ended without its result; the server's log has details. Try again."
+#: Seconds a sample's or evaluation's result waits in its folder for the app to take it.
+_RESULT_TTL_SECONDS = 3600.0
+#: Kinds whose result is an object in ``result.pkl`` (taken once by :meth:`result`).
+_OBJECT_KINDS = ("sample", "evaluate")
+#: Starting a worker and importing the libraries when nothing was measured here yet. An
+#: idle 2-core machine takes ~6 s; a busy one, or a cold disk cache, 30-45 s.
+DEFAULT_STARTUP_SECONDS = 20.0
+#: Handing a job to a warm standby worker (it reads the folder's name and starts).
+WARM_START_SECONDS = 0.5
+#: Set for each worker: when the app launched it (the worker measures its start from it).
+_LAUNCHED_AT_ENV = "STUDIO_WORKER_LAUNCHED_AT"
 
 
 @dataclass
 class _Ended:
-    """What is left of a job once its folder is removed."""
+    """What is left of a job once it has ended.
+
+    Attributes:
+        status: The final status.
+        result: A comparison's leaderboard rows.
+        result_dir: The folder still holding a sample's or evaluation's ``result.pkl``
+            (until :meth:`LocalJobRunner.result` takes it, or it expires).
+        ended_at: ``time.monotonic()`` when the job was collected.
+    """
 
     status: JobStatus
     result: list[dict[str, Any]] | None = None
+    result_dir: Path | None = None
+    ended_at: float = 0.0
+
+
+@dataclass
+class _Waiting:
+    """A job in the queue: its folder and inputs are written, no worker yet."""
+
+    job_id: str
+    runner: LocalJobRunner
+    status: JobStatus
+
+
+@dataclass
+class _Standby:
+    """The warm worker: its process, the data directory it serves, when it was started."""
+
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+    spawned_at: float
 
 
 def _process_alive(pid: int) -> bool:
@@ -102,11 +188,29 @@ def _worker_alive(pid: int) -> bool:
     return b"core.jobs.worker" in command
 
 
-def _cancel_message(kind: str) -> str:
-    return "The comparison was cancelled." if kind == "compare" else "Training was cancelled."
+def _counting_down(status: JobStatus) -> JobStatus:
+    """While a fit's worker starts, count its ETA down from the startup estimate."""
+    if (status.state == "running" and status.stage in (STAGE_STARTING, STAGE_IMPORTING)
+            and status.kind == "train" and status.launched_at
+            and status.startup_estimate is not None and status.estimate_seconds is not None):
+        starting_left = max(status.startup_estimate - (time.time() - status.launched_at), 0.0)
+        status.eta_seconds = starting_left + status.estimate_seconds
+    return status
 
 
-def _died_message(exit_code: int | None) -> str:
+def _job_limit() -> int:
+    """The configured limit; a setting made invalid while the app runs keeps the default."""
+    try:
+        return max_concurrent_jobs()
+    except StudioError:
+        return default_max_jobs()
+
+
+_WHAT = {"train": "training", "compare": "comparison", "sample": "sampling",
+         "evaluate": "evaluation"}
+
+
+def _died_message(exit_code: int | None, kind: str = "train") -> str:
     if exit_code is not None and exit_code < 0:
         how = f"was stopped by signal {-exit_code}"
         if -exit_code == signal.SIGKILL:
@@ -114,8 +218,11 @@ def _died_message(exit_code: int | None) -> str:
     else:
         how = "stopped unexpectedly" + (f" (exit code {exit_code})"
                                          if exit_code is not None else "")
-    return (f"The training process {how}. The app is fine and nothing else was lost; "
-            "start the training again, perhaps with the Quick preset or fewer rows.")
+    what = _WHAT.get(kind, "training")
+    advice = ("perhaps with the Quick preset or fewer rows" if kind in ("train", "compare")
+              else "perhaps with fewer rows")
+    return (f"The {what} process {how}. The app is fine and nothing else was lost; "
+            f"start the {what} again, {advice}.")
 
 
 class LocalJobRunner:
@@ -134,14 +241,51 @@ class LocalJobRunner:
     _owned: set[str] = set()
     _cancelled: set[str] = set()
     _ended: OrderedDict[str, _Ended] = OrderedDict()
-    #: The warm worker, and the data directory it was started for (its STUDIO_DATA_DIR).
-    _standby: tuple[subprocess.Popen[bytes], Path] | None = None
+    #: Jobs waiting for a slot, first come first served.
+    _queue: list[_Waiting] = []
+    #: Jobs holding a slot: launched (or followed with a live worker), not yet collected.
+    _slots: set[str] = set()
+    #: The warm worker (its STUDIO_DATA_DIR is the data directory it was started for).
+    _standby: _Standby | None = None
     _lock = threading.RLock()
 
     def __init__(self, settings: Settings | None = None, warning: str | None = None) -> None:
+        """Use ``settings`` (default: the configured ones) and sweep stale job folders.
+
+        Raises:
+            ConfigurationError: ``STUDIO_MAX_JOBS`` (or ``max_jobs``) is not a whole
+                number of at least 1.
+        """
         self.settings = settings or get_settings()
         self.warning = warning
+        max_concurrent_jobs()  # a wrong setting fails when the app starts, not later
         self.sweep()
+
+    @property
+    def max_jobs(self) -> int:
+        """How many jobs run at once in this server process (the rest wait in the queue)."""
+        return _job_limit()
+
+    def startup_seconds_estimate(self) -> float:
+        """Seconds a job started now would spend starting a worker and importing libraries.
+
+        :data:`WARM_START_SECONDS` when the standby worker has its libraries imported; the
+        rest of a cold start when it is still importing; a whole cold start when there is
+        none (the last one measured on this machine, else :data:`DEFAULT_STARTUP_SECONDS`).
+        Waiting in the queue is not included (see :attr:`JobStatus.queue_position`).
+        """
+        cold = read_startup(self.settings.jobs_dir)
+        cold = DEFAULT_STARTUP_SECONDS if cold is None else max(cold, WARM_START_SECONDS)
+        if os.environ.get("STUDIO_STANDBY_WORKERS", "1") == "0":
+            return cold
+        with self._lock:
+            standby = LocalJobRunner._standby
+        if (standby is None or standby.data_dir != self.settings.data_dir
+                or standby.process.poll() is not None):
+            return cold
+        if ready_marker(self.settings.jobs_dir, standby.process.pid).exists():
+            return WARM_START_SECONDS
+        return max(cold - (time.monotonic() - standby.spawned_at), WARM_START_SECONDS)
 
     def job_dir(self, job_id: str) -> Path:
         """The directory of ``job_id``."""
@@ -155,31 +299,70 @@ class LocalJobRunner:
 
     # ----------------------------------------------------------------- starting
 
+    def _new_status(self, **fields: Any) -> JobStatus:
+        return JobStatus(job_id=uuid.uuid4().hex[:16], submitted_at=time.time(),
+                         server_pid=os.getpid(), **fields)
+
     def start(self, request: TrainingRequest, frame: pd.DataFrame,
-              estimate_seconds: float | None = None) -> str:
-        """Write the inputs and launch the worker; returns at once."""
-        job_id = uuid.uuid4().hex[:16]
-        status = JobStatus(job_id=job_id, synthesizer=request.synthesizer,
-                           data_fingerprint=request.data_fingerprint,
-                           estimate_seconds=estimate_seconds)
-        return self._launch(status, lambda job_dir: write_job_request(job_dir, request, frame))
+              estimate_seconds: float | None = None, workspace: str = "") -> str:
+        """Write the inputs and queue the fit; returns at once.
+
+        The worker stores the model in ``workspace`` ("" for the command line's).
+        ``estimate_seconds`` is the fit's own estimate; the status adds the worker's start
+        (``startup_estimate``) when the job leaves the queue.
+        """
+        status = self._new_status(synthesizer=request.synthesizer,
+                                  data_fingerprint=request.data_fingerprint,
+                                  estimate_seconds=estimate_seconds, workspace=workspace)
+        return self._submit(status, lambda job_dir: write_job_request(job_dir, request, frame))
 
     def start_compare(self, table: StudioTable, candidates: Sequence[tuple[str, str]],
                       budget: float | None, seed: int = 0, device: str = "auto",
-                      split: SplitSpec | None = None) -> str:
-        """Start a comparison (train, sample and evaluate each candidate) in a worker.
+                      split: SplitSpec | None = None, workspace: str = "") -> str:
+        """Queue a comparison (train, sample and evaluate each candidate) for a worker.
 
         The worker writes the leaderboard (:func:`core.workflow.leaderboard_rows`) before
-        it says "done"; :meth:`result` returns it.
+        it says "done"; :meth:`result` returns it. Models go to ``workspace``.
         """
         spec = compare_spec(table, candidates, budget, seed, device, split)
-        status = JobStatus(job_id=uuid.uuid4().hex[:16], kind="compare", synthesizer="compare",
-                           data_fingerprint=table.fingerprint, estimate_seconds=budget,
-                           progress=0.0)
-        return self._launch(status,
+        status = self._new_status(kind="compare", synthesizer="compare",
+                                  data_fingerprint=table.fingerprint, estimate_seconds=budget,
+                                  workspace=workspace)
+        return self._submit(status,
                             lambda job_dir: write_compare_request(job_dir, spec, table.frame))
 
-    def _launch(self, status: JobStatus, write_inputs: Callable[[Path], None]) -> str:
+    def start_sample(self, record: ModelRecord, rows: int | None = None, seed: int = 0,
+                     real_example: pd.DataFrame | None = None,
+                     fixed_values: Mapping[str, Any] | None = None,
+                     rebalance_column: str | None = None,
+                     class_shares: Mapping[str, float] | None = None,
+                     workspace: str = "") -> str:
+        """Queue generating rows from a stored model (:func:`core.workflow.sample_model`).
+
+        The model is loaded from ``workspace``'s registry (signature checked) in the
+        worker; :meth:`result` hands over the :class:`~core.engine.generation.GeneratedSample`.
+        """
+        inputs = {**sample_inputs(record, rows, seed, real_example, fixed_values,
+                                  rebalance_column, class_shares), "workspace": workspace}
+        status = self._new_status(kind="sample", synthesizer=record.synthesizer,
+                                  data_fingerprint=record.data_fingerprint, workspace=workspace)
+        return self._submit(status, lambda job_dir: write_inputs(job_dir, inputs))
+
+    def start_evaluation(self, record: ModelRecord, sample: GeneratedSample,
+                         real_train: pd.DataFrame, holdout: pd.DataFrame, seed: int = 0,
+                         workspace: str = "") -> str:
+        """Queue evaluating rows against the real split (:func:`core.workflow.evaluate_sample`).
+
+        :meth:`result` hands over the :class:`~core.evaluation.EvaluationResult`; recording
+        its scores with the model stays the caller's (:func:`core.workflow.record_scores`).
+        """
+        inputs = evaluation_inputs(record, sample, real_train, holdout, seed)
+        status = self._new_status(kind="evaluate", synthesizer=record.synthesizer,
+                                  data_fingerprint=record.data_fingerprint, workspace=workspace)
+        return self._submit(status, lambda job_dir: write_inputs(job_dir, inputs))
+
+    def _submit(self, status: JobStatus, write_job_inputs: Callable[[Path], None]) -> str:
+        """Write the job's folder and inputs, queue it, and start what the slots allow."""
         job_id = status.job_id
         job_dir = self.job_dir(job_id)
         with self._lock:
@@ -187,20 +370,63 @@ class LocalJobRunner:
         try:
             create_private_dir(self.settings.jobs_dir, exist_ok=True)
             create_private_dir(job_dir)
-            write_inputs(job_dir)
+            write_job_inputs(job_dir)
             write_status(job_dir, status)
-            process = self._take_standby(job_dir) or self._spawn(job_dir, [str(job_dir)])
         except BaseException:
             with self._lock:
                 self._owned.discard(job_id)
             remove_folder(job_dir)
             raise
         with self._lock:
+            self._queue.append(_Waiting(job_id, self, status))
+        self._dispatch()
+        return job_id
+
+    @classmethod
+    def _dispatch(cls) -> None:
+        """Launch queued jobs, first come first served, while slots are free."""
+        while True:
+            with cls._lock:
+                if not cls._queue or len(cls._slots) >= _job_limit():
+                    return
+                waiting = cls._queue.pop(0)
+                cls._slots.add(waiting.job_id)
+            waiting.runner._launch(waiting)
+
+    def _launch(self, waiting: _Waiting) -> None:
+        """Give a job that left the queue a worker (the warm standby, else a new one)."""
+        job_id, status = waiting.job_id, waiting.status
+        job_dir = self.job_dir(job_id)
+        status.state, status.stage, status.queue_position = "running", STAGE_STARTING, None
+        status.launched_at = time.time()
+        status.startup_estimate = round(self.startup_seconds_estimate(), 1)
+        if self._standby_importing():  # it takes the job once its imports are done
+            status.stage = STAGE_IMPORTING
+        if status.kind == "train" and status.estimate_seconds is not None:
+            status.eta_seconds = status.startup_estimate + status.estimate_seconds
+        try:
+            write_status(job_dir, status)
+            process = self._take_standby(job_dir) or self._spawn(job_dir, [str(job_dir)])
+        except Exception as error:  # noqa: BLE001 - the job fails, the server carries on
+            _LOG.exception("Could not start a worker for job %s", job_id)
+            status.state, status.eta_seconds = "failed", None
+            status.message = (f"The job could not be started ({error}). The app is fine; "
+                              "try again in a moment.")
+            status.updated_at = time.time()
+            with self._lock:
+                self._ended[job_id] = _Ended(status, ended_at=time.monotonic())
+                self._slots.discard(job_id)
+                self._owned.discard(job_id)
+            remove_folder(job_dir)
+            return
+        with self._lock:
             self._processes[job_id] = process
+            cancelled = job_id in self._cancelled
         threading.Thread(target=self._reap, args=(job_id, job_dir, process), daemon=True,
                          name=f"studio-job-{job_id}").start()
+        if cancelled:  # asked to stop while it was leaving the queue
+            self.cancel(job_id)
         self.prepare_standby()
-        return job_id
 
     def _environment(self) -> dict[str, str]:
         # PASSIVE: idle OpenMP threads sleep instead of spinning, so concurrent fits on
@@ -209,6 +435,7 @@ class LocalJobRunner:
             **os.environ,
             "OMP_WAIT_POLICY": "PASSIVE",
             "STUDIO_DATA_DIR": str(self.settings.data_dir),
+            _LAUNCHED_AT_ENV: repr(time.time()),
             "PYTHONPATH": os.pathsep.join(
                 filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
             ),
@@ -235,13 +462,15 @@ class LocalJobRunner:
             return
         with self._lock:
             current = LocalJobRunner._standby
-            if current is not None and current[0].poll() is None:
-                if current[1] == self.settings.data_dir:
+            if current is not None and current.process.poll() is None:
+                if current.data_dir == self.settings.data_dir:
                     return
-                self._release(current[0])  # started for another data directory
-            LocalJobRunner._standby = (self._spawn(
-                self.settings.jobs_dir / _STANDBY_DIR, ["--standby"], stdin=subprocess.PIPE
-            ), self.settings.data_dir)
+                self._release(current.process)  # started for another data directory
+            jobs_dir = self.settings.jobs_dir
+            LocalJobRunner._standby = _Standby(
+                self._spawn(jobs_dir / STANDBY_DIR, ["--standby", str(jobs_dir)],
+                            stdin=subprocess.PIPE),
+                self.settings.data_dir, time.monotonic())
 
     @staticmethod
     def _release(process: subprocess.Popen[bytes]) -> None:
@@ -252,13 +481,21 @@ class LocalJobRunner:
         except OSError:
             pass
 
+    def _standby_importing(self) -> bool:
+        """True if this data directory's standby worker is alive and still importing."""
+        with self._lock:
+            standby = LocalJobRunner._standby
+        return (standby is not None and standby.data_dir == self.settings.data_dir
+                and standby.process.poll() is None
+                and not ready_marker(self.settings.jobs_dir, standby.process.pid).exists())
+
     def _take_standby(self, job_dir: Path) -> subprocess.Popen[bytes] | None:
         with self._lock:
             current = LocalJobRunner._standby
-            if current is None or current[1] != self.settings.data_dir:
+            if current is None or current.data_dir != self.settings.data_dir:
                 return None
             LocalJobRunner._standby = None
-        process = current[0]
+        process = current.process
         if process.poll() is not None or process.stdin is None:
             return None
         try:
@@ -279,8 +516,11 @@ class LocalJobRunner:
         with self._lock:
             ended = self._ended.get(job_id)
             process = self._processes.get(job_id)
+            queued = self._queued_status(job_id)
         if ended is not None:
             return copy.deepcopy(ended.status)
+        if queued is not None:
+            return queued
         job_dir = self.job_dir(job_id)
         status = read_status(job_dir)
         if status is None:
@@ -293,16 +533,55 @@ class LocalJobRunner:
             return self._collect(job_id, job_dir)
         if process is not None:
             exit_code = process.poll()
-            return status if exit_code is None else self._collect(job_id, job_dir, exit_code)
+            if exit_code is None:
+                return _counting_down(status)
+            return self._collect(job_id, job_dir, exit_code)
         # Started by an earlier server: trust the worker while it lives.
         return status if self._may_still_run(status) else self._collect(job_id, job_dir)
 
-    def result(self, job_id: str) -> list[dict[str, Any]] | None:
-        """The leaderboard of a finished comparison (None if it is not done)."""
+    def _queued_status(self, job_id: str) -> JobStatus | None:
+        """A copy of a queued job's status with its place in line (call under the lock)."""
+        for index, waiting in enumerate(self._queue):
+            if waiting.job_id == job_id:
+                status = copy.deepcopy(waiting.status)
+                status.queue_position = index + 1
+                status.stage = queue_stage(index + 1)
+                return status
+        return None
+
+    def queue_length(self) -> int:
+        """Jobs waiting for a slot in this server process."""
+        with self._lock:
+            return len(self._queue)
+
+    def result(self, job_id: str) -> Any:
+        """What a finished job produced, or None.
+
+        * a comparison: its leaderboard rows (every call);
+        * a sample: the :class:`~core.engine.generation.GeneratedSample`, and an
+          evaluation: the :class:`~core.evaluation.EvaluationResult` — handed over once:
+          the file is read and deleted, and later calls return None (keep what you get).
+        """
         self.status(job_id)  # collects a job that has just ended
         with self._lock:
             ended = self._ended.get(job_id)
-        return None if ended is None else ended.result
+            if ended is None:
+                return None
+            if ended.status.kind not in _OBJECT_KINDS:
+                return ended.result
+            result_dir, ended.result_dir = ended.result_dir, None
+        if result_dir is None:
+            return None
+        try:
+            with (result_dir / OBJECT_RESULT_FILE).open("rb") as handle:
+                return pickle.load(handle)  # noqa: S301 - our worker's, 0600 in a 0700 folder
+        except (OSError, EOFError, pickle.UnpicklingError):
+            _LOG.warning("The result of job %s could not be read", job_id, exc_info=True)
+            return None
+        finally:
+            remove_folder(result_dir)
+            with self._lock:
+                self._owned.discard(job_id)
 
     def wait(self, job_id: str, timeout: float = 600.0, poll: float = 0.2) -> JobStatus:
         """Block until the job ends (tests and the command line)."""
@@ -317,6 +596,8 @@ class LocalJobRunner:
     def _may_still_run(status: JobStatus) -> bool:
         if status.pid is not None:
             return _worker_alive(status.pid)
+        if status.server_pid is not None and status.server_pid != os.getpid():
+            return _process_alive(status.server_pid)  # queued or starting in that server
         return time.time() - status.updated_at < _START_GRACE_SECONDS
 
     def _reap(self, job_id: str, job_dir: Path, process: subprocess.Popen[bytes]) -> None:
@@ -329,19 +610,42 @@ class LocalJobRunner:
             time.sleep(_FOLLOW_SECONDS)
 
     def _collect(self, job_id: str, job_dir: Path, exit_code: int | None = None) -> JobStatus:
-        """Keep the job's final status (and leaderboard) in memory; remove its folder."""
+        """Keep the job's final status (and leaderboard) in memory; remove its folder.
+
+        A sample's or evaluation's folder keeps only ``result.pkl`` until it is taken.
+        The job's slot is freed and the next queued job starts.
+        """
         with self._lock:
             ended = self._ended.get(job_id)
             if ended is None:
                 ended = self._final(job_id, job_dir, exit_code)
                 self._ended[job_id] = ended
-                while len(self._ended) > _KEEP_ENDED:
-                    self._ended.popitem(last=False)
                 self._processes.pop(job_id, None)
                 self._cancelled.discard(job_id)
-                remove_folder(job_dir)
+                self._slots.discard(job_id)
+                if ended.result_dir is None:
+                    remove_folder(job_dir)
+                    self._owned.discard(job_id)
+                else:
+                    keep_only(job_dir, OBJECT_RESULT_FILE)
+                self._forget_old()
+            status = copy.deepcopy(ended.status)
+        self._dispatch()
+        return status
+
+    def _forget_old(self) -> None:
+        """Drop the oldest final statuses and results nobody took (call under the lock)."""
+        now = time.monotonic()
+        while len(self._ended) > _KEEP_ENDED:
+            job_id, ended = self._ended.popitem(last=False)
+            if ended.result_dir is not None:
+                remove_folder(ended.result_dir)
                 self._owned.discard(job_id)
-            return copy.deepcopy(ended.status)
+        for job_id, ended in self._ended.items():
+            if ended.result_dir is not None and now - ended.ended_at > _RESULT_TTL_SECONDS:
+                remove_folder(ended.result_dir)
+                ended.result_dir = None
+                self._owned.discard(job_id)
 
     def _final(self, job_id: str, job_dir: Path, exit_code: int | None) -> _Ended:
         status = read_status(job_dir)
@@ -349,20 +653,27 @@ class LocalJobRunner:
             status = JobStatus(job_id=job_id, state="failed", message=_GONE)
         elif status.is_active:  # the worker ended without saying how
             if job_id in self._cancelled or (job_dir / CANCEL_FILE).exists():
-                status.state, status.message = "cancelled", _cancel_message(status.kind)
+                status.state, status.message = "cancelled", cancelled_message(status.kind)
             else:
-                status.state, status.message = "failed", _died_message(exit_code)
+                status.state, status.message = "failed", _died_message(exit_code, status.kind)
             status.eta_seconds = None
             status.updated_at = time.time()
-        result = None
+        if status.launched_at and status.wall_seconds is None:  # e.g. cancelled
+            status.wall_seconds = max(status.updated_at - status.launched_at, 0.0)
+        result, result_dir = None, None
         if status.state == "done" and status.kind == "compare":
             try:
                 result = json.loads((job_dir / RESULT_FILE).read_text())
             except (OSError, ValueError):
                 result = None
+        if status.state == "done" and status.kind in _OBJECT_KINDS:
+            if (job_dir / OBJECT_RESULT_FILE).exists():
+                result_dir = job_dir
+            else:
+                status.state, status.message = "failed", _NO_RESULT
         if status.state == "failed":
             self._log_failure(job_id, job_dir, status)
-        return _Ended(status, result)
+        return _Ended(status, result, result_dir, time.monotonic())
 
     @staticmethod
     def _log_failure(job_id: str, job_dir: Path, status: JobStatus) -> None:
@@ -392,9 +703,9 @@ class LocalJobRunner:
         followed = []
         with self._lock:
             for entry in entries:
-                if entry.name == _STANDBY_DIR:  # the warm worker's log, until it takes a job
+                if entry.name == STANDBY_DIR:  # the warm worker's log, until it takes a job
                     standby = LocalJobRunner._standby
-                    if standby is None or standby[1] != self.settings.data_dir:
+                    if standby is None or standby.data_dir != self.settings.data_dir:
                         remove_folder(entry)
                     continue
                 if (not entry.is_dir() or not is_job_id(entry.name)
@@ -403,6 +714,8 @@ class LocalJobRunner:
                 status = read_status(entry)
                 if status is not None and status.is_active and self._may_still_run(status):
                     self._owned.add(entry.name)
+                    if status.pid is not None:  # its worker runs here: it takes a slot
+                        self._slots.add(entry.name)
                     followed.append(entry.name)
                 else:
                     remove_folder(entry)
@@ -415,14 +728,29 @@ class LocalJobRunner:
     def cancel(self, job_id: str) -> None:
         """Flag the job, send SIGTERM, and SIGKILL it if it has not ended in 3 s.
 
-        The job then ends as "cancelled", even if its worker had to be killed.
+        The job then ends as "cancelled", even if its worker had to be killed. A job still
+        in the queue never starts: it ends at once and its folder is removed.
         """
         job_dir = self.job_dir(job_id)
         with self._lock:
             if job_id in self._ended:
                 return
-            self._cancelled.add(job_id)
-            process = self._processes.get(job_id)
+            waiting = next((w for w in self._queue if w.job_id == job_id), None)
+            if waiting is not None:
+                self._queue.remove(waiting)
+                status = waiting.status
+                status.state, status.message = "cancelled", cancelled_message(status.kind)
+                status.queue_position, status.eta_seconds = None, None
+                status.updated_at = time.time()
+                self._ended[job_id] = _Ended(status, ended_at=time.monotonic())
+                self._owned.discard(job_id)
+                self._forget_old()
+            else:
+                self._cancelled.add(job_id)
+                process = self._processes.get(job_id)
+        if waiting is not None:
+            remove_folder(job_dir)
+            return
         try:
             write_private(job_dir / CANCEL_FILE, b"", replace=True)
         except OSError:  # the folder is gone: the job has just ended

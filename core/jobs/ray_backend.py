@@ -10,10 +10,17 @@ imported (the Ray counterpart of the local warm standby worker).
   status board (:class:`core.jobs.ray_task.JobBoard`). A monitor thread in the app reads
   the board about four times a second; :meth:`RayJobRunner.status` returns the last copy
   without waiting on the cluster.
+* **Queue** — the cluster schedules: a job waits (state "queued", stage "Waiting for the
+  cluster: …") until Ray has the resources it asked for; this app keeps no queue of its
+  own for Ray, and :attr:`JobStatus.queue_position` stays None.
 * **Cancel** — the app raises the job's flag on the board; the task polls it and the fit
   stops at the end of the epoch (the same ``should_cancel`` the local worker uses). A job
-  still waiting for resources and a comparison are interrupted with ``ray.cancel``; a fit
-  that has not stopped within 3 s is ended with ``ray.cancel(force=True)``.
+  still waiting for resources, a comparison, a sample and an evaluation are interrupted
+  with ``ray.cancel``; a fit that has not stopped within 3 s is ended with
+  ``ray.cancel(force=True)``.
+* **Samples and evaluations** — the app sends the model's verified bytes (or the rows to
+  evaluate) with the task; the result comes back as the task's return value and
+  :meth:`RayJobRunner.result` hands it over once.
 * **Models** — the training frame travels as a Ray object (nodes need not share the app's
   disk, and no job folder is written: the frame lives in the object store only while the
   task holds it). The task returns each model's bytes and record; the app stores them
@@ -33,9 +40,9 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -43,11 +50,15 @@ from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
 from core.engine.training import TrainingRequest
 from core.errors import ParameterError, StudioError
+from core.jobs.local import DEFAULT_STARTUP_SECONDS, WARM_START_SECONDS
 from core.jobs.ray_connect import DEFAULT_RAY_CONNECT_TIMEOUT, RayUnavailableError, connect
-from core.jobs.specs import compare_spec
-from core.jobs.status import JobStatus
+from core.jobs.specs import compare_spec, evaluation_inputs, sample_inputs
+from core.jobs.status import STAGE_CLUSTER, JobStatus, cancelled_message
 from core.store.registry import ModelRecord, ModelRegistry
 from core.store.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from core.engine.generation import GeneratedSample
 
 __all__ = ["DEFAULT_CPUS_PER_JOB", "RayJobRunner", "plan_resources"]
 
@@ -63,6 +74,8 @@ _ANSWER_SECONDS = 5.0
 #: A cluster silent this long has its running jobs marked failed.
 _SILENT_LIMIT_SECONDS = 60.0
 _GPU_CHOICES = ("cuda", "mps")
+#: Kinds whose result is an object handed over once by :meth:`RayJobRunner.result`.
+_OBJECT_KINDS = ("sample", "evaluate")
 
 _runners_lock = threading.Lock()
 #: One runner per (address, data directory) in this process, so jobs outlive a new runner.
@@ -148,7 +161,7 @@ class _RayJob:
     ref: Any
     status: JobStatus
     cancel_at: float | None = None
-    result: list[dict[str, Any]] | None = None
+    result: Any = None
 
 
 class RayJobRunner:
@@ -186,6 +199,7 @@ class RayJobRunner:
         self._asked_at = 0.0
         self._read_error: str | None = None
         self._refresher: threading.Thread | None = None
+        self._warm_up_ref: Any = None
 
     @classmethod
     def connect(cls, address: str, settings: Settings | None = None,
@@ -221,9 +235,27 @@ class RayJobRunner:
         if os.environ.get("STUDIO_STANDBY_WORKERS", "1") == "0":
             return
         try:
-            _remote_warm_up().remote()
+            self._warm_up_ref = _remote_warm_up().remote()
         except Exception:  # noqa: BLE001 - an optimisation only
             _LOG.debug("Could not warm up a Ray worker", exc_info=True)
+
+    def startup_seconds_estimate(self) -> float:
+        """Seconds a job's task would spend importing the libraries before its work.
+
+        Near 0 once the warm-up task has finished (Ray reuses that worker), else a cold
+        start. Waiting for the cluster's resources is not included: the job's stage says
+        "Waiting for the cluster" while it waits.
+        """
+        import ray
+
+        ref = self._warm_up_ref
+        if ref is None:
+            return DEFAULT_STARTUP_SECONDS
+        try:
+            ready, _ = ray.wait([ref], timeout=0)
+        except Exception:  # noqa: BLE001 - an estimate only
+            return DEFAULT_STARTUP_SECONDS
+        return WARM_START_SECONDS if ready else DEFAULT_STARTUP_SECONDS
 
     def board(self) -> Any:
         """This app's status board actor (created on first use, again if it died)."""
@@ -319,7 +351,7 @@ class RayJobRunner:
                               f"the Ray cluster at {self.address}")
 
     def _launch(self, kind: str, options: dict[str, Any], status: JobStatus, payload: Any,
-                frame: pd.DataFrame) -> Any:
+                frame: pd.DataFrame | None) -> Any:
         """Submit the job's task; returns its result reference."""
         import ray
 
@@ -328,11 +360,13 @@ class RayJobRunner:
             int(options["num_cpus"]), options["num_gpus"] > 0)
 
     def _submit(self, kind: str, preference: str, status: JobStatus, payload: Any,
-                frame: pd.DataFrame) -> str:
+                frame: pd.DataFrame | None) -> str:
         options = self.task_options(preference)
         cpus = int(options["num_cpus"])
         gpu = " and a GPU" if options["num_gpus"] > 0 else ""
-        status.stage = f"Waiting for a Ray worker with {cpus} CPU{'s' if cpus != 1 else ''}{gpu}"
+        status.stage = (f"{STAGE_CLUSTER}: a Ray worker with {cpus} "
+                        f"CPU{'s' if cpus != 1 else ''}{gpu}")
+        status.submitted_at = time.time()
         ref = self._launch(kind, options, status, payload, frame)
         with self._lock:
             self._jobs[status.job_id] = _RayJob(job_id=status.job_id, kind=kind, ref=ref,
@@ -341,26 +375,56 @@ class RayJobRunner:
         return status.job_id
 
     def start(self, request: TrainingRequest, frame: pd.DataFrame,
-              estimate_seconds: float | None = None) -> str:
-        """Submit a fit; returns the job id at once.
+              estimate_seconds: float | None = None, workspace: str = "") -> str:
+        """Submit a fit; returns the job id at once (the model is stored in ``workspace``).
 
         Raises:
             ParameterError: A GPU was asked for and the cluster has none.
         """
         status = JobStatus(job_id=uuid.uuid4().hex[:16], synthesizer=request.synthesizer,
                            data_fingerprint=request.data_fingerprint,
-                           estimate_seconds=estimate_seconds)
+                           estimate_seconds=estimate_seconds, workspace=workspace)
         return self._submit("train", request.device, status, request.to_json(), frame)
 
     def start_compare(self, table: StudioTable, candidates: Sequence[tuple[str, str]],
                       budget: float | None, seed: int = 0, device: str = "auto",
-                      split: SplitSpec | None = None) -> str:
-        """Submit a comparison; its models land in this app's registry."""
+                      split: SplitSpec | None = None, workspace: str = "") -> str:
+        """Submit a comparison; its models land in this app's registry, in ``workspace``."""
         spec = compare_spec(table, candidates, budget, seed, device, split)
         status = JobStatus(job_id=uuid.uuid4().hex[:16], kind="compare",
                            synthesizer="compare", data_fingerprint=table.fingerprint,
-                           estimate_seconds=budget, progress=0.0)
+                           estimate_seconds=budget, workspace=workspace)
         return self._submit("compare", device, status, spec, table.frame)
+
+    def start_sample(self, record: ModelRecord, rows: int | None = None, seed: int = 0,
+                     real_example: pd.DataFrame | None = None,
+                     fixed_values: Mapping[str, Any] | None = None,
+                     rebalance_column: str | None = None,
+                     class_shares: Mapping[str, float] | None = None,
+                     workspace: str = "") -> str:
+        """Submit generating rows from a stored model; :meth:`result` hands them over.
+
+        The model's bytes are verified here and travel with the task (nothing is signed
+        or stored on the node).
+        """
+        model_bytes = self.registry.verified_model_bytes(record.model_id)
+        payload = {**sample_inputs(record, rows, seed, real_example, fixed_values,
+                                   rebalance_column, class_shares),
+                   "model_bytes": model_bytes}
+        status = JobStatus(job_id=uuid.uuid4().hex[:16], kind="sample",
+                           synthesizer=record.synthesizer,
+                           data_fingerprint=record.data_fingerprint, workspace=workspace)
+        return self._submit("sample", "cpu", status, payload, None)
+
+    def start_evaluation(self, record: ModelRecord, sample: GeneratedSample,
+                         real_train: pd.DataFrame, holdout: pd.DataFrame, seed: int = 0,
+                         workspace: str = "") -> str:
+        """Submit evaluating rows against the real split; :meth:`result` hands it over."""
+        payload = evaluation_inputs(record, sample, real_train, holdout, seed)
+        status = JobStatus(job_id=uuid.uuid4().hex[:16], kind="evaluate",
+                           synthesizer=record.synthesizer,
+                           data_fingerprint=record.data_fingerprint, workspace=workspace)
+        return self._submit("evaluate", "cpu", status, payload, None)
 
     # ----------------------------------------------------------------- watching
 
@@ -374,11 +438,21 @@ class RayJobRunner:
                                  "when the app that started them stops).")
             return copy.deepcopy(job.status)
 
-    def result(self, job_id: str) -> list[dict[str, Any]] | None:
-        """The leaderboard rows of a finished comparison (None if not there)."""
+    def result(self, job_id: str) -> Any:
+        """What a finished job produced, or None.
+
+        A comparison's leaderboard rows (every call); a sample's
+        :class:`~core.engine.generation.GeneratedSample` or an evaluation's
+        :class:`~core.evaluation.EvaluationResult` once (later calls return None).
+        """
         with self._lock:
             job = self._jobs.get(job_id)
-            return None if job is None else job.result
+            if job is None:
+                return None
+            result = job.result
+            if job.kind in _OBJECT_KINDS:
+                job.result = None
+            return result
 
     def wait(self, job_id: str, timeout: float = 600.0, poll: float = 0.2) -> JobStatus:
         """Block until the job ends (tests and the command line)."""
@@ -454,6 +528,7 @@ class RayJobRunner:
                     job = self._jobs.get(job_id)
                     fresh = JobStatus(**fields)
                     if job is not None and job.status.is_active and fresh.is_active:
+                        _keep_app_times(job.status, fresh)
                         job.status = fresh
         ids = [job.job_id for job in self._active()]
         if ids:
@@ -487,7 +562,7 @@ class RayJobRunner:
                 self._end(job, "failed", _died_message(job, error))
             return
         final = JobStatus(**outcome["status"])
-        rows = outcome.get("rows")
+        rows = outcome.get("rows") if job.kind == "compare" else outcome.get("result")
         if final.state == "done":
             try:
                 for record_json, payload in outcome["models"]:
@@ -505,8 +580,11 @@ class RayJobRunner:
             if not job.status.is_active:
                 return
             status = final or job.status
+            _keep_app_times(job.status, status)
             status.state, status.message = state, message
             status.updated_at = time.time()
+            if status.launched_at:
+                status.wall_seconds = max(status.updated_at - status.launched_at, 0.0)
             if state != "done":
                 status.eta_seconds = None
             job.result = rows
@@ -538,7 +616,7 @@ class RayJobRunner:
         try:
             if self._board is not None:
                 self._board.cancel.remote(job_id)
-            if queued or job.kind == "compare":
+            if queued or job.kind != "train":
                 ray.cancel(job.ref)  # interrupts the task; its worker stays warm
         except Exception:  # noqa: BLE001 - the grace period ends it anyway
             _LOG.warning("Could not signal Ray job %s; it will be killed", job_id)
@@ -571,13 +649,25 @@ def _live_nodes() -> list[dict[str, float]]:
 
 
 def _cancel_message(job: _RayJob) -> str:
-    return "The comparison was cancelled." if job.kind == "compare" else "Training was cancelled."
+    return cancelled_message(job.kind)
+
+
+def _keep_app_times(known: JobStatus, fresh: JobStatus) -> None:
+    """Carry the times only the app measures (its clock) into a status the task posted.
+
+    The job left the cluster's queue when its task first said "running".
+    """
+    fresh.submitted_at = known.submitted_at
+    fresh.launched_at = known.launched_at
+    if fresh.launched_at is None and fresh.state == "running":
+        fresh.launched_at = time.time()
 
 
 def _died_message(job: _RayJob, error: Exception) -> str:
     lines = [line for line in str(error).strip().splitlines() if line.strip()]
     reason = lines[-1][:200] if lines else type(error).__name__
-    what = "comparison" if job.kind == "compare" else "training"
+    what = {"compare": "comparison", "sample": "sampling",
+            "evaluate": "evaluation"}.get(job.kind, "training")
     return (f"The Ray worker running this {what} stopped ({reason}). The app is fine and "
             "nothing else was lost; start it again, perhaps with the Quick preset or fewer "
             "rows. If it keeps failing, check that the cluster's nodes have this app's "

@@ -1,7 +1,8 @@
 """What runs on the Ray cluster: a job's task, its in-memory registry, the status board.
 
 Each job is one Ray task (:func:`run_job`) running the same job code as the local worker
-(:mod:`core.jobs.execution`) on the device Ray gave it. It posts its
+(:mod:`core.jobs.execution`) on the device Ray gave it: a fit, a comparison, a sample or
+an evaluation. It posts its
 :class:`~core.jobs.status.JobStatus` to the app's status board (:class:`JobBoard`, a Ray
 actor with 0 CPUs) at most five times a second and polls the board for a cancel request.
 It fits into a :class:`MemoryRegistry` and returns each model's bytes and record; the app
@@ -23,9 +24,15 @@ from core.engine.device import DeviceInfo, probe_device
 from core.engine.training import TrainingRequest
 from core.engine.warmup import import_libraries
 from core.errors import ModelFileError
-from core.jobs.execution import StatusReporter, run_compare_job, run_training_job
+from core.jobs.execution import (
+    StatusReporter,
+    run_compare_job,
+    run_evaluation_job,
+    run_sample_job,
+    run_training_job,
+)
 from core.jobs.specs import table_from_compare_spec
-from core.jobs.status import JobStatus
+from core.jobs.status import STAGE_IMPORTING, JobStatus
 from core.store.registry import ModelRecord, ModelRegistry
 from core.workflow import leaderboard_rows
 
@@ -171,32 +178,41 @@ class _BoardLink:
         self._done.set()
 
 
-def run_job(kind: str, status: dict[str, Any], payload: Any, frame: pd.DataFrame,
+def run_job(kind: str, status: dict[str, Any], payload: Any, frame: pd.DataFrame | None,
             board: Any, cpus: int, use_gpu: bool) -> dict[str, Any]:
-    """The body of a job's Ray task: fit or compare, posting progress to the board.
+    """The body of a job's Ray task: fit, compare, sample or evaluate, posting progress.
 
     The job runs on this task's device (the GPU Ray gave it, else ``cpus`` CPU threads),
-    handed to the job functions; a comparison's "auto" means that device too.
+    handed to the job functions; a comparison's "auto" means that device too. A sample's
+    payload carries the model's bytes, verified by the app; an evaluation's, the rows.
 
     Returns:
         ``{"status": JobStatus fields, "models": [(record JSON, model bytes), ...],
-        "rows": leaderboard rows or None}``. Models are never stored on the node.
+        "rows": leaderboard rows or None, "result": a sample's rows or an evaluation,
+        or None}``. Models are never stored on the node.
     """
     link = _BoardLink(board, status["job_id"])
     reporter = StatusReporter(JobStatus(**status), link.publish)
     device = _node_device(use_gpu, max(int(cpus), 1))
     registry = MemoryRegistry()
-    rows = None
+    rows, result = None, None
     link.watch_cancel()
     try:
-        reporter.update(state="running", device=device.label,
-                        stage="Loading the libraries" if kind == "compare"
-                        else "Loading the training libraries")
+        reporter.update(state="running", device=device.label, stage=STAGE_IMPORTING)
+        if kind != "evaluate":
+            import_libraries()  # at once on a worker Ray reused
         if kind == "compare":
             table = table_from_compare_spec(payload, frame)
             results = run_compare_job(reporter, table, payload, device,
                                       registry=cast(ModelRegistry, registry))
             rows = leaderboard_rows(results) if results is not None else None
+        elif kind == "sample":
+            record = payload["record"]
+            registry.add(record, payload["model_bytes"])
+            result = run_sample_job(reporter, payload, registry=cast(ModelRegistry, registry))
+            registry = MemoryRegistry()  # the model came from the app: nothing to return
+        elif kind == "evaluate":
+            result = run_evaluation_job(reporter, payload)
         else:
             run_training_job(reporter, TrainingRequest.from_json(payload), frame, device,
                              should_cancel=link.cancelled.is_set,
@@ -204,7 +220,7 @@ def run_job(kind: str, status: dict[str, Any], payload: Any, frame: pd.DataFrame
     finally:
         link.close()
     final = reporter.snapshot()
-    return {"status": asdict(final), "rows": rows,
+    return {"status": asdict(final), "rows": rows, "result": result,
             "models": registry.models() if final.state == "done" else []}
 
 

@@ -1,31 +1,49 @@
-"""A job's inputs as data: training requests and comparison specs, to and from files.
+"""A job's inputs as data: training requests, comparison specs, sample and evaluation inputs.
 
 The local runner writes them into the job's folder (private files, see
 :mod:`core.jobs.folders`) and the worker reads them back; the Ray backend sends the same
-JSON with the task.
+data with the task. A sample's or an evaluation's inputs hold frames and Python values
+(fixed values may be timestamps), so they are pickled rather than JSON.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import pickle
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
 from core.engine.training import TrainingRequest, schema_from_dict, schema_to_dict
-from core.jobs.folders import COMPARE_FILE, FRAME_FILE, REQUEST_FILE, write_private
+from core.jobs.folders import (
+    COMPARE_FILE,
+    FRAME_FILE,
+    INPUTS_FILE,
+    REQUEST_FILE,
+    write_private,
+)
+from core.jobs.status import read_status
+
+if TYPE_CHECKING:
+    from core.engine.generation import GeneratedSample
+    from core.store.registry import ModelRecord
 
 __all__ = [
     "compare_spec",
+    "evaluation_inputs",
     "is_compare_job",
+    "job_kind",
     "load_compare_request",
+    "load_inputs",
     "load_job_request",
+    "sample_inputs",
     "table_from_compare_spec",
     "write_compare_request",
+    "write_inputs",
     "write_job_request",
 ]
 
@@ -86,3 +104,42 @@ def load_compare_request(job_dir: Path) -> tuple[StudioTable, dict[str, Any]]:
     """Read a comparison's inputs (the worker)."""
     spec = json.loads((job_dir / COMPARE_FILE).read_text())
     return table_from_compare_spec(spec, _read_frame(job_dir)), spec
+
+
+def sample_inputs(record: ModelRecord, rows: int | None = None, seed: int = 0,
+                  real_example: pd.DataFrame | None = None,
+                  fixed_values: Mapping[str, Any] | None = None,
+                  rebalance_column: str | None = None,
+                  class_shares: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """A sample job's inputs: the arguments of :func:`core.workflow.sample_model`."""
+    return {"record": record, "rows": rows, "seed": seed, "real_example": real_example,
+            "fixed_values": dict(fixed_values) if fixed_values else None,
+            "rebalance_column": rebalance_column,
+            "class_shares": dict(class_shares) if class_shares else None}
+
+
+def evaluation_inputs(record: ModelRecord, sample: GeneratedSample, real_train: pd.DataFrame,
+                      holdout: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
+    """An evaluation job's inputs: the arguments of :func:`core.workflow.evaluate_sample`."""
+    return {"record": record, "sample": sample, "real_train": real_train, "holdout": holdout,
+            "seed": seed}
+
+
+def write_inputs(job_dir: Path, inputs: dict[str, Any]) -> None:
+    """Write a sample's or an evaluation's inputs (they hold real rows: a private file)."""
+    write_private(job_dir / INPUTS_FILE,
+                  lambda handle: pickle.dump(inputs, handle, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def load_inputs(job_dir: Path) -> dict[str, Any]:
+    """Read a sample's or an evaluation's inputs (the worker)."""
+    with (job_dir / INPUTS_FILE).open("rb") as handle:
+        return pickle.load(handle)  # noqa: S301 - written by this app, 0600 in a 0700 folder
+
+
+def job_kind(job_dir: Path) -> str:
+    """What the job in ``job_dir`` does: its status says (else its input files do)."""
+    status = read_status(job_dir)
+    if status is not None and status.kind:
+        return status.kind
+    return "compare" if is_compare_job(job_dir) else "train"

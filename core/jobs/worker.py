@@ -1,14 +1,19 @@
 """The local worker process: ``python -m core.jobs.worker JOB_DIR``.
 
-It reads the job's inputs from its folder (:mod:`core.jobs.specs`), resolves the device
-the user chose on this machine, runs the job (:mod:`core.jobs.execution`) and reports
-through ``status.json``. It registers the finished model itself, so the result survives
-even if the app that started it has restarted. SIGTERM (cancel) ends it promptly.
-However the job ends, the worker deletes its copy of the user's table before it exits;
-the app removes the rest of the folder once it has read the final status.
+It reads the job's inputs from its folder (:mod:`core.jobs.specs`), imports the libraries
+(stage "Importing the libraries", measured), resolves the device the user chose on this
+machine, runs the job (:mod:`core.jobs.execution`) and reports through ``status.json``. A
+fit registers the finished model itself, so the result survives even if the app that
+started it has restarted; a sample or an evaluation writes its result to ``result.pkl``
+for the app to take. SIGTERM (cancel) ends it promptly. However the job ends, the worker
+deletes its copy of real rows before it exits; the app removes the rest of the folder.
 
 ``--standby`` imports the libraries first and then waits for a job folder on stdin (the
-local runner keeps one such warm worker ready).
+local runner keeps one such warm worker ready). It creates its ready marker
+(:func:`core.jobs.folders.ready_marker`) once the libraries are in, so the app can tell a
+warm worker from one still importing. Both kinds of start record how long starting took
+(:func:`core.jobs.folders.record_startup`), from ``STUDIO_WORKER_LAUNCHED_AT``, the time
+the app launched the process.
 """
 
 from __future__ import annotations
@@ -16,29 +21,51 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from core.engine.device import DeviceInfo, resolve_device
+from core.engine.warmup import import_libraries
 from core.errors import StudioError
-from core.jobs.execution import StatusReporter, run_compare_job, run_training_job
+from core.jobs.execution import (
+    StatusReporter,
+    run_compare_job,
+    run_evaluation_job,
+    run_sample_job,
+    run_training_job,
+)
 from core.jobs.folders import (
     CANCEL_FILE,
     LOG_FILE,
+    OBJECT_RESULT_FILE,
     RESULT_FILE,
     discard_real_data,
     open_private_log,
+    ready_marker,
+    record_startup,
     write_private,
 )
-from core.jobs.specs import is_compare_job, load_compare_request, load_job_request
-from core.jobs.status import JobStatus, read_status, write_status
+from core.jobs.specs import job_kind, load_compare_request, load_inputs, load_job_request
+from core.jobs.status import (
+    STAGE_IMPORTING,
+    JobStatus,
+    cancelled_message,
+    read_status,
+    write_status,
+)
+from core.store.registry import ModelRegistry
 from core.workflow import leaderboard_rows
 
-__all__ = ["main", "run_compare", "run_fit", "standby"]
+__all__ = ["main", "run_compare", "run_evaluation", "run_fit", "run_sample", "standby"]
 
 _LOG = logging.getLogger("studio.worker")
+#: Set by the app when it launches a worker: the Unix time of the launch.
+LAUNCHED_AT_ENV = "STUDIO_WORKER_LAUNCHED_AT"
 
 
 def _publisher(job_dir: Path) -> Callable[[JobStatus], None]:
@@ -51,20 +78,26 @@ def _publisher(job_dir: Path) -> Callable[[JobStatus], None]:
     return publish
 
 
-def _reporter_for(job_dir: Path, status: JobStatus, stage: str,
-                  cancelled_message: str) -> StatusReporter:
+def _reporter_for(job_dir: Path, status: JobStatus) -> StatusReporter:
     """A reporter publishing to ``status.json``; SIGTERM marks the job cancelled and exits."""
-    status.state, status.pid, status.stage = "running", os.getpid(), stage
+    status.state, status.pid = "running", os.getpid()
     reporter = StatusReporter(status, _publisher(job_dir))
     reporter.update()
 
     def on_sigterm(signum: int, frame: object) -> None:
         discard_real_data(job_dir)
-        reporter.try_update(state="cancelled", message=cancelled_message)
+        reporter.try_update(state="cancelled", message=cancelled_message(status.kind),
+                            eta_seconds=None)
         os._exit(3)
 
     signal.signal(signal.SIGTERM, on_sigterm)
     return reporter
+
+
+def _registry(workspace: str | None) -> ModelRegistry:
+    """The registry the job's models go to (one for every workspace, for now)."""
+    del workspace
+    return ModelRegistry()
 
 
 def _device(reporter: StatusReporter, preference: str) -> DeviceInfo | None:
@@ -76,11 +109,16 @@ def _device(reporter: StatusReporter, preference: str) -> DeviceInfo | None:
         return None
 
 
-def run_compare(job_dir: Path) -> int:
+def _deliver_object(job_dir: Path) -> Callable[[Any], None]:
+    def deliver(result: Any) -> None:
+        write_private(job_dir / OBJECT_RESULT_FILE, lambda handle: pickle.dump(
+            result, handle, protocol=pickle.HIGHEST_PROTOCOL))
+
+    return deliver
+
+
+def run_compare(job_dir: Path, reporter: StatusReporter) -> int:
     """Run a comparison job; the leaderboard goes to ``result.json`` before "done"."""
-    status = read_status(job_dir) or JobStatus(job_id=job_dir.name, kind="compare")
-    reporter = _reporter_for(job_dir, status, "Loading the libraries",
-                             "The comparison was cancelled.")
     table, spec = load_compare_request(job_dir)
     device = _device(reporter, spec["device"])
     if device is None:
@@ -89,28 +127,73 @@ def run_compare(job_dir: Path) -> int:
     def deliver(results: list) -> None:
         write_private(job_dir / RESULT_FILE, json.dumps(leaderboard_rows(results)))
 
-    results = run_compare_job(reporter, table, spec, device, deliver=deliver)
+    results = run_compare_job(reporter, table, spec, device,
+                              registry=_registry(reporter.status.workspace), deliver=deliver)
     return 0 if results is not None else 1
 
 
-def run_fit(job_dir: Path) -> int:
+def run_fit(job_dir: Path, reporter: StatusReporter) -> int:
     """Run a training job; the worker registers the model itself."""
-    status = read_status(job_dir) or JobStatus(job_id=job_dir.name)
-    reporter = _reporter_for(job_dir, status, "Loading the training libraries",
-                             "Training was cancelled.")
     request, frame = load_job_request(job_dir)
     device = _device(reporter, request.device)
     if device is None:
         return 1
     record = run_training_job(reporter, request, frame, device,
-                              should_cancel=lambda: (job_dir / CANCEL_FILE).exists())
+                              should_cancel=lambda: (job_dir / CANCEL_FILE).exists(),
+                              registry=_registry(reporter.status.workspace))
     return 0 if record is not None else 1
 
 
-def main(job_dir: Path) -> int:
-    """Run the job in ``job_dir``; return the process exit code."""
+def run_sample(job_dir: Path, reporter: StatusReporter) -> int:
+    """Generate rows from a stored model; they go to ``result.pkl`` before "done"."""
+    inputs = load_inputs(job_dir)
+    sample = run_sample_job(reporter, inputs, registry=_registry(inputs.get("workspace")),
+                            deliver=_deliver_object(job_dir))
+    return 0 if sample is not None else 1
+
+
+def run_evaluation(job_dir: Path, reporter: StatusReporter) -> int:
+    """Evaluate rows; the result goes to ``result.pkl`` before "done"."""
+    evaluation = run_evaluation_job(reporter, load_inputs(job_dir),
+                                    deliver=_deliver_object(job_dir))
+    return 0 if evaluation is not None else 1
+
+
+_RUNS = {"train": run_fit, "compare": run_compare, "sample": run_sample,
+         "evaluate": run_evaluation}
+
+
+def _launched_at() -> float | None:
     try:
-        return run_compare(job_dir) if is_compare_job(job_dir) else run_fit(job_dir)
+        return float(os.environ[LAUNCHED_AT_ENV])
+    except (KeyError, ValueError):
+        return None
+
+
+def _import_and_measure(jobs_dir: Path) -> None:
+    """Import the modelling libraries; record how long this worker took to get here."""
+    import_libraries()
+    launched = _launched_at()
+    if launched is not None:
+        record_startup(jobs_dir, time.time() - launched)
+
+
+def main(job_dir: Path, warm: bool = False) -> int:
+    """Run the job in ``job_dir``; return the process exit code.
+
+    Args:
+        job_dir: The job's folder.
+        warm: The libraries are already imported (a standby worker).
+    """
+    try:
+        kind = job_kind(job_dir)
+        status = read_status(job_dir) or JobStatus(job_id=job_dir.name, kind=kind)
+        status.kind = kind
+        reporter = _reporter_for(job_dir, status)
+        if not warm and kind != "evaluate":  # evaluation needs neither SDV nor torch
+            reporter.update(stage=STAGE_IMPORTING)
+            _import_and_measure(job_dir.parent)
+        return _RUNS[kind](job_dir, reporter)
     finally:
         discard_real_data(job_dir)
 
@@ -124,26 +207,32 @@ def _log_into(job_dir: Path) -> None:
         os.dup2(log.fileno(), sys.stderr.fileno())
 
 
-def standby() -> int:
+def standby(jobs_dir: Path) -> int:
     """Import the heavy libraries, then wait for a job directory on stdin.
 
     The app keeps one such warm worker ready, so a new fit starts in well under a second
-    instead of spending ~6 s importing torch and SDV. End of input (the app is gone)
-    ends the process.
+    instead of spending several seconds (tens on a busy machine) importing torch and SDV.
+    End of input (the app is gone) ends the process.
     """
-    from core.engine.warmup import import_libraries
-
-    import_libraries()
-    line = sys.stdin.readline().strip()
+    _import_and_measure(jobs_dir)
+    marker = ready_marker(jobs_dir, os.getpid())
+    try:
+        write_private(marker, b"", replace=True)
+    except OSError:  # the app then takes this worker for a cold one
+        pass
+    try:
+        line = sys.stdin.readline().strip()
+    finally:
+        marker.unlink(missing_ok=True)
     if not line:
         return 0
     job_dir = Path(line)
     _log_into(job_dir)
-    return main(job_dir)
+    return main(job_dir, warm=True)
 
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    if sys.argv[1:] == ["--standby"]:
-        sys.exit(standby())
+    if sys.argv[1:2] == ["--standby"]:
+        sys.exit(standby(Path(sys.argv[2])))
     sys.exit(main(Path(sys.argv[1])))
