@@ -134,6 +134,22 @@ class StudioServer:
                 continue
         return sorted(statuses, key=lambda status: status.get("updated_at", 0), reverse=True)
 
+    def wait_for_running_jobs(self, synthesizer: str, timeout_s: float = 30
+                              ) -> list[dict[str, Any]]:
+        """The running jobs of ``synthesizer``, polled until there is one or time runs out.
+
+        A status file is replaced atomically, but a read can fall between the two steps and
+        miss it: one empty answer proves nothing.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            running = [status for status in self.job_statuses()
+                       if status.get("synthesizer") == synthesizer
+                       and status["state"] == "running"]
+            if running or time.monotonic() > deadline:
+                return running
+            time.sleep(0.1)
+
     def job_status(self, job_id: str) -> dict[str, Any] | None:
         try:
             return json.loads((self.jobs_dir / job_id / "status.json").read_text())
@@ -153,7 +169,10 @@ class StudioServer:
         return {model_id: json.loads(text) for model_id, text in rows}
 
     def model_file(self, model_id: str) -> Path:
-        return self.models_dir / f"{model_id}.pkl"
+        """The stored file of ``model_id`` (``models/<workspace>/<id>.model``; one workspace)."""
+        found = sorted(self.models_dir.glob(f"*/{model_id}.model"))
+        assert len(found) == 1, found
+        return found[0]
 
     # ------------------------------------------------------------------ lifecycle
 

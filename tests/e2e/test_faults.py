@@ -96,8 +96,7 @@ def test_killed_training_worker_fails_the_job_and_the_app_carries_on(
         expect(bar).to_contain_text(re.compile(r"Epoch [1-9]\d* of 5000"),
                                     timeout=TRAIN_TIMEOUT_MS)
         expect(keyed(page, "train_cancel")).to_be_visible()
-        running = [status for status in studio.job_statuses()
-                   if status.get("synthesizer") == "ctgan" and status["state"] == "running"]
+        running = studio.wait_for_running_jobs("ctgan")
         assert len(running) == 1, running
         job_id, pid = running[0]["job_id"], running[0]["pid"]
         assert pid in studio.worker_pids(), (pid, studio.worker_pids())

@@ -23,7 +23,6 @@ from tests.e2e.flows import (
     grid,
     load_sample,
     open_tab,
-    progress_seen,
     start_training,
     wait_for_training,
 )
@@ -89,8 +88,8 @@ def test_walk_through_the_whole_studio(app: Page) -> None:
     start_training(page, "Gaussian Copula", "Quick")
     flash = wait_for_training(page, TRAIN_TIMEOUT_MS)
     assert flash.startswith(f"Trained {MODEL} in "), flash
-    shown = progress_seen(page)
-    assert shown, "No progress bar was shown while the model trained."
+    # A quick fit may end before the page polls it, so its progress bar is a transient this
+    # test cannot wait on; test_faults waits for the bar of a fit long enough to show one.
     current = main(page).get_by_role("heading", name="Current model")
     expect(current).to_be_visible()
     expect(main(page).get_by_test_id("stMetric").filter(has_text="Synthesizer")) \
