@@ -407,7 +407,8 @@ class RayJobRunner:
         The model's bytes are verified here and travel with the task (nothing is signed
         or stored on the node).
         """
-        model_bytes = self.registry.verified_model_bytes(record.model_id)
+        model_bytes = self.registry.for_workspace(workspace or None).verified_model_bytes(
+            record.model_id)
         payload = {**sample_inputs(record, rows, seed, real_example, fixed_values,
                                    rebalance_column, class_shares),
                    "model_bytes": model_bytes}
@@ -565,9 +566,10 @@ class RayJobRunner:
         rows = outcome.get("rows") if job.kind == "compare" else outcome.get("result")
         if final.state == "done":
             try:
+                registry = self.registry.for_workspace(job.status.workspace or None)
                 for record_json, payload in outcome["models"]:
-                    self.registry.add(ModelRecord.from_json(record_json), payload)
-            except (OSError, StudioError) as error:
+                    registry.add(ModelRecord.from_json(record_json), payload)
+            except (OSError, ValueError, StudioError) as error:
                 final.state = "failed"
                 final.message = (f"The model was trained on the cluster but could not be "
                                  f"saved here: {error}. Check the data directory.")

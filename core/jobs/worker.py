@@ -95,9 +95,8 @@ def _reporter_for(job_dir: Path, status: JobStatus) -> StatusReporter:
 
 
 def _registry(workspace: str | None) -> ModelRegistry:
-    """The registry the job's models go to (one for every workspace, for now)."""
-    del workspace
-    return ModelRegistry()
+    """The registry of the job's workspace (the command line's when it names none)."""
+    return ModelRegistry(workspace=workspace or None)
 
 
 def _device(reporter: StatusReporter, preference: str) -> DeviceInfo | None:
