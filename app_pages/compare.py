@@ -13,8 +13,9 @@ from core.workflow import selection_rule_text
 from ui import caching, state
 from ui.widgets import require_dataset, show_chart, user_errors
 
-COMPARE_JOB = "studio.compare.job"
-COMPARE_RESULT = "studio.compare.result"
+# Kept in the workspace, so a reload finds the comparison (ui.state.SAVED).
+COMPARE_JOB = state.COMPARE_JOB
+COMPARE_RESULT = state.COMPARE_RESULT
 
 st.title("Compare")
 st.caption(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
@@ -52,12 +53,16 @@ demo.banner("data")
 
 
 def _adopt(frame: pd.DataFrame, name: str, source: str, notes: tuple[str, ...] = (),
-           target: str | None = None, planted: PlantedTruth | None = None) -> None:
-    """Detect metadata and make this the session's dataset (only after everything worked)."""
+           target: str | None = None, planted: PlantedTruth | None = None,
+           recipe: dict[str, Any] | None = None) -> None:
+    """Detect metadata and make this the session's dataset (only after everything worked).
+
+    ``recipe`` rebuilds the table after a reload (see :func:`ui.state.set_dataset`).
+    """
     with st.spinner("Detecting column types…"):
         table = caching.studio_table(fingerprint_frame(frame), frame, name, source, notes,
                                      target, planted)
-    state.set_dataset(table)
+    state.set_dataset(table, recipe)
     state.flash(f"Loaded **{md(name)}**: {table.shape_label}.")
     st.session_state[EDITOR_VERSION] = st.session_state.get(EDITOR_VERSION, 0) + 1
     st.rerun()
@@ -264,12 +269,14 @@ if source == "Sample dataset":
                     frame = caching.sample_frame(sample.key)
                     _adopt(frame, sample.filename, f"Sample dataset: {sample.title}",
                            target=sample.target,
-                           planted=planted_truth(sample.spec) if sample.spec else None)
+                           planted=planted_truth(sample.spec) if sample.spec else None,
+                           recipe={"kind": "sample", "key": sample.key})
 
 elif source == "Upload a file":
     st.caption(
         "CSV/TSV/TXT (delimiter and encoding detected), Excel (.xlsx), Parquet or JSON. "
-        "The file stays in this session; nothing is sent anywhere."
+        "Its rows are kept in this workspace's private folder on this server, so a reload "
+        "brings them back; nothing is sent anywhere."
     )
     uploaded = st.file_uploader("Choose a file", key="upload_file")
     if uploaded is not None and st.session_state.get(UPLOAD_DONE) != uploaded.file_id:
@@ -340,7 +347,8 @@ else:
                    f"Faked with Faker: {int(rows):,} rows, relations {correlation:.2f}, "
                    f"rare class {rare_rate:.1%}, missing {missing_rate:.0%}, outliers "
                    f"{outlier_rate:.0%}, {int(canaries)} canaries",
-                   target=datasets.target_column_for(domain), planted=planted_truth(spec))
+                   target=datasets.target_column_for(domain), planted=planted_truth(spec),
+                   recipe={"kind": "fake", "spec": asdict(spec)})
 
 # --------------------------------------------------------------------------- the dataset
 

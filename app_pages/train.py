@@ -277,9 +277,14 @@ if current is not None and current.data_fingerprint == table.fingerprint:
 # --------------------------------------------------------------------------- models
 
 st.subheader("Models for this dataset")
-records = registry.list_for_data(table.fingerprint)
+if registry.healed_message:
+    st.info(registry.healed_message, icon=":material/healing:")
+records: list[ModelRecord] = []
+with user_errors("listing the models"):
+    records = registry.list_for_data(table.fingerprint)
 if not records:
-    st.caption("None yet. Trained models are saved and listed here, also after a restart.")
+    st.caption("None yet. Trained models are saved in this workspace and listed here, also "
+               "after a reload or a restart.")
 else:
     overview = pd.DataFrame(
         [
@@ -313,10 +318,13 @@ else:
         state.flash(f"Now using **{chosen.label}**.")
         st.rerun()
     if middle.button("Delete", key="models_delete", icon=":material/delete:"):
-        registry.delete(chosen.model_id)
+        if registry.delete(chosen.model_id):
+            state.flash(f"Deleted **{chosen.label}**.", "info")
+        else:  # deleted meanwhile, e.g. in another tab of this workspace
+            state.flash(f"**{chosen.label}** is not in this workspace any more; nothing was "
+                        "deleted.", "warning")
         if current is not None and current.model_id == chosen.model_id:
             state.pop(state.CURRENT_MODEL)
-        state.flash(f"Deleted **{chosen.label}**.", "info")
         st.rerun()
     with user_errors("preparing the download"):
         right.download_button(

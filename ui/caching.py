@@ -23,7 +23,9 @@ from core.engine.device import DeviceInfo, detect_device
 from core.engine.metadata import detect_table
 from core.engine.models import load_synthesizer
 from core.jobs.backend import JobRunner, make_job_runner
+from core.jobs.status import JobStatus
 from core.store.registry import ModelRecord, ModelRegistry
+from ui import state
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -59,8 +61,8 @@ def device() -> DeviceInfo:
 
 
 @st.cache_resource(show_spinner="Connecting to the job cluster…")
-def job_runner() -> JobRunner:
-    """The process-wide job runner (jobs are looked up by ids the session holds).
+def process_job_runner() -> JobRunner:
+    """The process-wide job runner; pages use :func:`job_runner` (their workspace's view).
 
     Local worker processes, or a Ray cluster when ``RAY_ADDRESS`` or
     ``STUDIO_JOB_BACKEND=ray`` is set (:func:`core.jobs.backend.make_job_runner`). Connecting
@@ -70,26 +72,109 @@ def job_runner() -> JobRunner:
     return make_job_runner()
 
 
+class WorkspaceJobs:
+    """The job runner as one workspace sees it: its jobs store their models there.
+
+    Jobs are looked up by ids the session holds; a job of another workspace is not shown,
+    returned or cancelled.
+
+    Attributes:
+        workspace: The workspace id (:func:`ui.state.workspace_id`).
+    """
+
+    def __init__(self, runner: JobRunner, workspace: str) -> None:
+        self._runner = runner
+        self.workspace = workspace
+
+    @property
+    def warning(self) -> str | None:
+        """Why jobs do not run where the configuration asked, or None."""
+        return self._runner.warning
+
+    def start(self, request: Any, frame: pd.DataFrame,
+              estimate_seconds: float | None = None) -> str:
+        """Start fitting for this workspace; return the job id."""
+        return self._runner.start(request, frame, estimate_seconds=estimate_seconds,
+                                  workspace=self.workspace)
+
+    def start_compare(self, table: StudioTable, candidates: Any, budget: float | None,
+                      seed: int = 0, device: str = "auto",
+                      split: SplitSpec | None = None) -> str:
+        """Start a comparison for this workspace; return the job id."""
+        return self._runner.start_compare(table, candidates, budget, seed=seed, device=device,
+                                          split=split, workspace=self.workspace)
+
+    def _foreign(self, status: JobStatus) -> bool:
+        # "" is a job that names no workspace: one that is gone (its folder removed).
+        return status.workspace not in ("", self.workspace)
+
+    def status(self, job_id: str) -> JobStatus:
+        """The job's status, if it is this workspace's."""
+        status = self._runner.status(job_id)
+        if self._foreign(status):
+            return JobStatus(job_id=job_id, state="failed",
+                             message="This job belongs to another workspace.")
+        return status
+
+    def result(self, job_id: str) -> list[dict[str, Any]] | None:
+        """A finished comparison's leaderboard rows, if it is this workspace's."""
+        return None if self._foreign(self._runner.status(job_id)) else (
+            self._runner.result(job_id))
+
+    def cancel(self, job_id: str) -> None:
+        """Stop the job, if it is this workspace's."""
+        if not self._foreign(self._runner.status(job_id)):
+            self._runner.cancel(job_id)
+
+    def describe(self) -> str:
+        """Where jobs run."""
+        return self._runner.describe()
+
+
+def job_runner() -> WorkspaceJobs:
+    """The job runner as this session's workspace sees it."""
+    return WorkspaceJobs(process_job_runner(), state.workspace_id())
+
+
 @st.cache_data(ttl=5, show_spinner=False)
 def job_backend() -> tuple[str, str | None]:
     """(where jobs run, warning or None) for the sidebar; at most 5 s old, never blocks.
 
     Not user data: the same for every session.
     """
-    runner = job_runner()
+    runner = process_job_runner()
     return runner.describe(), runner.warning
 
 
 @st.cache_resource(show_spinner=False)
-def model_registry() -> ModelRegistry:
-    """The process-wide registry (sessions list only models of their own data)."""
+def shared_registry() -> ModelRegistry:
+    """The process-wide registry; pages use :func:`model_registry` (their workspace's)."""
     return ModelRegistry()
 
 
-@st.cache_resource(show_spinner="Loading the model…", scope="session", max_entries=4)
+def model_registry() -> ModelRegistry:
+    """The registry as this session's workspace sees it: its models only."""
+    return shared_registry().for_workspace(state.workspace_id())
+
+
+def _load(model_id: str, workspace: str | None = None) -> Any:
+    registry = model_registry() if workspace is None else (
+        shared_registry().for_workspace(workspace))
+    return load_synthesizer(registry, model_id)
+
+
+# Keyed by the workspace too: one session may move to a new workspace.
+_cached_load = st.cache_resource(show_spinner="Loading the model…", scope="session",
+                                 max_entries=4)(_load)
+
+
 def synthesizer(model_id: str) -> Any:
-    """A verified, unpickled synthesizer, kept for this session only."""
-    return load_synthesizer(model_registry(), model_id)
+    """A verified, unpickled synthesizer of this workspace, kept for this session only."""
+    return _cached_load(model_id, state.workspace_id())
+
+
+# As on a cached function: the loader without the cache (scripts outside a page use it).
+synthesizer.__wrapped__ = _load  # type: ignore[attr-defined]
 
 
 @st.cache_resource(show_spinner=False)

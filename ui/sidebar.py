@@ -1,16 +1,34 @@
-"""The sidebar every page shares: current dataset, model, device and where jobs run."""
+"""The sidebar every page shares: workspace, current dataset, model, device, where jobs run.
+
+It runs before every page, so it is also where a session joins its workspace
+(:func:`ui.workspace.ensure`): a reload or a bookmark brings the workspace back before the
+page draws.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ui import caching, presentation, state, warmup
+from ui import caching, presentation, state, warmup, workspace
 from ui.widgets import md
+
+WORKSPACE_NOTICE = (
+    "This workspace lives in the page's link: a reload or a bookmark brings back its data, "
+    "models and running training. **Whoever has the link sees and changes this "
+    "workspace** — share it on purpose (a class's link), not by accident."
+)
 
 
 def render() -> None:
-    """Draw the shared sidebar."""
+    """Join the session's workspace, then draw the shared sidebar."""
+    workspace.ensure()
     with st.sidebar:
+        st.markdown("### Workspace")
+        st.caption(WORKSPACE_NOTICE)
+        st.button("New private workspace", key="workspace_new", on_click=workspace.start_new,
+                  icon=":material/add_circle:",
+                  help="Start empty in a workspace of your own (a new link). This one stays "
+                  "as it is; its link still opens it.")
         st.markdown("### Session")
         table = state.get_dataset()
         if table is None:

@@ -2,15 +2,24 @@
 
 Keeping every key in one module means a page switch can never lose state by a typo, and
 tests (AppTest) can look state up by the same names.
+
+The session belongs to a workspace (:mod:`ui.workspace`): what a reload must bring back
+(the dataset, the current model, a running job, a comparison) is saved to the workspace's
+folder whenever it changes here, so the keys in :data:`SAVED` are written only through
+these functions.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.data.table import StudioTable
+from core.store.registry import DEFAULT_WORKSPACE
 
 # Keys (values documented next to each accessor).
 DATASET = "studio.dataset"
@@ -19,6 +28,42 @@ CURRENT_MODEL = "studio.current_model"
 CURRENT_JOB = "studio.current_job"
 SYNTHETIC = "studio.synthetic"
 FLASH = "studio.flash"
+#: The workspace token of this session (the ``ws`` value of the page's URL).
+WORKSPACE = "studio.workspace"
+#: How to rebuild the current dataset after a reload (:func:`ui.workspace.recipe_for`).
+DATASET_RECIPE = "studio.dataset_recipe"
+#: The comparison job and its leaderboard (the Compare page).
+COMPARE_JOB = "studio.compare.job"
+COMPARE_RESULT = "studio.compare.result"
+#: Keys whose changes are saved to the workspace.
+SAVED = (DATASET, CURRENT_MODEL, CURRENT_JOB, COMPARE_JOB, COMPARE_RESULT)
+
+
+def workspace_token() -> str:
+    """This session's workspace token (a private one is made if the session has none yet)."""
+    token = st.session_state.get(WORKSPACE)
+    if token is None:
+        token = st.session_state[WORKSPACE] = secrets.token_urlsafe(16)
+    return token
+
+
+def workspace_id_of(token: str) -> str:
+    """The id the store knows a workspace by: a hash, so the index never holds a link."""
+    return hashlib.sha256(b"synthetic-data-studio workspace\0" + token.encode()).hexdigest()[:32]
+
+
+def workspace_id() -> str:
+    """The id of this session's workspace (the command line's outside a Streamlit run)."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return DEFAULT_WORKSPACE
+    return workspace_id_of(workspace_token())
+
+
+def _save() -> None:
+    """Write what a reload must bring back to the workspace's folder."""
+    from ui import workspace
+
+    workspace.save()
 
 
 def get_dataset() -> StudioTable | None:
@@ -26,18 +71,29 @@ def get_dataset() -> StudioTable | None:
     return st.session_state.get(DATASET)
 
 
-def set_dataset(table: StudioTable) -> None:
-    """Make ``table`` the current dataset; models and samples of the old one are cleared."""
+def set_dataset(table: StudioTable, recipe: dict[str, Any] | None = None) -> None:
+    """Make ``table`` the current dataset; models and samples of the old one are cleared.
+
+    Args:
+        table: The dataset.
+        recipe: How to make the same table again after a reload (a sample's key, a fake
+            table's settings); without one the workspace keeps a private copy of the rows.
+    """
     previous = st.session_state.get(DATASET)
     if previous is None or previous.fingerprint != table.fingerprint:
         for key in (CURRENT_MODEL, SYNTHETIC):
             st.session_state.pop(key, None)
     st.session_state[DATASET] = table
+    from ui import workspace
+
+    st.session_state[DATASET_RECIPE] = workspace.keep_dataset(table, recipe)
+    _save()
 
 
 def update_dataset(table: StudioTable) -> None:
     """Replace the current dataset's schema/target without clearing models."""
     st.session_state[DATASET] = table
+    _save()
 
 
 def get_device_preference() -> str:
@@ -56,13 +112,18 @@ def get(key: str, default: Any = None) -> Any:
 
 
 def put(key: str, value: Any) -> None:
-    """Write any studio key."""
+    """Write any studio key (the workspace remembers those in :data:`SAVED`)."""
     st.session_state[key] = value
+    if key in SAVED:
+        _save()
 
 
 def pop(key: str) -> Any:
     """Remove a key and return its value (None if absent)."""
-    return st.session_state.pop(key, None)
+    value = st.session_state.pop(key, None)
+    if key in SAVED and value is not None:
+        _save()
+    return value
 
 
 def flash(message: str, kind: str = "success") -> None:
