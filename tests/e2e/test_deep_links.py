@@ -23,7 +23,8 @@ NAVIGATION = ["Data", "Train", "Generate", "Evaluate", "Compare"]
 # What legacy auto-navigation would list: the script names, the router's included.
 LEGACY_NAMES = ["app", "data", "train", "generate", "evaluate", "compare"]
 # What ui/sidebar.py draws on every page for a new session.
-SIDEBAR_LINES = ["Session", "Dataset: none loaded yet", "Model: none trained yet", "Device:",
+SIDEBAR_LINES = ["Workspace", "Whoever has the link sees and changes this workspace",
+                 "Session", "Dataset: none loaded yet", "Model: none trained yet", "Device:",
                  "Jobs run on:", "Presentation mode"]
 APP_TITLE = "Synthetic Data Studio"  # st.set_page_config in app.py; legacy mode names the tab
 
@@ -52,8 +53,9 @@ def test_a_deep_link_opened_first_on_a_fresh_server_shows_the_studio(
 
     expect(main(page).locator("h1")).to_have_text(title)
     expect(page).to_have_title(APP_TITLE)
-    # The link is served, not redirected to the start page.
-    expect(page).to_have_url(re.compile(rf"^{re.escape(server.url)}{re.escape(path)}$"))
+    # The link is served, not redirected to the start page; it gains the new workspace.
+    expect(page).to_have_url(re.compile(
+        rf"^{re.escape(server.url)}{re.escape(path)}\?ws=[A-Za-z0-9_-]{{22}}$"))
 
     bar = sidebar(page)
     for line in SIDEBAR_LINES:

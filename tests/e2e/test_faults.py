@@ -2,7 +2,8 @@
 
 * The training worker dies mid-fit (killed, as the out-of-memory killer would): the job
   ends as failed with a plain message, the app keeps working, the next fit succeeds.
-* The server restarts: trained models are still listed for the same data, can be picked
+* The server restarts: trained models are still listed for the same data in the same
+  workspace (its link), can be picked
   and generate rows (they load, their signatures still verify).
 * Model files are tampered with: a changed or unsigned upload is refused with a clear
   message, and so is a stored model file changed on disk; never a traceback.
@@ -19,6 +20,7 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -144,9 +146,10 @@ def test_trained_model_survives_a_server_restart(studio_factory, sessions) -> No
     second = studio_factory(first.data_dir)
     assert second.url != first.url
 
+    # The same person comes back through their workspace's link (models are per workspace).
     page = sessions("after-restart").page
-    open_app(page, second.url)
-    expect(page.get_by_test_id("stSidebarUserContent")).to_contain_text("Model: none trained")
+    open_app(page, second.url, f"?ws={parse_qs(urlparse(before.url).query)['ws'][0]}")
+    expect(page.get_by_test_id("stSidebarUserContent")).to_contain_text(f"Model: {label}")
     assert fake_dataset(page, "customers", rows=ROWS, seed=2201) == dataset
 
     goto_page(page, "Train")
