@@ -104,6 +104,27 @@ class WorkspaceJobs:
         return self._runner.start_compare(table, candidates, budget, seed=seed, device=device,
                                           split=split, workspace=self.workspace)
 
+    def start_sample(self, record: ModelRecord, rows: int | None = None, seed: int = 0,
+                     **options: Any) -> str:
+        """Start generating rows from this workspace's model; return the job id."""
+        return self._runner.start_sample(record, rows, seed, workspace=self.workspace,
+                                         **options)
+
+    def start_evaluation(self, record: ModelRecord, sample: Any, real_train: pd.DataFrame,
+                         holdout: pd.DataFrame, seed: int = 0) -> str:
+        """Start evaluating a sample of this workspace's model; return the job id."""
+        return self._runner.start_evaluation(record, sample, real_train, holdout, seed=seed,
+                                             workspace=self.workspace)
+
+    def startup_seconds_estimate(self) -> float:
+        """Seconds a job started now spends starting a worker."""
+        return self._runner.startup_seconds_estimate()
+
+    def wait(self, job_id: str, timeout: float = 600.0, poll: float = 0.2) -> JobStatus:
+        """Block until this workspace's job ends."""
+        status = self.status(job_id)
+        return self._runner.wait(job_id, timeout, poll) if status.is_active else status
+
     def _foreign(self, status: JobStatus) -> bool:
         # "" is a job that names no workspace: one that is gone (its folder removed).
         return status.workspace not in ("", self.workspace)
@@ -116,8 +137,8 @@ class WorkspaceJobs:
                              message="This job belongs to another workspace.")
         return status
 
-    def result(self, job_id: str) -> list[dict[str, Any]] | None:
-        """A finished comparison's leaderboard rows, if it is this workspace's."""
+    def result(self, job_id: str) -> Any:
+        """What a finished job of this workspace produced (see ``JobRunner.result``)."""
         return None if self._foreign(self._runner.status(job_id)) else (
             self._runner.result(job_id))
 
