@@ -207,7 +207,7 @@ def _restore(token: str) -> None:
     if isinstance(saved.get("dataset"), dict):
         try:
             with st.spinner("Bringing back this workspace's dataset…"):
-                table = _rebuild_dataset_once_more_after_a_race(workspace_id, saved["dataset"])
+                table = _rebuild_dataset(workspace_id, saved["dataset"])
         except Exception:  # noqa: BLE001 - the page must open whatever was saved
             _LOG.exception("Could not rebuild the dataset of a workspace")
             state.flash("This workspace's dataset could not be brought back; load it again "
@@ -251,22 +251,6 @@ def _adopt_running_job(token: str) -> None:
     status = caching.job_runner().status(job_id)
     if status.is_active and status.data_fingerprint == table.fingerprint:
         st.session_state[state.CURRENT_JOB] = job_id
-
-
-def _rebuild_dataset_once_more_after_a_race(workspace_id: str,
-                                            entry: dict[str, Any]) -> StudioTable | None:
-    """:func:`_rebuild_dataset`, again if the first try lost an import race.
-
-    A server's first page run may detect the schema while the background warm-up
-    (:mod:`ui.warmup`) imports SDV; Python then breaks the import deadlock with an error in
-    one of the two threads, and the import succeeds on the second try.
-    """
-    try:
-        return _rebuild_dataset(workspace_id, entry)
-    except RuntimeError as error:  # importlib's _DeadlockError
-        if "deadlock" not in str(error):
-            raise
-        return _rebuild_dataset(workspace_id, entry)
 
 
 def _rebuild_dataset(workspace_id: str, entry: dict[str, Any]) -> StudioTable | None:
