@@ -102,18 +102,21 @@ def _train_quick_copula(page: Any) -> None:
     page.locator(IDLE).wait_for(timeout=60_000)
 
 
-def _switch_while(page: Any, busy: Any, at_least: int = 1) -> list[float]:
-    """Switch pages in turn while ``busy()`` (and at least ``at_least`` times)."""
-    times: list[float] = []
-    turn = 0
+def _switch_while(page: Any, busy: Any, at_least: int = 1) -> list[tuple[str, float]]:
+    """Switch pages in turn while ``busy()`` (and at least ``at_least`` times).
+
+    Returns:
+        (page title, seconds) of each switch.
+    """
+    times: list[tuple[str, float]] = []
     while len(times) < at_least or busy():
-        times.append(_switch(page, PAGES[turn % len(PAGES)]))
-        turn += 1
+        title = PAGES[len(times) % len(PAGES)]
+        times.append((title, _switch(page, title)))
     return times
 
 
-def measure(rows: int = 100_000, idle_switches: int = 10, in_server: bool = True) -> dict:
-    """B's page-switch times (seconds) idle and during A's evaluation, and A's times."""
+def measure(rows: int = 300_000, idle_switches: int = 15, in_server: bool = True) -> dict:
+    """B's page switches ((page, seconds) pairs) idle and during A's work, and A's times."""
     from playwright.sync_api import sync_playwright
 
     data_dir = Path(tempfile.mkdtemp(prefix="studio-bench-"))
@@ -191,8 +194,10 @@ def measure(rows: int = 100_000, idle_switches: int = 10, in_server: bool = True
         server.wait(timeout=20)
 
 
-def summary(times: list[float]) -> tuple[int, float, float, float]:
-    """(count, median, 90th percentile, worst) of switch times."""
-    ordered = sorted(times)
-    p90 = ordered[min(int(round(0.9 * (len(ordered) - 1))), len(ordered) - 1)]
-    return len(ordered), statistics.median(ordered), p90, ordered[-1]
+def summary(times: list[tuple[str, float]], title: str | None = None
+            ) -> tuple[int, float | None, float | None]:
+    """(count, median, worst) of the switches to ``title`` (every page if None)."""
+    chosen = [seconds for page, seconds in times if title is None or page == title]
+    if not chosen:
+        return 0, None, None
+    return len(chosen), statistics.median(chosen), max(chosen)
