@@ -662,7 +662,9 @@ def test_generate_page_writes_the_synthetic_rows_back_to_the_database(sqlite_pat
                                                                       fresh_caches,
                                                                       monkeypatch):
     from core.engine.training import run_training
+    from core.store.registry import ModelRegistry
     from core.workflow import plan_request
+    from ui.state import workspace_id_of
 
     # Adding a table to an existing database file takes readwrite (read: new files only).
     monkeypatch.setenv("STUDIO_DATABASES", "readwrite")
@@ -673,9 +675,11 @@ def test_generate_page_writes_the_synthetic_rows_back_to_the_database(sqlite_pat
     at.button(key="db_load").click().run()
     assert not at.exception and not at.error
     table = at.session_state[DATASET]
-    # Train in-process (the Train page's worker is covered by tests/test_app.py).
+    # Train in-process into this session's workspace (the Train page's worker is covered by
+    # tests/test_app.py).
+    registry = ModelRegistry(workspace=workspace_id_of(at.query_params["ws"]))
     record = run_training(plan_request(table, "gaussian_copula", "quick", device="cpu"),
-                          table.frame)
+                          table.frame, registry=registry)
     at.session_state[MODEL] = record
     at.switch_page("app_pages/generate.py").run()
     at.number_input(key="gen_rows").set_value(150)
