@@ -115,7 +115,7 @@ def numbered_rows(first: int, last: int, template: str, step: int = 10_000) -> I
 def load_in_child(path: Path, **env: str) -> dict:
     """Load ``path`` with load_table in a fresh interpreter; its outcome and peak memory."""
     code = (
-        "import json, resource, sys\n"
+        "import json, sys\n"
         "from pathlib import Path\n"
         "from core.data.loading import load_table\n"
         "path = Path(sys.argv[1])\n"
@@ -127,8 +127,10 @@ def load_in_child(path: Path, **env: str) -> dict:
         "except Exception as error:\n"
         "    result = {'error': type(error).__name__, 'message': str(error),\n"
         "              'rows_read': getattr(error, 'rows_read', None)}\n"
-        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "result['peak_mb'] = peak / (1024 * 1024 if sys.platform == 'darwin' else 1024)\n"
+        # VmHWM is this program's own peak: ru_maxrss also keeps the forked parent's.
+        "status = Path('/proc/self/status').read_text().splitlines()\n"
+        "peak = next(int(line.split()[1]) for line in status if line.startswith('VmHWM:'))\n"
+        "result['peak_mb'] = peak / 1024\n"
         "print(json.dumps(result, default=str))\n"
     )
     completed = subprocess.run(
