@@ -712,3 +712,21 @@ def test_generate_page_writes_the_synthetic_rows_back_to_the_database(sqlite_pat
     assert not at.error, [error.value for error in at.error]
     with sqlite3.connect(target) as connection:
         assert connection.execute("SELECT COUNT(*) FROM copy").fetchone()[0] == 150
+
+
+def test_a_database_read_stops_at_the_memory_budget_with_the_setting_named(database_dir):
+    from core.data.loading import TableBudgetError
+
+    path = database_dir / "wide_text.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE notes (id INTEGER, body TEXT, flag INTEGER)")
+        connection.executemany("INSERT INTO notes VALUES (?, ?, ?)",
+                               ((i, "x" * 20_000 + str(i), i % 2) for i in range(3_000)))
+    source = db.parse_source(f"sqlite:///{path}")
+    with pytest.raises(TableBudgetError, match="STUDIO_MAX_TABLE_MB") as refused:
+        db.read_table(source, "SELECT * FROM notes", chunk_rows=100,
+                      max_table_bytes=16 * 1024 * 1024)
+    assert refused.value.rows_read == 0  # refused from the first chunk, before reading on
+    loaded = db.read_table(source, "SELECT * FROM notes", row_cap=200, chunk_rows=100,
+                           max_table_bytes=16 * 1024 * 1024)
+    assert len(loaded.frame) == 200  # what fits the budget still loads

@@ -24,7 +24,7 @@ from core.data.databases.connecting import (
 from core.data.databases.errors import DatabaseError
 from core.data.databases.guard import check_select
 from core.data.databases.sources import DatabaseSource, TableRef
-from core.data.loading import validate_table
+from core.data.loading import check_table_budget, validate_table
 from core.errors import DataValidationError
 from core.progress import ProgressCallback, null_progress
 
@@ -135,6 +135,7 @@ def read_table(
     row_cap: int | None = DEFAULT_ROW_CAP,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: ProgressCallback | None = None,
+    max_table_bytes: int | None = None,
 ) -> DatabaseTable:
     """Read a whole table or SELECT result in chunks, with progress.
 
@@ -149,6 +150,9 @@ def read_table(
         row_cap: Read at most this many rows; None reads everything.
         chunk_rows: Rows per fetch.
         progress: Called with ``(fraction, message)``; the last call has fraction 1.0.
+        max_table_bytes: Memory budget for the rows; None uses ``STUDIO_MAX_TABLE_MB``.
+            The first chunk's size is projected onto the rows to read, and the reading
+            stops once the rows read alone pass it.
 
     Returns:
         The rows with a display name and a source that contains no password.
@@ -157,6 +161,7 @@ def read_table(
         QueryNotAllowedError: ``what`` is a query that is not a single SELECT.
         DatabaseError: The database cannot be reached, timed out, or refused the query.
         DataValidationError: The rows are not a usable table (none, one column, ...).
+        TableBudgetError: The rows would take more memory than the budget.
     """
     report = progress or null_progress
     if row_cap is not None and row_cap < 1:
@@ -179,11 +184,18 @@ def read_table(
         result = _driver_sql(streaming, sql)
         columns = list(result.keys())
         rows: list[Any] = []
+        bytes_per_row = 0.0
         while True:
             chunk = result.fetchmany(chunk_rows)
             if not chunk:
                 break
+            if not rows:  # the first chunk tells what a row costs: refuse before reading on
+                bytes_per_row = _bytes_per_row(chunk, columns)
+                check_table_budget(wanted, bytes_per_row, source_name=name,
+                                   limit_bytes=max_table_bytes)
             rows.extend(chunk)
+            check_table_budget(len(rows), bytes_per_row, source_name=name, stopped=True,
+                               limit_bytes=max_table_bytes, rows_read=len(rows))
             if row_cap is not None and len(rows) >= row_cap:
                 del rows[row_cap:]
                 break
@@ -209,6 +221,16 @@ def read_table(
 
 
 # --------------------------------------------------------------------------- internals
+
+
+def _bytes_per_row(chunk: list[Any], columns: list[str]) -> float:
+    """Memory per row while reading.
+
+    Every value is its own object (a driver shares none), and the fetched rows and the
+    table built from them are both held for a moment.
+    """
+    frame = pd.DataFrame.from_records(chunk, columns=columns, coerce_float=True)
+    return 2 * float(frame.memory_usage(deep=True, index=False).sum()) / max(len(chunk), 1)
 
 
 def _select_sql(source: DatabaseSource, what: TableRef | str, limit: int | None) -> str:
