@@ -166,6 +166,8 @@ def test_an_unreachable_cluster_falls_back_to_this_machine_at_once(monkeypatch):
 
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
     monkeypatch.delenv("STUDIO_JOB_BACKEND", raising=False)
+    # A fresh server process: this test process may be connected to the suite's cluster.
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
     initialised = []
     monkeypatch.setattr(ray, "init", lambda *args, **kwargs: initialised.append(kwargs))
     runner = make_job_runner()
@@ -177,9 +179,12 @@ def test_an_unreachable_cluster_falls_back_to_this_machine_at_once(monkeypatch):
 
 
 def test_the_sidebar_says_where_jobs_run_and_why_not_on_the_cluster(monkeypatch):
+    import ray
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
+    # A fresh server process: this test process may be connected to the suite's cluster.
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
     monkeypatch.delenv("STUDIO_JOB_BACKEND", raising=False)
     st.cache_data.clear()
