@@ -59,6 +59,7 @@ from core.store.registry import ModelRecord, ModelRegistry
 __all__ = [
     "AUTO_CANDIDATES",
     "GPU_SPEEDUP",
+    "IN_PROCESS_SAMPLE_ROWS",
     "LONG_FIT_SECONDS",
     "MAX_CONDITION_CLASSES",
     "SELECTION_RULE",
@@ -89,6 +90,7 @@ __all__ = [
     "run_model",
     "run_timings",
     "runs_on_gpu",
+    "sample_in_process",
     "sample_model",
     "scores_for_registry",
     "selection_rule_text",
@@ -117,6 +119,10 @@ GPU_SPEEDUP = 5.0
 LONG_FIT_SECONDS = 10 * 60
 #: Columns with at most this many distinct values can be fixed or rebalanced when sampling.
 MAX_CONDITION_CLASSES = 20
+#: The app draws at most this many rows in its own process; more run as a job in a worker.
+#: A small sample takes a second or two here, and as a job it could wait in the queue
+#: behind another user's long fit; a large one (seconds to minutes) would slow every page.
+IN_PROCESS_SAMPLE_ROWS = 50_000
 _MIN_EPOCHS = 5
 
 #: Fits a request: ``fit(request, frame, listener)`` returns the stored model when it fitted
@@ -316,6 +322,11 @@ def condition_columns(real_train: pd.DataFrame, schema: TableSchema) -> list[str
     """Modelled columns few-valued enough to fix or rebalance when sampling."""
     return [c for c in schema.modelled_columns
             if real_train[c].nunique() <= MAX_CONDITION_CLASSES]
+
+
+def sample_in_process(rows: int) -> bool:
+    """Whether the app draws ``rows`` rows itself (see :data:`IN_PROCESS_SAMPLE_ROWS`)."""
+    return rows <= IN_PROCESS_SAMPLE_ROWS
 
 
 def sample_model(
