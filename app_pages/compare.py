@@ -11,7 +11,7 @@ from core.data.table import StudioTable
 from core.engine.catalogue import PRESETS, REGISTRY
 from core.workflow import selection_rule_text
 from ui import caching, state
-from ui.widgets import require_dataset, show_chart, user_errors
+from ui.widgets import duration, job_progress, require_dataset, show_chart, user_errors
 
 # Kept in the workspace, so a reload finds the comparison (ui.state.SAVED).
 COMPARE_JOB = state.COMPARE_JOB
@@ -72,11 +72,14 @@ def compare_panel() -> None:
         return
     status = runner.status(job)
     if status.is_active:
-        with st.container(border=True):
-            st.progress(status.fraction, text=status.stage)
-            st.caption(f"{status.elapsed:.0f} s of a {budget} s budget")
-            if st.button("Cancel", key="compare_cancel", icon=":material/stop:"):
-                runner.cancel(job)
+        def budget_used() -> None:
+            if status.state == "running" and status.elapsed:
+                st.caption(f"{duration(status.elapsed)} of a {budget} s budget")
+
+        # Each candidate is trained, sampled and evaluated in the job's worker.
+        job_progress(runner, status, title="**Comparing the candidates** in a background "
+                     "worker", key="compare_job", cancel_key="compare_cancel",
+                     details=budget_used)
         return
     state.pop(COMPARE_JOB)
     if status.state == "done":

@@ -17,19 +17,25 @@ from core.evaluation.planted import canaries_of_table, check_planted, nearest_sy
 from core.evaluation.report import build_report
 from core.evaluation.thresholds import fidelity_level
 from core.evaluation.verdict import Reading, relations_reading
+from core.jobs.status import cancelled_message
 from core.store.registry import ModelRecord
 from core.workflow import (
-    evaluate_sample,
     model_schema,
     model_split,
     model_target,
     record_scores,
     run_card,
     run_timings,
-    sample_model,
 )
 from ui import caching, demo, state
-from ui.widgets import progress_bar, require_dataset, show_chart, user_errors
+from ui.widgets import (
+    generate_rows,
+    job_progress,
+    require_dataset,
+    sample_job_panel,
+    show_chart,
+    user_errors,
+)
 
 # (sample key, row) picked in the Record explorer, so the pick survives a visit to another
 # tab (the explorer's table is not drawn while another tab is open).
@@ -66,32 +72,79 @@ schema = model_schema(record)
 demo.banner("evaluate")
 split = model_split(record)
 real_train, holdout = caching.real_parts_for(table, record)
+runner = caching.job_runner()
 sample: GeneratedSample | None = state.get(state.SYNTHETIC)
 if sample is None or sample.model_id != record.model_id:
     st.markdown(f"Model: **{record.label}**. No synthetic rows from it yet.")
+    if state.get(state.SAMPLE_JOB) is not None:  # a large sample is on its way
+        sample_job_panel()
+        st.stop()
     if st.button(f"Generate {record.train_rows:,} rows and evaluate", type="primary",
                  key="eval_generate"):
         with user_errors("generating rows"):
-            report, bar = progress_bar("Generating…")
-            sample = sample_model(caching.synthesizer(record.model_id), record, progress=report)
-            bar.empty()
-            state.put(state.SYNTHETIC, sample)
+            generate_rows(record)  # here, or in a job followed above
             st.rerun()
     st.stop()
+
+
+@st.fragment(run_every=1.0)
+def evaluation_panel() -> None:
+    """Follow the evaluation job; keep its result and the model's scores when it is done."""
+    entry = state.get(state.EVALUATION_JOB)
+    if not entry or entry.get("job_id") is None:
+        return
+    job_id = entry["job_id"]
+    status = runner.status(job_id)
+    if status.is_active:
+        job_progress(runner, status,
+                     title=f"**Evaluating {len(sample.frame):,} synthetic rows** against "
+                     f"{len(real_train):,} real training and {len(holdout):,} held-out rows, "
+                     "in a background worker",
+                     key="eval_job", cancel_key="eval_cancel")
+        return
+    kind, message = "error", status.message or "The evaluation failed."
+    if status.state == "done":
+        evaluation = runner.result(job_id)  # handed over once: kept in the session now
+        if isinstance(evaluation, EvaluationResult):
+            state.put_evaluation(entry["sample_key"], evaluation)
+            state.pop(state.EVALUATION_JOB)
+            updated = record_scores(caching.model_registry(), record, evaluation)
+            if updated is not None:
+                state.put(state.CURRENT_MODEL, updated)
+            st.rerun()
+        message = "The evaluation's result could not be read back from the worker."
+    elif status.state == "cancelled":
+        kind, message = "info", status.message or cancelled_message("evaluate")
+    # Kept, so the page does not start the same evaluation again by itself.
+    state.put(state.EVALUATION_JOB, {**entry, "job_id": None, "error": (kind, message)})
+    st.rerun()
+
 
 target = model_target(record)
 result: EvaluationResult | None = state.get_evaluation(sample.key)
 if result is None:
-    with user_errors("evaluating"):
-        report, bar = progress_bar("Evaluating…")
-        result = evaluate_sample(record, sample, real_train, holdout, progress=report)
-        bar.empty()
-        state.put_evaluation(sample.key, result)
-        updated = record_scores(caching.model_registry(), record, result)
-        if updated is not None:
-            state.put(state.CURRENT_MODEL, updated)
-    if result is None:
-        st.stop()
+    # The full evaluation runs in a job worker: it takes the server's CPU from nobody.
+    entry = state.get(state.EVALUATION_JOB)
+    if entry and entry["sample_key"] != sample.key:  # for rows that are not current any more
+        if entry.get("job_id"):
+            runner.cancel(entry["job_id"])
+        state.pop(state.EVALUATION_JOB)
+        entry = None
+    if entry is None:
+        with user_errors("starting the evaluation"):
+            entry = {"job_id": runner.start_evaluation(record, sample, real_train, holdout),
+                     "sample_key": sample.key, "error": None}
+            state.put(state.EVALUATION_JOB, entry)
+    if entry is not None and entry.get("error"):
+        kind, message = entry["error"]
+        getattr(st, kind)(message, icon=":material/error:" if kind == "error" else None)
+        if st.button("Evaluate again", type="primary", key="eval_retry",
+                     icon=":material/refresh:"):
+            state.pop(state.EVALUATION_JOB)
+            st.rerun()
+    elif entry is not None:
+        evaluation_panel()
+    st.stop()
 
 st.markdown(
     f"**{record.label}** · {len(sample.frame):,} synthetic rows vs {len(real_train):,} real "

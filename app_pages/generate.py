@@ -12,9 +12,16 @@ from core.data.table import StudioTable
 from core.engine.generation import EXPORT_FORMATS, GeneratedSample, export_bytes
 from core.errors import StudioError
 from core.store.registry import ModelRecord
-from core.workflow import condition_columns, model_schema, sample_model
+from core.workflow import IN_PROCESS_SAMPLE_ROWS, condition_columns, model_schema
 from ui import caching, demo, presentation, state
-from ui.widgets import progress_bar, require_dataset, user_errors
+from ui.widgets import (
+    generate_rows,
+    generated_message,
+    progress_bar,
+    require_dataset,
+    sample_job_panel,
+    user_errors,
+)
 
 st.title("Generate")
 st.caption(
@@ -41,7 +48,8 @@ real_train, _holdout = caching.real_parts_for(table, record)
 left, right = st.columns(2)
 rows = left.number_input(
     "Rows to generate", min_value=1, max_value=5_000_000, value=record.train_rows, step=1000,
-    key="gen_rows", help="By default as many as the real training part, for a fair comparison.",
+    key="gen_rows", help="By default as many as the real training part, for a fair comparison. "
+    f"More than {IN_PROCESS_SAMPLE_ROWS:,} rows are generated in a background worker.",
 )
 seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="gen_seed",
                           help="Same model + seed + settings → the same rows.")
@@ -78,19 +86,20 @@ if not presentation.is_on():
                         key=f"gen_share_{rebalance_column}_{label}", format="%.1f",
                     ) / 100
 
-if st.button("Generate", type="primary", key="gen_start", icon=":material/auto_awesome:"):
+sampling = state.get(state.SAMPLE_JOB) is not None
+if st.button("Generate", type="primary", key="gen_start", icon=":material/auto_awesome:",
+             disabled=sampling):
     with user_errors("generating rows"):
-        synthesizer = caching.synthesizer(record.model_id)
-        report, bar = progress_bar("Generating…")
-        sample = sample_model(
-            synthesizer, record, int(rows), seed=int(seed), real_example=real_train,
+        sample = generate_rows(
+            record, int(rows), seed=int(seed), real_example=real_train,
             fixed_values=fixed_values or None, rebalance_column=rebalance_column,
-            class_shares=shares or None, progress=report,
+            class_shares=shares or None,
         )
-        bar.empty()
-        state.put(state.SYNTHETIC, sample)
-        state.flash(f"Generated {len(sample.frame):,} rows in {sample.seconds:.1f} s.")
+        if sample is not None:  # drawn here; a large sample is now a job (panel below)
+            state.flash(generated_message(sample))
         st.rerun()
+if sampling:
+    sample_job_panel()
 
 sample: GeneratedSample | None = state.get(state.SYNTHETIC)
 if sample is None or sample.model_id != record.model_id:

@@ -25,7 +25,15 @@ from core.workflow import (
     train_rows,
 )
 from ui import caching, demo, presentation, state
-from ui.widgets import md, require_dataset, show_chart, train_in_background, user_errors
+from ui.widgets import (
+    duration,
+    job_progress,
+    md,
+    require_dataset,
+    show_chart,
+    train_in_background,
+    user_errors,
+)
 
 st.title("Train")
 st.caption(
@@ -40,19 +48,8 @@ table: StudioTable = state.get_dataset()
 registry = caching.model_registry()
 demo.banner("train")
 runner = caching.job_runner()
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    seconds = max(int(round(seconds)), 0)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+#: Starting a worker is mentioned in the estimate when it adds more than this (seconds).
+_STARTUP_WORTH_SAYING = 1.0
 
 
 # --------------------------------------------------------------------------- choices
@@ -173,16 +170,22 @@ if request is not None:
     cached = find_trained(registry, request)
     if cached is not None:
         st.success(
-            f"This exact model is already trained ({_duration(cached.fit_seconds)} on "
+            f"This exact model is already trained ({duration(cached.fit_seconds)} on "
             f"{cached.device}); **Train** reuses it instantly.", icon=":material/bolt:",
         )
         estimate = 0.0
     else:
         estimate = estimate_fit(table, request, speed=caching.machine_speed(), on_gpu=uses_gpu)
+        # The fit runs in a worker: starting one (and importing torch and SDV) is part of
+        # the wait unless a warm one is ready.
+        startup = runner.startup_seconds_estimate()
         st.markdown(
-            f":material/schedule: Estimated fit time: **about {_duration(estimate)}** on "
-            f"{device_info.label if uses_gpu else 'the CPU'} ({train_rows(table, split):,} "
-            f"training rows, {len(table.schema.modelled_columns)} modelled columns"
+            f":material/schedule: Estimated fit time: **about {duration(estimate + startup)}"
+            "**" + (f", including ~{duration(startup)} to start a worker,"
+                    if startup > _STARTUP_WORTH_SAYING else "")
+            + f" on {device_info.label if uses_gpu else 'the CPU'} "
+            f"({train_rows(table, split):,} training rows, "
+            f"{len(table.schema.modelled_columns)} modelled columns"
             + (f", {request.params['epochs']} epochs" if spec.deep else "") + ")."
         )
         advice = fit_advice(table, estimate)
@@ -211,36 +214,31 @@ def job_panel() -> None:
     if job_id is None:
         return
     status = runner.status(job_id)
-    with st.container(border=True):
-        title = REGISTRY[status.synthesizer].title if status.synthesizer in REGISTRY else "Model"
-        if status.is_active:
-            st.markdown(f"**Training {title}** on {status.device or 'the CPU'}")
-            label = status.stage
-            if status.total_epochs:
-                label = f"Epoch {status.epoch} of {status.total_epochs}"
-            st.progress(status.fraction, text=label)
-            left, right = st.columns(2)
-            left.metric("Elapsed", _duration(status.elapsed))
-            right.metric("Remaining (estimate)", _duration(
-                status.eta_seconds if status.eta_seconds is not None
-                else status.estimate_seconds))
+    title = REGISTRY[status.synthesizer].title if status.synthesizer in REGISTRY else "Model"
+    if status.is_active:
+        def live_loss() -> None:
             if status.losses:
                 show_chart(loss_figure(status.losses), key="live_loss")
-            if st.button("Cancel", key="train_cancel", icon=":material/stop:"):
-                runner.cancel(job_id)
-                st.toast("Cancelling…")
-            return
-        state.pop(state.CURRENT_JOB)
-        if status.state == "done" and status.model_id:
-            record = registry.get(status.model_id)
-            if record is not None:
-                state.put(state.CURRENT_MODEL, record)
-                state.flash(f"Trained **{record.label}** in {_duration(record.fit_seconds)}.")
-        elif status.state == "cancelled":
-            state.flash("Training was cancelled. Nothing was saved.", "info")
-        else:
-            state.flash(status.message or "Training failed.", "error")
-        st.rerun()
+
+        job_progress(runner, status,
+                     title=f"**Training {title}**"
+                     + (f" on {status.device}" if status.device else ""),
+                     key="train_job", cancel_key="train_cancel", details=live_loss)
+        return
+    state.pop(state.CURRENT_JOB)
+    if status.state == "done" and status.model_id:
+        record = registry.get(status.model_id)
+        if record is not None:
+            state.put(state.CURRENT_MODEL, record)
+            # The fit's own time, and the wait the user had: starting the worker too.
+            state.flash(f"Trained **{record.label}** in {duration(record.fit_seconds)}"
+                        + (f" (fit) · {duration(status.wall_seconds)} in all"
+                           if status.wall_seconds is not None else "") + ".")
+    elif status.state == "cancelled":
+        state.flash("Training was cancelled. Nothing was saved.", "info")
+    else:
+        state.flash(status.message or "Training failed.", "error")
+    st.rerun()
 
 
 if state.get(state.CURRENT_JOB) is not None:
@@ -254,7 +252,7 @@ if current is not None and current.data_fingerprint == table.fingerprint:
     with st.container(border=True):
         cols = st.columns(4)
         cols[0].metric("Synthesizer", REGISTRY[current.synthesizer].title)
-        cols[1].metric("Fit time", _duration(current.fit_seconds))
+        cols[1].metric("Fit time", duration(current.fit_seconds))
         cols[2].metric("Device", current.device)
         if current.final_loss:
             name, value = next(iter(current.final_loss.items()))
@@ -292,7 +290,7 @@ else:
                 "model": r.label,
                 "trained": datetime.datetime.fromtimestamp(r.created_at).strftime(
                     "%Y-%m-%d %H:%M"),
-                "fit time": _duration(r.fit_seconds),
+                "fit time": duration(r.fit_seconds),
                 "device": r.device,
                 "epochs": r.epochs_run,
                 "quality": r.scores.get("quality"),

@@ -14,9 +14,9 @@ from core.data import datasets
 from core.data.table import fingerprint_frame
 from core.engine.training import TrainingRequest
 from core.evaluation.planted import planted_truth
-from core.workflow import plan_request, sample_model
+from core.workflow import plan_request
 from ui import caching, state
-from ui.widgets import train_in_background
+from ui.widgets import generate_rows, train_in_background, user_errors
 
 DEMO = "studio.demo"
 SPEC = datasets.FakeSpec(domain="loans", rows=3000, correlation=0.8, rare_rate=0.12,
@@ -121,12 +121,13 @@ def banner(page: str) -> None:
             if sample is not None and record is not None and sample.model_id == record.model_id:
                 if left.button("Next: evaluate →", type="primary", key="demo_next"):
                     _go("evaluate", "app_pages/evaluate.py")
+            elif state.get(state.SAMPLE_JOB) is not None:
+                left.caption("Generating… the progress is below.")
             elif record is not None and left.button(
                 f"Generate {record.train_rows:,} rows", type="primary", key="demo_generate"
             ):
-                with st.spinner("Generating…"):
-                    state.put(state.SYNTHETIC, sample_model(
-                        caching.synthesizer(record.model_id), record))
-                st.rerun()
+                with user_errors("generating rows"):  # as the Generate page does
+                    generate_rows(record)
+                    st.rerun()
         elif page == "evaluate":
             left.button("Finish the demo", type="primary", key="demo_finish", on_click=finish)

@@ -35,8 +35,14 @@ DATASET_RECIPE = "studio.dataset_recipe"
 #: The comparison job and its leaderboard (the Compare page).
 COMPARE_JOB = "studio.compare.job"
 COMPARE_RESULT = "studio.compare.result"
+#: A job generating rows (a large sample: :func:`core.workflow.sample_in_process`); its
+#: rows become :data:`SYNTHETIC` (the Generate and Evaluate pages follow it).
+SAMPLE_JOB = "studio.sample_job"
+#: The evaluation job of the current rows: {"job_id", "sample_key", "error"} (the Evaluate
+#: page; "error" says why the last one did not finish, so it is not restarted by itself).
+EVALUATION_JOB = "studio.evaluation_job"
 #: Keys whose changes are saved to the workspace.
-SAVED = (DATASET, CURRENT_MODEL, CURRENT_JOB, COMPARE_JOB, COMPARE_RESULT)
+SAVED = (DATASET, CURRENT_MODEL, CURRENT_JOB, COMPARE_JOB, COMPARE_RESULT, SAMPLE_JOB)
 
 
 def workspace_token() -> str:
@@ -83,11 +89,25 @@ def set_dataset(table: StudioTable, recipe: dict[str, Any] | None = None) -> Non
     if previous is None or previous.fingerprint != table.fingerprint:
         for key in (CURRENT_MODEL, SYNTHETIC):
             st.session_state.pop(key, None)
+        _stop_row_jobs()
     st.session_state[DATASET] = table
     from ui import workspace
 
     st.session_state[DATASET_RECIPE] = workspace.keep_dataset(table, recipe)
     _save()
+
+
+def _stop_row_jobs() -> None:
+    """Cancel generating or evaluating rows of the old dataset's model (nobody will see them)."""
+    evaluation = st.session_state.pop(EVALUATION_JOB, None) or {}
+    jobs = [job for job in (st.session_state.pop(SAMPLE_JOB, None), evaluation.get("job_id"))
+            if job]
+    if jobs:
+        from ui import caching
+
+        runner = caching.job_runner()
+        for job_id in jobs:
+            runner.cancel(job_id)
 
 
 def update_dataset(table: StudioTable) -> None:

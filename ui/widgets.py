@@ -1,18 +1,26 @@
-"""Small UI helpers: turning core errors into messages, progress bars, headers."""
+"""Small UI helpers: core errors as messages, progress (in the page and of jobs), headers."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
 
+from core.engine.generation import GeneratedSample
 from core.engine.training import TrainingRequest
 from core.errors import StudioError
+from core.jobs.status import STAGE_QUEUED, JobStatus, cancelled_message, ordinal
 from core.progress import ProgressCallback
-from core.workflow import Trained, train_or_reuse
+from core.workflow import Trained, sample_in_process, sample_model, train_or_reuse
+
+if TYPE_CHECKING:
+    from core.store.registry import ModelRecord
+    from ui.caching import WorkspaceJobs
 
 _LOG = logging.getLogger("studio")
 
@@ -47,6 +55,66 @@ def progress_bar(label: str) -> tuple[ProgressCallback, st.delta_generator.Delta
     return report, bar
 
 
+def duration(seconds: float | None) -> str:
+    """Seconds in words: "0.4 s", "12 s", "3 min 05 s", "1 h 02 min" ("–" if unknown)."""
+    if seconds is None:
+        return "–"
+    if seconds < 9.95:
+        return f"{max(seconds, 0.0):.1f} s"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def job_progress(runner: WorkspaceJobs, status: JobStatus, *, title: str, key: str,
+                 cancel_key: str, details: Callable[[], None] | None = None) -> None:
+    """The one progress panel of a background job (fit, comparison, sample, evaluation).
+
+    It says what the job does now (its stage), its place in the queue while it waits, and
+    draws a bar only for measured work (:attr:`JobStatus.measured_fraction`: epochs, rows
+    generated, evaluation steps). Waiting, starting a worker, importing the libraries or a
+    fit without epochs show a spinner with the stage instead: never a made-up percentage.
+    Time left is shown only when the job knows it. Cancel works in every state, also
+    while the job waits in the queue.
+
+    Args:
+        runner: The workspace's job runner (Cancel goes there).
+        status: The job's current status (active).
+        title: The panel's first line (Markdown).
+        key: The panel's key; its stage line is keyed ``{key}_stage``.
+        cancel_key: The Cancel button's key.
+        details: Draws more inside the panel (a live loss curve).
+    """
+    with st.container(border=True, key=key):
+        st.markdown(title)
+        queued = status.state == "queued"
+        fraction = None if queued else status.measured_fraction
+        stage = STAGE_QUEUED if queued and status.queue_position else status.stage
+        with st.container(key=f"{key}_stage"):
+            if fraction is None:
+                st.status(md(stage), state="running")
+            else:
+                st.progress(float(fraction), text=md(stage))
+        if queued and status.queue_position:
+            st.caption(f":material/hourglass_top: {ordinal(status.queue_position)} in line — "
+                       "cancel works while waiting.")
+        since = time.time() - status.submitted_at if status.submitted_at else status.elapsed
+        times = [f"Elapsed {duration(since)}"]
+        if status.eta_seconds is not None:
+            times.append(f"about {duration(status.eta_seconds)} left (estimate)")
+        st.caption(" · ".join(times))
+        if details is not None:
+            details()
+        if st.button("Cancel", key=cancel_key, icon=":material/stop:"):
+            runner.cancel(status.job_id)
+            st.toast("Cancelling…")
+
+
 def require_dataset() -> bool:
     """Show a pointer to the Data page when nothing is loaded; True if a dataset exists."""
     from ui import state
@@ -77,6 +145,86 @@ def train_in_background(request: TrainingRequest, frame: pd.DataFrame,
     else:
         state.put(state.CURRENT_JOB, trained.job_id)
     return trained
+
+
+def generate_rows(record: ModelRecord, rows: int | None = None, seed: int = 0, *,
+                  real_example: pd.DataFrame | None = None,
+                  fixed_values: Mapping[str, Any] | None = None,
+                  rebalance_column: str | None = None,
+                  class_shares: Mapping[str, float] | None = None) -> GeneratedSample | None:
+    """Draw rows from ``record``: here for a small sample, else in a background job.
+
+    A small sample (:func:`core.workflow.sample_in_process`) is drawn in this process under
+    a progress bar and becomes the session's current rows, which are returned. A large one
+    starts a job (:data:`ui.state.SAMPLE_JOB`) and returns None: :func:`sample_job_panel`
+    follows it and makes its rows current when it is done.
+
+    Raises:
+        StudioError: The model cannot be loaded or the conditions cannot be met (here), or
+            the job cannot be started.
+    """
+    from ui import caching, state
+
+    rows = int(rows or record.train_rows)
+    options = {"real_example": real_example, "fixed_values": fixed_values,
+               "rebalance_column": rebalance_column, "class_shares": class_shares}
+    if not sample_in_process(rows):
+        state.put(state.SAMPLE_JOB,
+                  caching.job_runner().start_sample(record, rows, seed, **options))
+        return None
+    report, bar = progress_bar("Generating…")
+    try:
+        sample = sample_model(caching.synthesizer(record.model_id), record, rows, seed=seed,
+                              progress=report, **options)
+    finally:
+        bar.empty()
+    state.put(state.SYNTHETIC, sample)
+    return sample
+
+
+def generated_message(sample: GeneratedSample, wall_seconds: float | None = None) -> str:
+    """What a user is told of new rows ("Generated 2,800 rows in 0.4 s.").
+
+    A job's whole time (starting its worker, sampling, handing the rows over) is added.
+    """
+    text = f"Generated {len(sample.frame):,} rows in {sample.seconds:.1f} s"
+    if wall_seconds is not None:
+        text += f" ({duration(wall_seconds)} in all, in a background worker)"
+    return text + "."
+
+
+@st.fragment(run_every=1.0)
+def sample_job_panel() -> None:
+    """Follow the session's sampling job; when it is done its rows become the current ones.
+
+    The Generate and Evaluate pages both call it, so a large sample started on one shows
+    on the other.
+    """
+    from ui import caching, state
+
+    job_id = state.get(state.SAMPLE_JOB)
+    if job_id is None:
+        return
+    runner = caching.job_runner()
+    status = runner.status(job_id)
+    if status.is_active:
+        job_progress(runner, status, title="**Generating rows** in a background worker",
+                     key="sample_job", cancel_key="sample_cancel")
+        return
+    state.pop(state.SAMPLE_JOB)
+    if status.state == "done":
+        sample = runner.result(job_id)  # handed over once: kept in the session now
+        if isinstance(sample, GeneratedSample):
+            state.put(state.SYNTHETIC, sample)
+            state.flash(generated_message(sample, status.wall_seconds))
+        else:
+            state.flash("The generated rows could not be read back from the worker; "
+                        "generate them again.", "error")
+    elif status.state == "cancelled":
+        state.flash(status.message or cancelled_message("sample"), "info")
+    else:
+        state.flash(status.message or "Generating rows failed.", "error")
+    st.rerun()
 
 
 def show_chart(figure: object, key: str) -> None:

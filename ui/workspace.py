@@ -3,16 +3,17 @@
 Every browser session belongs to a workspace: a random token in the page's URL
 (``?ws=<token>``, from :func:`secrets.token_urlsafe`). A reload or a bookmark of that URL
 brings back the dataset, the current model, a running training job (the Train page
-reattaches to it) and a comparison. Models and jobs are stored under the workspace's id (a
-hash of the token, :func:`ui.state.workspace_id_of`), so the index and the folders never
-hold the link itself, and a workspace lists, loads and deletes only its own models. Whoever
-has the link has the workspace: a teacher can hand one to a class on purpose; anyone else
-starts a new private one.
+reattaches to it), a comparison and a large sample being generated. Models and jobs are
+stored under the workspace's id (a hash of the token, :func:`ui.state.workspace_id_of`), so
+the index and the folders never hold the link itself, and a workspace lists, loads and
+deletes only its own models. Whoever has the link has the workspace: a teacher can hand one
+to a class on purpose; anyone else starts a new private one.
 
 What is kept, in ``<data dir>/workspaces/<id>/`` (folder 0700, files 0600):
 
 * ``state.json`` — how to rebuild the dataset (a shipped sample's key, a faked table's
-  settings), its reviewed schema and target, and the ids of the current model and jobs;
+  settings), its reviewed schema and target, and the ids of the current model and jobs
+  (a fit, a comparison, a large sample);
 * ``table.pkl`` — only for uploaded files and database tables: a private copy of the rows,
   signed like model files and checked before it is read.
 
@@ -177,6 +178,7 @@ def save() -> None:
         "model_id": getattr(model, "model_id", None),
         "job_id": st.session_state.get(state.CURRENT_JOB),
         "compare_job": st.session_state.get(state.COMPARE_JOB),
+        "sample_job": st.session_state.get(state.SAMPLE_JOB),
         "compare_result": _jsonable(st.session_state.get(state.COMPARE_RESULT)),
     }
     try:
@@ -227,7 +229,8 @@ def _restore(token: str) -> None:
         if isinstance(result, dict) and result.get("fingerprint") == table.fingerprint:
             st.session_state[state.COMPARE_RESULT] = result
     runner = caching.job_runner()
-    for key, saved_key in ((state.CURRENT_JOB, "job_id"), (state.COMPARE_JOB, "compare_job")):
+    for key, saved_key in ((state.CURRENT_JOB, "job_id"), (state.COMPARE_JOB, "compare_job"),
+                           (state.SAMPLE_JOB, "sample_job")):
         job_id = saved.get(saved_key)
         if isinstance(job_id, str) and is_job_id(job_id):
             status = runner.status(job_id)
