@@ -1,16 +1,26 @@
-"""AppTest: every page opens, and the Data → Train → Generate flow works through widgets."""
+"""AppTest: every page opens, and the Data → Train → Generate flow works through widgets.
+
+Fits, large samples and evaluations run in job workers; tests wait for them by rerunning
+the page (as its one-second fragment does) until the session's state says they ended.
+"""
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from core.data.splitting import SplitSpec
+from core.engine.catalogue import resolve_params
 from core.engine.device import DeviceInfo
 from core.engine.metadata import detect_table
+from core.engine.training import TrainingRequest
+from core.jobs.local import LocalJobRunner
 from tests.helpers import make_people, shown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +30,10 @@ PAGES = ["app_pages/data.py", "app_pages/train.py", "app_pages/generate.py",
 DATASET = "studio.dataset"
 MODEL = "studio.current_model"
 JOB = "studio.current_job"
+SAMPLE_JOB = "studio.sample_job"
+EVALUATION_JOB = "studio.evaluation_job"
+SYNTHETIC = "studio.synthetic"
+DEADLINE_S = 180
 
 
 @pytest.fixture(autouse=True)
@@ -55,12 +69,69 @@ def open_tab(at: AppTest, tabs_key: str, name: str) -> AppTest:
     return at
 
 
-def wait_for_job(at: AppTest, timeout: float = 180) -> None:
+def poll(at: AppTest, done: Callable[[AppTest], bool], what: str,
+         timeout: float = DEADLINE_S) -> AppTest:
+    """Rerun the page, as its fragment's timer does, until ``done(at)``; fail after timeout."""
     deadline = time.monotonic() + timeout
-    while JOB in at.session_state and time.monotonic() < deadline:
-        time.sleep(0.5)
+    while not done(at):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.3)
         at.run()
-    assert JOB not in at.session_state, "training did not finish in time"
+        assert not at.exception
+    return at
+
+
+def wait_for_job(at: AppTest, timeout: float = DEADLINE_S) -> None:
+    poll(at, lambda at: JOB not in at.session_state, "the training job to end", timeout)
+
+
+def evaluating(at: AppTest) -> bool:
+    """True while the Evaluate page follows an evaluation job."""
+    entry = at.session_state[EVALUATION_JOB] if EVALUATION_JOB in at.session_state else None
+    return bool(entry and entry["job_id"])
+
+
+def wait_for_evaluation(at: AppTest) -> None:
+    poll(at, lambda at: not evaluating(at), "the evaluation job to end")
+    assert EVALUATION_JOB not in at.session_state, at.session_state[EVALUATION_JOB]["error"]
+
+
+def train_here(at: AppTest, synthesizer: str = "gaussian_copula", preset: str = "quick"):
+    """Fit in this process into the session's workspace; make it the current model.
+
+    Returns:
+        (the record, the workspace's registry).
+    """
+    from core.engine.training import run_training
+    from core.store.registry import ModelRegistry
+    from core.workflow import plan_request
+    from ui.state import workspace_id_of
+
+    table = at.session_state[DATASET]
+    registry = ModelRegistry(workspace=workspace_id_of(at.query_params["ws"]))
+    record = run_training(plan_request(table, synthesizer, preset, device="cpu"),
+                          table.frame, registry=registry)
+    at.session_state[MODEL] = record
+    return record, registry
+
+
+def other_workspaces_fit(runner: LocalJobRunner, synthesizer: str = "ctgan",
+                         seed: int = 0) -> str:
+    """Start a fit for another workspace; a CTGAN one runs until it is cancelled."""
+    from ui.state import workspace_id_of
+
+    table = detect_table(make_people(120), "people.csv", "test", target="churned")
+    overrides = {"epochs": 5000, "time_limit": 0} if synthesizer == "ctgan" else None
+    request = TrainingRequest(
+        data_fingerprint=table.fingerprint, dataset_name=table.name, schema=table.schema,
+        synthesizer=synthesizer, preset="quick", seed=seed, split=SplitSpec(target="churned"),
+        params=resolve_params(synthesizer, "quick", overrides, rows=84))
+    return runner.start(request, table.frame, workspace=workspace_id_of("someone else"))
+
+
+def stages(at: AppTest) -> list[str]:
+    """The stages the job panel shows with a spinner (work without a measured fraction)."""
+    return [shown(status.label) for status in at.status]
 
 
 # --------------------------------------------------------------------------- smoke
@@ -234,7 +305,10 @@ def test_train_quick_gaussian_copula_then_reuse_it_and_generate():
     wait_for_job(at)
     record = at.session_state[MODEL]
     assert record.synthesizer == "gaussian_copula" and record.preset == "quick"
-    assert any("Trained **Gaussian Copula · quick · seed 0**" in text for text in texts(at.success))
+    # The fit's own time and the whole wait (starting the worker, saving) are both said.
+    assert any(re.fullmatch(r"Trained \*\*Gaussian Copula · quick · seed 0\*\* in [\d.]+ s "
+                            r"\(fit\) · [\d.]+ s in all\.", text) for text in texts(at.success)), (
+        texts(at.success))
     assert "Gaussian Copula · quick · seed 0" in at.dataframe[-1].value["model"].tolist()
 
     at.button(key="train_start").click().run()  # same settings → from the cache
@@ -249,6 +323,149 @@ def test_train_quick_gaussian_copula_then_reuse_it_and_generate():
     assert len(at.session_state["studio.synthetic"].frame) == 500
     assert [b.label for b in at.get("download_button")] == [
         "Download CSV", "Download Parquet", "Download Excel"]
+
+
+def test_a_fit_shows_its_stage_and_a_bar_only_once_it_counts_epochs(monkeypatch):
+    monkeypatch.setenv("STUDIO_MAX_JOBS", "1")
+    runner = LocalJobRunner()
+    blocker = other_workspaces_fit(runner)  # holds the one slot until it is cancelled
+    job = None
+    try:
+        at = load_sample(open_app(), "customers")
+        at.switch_page("app_pages/train.py").run()
+        at.radio(key="train_synthesizer").set_value("tvae").run()
+        at.radio(key="train_preset").set_value("best").run()  # no time limit
+        at.number_input(key="param_tvae_best_epochs").set_value(5000).run()
+        at.button(key="train_start").click().run()
+        job = at.session_state[JOB]
+        assert runner.status(job).state == "queued"
+        # Waiting: the stage with a spinner, the place in line, no percentage.
+        assert stages(at) == ["Waiting in the queue"]
+        assert any("1st in line — cancel works while waiting." in text
+                   for text in texts(at.caption))
+        assert not at.get("progress")
+
+        runner.cancel(blocker)  # the slot frees and the fit starts
+
+        def shows_a_bar(at: AppTest) -> bool:
+            """Every run: a spinner with a stage before epochs count, then the count."""
+            bars = at.get("progress")
+            if not bars:
+                assert len(stages(at)) == 1 and "epoch" not in stages(at)[0].lower(), stages(at)
+                return False
+            assert not stages(at)
+            counted = re.fullmatch(r"Training: epoch (\d+) of 5000", shown(bars[0].text))
+            assert counted and int(counted[1]) >= 1, bars[0].text
+            assert bars[0].value == int(int(counted[1]) / 5000 * 100)
+            return True
+
+        poll(at, shows_a_bar, "the fit to count its first epoch")
+        at.button(key="train_cancel").click().run()
+        wait_for_job(at)
+        assert "Training was cancelled. Nothing was saved." in texts(at.info)
+        assert not at.get("progress") and not at.status
+    finally:
+        for job_id in (blocker, job):
+            if job_id is not None:
+                runner.cancel(job_id)
+
+
+def test_a_fit_waiting_in_line_shows_its_place_and_is_cancelled_before_it_starts(monkeypatch):
+    monkeypatch.setenv("STUDIO_MAX_JOBS", "1")
+    runner = LocalJobRunner()
+    blocker = other_workspaces_fit(runner)  # runs
+    first_in_line = other_workspaces_fit(runner, "gaussian_copula")  # waits
+    job = None
+    try:
+        at = load_sample(open_app(), "customers")
+        at.switch_page("app_pages/train.py").run()
+        at.radio(key="train_synthesizer").set_value("gaussian_copula").run()
+        at.radio(key="train_preset").set_value("quick").run()
+        at.button(key="train_start").click().run()
+        job = at.session_state[JOB]
+        assert any("2nd in line — cancel works while waiting." in text
+                   for text in texts(at.caption))
+        assert stages(at) == ["Waiting in the queue"] and not at.get("progress")
+        assert at.button(key="train_start").disabled
+
+        at.button(key="train_cancel").click().run()
+        wait_for_job(at)
+        assert "Training was cancelled. Nothing was saved." in texts(at.info)
+        ended = runner.status(job)
+        assert ended.state == "cancelled" and ended.launched_at is None  # it never started
+        assert not at.button(key="train_start").disabled
+        # The other workspace's jobs go on as they were.
+        assert runner.status(blocker).state == "running"
+        assert runner.status(first_in_line).queue_position == 1
+    finally:
+        for job_id in (first_in_line, blocker, job):
+            if job_id is not None:
+                runner.cancel(job_id)
+
+
+def test_a_large_sample_is_generated_in_a_job():
+    from core.workflow import IN_PROCESS_SAMPLE_ROWS
+
+    at = load_sample(open_app(), "customers")
+    record, _registry = train_here(at)
+    at.switch_page("app_pages/generate.py").run()
+    rows = IN_PROCESS_SAMPLE_ROWS + 1
+    at.number_input(key="gen_rows").set_value(rows).run()
+    at.button(key="gen_start").click().run()
+    assert not at.exception and not at.error
+    job = at.session_state[SAMPLE_JOB]
+    assert LocalJobRunner().status(job).kind == "sample"
+    assert SYNTHETIC not in at.session_state  # the rows come from the worker
+    assert at.button(key="gen_start").disabled and at.button(key="sample_cancel")
+    poll(at, lambda at: SAMPLE_JOB not in at.session_state, "the sample job to end")
+    assert not at.error
+    sample = at.session_state[SYNTHETIC]
+    assert len(sample.frame) == rows and sample.model_id == record.model_id
+    assert any(text.startswith(f"Generated {rows:,} rows in ") and "background worker" in text
+               for text in texts(at.success))
+    assert at.subheader[0].value == f"{rows:,} synthetic rows"
+    assert not at.button(key="gen_start").disabled
+
+
+def test_evaluate_page_evaluates_in_a_job_and_shows_the_verdict():
+    at = load_sample(open_app(), "customers")
+    record, registry = train_here(at)
+    at.switch_page("app_pages/evaluate.py").run()
+    at.button(key="eval_generate").click().run()  # 2,800 rows: drawn here, then evaluated
+    assert not at.exception and not at.error
+    assert len(at.session_state[SYNTHETIC].frame) == record.train_rows
+    entry = at.session_state[EVALUATION_JOB]
+    assert LocalJobRunner().status(entry["job_id"]).kind == "evaluate"
+    assert at.button(key="eval_cancel")  # the job's panel
+    assert "Quality score" not in metrics(at)
+
+    wait_for_evaluation(at)
+    assert at.session_state["eval_tab"] == "Verdict"
+    assert at.subheader[0].value  # the verdict's headline
+    assert {"Quality score", "Utility ratio", "Exact copies"} <= set(metrics(at))
+    stored = registry.get(record.model_id)  # the page recorded the scores with the model
+    assert "quality" in stored.scores
+    assert at.session_state[MODEL].scores == stored.scores
+
+
+def test_the_estimate_includes_starting_a_worker_unless_one_is_warm(monkeypatch):
+    at = load_sample(open_app(), "customers")
+    at.switch_page("app_pages/train.py").run()
+    at.radio(key="train_synthesizer").set_value("gaussian_copula").run()
+
+    def estimate() -> tuple[str, float]:
+        text = next(text for text in texts(at.markdown) if "Estimated fit time" in text)
+        return text, float(re.search(r"\*\*about ([\d.]+) s\b", text)[1])
+
+    monkeypatch.setattr(LocalJobRunner, "startup_seconds_estimate", lambda self: 30.0)
+    at.run()
+    cold, cold_seconds = estimate()
+    assert "including ~30 s to start a worker" in cold and cold_seconds >= 30
+    monkeypatch.setattr(LocalJobRunner, "startup_seconds_estimate", lambda self: 0.5)  # warm
+    at.run()
+    warm, warm_seconds = estimate()
+    assert "to start a worker" not in warm and warm_seconds == pytest.approx(cold_seconds - 29.5,
+                                                                               abs=0.6)
 
 
 def test_invalid_hyperparameters_are_refused_before_training():
@@ -317,6 +534,7 @@ def test_guided_demo_runs_to_completion():
     at.button(key="demo_next").click().run()  # → Evaluate
     assert at.title[0].value == "Evaluate" and not at.exception
     assert any("Step 4 of 4" in text for text in texts(at.markdown))
+    wait_for_evaluation(at)
     assert at.subheader  # the verdict headline
     open_tab(at, "eval_tab", "Planted truth")
     assert any(label == "Canaries the model saw" for label in (m.label for m in at.metric))
@@ -335,6 +553,7 @@ def test_evaluate_page_draws_only_the_open_tab_and_keeps_picks_across_tabs():
     at.button(key="demo_generate").click().run()
     at.button(key="demo_next").click().run()
     assert at.title[0].value == "Evaluate" and not at.exception
+    wait_for_evaluation(at)
     assert at.session_state["eval_tab"] == "Verdict"  # the first tab is open at first
     assert "Quality score" in metrics(at) and "Median NNDR" not in metrics(at)
     assert not at.get("plotly_chart") and not at.selectbox

@@ -7,9 +7,9 @@ Fixtures (all in this directory):
   registry, model files); at the end its process group and its training workers are
   stopped. Server output: ``test-artifacts/e2e/streamlit-server.log``.
 * ``studio_server`` (session) -> ``str``: that server's base URL.
-* ``studio_factory`` (function) -> ``start(data_dir=None) -> StudioServer``: servers of the
-  test's own (e.g. stop one and start another on the same ``data_dir``); all stopped, with
-  their workers, when the test ends.
+* ``studio_factory`` (function) -> ``start(data_dir=None, env=None) -> StudioServer``:
+  servers of the test's own (e.g. stop one and start another on the same ``data_dir``, or
+  one with ``STUDIO_MAX_JOBS=1``); all stopped, with their workers, when the test ends.
 * ``browser`` (session): headless Debian Chromium (``/usr/bin/chromium``, or
   ``$STUDIO_E2E_CHROMIUM``); Playwright's own browser download is never used.
 * ``browser_session`` (function) -> ``BrowserSession``: a new context (1400×900, downloads
@@ -128,21 +128,22 @@ def studio_server(studio: StudioServer) -> str:
 def studio_factory(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., StudioServer]]:
-    """``start(data_dir=None) -> StudioServer``: a server of this test's own.
+    """``start(data_dir=None, env=None) -> StudioServer``: a server of this test's own.
 
     For tests that stop or restart a server: start a second one on the first one's
-    ``data_dir`` to see what survives a restart. Every server started here is stopped, and
-    its workers killed, when the test ends; its output goes to
+    ``data_dir`` to see what survives a restart; ``env`` adds settings
+    (``STUDIO_MAX_JOBS``). Every server started here is stopped, and its workers killed,
+    when the test ends; its output goes to
     ``test-artifacts/e2e/streamlit-server-<test name>.log``.
     """
     started: list[StudioServer] = []
     log_path = artifact_path(request.node, ".server.log")
     log_path.write_bytes(b"")
 
-    def start(data_dir: Path | None = None) -> StudioServer:
+    def start(data_dir: Path | None = None, env: dict[str, str] | None = None) -> StudioServer:
         directory = data_dir if data_dir is not None else tmp_path_factory.mktemp("studio")
         try:
-            server = start_studio(directory, log_path)
+            server = start_studio(directory, log_path, extra_env=env)
         except RuntimeError as error:
             pytest.fail(str(error), pytrace=False)
         started.append(server)

@@ -41,6 +41,7 @@ __all__ = [
     "progress_seen",
     "start_training",
     "train",
+    "wait_for_evaluation",
     "wait_for_training",
     "watch_progress",
 ]
@@ -51,7 +52,8 @@ EVALUATE_TIMEOUT_MS = 180_000
 """Generating and evaluating (quality, utility models, privacy distances) in one run."""
 
 PROGRESS_WATCH = "training-progress"
-_TRAINED = re.compile(r"^Trained (.+) in .+\.$")
+# "Trained <label> in 0.4 s (fit) · 3.1 s in all." (the label has no " in ").
+_TRAINED = re.compile(r"^Trained (.+?) in .+\.$")
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def start_training(page: Page, synthesizer: str = "Gaussian Copula", preset: str
     """On the Train page: choose the synthesizer, preset (and seed, epochs), click Train.
 
     Returns once the click's run is over (the progress panel is up, or the fit is already
-    done). Everything the progress bar showed from the click on is recorded: see
+    done). Every stage the progress panel showed from the click on is recorded: see
     :func:`progress_seen`.
     """
     choose_radio(page, synthesizer, within=keyed(page, "train_synthesizer"))
@@ -127,13 +129,15 @@ def start_training(page: Page, synthesizer: str = "Gaussian Copula", preset: str
 
 
 def watch_progress(page: Page) -> None:
-    """Record from now on what the progress bars show (see :func:`progress_seen`)."""
-    watch(page, PROGRESS_WATCH, "[data-testid=stMain] [data-testid=stProgress]")
+    """Record from now on the stages the Train page's progress panel shows (a bar's text
+    for measured work, a spinner's label before; see :func:`progress_seen`)."""
+    watch(page, PROGRESS_WATCH, "[data-testid=stMain] .st-key-train_job_stage")
 
 
 def progress_seen(page: Page) -> list[str]:
-    """Texts of the progress bars shown since :func:`watch_progress` (which
-    :func:`start_training` calls before it clicks Train)."""
+    """Stages the training panel showed since :func:`watch_progress` (which
+    :func:`start_training` calls before it clicks Train): "Waiting in the queue",
+    "Starting a worker", ..., "Training: epoch 3 of 300"."""
     return seen(page, PROGRESS_WATCH)
 
 
@@ -149,6 +153,18 @@ def wait_for_training(page: Page, timeout_ms: float = TRAIN_TIMEOUT_MS) -> str:
     errors = alerts(page, "error").all_inner_texts()
     assert not errors, f"The training ended with an error: {errors}"
     return trained.first.inner_text().strip()
+
+
+def wait_for_evaluation(page: Page, timeout_ms: float = EVALUATE_TIMEOUT_MS) -> None:
+    """On the Evaluate page: wait for the evaluation job to end and its tabs to show.
+
+    Fails at once (not after the timeout) if the evaluation ends with an error.
+    """
+    tabs = page.get_by_test_id("stTab")
+    expect(tabs.first.or_(alerts(page, "error")).first).to_be_visible(timeout=timeout_ms)
+    wait_for_app_idle(page)
+    errors = alerts(page, "error").all_inner_texts()
+    assert not errors, f"The evaluation ended with an error: {errors}"
 
 
 def train(page: Page, synthesizer: str = "Gaussian Copula", preset: str = "Quick",

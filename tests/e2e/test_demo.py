@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.flows import EVALUATE_TIMEOUT_MS, TRAIN_TIMEOUT_MS, grid, open_tab
+from tests.e2e.flows import (
+    EVALUATE_TIMEOUT_MS,
+    TRAIN_TIMEOUT_MS,
+    grid,
+    open_tab,
+    wait_for_evaluation,
+)
 from tests.e2e.helpers import (
     alerts,
     assert_no_exception,
@@ -57,6 +63,7 @@ def test_guided_demo_walks_from_fake_data_to_the_verdict(app: Page) -> None:
     click_button(page, key="demo_next", timeout_ms=EVALUATE_TIMEOUT_MS)
     expect(_h1(page)).to_have_text("Evaluate")
     expect(_banner(page)).to_contain_text("Step 4 of 4")
+    wait_for_evaluation(page)  # in a job worker, with its progress panel meanwhile
     # The planted relations are checked and none of the 8 canaries reappears verbatim.
     planted = open_tab(page, "Planted truth")
     expect(planted.get_by_test_id("stMetric").filter(has_text="Canaries the model saw")) \

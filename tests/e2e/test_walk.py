@@ -24,6 +24,7 @@ from tests.e2e.flows import (
     load_sample,
     open_tab,
     start_training,
+    wait_for_evaluation,
     wait_for_training,
 )
 from tests.e2e.helpers import (
@@ -117,6 +118,7 @@ def test_walk_through_the_whole_studio(app: Page) -> None:
 
     # ------------------------------------------------------------------ Evaluate
     goto_page(page, "Evaluate", timeout_ms=EVALUATE_TIMEOUT_MS)
+    wait_for_evaluation(page)  # it runs in a job worker; the tabs show when it is done
     expect(main(page)).to_contain_text(f"{MODEL} · {TRAIN_ROWS:,} synthetic rows")
     tabs = page.get_by_test_id("stTab")
     expect(tabs.first).to_be_visible()
