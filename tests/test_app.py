@@ -403,20 +403,27 @@ def test_a_fit_waiting_in_line_shows_its_place_and_is_cancelled_before_it_starts
                 runner.cancel(job_id)
 
 
-def test_a_large_sample_is_generated_in_a_job():
+def test_a_large_sample_is_generated_in_a_job_that_a_reload_follows():
     from core.workflow import IN_PROCESS_SAMPLE_ROWS
 
-    at = load_sample(open_app(), "customers")
-    record, _registry = train_here(at)
-    at.switch_page("app_pages/generate.py").run()
+    before = load_sample(open_app(), "customers")
+    record, _registry = train_here(before)
+    before.switch_page("app_pages/generate.py").run()
     rows = IN_PROCESS_SAMPLE_ROWS + 1
-    at.number_input(key="gen_rows").set_value(rows).run()
-    at.button(key="gen_start").click().run()
-    assert not at.exception and not at.error
-    job = at.session_state[SAMPLE_JOB]
+    before.number_input(key="gen_rows").set_value(rows).run()
+    before.button(key="gen_start").click().run()
+    assert not before.exception and not before.error
+    job = before.session_state[SAMPLE_JOB]
     assert LocalJobRunner().status(job).kind == "sample"
-    assert SYNTHETIC not in at.session_state  # the rows come from the worker
-    assert at.button(key="gen_start").disabled and at.button(key="sample_cancel")
+    assert SYNTHETIC not in before.session_state  # the rows come from the worker
+    assert before.button(key="gen_start").disabled and before.button(key="sample_cancel")
+
+    # A reload (a new session on the workspace's link) follows the job and gets the rows.
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["ws"] = before.query_params["ws"]
+    at.run()
+    at.switch_page("app_pages/generate.py").run()
+    assert not at.exception
     poll(at, lambda at: SAMPLE_JOB not in at.session_state, "the sample job to end")
     assert not at.error
     sample = at.session_state[SYNTHETIC]
