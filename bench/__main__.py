@@ -225,12 +225,14 @@ def section_responsive(args: argparse.Namespace) -> str:
         f"User A evaluates {train_rows:,} synthetic rows of a fake customers table "
         f"({rows_count:,} rows, {result['columns']} columns; {train_rows:,} real training "
         f"and {result['holdout_rows']:,} held-out rows, Quick Gaussian Copula): once through "
-        "the job runner (a worker process, as the pages do with it), once by clicking "
-        "*Generate N rows and evaluate* on the Evaluate page (whatever that page does: "
-        "before it used the job runner, it sampled and evaluated in the server process). "
+        "the job runner (a worker process), once by clicking *Generate N rows and evaluate* "
+        "on the Evaluate page (whatever that page does: it now samples in a job and "
+        "evaluates in a job, both in worker processes; before, both ran in the server "
+        "process). "
         "Meanwhile user B, with the customers sample and a cached model, switches pages in "
         "headless Chromium, from the click until the new page's title shows and its script "
-        "has finished; every switch started while A's work ran counts. Cells: median / "
+        "has finished (checked every 20 ms in the page); every switch started while A's "
+        "work ran counts. Cells: median / "
         "worst seconds (switches). Target: under 1 s on a 2-core machine.\n\n"
         + table(["B's page switch", *(label for _, label in modes)], rows)
     )
