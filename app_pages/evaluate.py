@@ -32,6 +32,7 @@ from ui.widgets import (
     generate_rows,
     job_progress,
     require_dataset,
+    require_model,
     sample_job_panel,
     show_chart,
     user_errors,
@@ -59,14 +60,9 @@ st.caption(
 state.show_flash()
 if not require_dataset():
     st.stop()
-table: StudioTable = state.get_dataset()
-record: ModelRecord | None = state.get(state.CURRENT_MODEL)
-if record is None or record.data_fingerprint != table.fingerprint:
-    st.info("Train a model first (or pick one of this dataset's saved models).",
-            icon=":material/info:")
-    st.page_link("app_pages/train.py", label="Go to the Train page",
-                 icon=":material/model_training:")
-    st.stop()
+table: StudioTable
+record: ModelRecord
+table, record = require_model()
 
 schema = model_schema(record)
 demo.banner("evaluate")

@@ -19,6 +19,7 @@ from ui.widgets import (
     generated_message,
     progress_bar,
     require_dataset,
+    require_model,
     sample_job_panel,
     user_errors,
 )
@@ -31,14 +32,9 @@ st.caption(
 state.show_flash()
 if not require_dataset():
     st.stop()
-table: StudioTable = state.get_dataset()
-record: ModelRecord | None = state.get(state.CURRENT_MODEL)
-if record is None or record.data_fingerprint != table.fingerprint:
-    st.info("Train a model first (or pick one of this dataset's saved models).",
-            icon=":material/info:")
-    st.page_link("app_pages/train.py", label="Go to the Train page",
-                 icon=":material/model_training:")
-    st.stop()
+table: StudioTable
+record: ModelRecord
+table, record = require_model()
 
 st.markdown(f"Model: **{record.label}** · trained on {record.train_rows:,} real rows")
 demo.banner("generate")

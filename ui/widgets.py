@@ -126,6 +126,24 @@ def require_dataset() -> bool:
     return True
 
 
+def require_model() -> tuple[Any, Any]:
+    """The dataset and its current model; else a pointer to Train, and the page stops.
+
+    Call after :func:`require_dataset`. Returns ``(StudioTable, ModelRecord)``.
+    """
+    from ui import state
+
+    table = state.get_dataset()
+    record = state.get(state.CURRENT_MODEL)
+    if record is None or record.data_fingerprint != table.fingerprint:
+        st.info("Train a model first (or pick one of this dataset's saved models).",
+                icon=":material/info:")
+        st.page_link("app_pages/train.py", label="Go to the Train page",
+                     icon=":material/model_training:")
+        st.stop()
+    return table, record
+
+
 def train_in_background(request: TrainingRequest, frame: pd.DataFrame,
                         estimate_seconds: float | None = None) -> Trained:
     """Reuse the stored model of ``request``, or start fitting it in a background job.
