@@ -77,25 +77,36 @@ def _read_upload_limit_mb() -> int:
         return _DEFAULT_UPLOAD_MB
 
 
+def _studio_setting(env: str, key: str, secrets_path: Path | None) -> tuple[str, str] | None:
+    """A ``[studio]`` setting's text and where it came from; the environment wins.
+
+    None when neither the environment nor ``.streamlit/secrets.toml`` sets it.
+    """
+    text = os.environ.get(env, "").strip()
+    if text:
+        return text, env
+    path = secrets_path or PROJECT_ROOT / ".streamlit" / "secrets.toml"
+    try:
+        with path.open("rb") as handle:
+            section = tomllib.load(handle).get("studio", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        section = {}
+    value = section.get(key) if isinstance(section, dict) else None
+    if value is None:
+        return None
+    return str(value).strip(), f"{key} under [studio] in {path.name}"
+
+
 def _read_table_limit_mb(secrets_path: Path | None = None) -> int:
     """The table memory budget in MB: the environment wins over ``secrets.toml``.
 
     Raises:
         ConfigurationError: The value is not a whole number of MB of at least 1.
     """
-    text = os.environ.get(TABLE_LIMIT_ENV, "").strip()
-    where = TABLE_LIMIT_ENV
-    if not text:
-        path = secrets_path or PROJECT_ROOT / ".streamlit" / "secrets.toml"
-        try:
-            with path.open("rb") as handle:
-                section = tomllib.load(handle).get("studio", {})
-        except (OSError, tomllib.TOMLDecodeError):
-            section = {}
-        value = section.get(TABLE_LIMIT_KEY) if isinstance(section, dict) else None
-        if value is None:
-            return _DEFAULT_TABLE_MB
-        text, where = str(value).strip(), f"{TABLE_LIMIT_KEY} under [studio] in {path.name}"
+    setting = _studio_setting(TABLE_LIMIT_ENV, TABLE_LIMIT_KEY, secrets_path)
+    if setting is None:
+        return _DEFAULT_TABLE_MB
+    text, where = setting
     try:
         megabytes = int(text)
     except ValueError:
@@ -223,19 +234,10 @@ def max_concurrent_jobs(secrets_path: Path | None = None) -> int:
     Raises:
         ConfigurationError: The value is not a whole number of at least 1.
     """
-    text = os.environ.get(MAX_JOBS_ENV, "").strip()
-    where = MAX_JOBS_ENV
-    if not text:
-        path = secrets_path or PROJECT_ROOT / ".streamlit" / "secrets.toml"
-        try:
-            with path.open("rb") as handle:
-                section = tomllib.load(handle).get("studio", {})
-        except (OSError, tomllib.TOMLDecodeError):
-            section = {}
-        value = section.get(MAX_JOBS_KEY) if isinstance(section, dict) else None
-        if value is None:
-            return default_max_jobs()
-        text, where = str(value).strip(), f"{MAX_JOBS_KEY} under [studio] in {path.name}"
+    setting = _studio_setting(MAX_JOBS_ENV, MAX_JOBS_KEY, secrets_path)
+    if setting is None:
+        return default_max_jobs()
+    text, where = setting
     try:
         jobs = int(text)
     except ValueError:
