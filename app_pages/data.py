@@ -18,7 +18,7 @@ from core.data.table import StudioTable, fingerprint_frame
 from core.errors import MetadataError, StudioError
 from core.evaluation.planted import PlantedTruth, planted_truth
 from ui import caching, demo, state
-from ui.widgets import md, progress_bar, user_errors
+from ui.widgets import md, move_password_out_of_url, progress_bar, streamlit_secrets, user_errors
 
 UPLOAD_DONE = "studio.data.upload_done"  # file_id of the last upload handled
 UPLOAD_ERROR = "studio.data.upload_error"  # (file_id, message) of the last refused upload
@@ -127,25 +127,9 @@ def _handle_upload(uploaded: UploadedFile) -> None:
         _adopt(loaded.frame, uploaded.name, "Uploaded file", loaded.notes)
 
 
-def _db_secrets() -> dict[str, Any]:
-    """``.streamlit/secrets.toml`` as a dict ({} when there is none)."""
-    try:
-        return st.secrets.to_dict() if st.secrets.load_if_toml_exists() else {}
-    except Exception:  # noqa: BLE001 - a broken secrets file just means "no secrets"
-        return {}
-
-
-def _db_move_password_out_of_url() -> None:
-    """Connect's on_click: a password pasted into the URL moves to the password field."""
-    url, password = databases.split_password(st.session_state.get("db_url", ""))
-    if password:
-        st.session_state["db_url"] = url
-        st.session_state["db_password"] = password
-
-
 def _database_source() -> None:
     """Connect with a URL, pick a table or type a SELECT, preview, load with progress."""
-    secrets = _db_secrets()
+    secrets = streamlit_secrets()
     st.caption(
         "SQLite, PostgreSQL or DuckDB, e.g. `sqlite:///data/bank.db`, "
         "`postgresql://ann@db.example.com:5432/bank`, `duckdb:///bank.duckdb`. Only one "
@@ -174,7 +158,7 @@ def _database_source() -> None:
             "server's environment, or [database] password in .streamlit/secrets.toml.",
         )
     if st.button("Connect", key="db_connect", icon=":material/link:",
-                 on_click=_db_move_password_out_of_url):
+                 on_click=move_password_out_of_url, args=("db_url", "db_password")):
         st.session_state.pop(DB_CONNECTED, None)
         st.session_state.pop(DB_PREVIEW, None)
         text = f"connection:{saved_choice}" if saved_choice else st.session_state.get("db_url")

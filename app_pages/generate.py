@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import streamlit as st
 
@@ -17,10 +16,12 @@ from ui import caching, demo, presentation, state
 from ui.widgets import (
     generate_rows,
     generated_message,
+    move_password_out_of_url,
     progress_bar,
     require_dataset,
     require_model,
     sample_job_panel,
+    streamlit_secrets,
     user_errors,
 )
 
@@ -151,22 +152,6 @@ DB_SAME = "The database the data came from"
 DB_OTHER = "Another database"
 
 
-def _db_secrets() -> dict[str, Any]:
-    """``.streamlit/secrets.toml`` as a dict ({} when there is none)."""
-    try:
-        return st.secrets.to_dict() if st.secrets.load_if_toml_exists() else {}
-    except Exception:  # noqa: BLE001 - a broken secrets file just means "no secrets"
-        return {}
-
-
-def _db_move_password_out_of_url() -> None:
-    """Write's on_click: a password pasted into the URL moves to the password field."""
-    url, password = databases.split_password(st.session_state.get("gen_db_url", ""))
-    if password:
-        st.session_state["gen_db_url"] = url
-        st.session_state["gen_db_password"] = password
-
-
 def _default_table_name(name: str) -> str:
     """``loans.csv`` → ``loans_synthetic``; ``public.loans`` → ``loans_synthetic``."""
     stem = re.sub(r"\.(csv|tsv|txt|xlsx|xlsm|parquet|pq|json|jsonl|ndjson)$", "", name,
@@ -186,7 +171,7 @@ st.caption(
     "never overwritten unless you tick the box. This is the only place the studio writes "
     "to a database."
 )
-db_policy = databases.database_policy(secrets=_db_secrets())  # where writing is allowed
+db_policy = databases.database_policy(secrets=streamlit_secrets())  # where writing is allowed
 st.caption(db_policy.describe_writing())
 origin = state.get(DB_ORIGIN)
 origin_db = origin[1] if origin is not None and origin[0] == table.fingerprint else None
@@ -211,13 +196,13 @@ new_table = st.text_input("New table name", value=_default_table_name(table.name
 replace_table = st.checkbox("Replace the table if it already exists (its rows are lost)",
                             key="gen_db_replace")
 if st.button(f"Write {len(sample.frame):,} rows", key="gen_db_write", icon=":material/upload:",
-             on_click=_db_move_password_out_of_url):
+             on_click=move_password_out_of_url, args=("gen_db_url", "gen_db_password")):
     with user_errors("writing to the database"):
         if destination_kind == DB_SAME and origin_db is not None:
             destination = origin_db
         else:
             destination = databases.parse_source(
-                st.session_state.get("gen_db_url") or "", secrets=_db_secrets(),
+                st.session_state.get("gen_db_url") or "", secrets=streamlit_secrets(),
                 password=st.session_state.get("gen_db_password") or None)
         db_report, db_bar = progress_bar(f"Writing to {destination.display}…")
         try:

@@ -115,6 +115,27 @@ def job_progress(runner: WorkspaceJobs, status: JobStatus, *, title: str, key: s
             st.toast("Cancelling…")
 
 
+def streamlit_secrets() -> dict[str, Any]:
+    """``.streamlit/secrets.toml`` as a dict ({} when there is none)."""
+    try:
+        return st.secrets.to_dict() if st.secrets.load_if_toml_exists() else {}
+    except Exception:  # noqa: BLE001 - a broken secrets file just means "no secrets"
+        return {}
+
+
+def move_password_out_of_url(url_key: str, password_key: str) -> None:
+    """A button's on_click: a password pasted into the URL field moves to the password field.
+
+    The field is ``type="password"``, so the password is no longer shown on the page.
+    """
+    from core.data import databases
+
+    url, password = databases.split_password(st.session_state.get(url_key, ""))
+    if password:
+        st.session_state[url_key] = url
+        st.session_state[password_key] = password
+
+
 def require_dataset() -> bool:
     """Show a pointer to the Data page when nothing is loaded; True if a dataset exists."""
     from ui import state
