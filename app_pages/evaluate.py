@@ -13,6 +13,7 @@ from core.evaluation import (
     dcr_figure,
     utility_figure,
 )
+from core.evaluation.outputs import run_card
 from core.evaluation.planted import canaries_of_table, check_planted, nearest_synthetic
 from core.evaluation.report import build_report
 from core.evaluation.thresholds import fidelity_level
@@ -24,7 +25,6 @@ from core.workflow import (
     model_split,
     model_target,
     record_scores,
-    run_card,
     run_timings,
 )
 from ui import caching, demo, state

@@ -111,20 +111,18 @@ def run(args: argparse.Namespace) -> int:
     from core.engine.catalogue import get_spec
     from core.engine.device import resolve_device
     from core.engine.metadata import detect_table
+    from core.evaluation.outputs import build_metrics, run_card, write_outputs
     from core.progress import scaled
     from core.store.registry import ModelRegistry
     from core.workflow import (
         SELECTION_RULE,
         best_of,
-        build_metrics,
         check_target,
         compare,
         fit_in_process,
         plan_request,
-        run_card,
         run_model,
         selection_score,
-        write_outputs,
     )
 
     progress = _StderrProgress()
