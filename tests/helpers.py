@@ -1,8 +1,11 @@
-"""Builders of small test tables (plain functions, usable at any fixture scope)."""
+"""Builders of small test tables and a poll for states (plain functions, any fixture scope)."""
 
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,3 +44,17 @@ _MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()<>#+\-.!|$~:])")
 def shown(markdown: str) -> str:
     """The text a reader sees for Markdown source: backslash escapes removed."""
     return _MARKDOWN_ESCAPE.sub(r"\1", markdown)
+
+
+def wait_until(condition: Callable[[], Any], what: str, timeout: float) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` s.
+
+    Tests wait on a state this way, never on a time window.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")

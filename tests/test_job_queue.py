@@ -14,7 +14,6 @@ with a deadline; nothing asserts a duration.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import replace
 
 import pandas as pd
@@ -33,7 +32,7 @@ from core.jobs.status import JobStatus
 from core.store.registry import ModelRegistry
 from core.store.settings import default_max_jobs, get_settings, max_concurrent_jobs
 from core.workflow import evaluate_sample, model_parts, sample_model, scores_for_registry
-from tests.helpers import make_people
+from tests.helpers import make_people, wait_until
 
 DEADLINE_S = 180
 
@@ -69,14 +68,7 @@ def _hold(runner, table, seed):
 
 
 def _until(condition, what: str, timeout: float = DEADLINE_S):
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_until(condition, what, timeout)
 
 
 def _end(runner, job_ids):

@@ -28,7 +28,7 @@ from core.engine.training import TrainingRequest
 from core.jobs.local import LocalJobRunner
 from core.store.registry import ModelRegistry
 from core.store.settings import get_settings
-from tests.helpers import make_people
+from tests.helpers import make_people, wait_until
 
 DEADLINE_S = 120
 
@@ -53,14 +53,7 @@ def _request(table, synthesizer="gaussian_copula", seed=0, **overrides):
 
 
 def _until(condition, what: str, timeout: float = DEADLINE_S):
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_until(condition, what, timeout)
 
 
 def _running_epoch(runner, job_id):
