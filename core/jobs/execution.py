@@ -274,26 +274,18 @@ def run_sample_job(
     """
     record: ModelRecord = inputs["record"]
     reporter.begin_work("Loading the model")
-    try:
+
+    def work() -> GeneratedSample:
         synthesizer = load_synthesizer(registry or ModelRegistry(), record.model_id)
-        sample = sample_model(synthesizer, record, inputs["rows"], seed=inputs["seed"],
-                              real_example=inputs["real_example"],
-                              fixed_values=inputs["fixed_values"],
-                              rebalance_column=inputs["rebalance_column"],
-                              class_shares=inputs["class_shares"],
-                              progress=reporter.progress_callback(None))
-        reporter.update(stage="Saving the rows")
-        if deliver is not None:
-            deliver(sample)
-    except StudioError as error:
-        reporter.finish("failed", str(error))
-    except Exception:  # noqa: BLE001 - reported to the user as a plain message
-        _LOG.exception("Sampling failed")
-        reporter.finish("failed", _FAILED_SAMPLE)
-    else:
-        reporter.finish("done", model_id=record.model_id)
-        return sample
-    return None
+        return sample_model(synthesizer, record, inputs["rows"], seed=inputs["seed"],
+                            real_example=inputs["real_example"],
+                            fixed_values=inputs["fixed_values"],
+                            rebalance_column=inputs["rebalance_column"],
+                            class_shares=inputs["class_shares"],
+                            progress=reporter.progress_callback(None))
+
+    return _run_to_result(reporter, record, work, "Saving the rows", deliver,
+                          _FAILED_SAMPLE, "Sampling")
 
 
 def run_evaluation_job(
@@ -313,19 +305,35 @@ def run_evaluation_job(
     """
     record: ModelRecord = inputs["record"]
     reporter.begin_work("Evaluating")
+
+    def work() -> EvaluationResult:
+        return evaluate_sample(record, inputs["sample"], inputs["real_train"],
+                               inputs["holdout"], seed=inputs["seed"],
+                               progress=reporter.progress_callback(None))
+
+    return _run_to_result(reporter, record, work, "Saving the result", deliver,
+                          _FAILED_EVALUATION, "Evaluation")
+
+
+def _run_to_result(reporter: StatusReporter, record: ModelRecord, work: Callable[[], Any],
+                   saving_stage: str, deliver: Callable[[Any], None] | None,
+                   failed_message: str, what: str) -> Any:
+    """Run a sample's or evaluation's ``work`` and report how it ended.
+
+    Returns the result if the job is done, else None: a ``StudioError`` is shown as it
+    is, anything else as ``failed_message`` with the traceback in the server's log.
+    """
     try:
-        evaluation = evaluate_sample(record, inputs["sample"], inputs["real_train"],
-                                     inputs["holdout"], seed=inputs["seed"],
-                                     progress=reporter.progress_callback(None))
-        reporter.update(stage="Saving the result")
+        result = work()
+        reporter.update(stage=saving_stage)
         if deliver is not None:
-            deliver(evaluation)
+            deliver(result)
     except StudioError as error:
         reporter.finish("failed", str(error))
     except Exception:  # noqa: BLE001 - reported to the user as a plain message
-        _LOG.exception("Evaluation failed")
-        reporter.finish("failed", _FAILED_EVALUATION)
+        _LOG.exception("%s failed", what)
+        reporter.finish("failed", failed_message)
     else:
         reporter.finish("done", model_id=record.model_id)
-        return evaluation
+        return result
     return None
