@@ -29,6 +29,7 @@ from core.workflow import (
 )
 from ui import caching, demo, state
 from ui.widgets import (
+    download_button,
     generate_rows,
     job_progress,
     require_dataset,
@@ -361,10 +362,11 @@ def _report() -> None:
         """Build the report when the button is clicked."""
         return build_report(result, card, title=f"Synthetic data report — {table.name}")
 
-    st.download_button("Download the HTML report", data=report_html,
-                       file_name=f"report_{table.name.rsplit('.', 1)[0]}_{record.synthesizer}"
-                       ".html", mime="text/html", key="eval_report", type="primary",
-                       icon=":material/download:")
+    download_button(
+        st, "Download the HTML report", report_html, key="eval_report", type="primary",
+        file_name=f"report_{table.name.rsplit('.', 1)[0]}_{record.synthesizer}.html",
+        mime="text/html",
+    )
 
 
 DRAW = {"Verdict": _verdict, "Distributions": _distributions, "Correlations": _correlations,

@@ -14,6 +14,7 @@ from core.store.registry import ModelRecord
 from core.workflow import IN_PROCESS_SAMPLE_ROWS, condition_columns, model_schema
 from ui import caching, demo, presentation, state
 from ui.widgets import (
+    download_button,
     generate_rows,
     generated_message,
     move_password_out_of_url,
@@ -137,10 +138,10 @@ for column, (fmt, (extension, mime)) in zip(columns, EXPORT_FORMATS.items(), str
             return str(error).encode()
 
     disabled = fmt == "Excel" and len(sample.frame) > 1_048_575
-    column.download_button(
-        f"Download {fmt}", data=payload, file_name=f"synthetic_{table.name.rsplit('.', 1)[0]}"
-        f".{extension}", mime=mime, key=f"gen_download_{extension}", disabled=disabled,
-        icon=":material/download:",
+    download_button(
+        column, f"Download {fmt}", payload, key=f"gen_download_{extension}",
+        file_name=f"synthetic_{table.name.rsplit('.', 1)[0]}.{extension}", mime=mime,
+        disabled=disabled,
         help="Excel holds at most 1,048,575 rows; use CSV or Parquet." if disabled else None,
     )
 st.page_link("app_pages/evaluate.py", label="Evaluate these rows", icon=":material/arrow_forward:")

@@ -26,6 +26,7 @@ from core.workflow import (
 )
 from ui import caching, demo, presentation, state
 from ui.widgets import (
+    download_button,
     duration,
     job_progress,
     md,
@@ -325,10 +326,10 @@ else:
             state.pop(state.CURRENT_MODEL)
         st.rerun()
     with user_errors("preparing the download"):
-        right.download_button(
-            "Download", data=lambda: registry.export_bundle(chosen.model_id),
+        download_button(
+            right, "Download", lambda: registry.export_bundle(chosen.model_id),
+            key="models_download", mime="application/octet-stream",
             file_name=f"{chosen.synthesizer}-{chosen.model_id[:8]}.sdsmodel",
-            mime="application/octet-stream", key="models_download", icon=":material/download:",
         )
 
 with st.expander("Upload a model file", icon=":material/upload:"):

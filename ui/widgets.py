@@ -266,6 +266,18 @@ def sample_job_panel() -> None:
     st.rerun()
 
 
+def download_button(where: Any, label: str, data: Callable[[], bytes | str], *, key: str,
+                    **options: Any) -> None:
+    """An ``st.download_button`` whose file is built on click and that does not rerun the app.
+
+    Streamlit's default reruns the script on click, concurrently with the download; the run
+    replaces the button's file id and the download of the old id fails (seen on CI: no file,
+    no message). A download changes nothing on the page, so it needs no rerun.
+    """
+    where.download_button(label, data=data, key=key, on_click="ignore",
+                          icon=":material/download:", **options)
+
+
 def show_chart(figure: object, key: str) -> None:
     """Draw a plotly figure with the studio's export settings (PNG/SVG, offline)."""
     from ui import presentation

@@ -485,14 +485,21 @@ def click_download(page: Page, label: str | None = None, *, key: str | None = No
                    timeout_ms: float = DEFAULT_TIMEOUT_MS) -> Download:
     """Click an ``st.download_button`` (by exact label or key); return the download.
 
-    Also waits for the run the click starts (``on_click="rerun"``, Streamlit's default).
-    The file is built when clicked if the app passed a callable as ``data``, so a slow
-    build shows up as a slow download, not as a missing one.
+    The studio's downloads build their file when clicked and do not rerun the app
+    (``ui.widgets.download_button``): a rerun racing the download replaced the file id and
+    the download never came. So a full run started by the click fails the test.
     """
     target = button(within if within is not None else page, label, key=key)
-    with expect_rerun(page, timeout_ms), page.expect_download(timeout=timeout_ms) as download:
+    tracker = script_runs(page)
+    wait_for_app_idle(page, timeout_ms)
+    before = tracker.finished
+    with page.expect_download(timeout=timeout_ms) as download:
         target.click()
-    return download.value
+    value = download.value
+    assert tracker.finished == before, (
+        "the download click re-ran the app (use ui.widgets.download_button)"
+    )
+    return value
 
 
 # ---------------------------------------------------------------------- what was shown
