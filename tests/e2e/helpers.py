@@ -493,9 +493,14 @@ def click_download(page: Page, label: str | None = None, *, key: str | None = No
     tracker = script_runs(page)
     wait_for_app_idle(page, timeout_ms)
     before = tracker.finished
-    with page.expect_download(timeout=timeout_ms) as download:
-        target.click()
-    value = download.value
+    try:
+        with page.expect_download(timeout=timeout_ms) as download:
+            target.click()
+        value = download.value
+    except PlaywrightTimeoutError as error:
+        # Say what the button said (Streamlit shows a deferred file's failure under it).
+        shown = page.get_by_test_id("stDownloadButtonError").all_inner_texts()
+        raise AssertionError(f"no download came; the page shows {shown or 'no error'}") from error
     assert tracker.finished == before, (
         "the download click re-ran the app (use ui.widgets.download_button)"
     )
