@@ -44,7 +44,7 @@ from core.engine.training import (
     training_key,
 )
 from core.errors import ParameterError, StudioError
-from core.evaluation import EvaluationResult, evaluate_all
+from core.evaluation import EvaluationResult, SampleDesign, evaluate_all
 from core.evaluation.thresholds import (
     ACCEPTABLE,
     MAX_DCR_SHARE,
@@ -375,8 +375,11 @@ def evaluate_sample(
         seed: Evaluation seed.
         progress: Progress callback.
     """
+    design = SampleDesign(fixed_values=dict(sample.fixed_values),
+                          class_shares=dict(sample.class_shares),
+                          rebalanced_column=sample.rebalanced_column)
     return evaluate_all(real_train, holdout, sample.frame, model_schema(record),
-                        model_target(record), progress=progress, seed=seed)
+                        model_target(record), progress=progress, seed=seed, design=design)
 
 
 def evaluate_model(

@@ -47,7 +47,7 @@ from core.evaluation.fidelity import (
 )
 from core.evaluation.privacy import PrivacyResult, privacy_scores
 from core.evaluation.utility import UtilityResult, detect_task, utility_scores
-from core.evaluation.verdict import Reading, Verdict, make_verdict
+from core.evaluation.verdict import Reading, SampleDesign, Verdict, data_warnings, make_verdict
 from core.progress import ProgressCallback, null_progress, scaled
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ __all__ = [
     "PrivacyResult",
     "QualityResult",
     "Reading",
+    "SampleDesign",
     "UtilityResult",
     "Verdict",
     "column_score",
@@ -106,6 +107,8 @@ class EvaluationResult:
         real_sample: Up to :data:`CHART_SAMPLE_ROWS` real training rows (seeded) for charts.
         synthetic_sample: Same for the synthetic rows.
         seed: Seed of every subsample and model.
+        notes: Notes from the quality and utility parts.
+        design: How the synthetic rows were asked for (plain, conditioned or rebalanced).
     """
 
     columns: list[ColumnScore]
@@ -125,6 +128,7 @@ class EvaluationResult:
     synthetic_sample: pd.DataFrame
     seed: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    design: SampleDesign = field(default_factory=SampleDesign)
 
     def column_figure(self, column: str) -> go.Figure:
         """:func:`distribution_figure` of one evaluated column from the kept samples."""
@@ -142,6 +146,7 @@ def evaluate_all(
     target: str | None,
     progress: ProgressCallback | None = None,
     seed: int = 0,
+    design: SampleDesign | None = None,
 ) -> EvaluationResult:
     """Run every evaluation and the verdict, timing each part.
 
@@ -156,6 +161,8 @@ def evaluate_all(
         target: Column to predict for utility, or None (utility is then skipped).
         progress: Called with (fraction, message).
         seed: Seed of every subsample and model.
+        design: How the synthetic rows were asked for: a rebalanced column is judged
+            against its asked-for shares in the verdict's warnings.
 
     Returns:
         The result. A utility failure the user can fix (one-class target, ...) does not
@@ -214,7 +221,10 @@ def evaluate_all(
     )
     clock = timed("privacy", clock)
 
-    verdict = make_verdict(quality, utility, privacy, utility_reason=utility_reason)
+    sdtypes = {c: evaluation_sdtype(schema.column(c)) for c in columns}
+    warnings = data_warnings(real_train, holdout, synthetic, target, sdtypes, design)
+    verdict = make_verdict(quality, utility, privacy, utility_reason=utility_reason,
+                           warnings=warnings)
     timings["total"] = round(time.perf_counter() - started, 3)
     report(1.0, "Evaluation done.")
 
@@ -233,7 +243,7 @@ def evaluate_all(
         target=target,
         evaluated_columns=tuple(columns),
         excluded_columns=excluded_columns(schema),
-        sdtypes={c: evaluation_sdtype(schema.column(c)) for c in columns},
+        sdtypes=sdtypes,
         rows={"real_train": len(real_train), "holdout": len(holdout),
               "synthetic": len(synthetic)},
         real_sample=sample_rows(real_train[columns], CHART_SAMPLE_ROWS, seed).reset_index(
@@ -242,4 +252,5 @@ def evaluate_all(
             drop=True),
         seed=seed,
         notes=tuple(notes),
+        design=design or SampleDesign(),
     )

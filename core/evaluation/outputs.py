@@ -63,6 +63,10 @@ def build_metrics(
         },
         "verdict": {reading.aspect: {"level": reading.level, "reason": reading.reason}
                     for reading in evaluation.verdict.readings},
+        "verdict_warnings": list(evaluation.verdict.warnings),
+        "sample_design": {"fixed_values": dict(sample.fixed_values),
+                          "class_shares": dict(sample.class_shares),
+                          "rebalanced_column": sample.rebalanced_column},
         "timings": {key: round(value, 3) for key, value in timings.items()},
         "versions": library_versions(),
     }

@@ -27,6 +27,11 @@ closer to the training rows than unseen real rows are, and 1.0 when every row hu
 A model passes Compare's privacy guard exactly when its privacy reading is acceptable
 (good or fair): the guard's limits are the "fair" row above.
 
+The verdict also warns when the data is too thin to trust the reading (fewer than
+:data:`MIN_REAL_ROWS` real rows, or a target class with fewer than :data:`MIN_CLASS_ROWS`)
+and names a class whose share the synthetic rows change by :data:`CLASS_SHARE_FACTOR` or more
+(or drop), when enough rows are expected for that to be more than chance.
+
 These are rules of thumb for a first reading, not guarantees: a "good" privacy reading is
 not a formal (e.g. differential) privacy guarantee.
 """
@@ -35,11 +40,18 @@ from __future__ import annotations
 
 __all__ = [
     "ACCEPTABLE",
+    "CLASS_SHARE_FACTOR",
+    "CLASS_SHARE_MIN_CHANGE",
     "FIDELITY_FAIR",
     "FIDELITY_GOOD",
     "LEVELS",
     "MAX_DCR_SHARE",
+    "MAX_CLASSES_JUDGED",
     "MAX_EXCESS_EXACT_MATCH_RATE",
+    "MIN_CLASS_ROWS",
+    "MIN_EXPECTED_FOR_DROP",
+    "MIN_EXPECTED_FOR_SHIFT",
+    "MIN_REAL_ROWS",
     "NOT_MEASURED",
     "PRIVACY_FAIR",
     "PRIVACY_GOOD",
@@ -70,6 +82,24 @@ PRIVACY_FAIR = (0.05, 0.70)
 #: mostly repeated rows: exact copies and distances then say little about memorising, so the
 #: privacy reading is "fair" at best and says why.
 REPEATED_TABLE = 0.5
+
+#: Fewer real rows (training + held-out) than this: every score swings from run to run, so
+#: the verdict warns that its reading is unreliable.
+MIN_REAL_ROWS = 300
+#: Fewer real rows than this in one target class: that class's share and the usefulness
+#: score are unreliable (a 30 % held-out part keeps only ~9 of 30 rows to test on).
+MIN_CLASS_ROWS = 30
+#: A class whose synthetic share is this many times smaller or larger than intended (the
+#: real share, or the asked-for share of a rebalanced sample) is named in the verdict...
+CLASS_SHARE_FACTOR = 2.0
+#: ...when its share also moves by at least this much (2 percentage points)...
+CLASS_SHARE_MIN_CHANGE = 0.02
+#: ...and at least this many synthetic rows of it were expected (fewer is mostly chance).
+MIN_EXPECTED_FOR_SHIFT = 20
+#: A class with no synthetic row at all is named as dropped from this many expected rows.
+MIN_EXPECTED_FOR_DROP = 5
+#: Columns with more distinct values than this are not judged class by class.
+MAX_CLASSES_JUDGED = 20
 
 #: Compare's privacy guard: the "fair" privacy limits, so eligible means acceptable privacy.
 MAX_EXCESS_EXACT_MATCH_RATE, MAX_DCR_SHARE = PRIVACY_FAIR

@@ -5,20 +5,36 @@ live in :mod:`core.evaluation.thresholds` (shared with Compare's privacy guard a
 Evaluate page's badges). Utility is not measured without a target, or when models trained
 on real data barely beat a model that learned nothing (by less than 0.05 macro-F1 or R²).
 
+The verdict also carries :attr:`Verdict.warnings` (:func:`data_warnings`): plain sentences
+with the numbers when the real data is too thin to trust the reading, when the sample was
+rebalanced or conditioned on purpose (its class shares are then judged against what was asked
+for), and naming each class the synthetic rows drop, shrink or multiply.
+
 These are rules of thumb for a first reading, not guarantees: a "good" privacy reading
 is not a formal (e.g. differential) privacy guarantee.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
 
 from core.evaluation.fidelity import QualityResult
 from core.evaluation.privacy import PrivacyResult
 from core.evaluation.thresholds import (
+    CLASS_SHARE_FACTOR,
+    CLASS_SHARE_MIN_CHANGE,
     FIDELITY_FAIR,
     FIDELITY_GOOD,
     LEVELS,
+    MAX_CLASSES_JUDGED,
+    MIN_CLASS_ROWS,
+    MIN_EXPECTED_FOR_DROP,
+    MIN_EXPECTED_FOR_SHIFT,
+    MIN_REAL_ROWS,
     NOT_MEASURED,
     PRIVACY_FAIR,
     PRIVACY_GOOD,
@@ -40,7 +56,9 @@ __all__ = [
     "UTILITY_FAIR",
     "UTILITY_GOOD",
     "Reading",
+    "SampleDesign",
     "Verdict",
+    "data_warnings",
     "make_verdict",
     "relations_reading",
 ]
@@ -70,12 +88,16 @@ class Verdict:
         utility: Whether models trained on synthetic data work on real data.
         privacy: Whether synthetic rows copy or hug training rows.
         headline: One sentence summarising the three.
+        warnings: Plain sentences, with the numbers, on what makes this reading shaky or
+            what it hides: thin data, a rebalanced sample, a class dropped or multiplied
+            (:func:`data_warnings`). Empty when there is nothing to warn about.
     """
 
     fidelity: Reading
     utility: Reading
     privacy: Reading
     headline: str
+    warnings: tuple[str, ...] = ()
 
     @property
     def readings(self) -> tuple[Reading, Reading, Reading]:
@@ -189,6 +211,7 @@ def make_verdict(
     utility: UtilityResult | None,
     privacy: PrivacyResult | None,
     utility_reason: str | None = None,
+    warnings: tuple[str, ...] = (),
 ) -> Verdict:
     """Turn the numbers into three readings and a headline.
 
@@ -197,6 +220,156 @@ def make_verdict(
         utility: TSTR/TRTR result, or None when not measured.
         privacy: Privacy result, or None when not measured.
         utility_reason: Why utility is None (shown in its reading); defaults to "no target".
+        warnings: What :func:`data_warnings` found, carried with the verdict.
     """
     readings = (_fidelity(quality), _utility(utility, utility_reason), _privacy(privacy))
-    return Verdict(*readings, headline=_headline(readings))
+    return Verdict(*readings, headline=_headline(readings), warnings=tuple(warnings))
+
+
+# --------------------------------------------------------------------------- warnings
+
+
+@dataclass(frozen=True)
+class SampleDesign:
+    """How the synthetic rows were asked for (from the Generate page's options).
+
+    Attributes:
+        fixed_values: Column -> the value every row was conditioned on.
+        class_shares: Class -> asked-for share of ``rebalanced_column`` (adds up to 1).
+        rebalanced_column: The column whose class shares were set on purpose, if any.
+    """
+
+    fixed_values: Mapping[str, Any] = field(default_factory=dict)
+    class_shares: Mapping[str, float] = field(default_factory=dict)
+    rebalanced_column: str | None = None
+
+    @property
+    def rebalanced(self) -> bool:
+        """True when the class shares of a column were set on purpose."""
+        return self.rebalanced_column is not None and bool(self.class_shares)
+
+    @property
+    def plain(self) -> bool:
+        """True for an ordinary sample: nothing fixed, nothing rebalanced."""
+        return not self.fixed_values and not self.rebalanced
+
+
+def _labels(series: pd.Series) -> pd.Series:
+    """Values as class labels (text, like the Generate page's shares; missing named)."""
+    return series.astype(object).where(series.notna(), "(missing)").astype(str)
+
+
+def _shares_text(shares: Mapping[str, float]) -> str:
+    return ", ".join(f"'{label}' {share:.1%}" for label, share in shares.items())
+
+
+def _thin_data(real: pd.DataFrame, target: str | None, categorical: set[str]) -> list[str]:
+    warnings: list[str] = []
+    if len(real) < MIN_REAL_ROWS:
+        warnings.append(
+            f"The real table has only {len(real):,} rows (at least {MIN_REAL_ROWS:,} are "
+            "needed for a steady reading): every score here can swing from one run to the "
+            "next, so this verdict is unreliable."
+        )
+    if target is not None and target in categorical and target in real.columns:
+        counts = _labels(real[target]).value_counts()
+        thin = counts[counts < MIN_CLASS_ROWS]
+        if len(thin) and len(counts) <= MAX_CLASSES_JUDGED:
+            listed = _join([f"'{label}' ({count} row{'s' if count != 1 else ''})"
+                            for label, count in thin.items()])
+            noun = "Class" if len(thin) == 1 else "Classes"
+            verb = "has" if len(thin) == 1 else "have"
+            warnings.append(
+                f"{noun} {listed} of the target '{target}' {verb} fewer than "
+                f"{MIN_CLASS_ROWS} real rows: "
+                f"{'its' if len(thin) == 1 else 'their'} share and the usefulness score are "
+                "unreliable."
+            )
+    return warnings
+
+
+def _share_changes(column: str, expected: Mapping[str, float], synthetic: pd.Series,
+                   against: str) -> str | None:
+    """One sentence naming the classes whose synthetic share is far from the expected one."""
+    got = _labels(synthetic).value_counts(normalize=True)
+    rows = len(synthetic)
+    parts: list[str] = []
+    for label, share in sorted(expected.items(), key=lambda item: -item[1]):
+        have = float(got.get(label, 0.0))
+        wanted = share * rows
+        if have == 0.0 and wanted >= MIN_EXPECTED_FOR_DROP:
+            parts.append(f"drops '{label}' (0.0% of synthetic rows vs {share:.1%} {against})")
+        elif wanted >= MIN_EXPECTED_FOR_SHIFT and abs(have - share) >= CLASS_SHARE_MIN_CHANGE:
+            if have * CLASS_SHARE_FACTOR <= share:
+                parts.append(f"shrinks '{label}' to {have:.1%} of synthetic rows "
+                             f"(vs {share:.1%} {against})")
+            elif have >= share * CLASS_SHARE_FACTOR:
+                parts.append(f"multiplies '{label}' by {have / share:.1f}: {have:.1%} of "
+                             f"synthetic rows vs {share:.1%} {against}")
+    if not parts:
+        return None
+    return f"In '{column}', the synthetic data {_join(parts)}."
+
+
+def data_warnings(
+    real_train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    target: str | None,
+    sdtypes: Mapping[str, str],
+    design: SampleDesign | None = None,
+) -> tuple[str, ...]:
+    """What makes this reading shaky, as plain sentences with the numbers.
+
+    * Thin data: fewer than :data:`MIN_REAL_ROWS` real rows, or a target class with fewer
+      than :data:`MIN_CLASS_ROWS` (counted over training and held-out rows).
+    * A rebalanced or conditioned sample is said to be one: its rebalanced column is judged
+      against the asked-for shares, its fixed columns not at all.
+    * Each categorical column (at most :data:`MAX_CLASSES_JUDGED` classes, the target first)
+      whose synthetic rows drop a class, or shrink or multiply its share by
+      :data:`CLASS_SHARE_FACTOR` or more, is named with both shares.
+
+    Args:
+        real_train: The real rows the synthesizer trained on.
+        holdout: Held-out real rows.
+        synthetic: The synthetic rows.
+        target: The target column, or None.
+        sdtypes: Evaluation kind of each evaluated column.
+        design: How the sample was asked for (plain when None).
+    """
+    design = design or SampleDesign()
+    categorical = {name for name, kind in sdtypes.items() if kind in ("categorical", "boolean")}
+    real = pd.concat([real_train, holdout], ignore_index=True)
+    warnings = _thin_data(real, target, categorical)
+    if design.fixed_values:
+        fixed = _join([f"'{name}' = {value!r}" for name, value in design.fixed_values.items()])
+        warnings.append(
+            f"Every row of this sample was asked to have {fixed}: scores that compare with "
+            "the real data are lower by design, and "
+            f"{'that column is' if len(design.fixed_values) == 1 else 'those columns are'} "
+            "not judged class by class."
+        )
+    if design.rebalanced:
+        warnings.append(
+            f"This sample was rebalanced on '{design.rebalanced_column}' on purpose (asked "
+            f"for {_shares_text(design.class_shares)}): its class shares are judged against "
+            "those asked-for shares, and scores that compare with the real data are lower "
+            "by design."
+        )
+    ordered = sorted(categorical & set(synthetic.columns) & set(real_train.columns),
+                     key=lambda name: (name != target, list(sdtypes).index(name)))
+    for column in ordered:
+        if column in design.fixed_values:
+            continue
+        if design.rebalanced and column == design.rebalanced_column:
+            sentence = _share_changes(column, dict(design.class_shares), synthetic[column],
+                                      "asked for")
+        else:
+            real_shares = _labels(real_train[column]).value_counts(normalize=True)
+            if len(real_shares) > MAX_CLASSES_JUDGED:
+                continue
+            sentence = _share_changes(column, real_shares.to_dict(), synthetic[column],
+                                      "of real rows")
+        if sentence:
+            warnings.append(sentence)
+    return tuple(warnings)
