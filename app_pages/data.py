@@ -24,6 +24,11 @@ UPLOAD_DONE = "studio.data.upload_done"  # file_id of the last upload handled
 UPLOAD_ERROR = "studio.data.upload_error"  # (file_id, message) of the last refused upload
 EDITOR_VERSION = "studio.data.editor_version"
 MAX_PROFILE_CHARTS = 24
+# The metadata grid shows every row (no inner scroll) up to a cap. Its rows stay one line
+# high (a grid's rows all share one height: wrapping the longest note made every row five
+# lines tall), so the "why" notes are also listed in full under it.
+GRID_ROW_PX = 35  # Streamlit's default row (and header) height
+MAX_GRID_ROWS = 40
 # Database source. Connection values hold the password but print as the redacted URL; no
 # key holds a URL with a password in it as text (Connect moves it to the password field).
 DB_OPTION = "Database"
@@ -57,12 +62,23 @@ def _adopt(frame: pd.DataFrame, name: str, source: str, notes: tuple[str, ...] =
            recipe: dict[str, Any] | None = None) -> None:
     """Detect metadata and make this the session's dataset (only after everything worked).
 
-    ``recipe`` rebuilds the table after a reload (see :func:`ui.state.set_dataset`).
+    ``recipe`` rebuilds the table after a reload (see :func:`ui.state.set_dataset`). A
+    target the user chose for the same rows before is kept; without a known ``target`` the
+    studio's guess is marked as suggested until the user confirms or changes it.
     """
+    fingerprint = fingerprint_frame(frame)
+    chosen = state.chosen_target(fingerprint)
     with st.spinner("Detecting column types…"):
-        table = caching.studio_table(fingerprint_frame(frame), frame, name, source, notes,
-                                     target, planted)
+        table = caching.studio_table(fingerprint, frame, name, source, notes,
+                                     target if chosen is None else chosen[0], planted)
+    if chosen is not None and table.target != chosen[0]:
+        try:
+            table = table.with_target(chosen[0])
+        except MetadataError:
+            chosen = None  # that column is no longer modelled: back to a guess
     state.set_dataset(table, recipe)
+    if target is None and chosen is None:
+        state.note_suggested_target(table)
     state.flash(f"Loaded **{md(name)}**: {table.shape_label}.")
     st.session_state[EDITOR_VERSION] = st.session_state.get(EDITOR_VERSION, 0) + 1
     st.rerun()
@@ -233,14 +249,24 @@ def _database_source() -> None:
 
 # --------------------------------------------------------------------------- sources
 
-source = st.radio(
-    "Where does the data come from?",
-    ["Sample dataset", "Upload a file", "Fake a dataset", DB_OPTION],
-    horizontal=True,
-    key="data_source",
-)
+source: str | None = None
+if demo.active():  # the demo brings its own table: no picker, no sample cards
+    st.caption(":material/co_present: The guided demo's table is loaded. End the demo to "
+               "load your own data.")
+else:
+    # persist_state="session": Streamlit drops a widget's value when its page is not drawn,
+    # so without it the choice fell back to "Sample dataset" after a visit to another page.
+    source = st.radio(
+        "Where does the data come from?",
+        ["Sample dataset", "Upload a file", "Fake a dataset", DB_OPTION],
+        horizontal=True,
+        key=state.DATA_SOURCE,
+        persist_state="session",
+    )
 
-if source == "Sample dataset":
+if source is None:
+    pass
+elif source == "Sample dataset":
     samples = datasets.list_sample_datasets()
     columns = st.columns(len(samples))
     for column, sample in zip(columns, samples, strict=True):
@@ -345,6 +371,9 @@ if table is None:
 st.divider()
 st.subheader(md(table.name))
 st.caption(f"{table.source} · {table.shape_label}")
+if state.target_is_suggested(table):
+    st.caption(f":material/help: Target **{md(table.target)}** is suggested — change it or "
+               "confirm it under the tabs below.")
 for note in table.notes:
     st.caption(f":material/info: {note}")
 
@@ -394,6 +423,11 @@ def _profile(table: StudioTable) -> None:
                             key=f"profile_chart_{name}", config={"displayModeBar": False})
 
 
+def metadata_grid_height(rows: int) -> int:
+    """Pixels that show the header and ``rows`` rows without an inner scroll, up to a cap."""
+    return GRID_ROW_PX * (1 + min(rows, MAX_GRID_ROWS)) + 3  # + 3: the grid's borders
+
+
 def _metadata(table: StudioTable) -> None:
     """The Metadata tab: the editable types and actions, a one-column form, reset."""
     st.markdown(
@@ -415,6 +449,8 @@ def _metadata(table: StudioTable) -> None:
         key=f"metadata_editor_{version}",
         hide_index=True,
         width="stretch",
+        height=metadata_grid_height(len(records)),
+        row_height=GRID_ROW_PX,
         disabled=["column", "note", "sdv_said"],
         column_config={
             "column": st.column_config.TextColumn("column"),
@@ -431,6 +467,12 @@ def _metadata(table: StudioTable) -> None:
             "note": st.column_config.TextColumn("why", width="large"),
         },
     )
+    noted = [column for column in table.schema.columns if column.note]
+    if noted:
+        with st.container(border=True, key="metadata_notes"):
+            st.markdown("**Why, in full**")
+            st.markdown("\n".join(f"- **{md(column.name)}**: {md(column.note)}"
+                                   for column in noted))
     edited_records = edited[["column", "sdtype", "pii", "action"]].to_dict("records")
     current_records = records[["column", "sdtype", "pii", "action"]].to_dict("records")
     if edited_records != current_records:
@@ -501,6 +543,7 @@ for tab, draw in ((preview_tab, _preview), (profile_tab, _profile), (metadata_ta
 
 st.divider()
 options = [None, *table.schema.modelled_columns]
+suggested = state.target_is_suggested(table)
 target = st.selectbox(
     "Target column (what a model would predict)",
     options,
@@ -513,4 +556,16 @@ target = st.selectbox(
 if target != table.target:
     with user_errors("setting the target"):
         state.update_dataset(table.with_target(target))
+        state.choose_target(table.fingerprint, target)  # a pick is a confirmation
         st.rerun()
+elif suggested:
+    with st.container(border=True, key="target_suggested"):
+        st.markdown(
+            f":material/help: **Suggested — change it.** The studio guessed "
+            f"**{md(table.target)}**: a column with a few classes (2 to 20), preferring names "
+            "such as *default*, *fraud* or *churn*. If a model should predict another column, "
+            "pick it above; if this one is right, confirm it."
+        )
+        st.button(f"Confirm {md(table.target)} as the target", key="target_confirm",
+                  icon=":material/check:", on_click=state.choose_target,
+                  args=(table.fingerprint, table.target))

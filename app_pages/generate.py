@@ -17,6 +17,7 @@ from ui.widgets import (
     download_button,
     generate_rows,
     generated_message,
+    md,
     move_password_out_of_url,
     progress_bar,
     require_dataset,
@@ -117,7 +118,8 @@ if table.target and table.target in sample.frame.columns:
     real_share = real_train[table.target].astype(str).value_counts(normalize=True)
     synth_share = sample.frame[table.target].astype(str).value_counts(normalize=True)
     st.caption(
-        f"Class shares of **{table.target}** — real: "
+        f"Class shares of **{md(table.target)}**"
+        + (" (the suggested target)" if state.target_is_suggested(table) else "") + " — real: "
         + ", ".join(f"{k} {v:.1%}" for k, v in real_share.items())
         + " · synthetic: " + ", ".join(f"{k} {v:.1%}" for k, v in synth_share.items())
     )
@@ -145,6 +147,8 @@ for column, (fmt, (extension, mime)) in zip(columns, EXPORT_FORMATS.items(), str
         help="Excel holds at most 1,048,575 rows; use CSV or Parquet." if disabled else None,
     )
 st.page_link("app_pages/evaluate.py", label="Evaluate these rows", icon=":material/arrow_forward:")
+if demo.active():  # the demo's step is to look at the rows, not to write them anywhere
+    st.stop()
 
 # --------------------------------------------------------------------------- write to a database
 

@@ -15,6 +15,7 @@ from core.engine.catalogue import PRESETS, REGISTRY, ParamSpec, SynthesizerSpec
 from core.engine.device import DeviceInfo
 from core.engine.training import TrainingRequest
 from core.errors import StudioError
+from core.jobs.status import JobStatus
 from core.store.registry import ModelRecord
 from core.workflow import (
     estimate_fit,
@@ -53,60 +54,58 @@ runner = caching.job_runner()
 _STARTUP_WORTH_SAYING = 1.0
 
 
+# --------------------------------------------------------------------------- what runs
+
+current_job = state.get(state.CURRENT_JOB)
+job_status: JobStatus | None = runner.status(current_job) if current_job is not None else None
+compare_job = state.get(state.COMPARE_JOB)
+comparing = compare_job is not None and runner.status(compare_job).is_active
+
+
+def fit_words(synthesizer: str, preset: str | None = None, seed: int | None = None) -> str:
+    """"**Gaussian Copula** with the **Quick** preset (seed 0)": what a fit trains."""
+    title = REGISTRY[synthesizer].title if synthesizer in REGISTRY else synthesizer
+    words = f"**{title}**"
+    if preset:
+        words += (" with edited settings" if preset == "custom"
+                  else f" with the **{preset.capitalize()}** preset")
+    return words + (f" (seed {seed})" if seed is not None else "")
+
+
+def running_fit_words() -> str | None:
+    """What the session's active fit trains, from its request (or its status); None if none."""
+    if job_status is None or not job_status.is_active:
+        return None
+    request = state.fit_request(current_job)
+    if request is not None:
+        return fit_words(request.synthesizer, request.preset, request.seed)
+    return fit_words(job_status.synthesizer) if job_status.synthesizer else "a model"
+
+
+def why_train_is_off() -> str | None:
+    """Why Train cannot start now (a fit or a comparison runs in this workspace), or None."""
+    running = running_fit_words()
+    if running is not None:
+        waiting = "waits in the queue" if job_status.state == "queued" else "is training"
+        return (f"Train is off while {running} {waiting} in this workspace: one fit at a "
+                "time. Cancel it below, or wait until it ends.")
+    if comparing:
+        return ("Train is off while a comparison fits models in this workspace (see the "
+                "Compare page). Cancel it there, or wait until it ends.")
+    return None
+
+
+if state.target_is_suggested(table):
+    st.caption(
+        f":material/help: Usefulness is tested by predicting **{md(table.target)}**, the "
+        "suggested target (the studio's guess). Confirm it or pick another on the Data page."
+    )
+
 # --------------------------------------------------------------------------- choices
 
-st.subheader("1 · Synthesizer")
-cards = st.columns(len(REGISTRY))
-for column, spec in zip(cards, REGISTRY.values(), strict=True):
-    with column.container(border=True, height="stretch"):
-        st.markdown(f"**{spec.title}**")
-        st.caption(spec.tagline)
-        st.markdown(f":material/speed: {spec.speed}")
-synth_key = st.radio(
-    "Synthesizer", list(REGISTRY), format_func=lambda key: REGISTRY[key].title,
-    horizontal=True, key="train_synthesizer", label_visibility="collapsed",
-)
-spec: SynthesizerSpec = REGISTRY[synth_key]
-with st.container(border=True):
-    left, right = st.columns([3, 2])
-    with left:
-        st.markdown(f"**How {spec.title} works.** {spec.how_it_works}")
-        st.markdown(f"**When to pick it.** {spec.when_to_pick}")
-    with right:
-        st.graphviz_chart(spec.picture, width="stretch")
 
-st.subheader("2 · Settings")
-left, middle, right = st.columns(3)
-preset = left.radio(
-    "Preset", PRESETS, horizontal=True, key="train_preset",
-    format_func=str.capitalize, index=1,
-    help="Quick: a first look in seconds. Balanced: good results in about a minute on a "
-    "laptop, stopping early when the loss settles. Best: the full SDV defaults.",
-)
-seed = middle.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed",
-                           help="Same seed + same settings → the same model and samples.")
-device_info: DeviceInfo = caching.device()
-device_options = ["auto", "cpu"] + ([device_info.kind] if device_info.is_gpu else [])
-device_choice = right.radio(
-    "Device", device_options, key="train_device", horizontal=True,
-    index=device_options.index(state.get_device_preference())
-    if state.get_device_preference() in device_options else 0,
-    format_func=lambda d: {"auto": "Auto", "cpu": "Force CPU"}.get(d, d.upper()),
-    help=f"This machine: {device_info.label}. Auto uses a GPU when there is one.",
-)
-if device_choice != state.get_device_preference():
-    state.set_device_preference(device_choice)
-uses_gpu = runs_on_gpu(spec.key, device_choice, device_info)
-right.caption(
-    f"Runs on: **{device_info.label if uses_gpu else 'CPU'}**"
-    + ("" if spec.deep else " (Gaussian Copula needs no GPU)")
-)
-
-overrides: dict[str, Any] = {}
-preset_values = spec.presets[preset]
-
-
-def _param_widget(param: ParamSpec, default: Any) -> Any:
+def param_widget(spec: SynthesizerSpec, preset: str, param: ParamSpec, default: Any) -> Any:
+    """One hyperparameter's input, keyed per synthesizer and preset."""
     key = f"param_{spec.key}_{preset}_{param.name}"
     if param.kind == "int":
         return st.number_input(param.label, int(param.minimum or 0), int(param.maximum or 10**6),
@@ -124,50 +123,108 @@ def _param_widget(param: ParamSpec, default: Any) -> Any:
                          help=param.help)
 
 
-if not presentation.is_on():  # an audience does not need the knobs
-    with st.expander("Advanced hyperparameters", icon=":material/tune:"):
-        st.caption(f"Starting from the **{preset}** preset. Batch size 0 means automatic.")
-        grid = st.columns(3)
-        for index, param in enumerate(spec.params):
-            with grid[index % 3]:
-                value = _param_widget(param, preset_values[param.name])
-            default = preset_values[param.name]
-            if param.kind == "layers":
-                try:
-                    value = tuple(int(v) for v in str(value).replace(" ", "").split(",") if v)
-                except ValueError:
-                    pass  # resolve_params explains the bad value
-                if value != tuple(default):
+def how_it_works(spec: SynthesizerSpec) -> None:
+    """The synthesizer's plain-words card and picture."""
+    with st.container(border=True):
+        left, right = st.columns([3, 2])
+        with left:
+            st.markdown(f"**How {spec.title} works.** {spec.how_it_works}")
+            st.markdown(f"**When to pick it.** {spec.when_to_pick}")
+        with right:
+            st.graphviz_chart(spec.picture, width="stretch")
+
+
+def choose_and_start() -> None:
+    """Pick the synthesizer and settings, see the estimate, and start (or reuse) a fit."""
+    st.subheader("1 · Synthesizer")
+    cards = st.columns(len(REGISTRY))
+    for column, each in zip(cards, REGISTRY.values(), strict=True):
+        with column.container(border=True, height="stretch"):
+            st.markdown(f"**{each.title}**")
+            st.caption(each.tagline)
+            st.markdown(f":material/speed: {each.speed}")
+    synth_key = st.radio(
+        "Synthesizer", list(REGISTRY), format_func=lambda key: REGISTRY[key].title,
+        horizontal=True, key="train_synthesizer", label_visibility="collapsed",
+    )
+    spec: SynthesizerSpec = REGISTRY[synth_key]
+    how_it_works(spec)
+
+    st.subheader("2 · Settings")
+    left, middle, right = st.columns(3)
+    preset = left.radio(
+        "Preset", PRESETS, horizontal=True, key="train_preset",
+        format_func=str.capitalize, index=1,
+        help="Quick: a first look in seconds. Balanced: good results in about a minute on a "
+        "laptop, stopping early when the loss settles. Best: the full SDV defaults.",
+    )
+    seed = middle.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed",
+                               help="Same seed + same settings → the same model and samples.")
+    device_info: DeviceInfo = caching.device()
+    device_options = ["auto", "cpu"] + ([device_info.kind] if device_info.is_gpu else [])
+    device_choice = right.radio(
+        "Device", device_options, key="train_device", horizontal=True,
+        index=device_options.index(state.get_device_preference())
+        if state.get_device_preference() in device_options else 0,
+        format_func=lambda d: {"auto": "Auto", "cpu": "Force CPU"}.get(d, d.upper()),
+        help=f"This machine: {device_info.label}. Auto uses a GPU when there is one.",
+    )
+    if device_choice != state.get_device_preference():
+        state.set_device_preference(device_choice)
+    uses_gpu = runs_on_gpu(spec.key, device_choice, device_info)
+    right.caption(
+        f"Runs on: **{device_info.label if uses_gpu else 'CPU'}**"
+        + ("" if spec.deep else " (Gaussian Copula needs no GPU)")
+    )
+
+    overrides: dict[str, Any] = {}
+    preset_values = spec.presets[preset]
+    if not presentation.is_on():  # an audience does not need the knobs
+        with st.expander("Advanced hyperparameters", icon=":material/tune:"):
+            st.caption(f"Starting from the **{preset}** preset. Batch size 0 means automatic.")
+            grid = st.columns(3)
+            for index, param in enumerate(spec.params):
+                with grid[index % 3]:
+                    value = param_widget(spec, preset, param, preset_values[param.name])
+                default = preset_values[param.name]
+                if param.kind == "layers":
+                    try:
+                        value = tuple(int(v) for v in str(value).replace(" ", "").split(",")
+                                      if v)
+                    except ValueError:
+                        pass  # resolve_params explains the bad value
+                    if value != tuple(default):
+                        overrides[param.name] = value
+                elif value != default:
                     overrides[param.name] = value
-            elif value != default:
-                overrides[param.name] = value
 
-test_size, split_seed = 0.3, 0
-if not presentation.is_on():
-    with st.expander("Honest split", icon=":material/call_split:"):
-        st.markdown(
-            "Before training, the real rows are split: the synthesizer only sees the **train** "
-            "part. The **held-out** part is kept to test usefulness and privacy fairly later."
-        )
-        left, right = st.columns(2)
-        test_size = left.slider("Held-out share", 0.1, 0.5, 0.3, 0.05, key="train_test_size")
-        split_seed = right.number_input("Split seed", 0, 2**31 - 1, 0, key="train_split_seed")
-        st.caption(f"Stratified on **{table.target}**." if table.target else
-                   "No target column chosen on the Data page: the split is random.")
-split = SplitSpec(test_size=float(test_size), seed=int(split_seed), target=table.target)
+    test_size, split_seed = 0.3, 0
+    if not presentation.is_on():
+        with st.expander("Honest split", icon=":material/call_split:"):
+            st.markdown(
+                "Before training, the real rows are split: the synthesizer only sees the "
+                "**train** part. The **held-out** part is kept to test usefulness and privacy "
+                "fairly later."
+            )
+            left, right = st.columns(2)
+            test_size = left.slider("Held-out share", 0.1, 0.5, 0.3, 0.05, key="train_test_size")
+            split_seed = right.number_input("Split seed", 0, 2**31 - 1, 0,
+                                            key="train_split_seed")
+            if table.target and state.target_is_suggested(table):
+                st.caption(f"Stratified on **{md(table.target)}**, the suggested target.")
+            else:
+                st.caption(f"Stratified on **{md(table.target)}**." if table.target else
+                           "No target column chosen on the Data page: the split is random.")
+    split = SplitSpec(test_size=float(test_size), seed=int(split_seed), target=table.target)
 
-# --------------------------------------------------------------------------- start
-
-request: TrainingRequest | None = None
-with user_errors("checking the settings"):
-    request = plan_request(table, spec.key, preset, int(seed), device_choice, split, overrides)
-
-current_job = state.get(state.CURRENT_JOB)
-job_active = False
-if current_job is not None:
-    job_active = runner.status(current_job).is_active
-
-if request is not None:
+    request: TrainingRequest | None = None
+    with user_errors("checking the settings"):
+        request = plan_request(table, spec.key, preset, int(seed), device_choice, split,
+                               overrides)
+    if request is None:
+        st.button("Train", type="primary", key="train_start", disabled=True,
+                  icon=":material/play_arrow:", help="Fix the settings above first.")
+        return
     cached = find_trained(registry, request)
     if cached is not None:
         st.success(
@@ -192,18 +249,43 @@ if request is not None:
         advice = fit_advice(table, estimate)
         if advice:
             st.warning(md(advice), icon=":material/hourglass_top:")
-    if st.button("Train", type="primary", key="train_start", disabled=job_active,
-                 icon=":material/play_arrow:"):
+    why_off = why_train_is_off()
+    if st.button("Train", type="primary", key="train_start", disabled=why_off is not None,
+                 icon=":material/play_arrow:", help=why_off):
         with user_errors("starting the training"):
             trained = train_in_background(request, table.frame, estimate_seconds=estimate)
             if trained.reused:
                 state.flash(f"Reused the trained model **{trained.record.label}** from the "
                             "cache.")
             st.rerun()
+    if why_off is not None:
+        st.caption(f":material/block: {why_off}")
 
+
+def demo_fit() -> None:
+    """During the guided demo: what it trains, read from its running job or its model."""
+    record: ModelRecord | None = state.get(state.CURRENT_MODEL)
+    running = running_fit_words()
+    request = state.fit_request(current_job)
+    if running is not None:
+        synthesizer, said = job_status.synthesizer, f"The demo is training {running}."
+        if request is not None:
+            synthesizer = request.synthesizer
+    elif record is not None and record.data_fingerprint == table.fingerprint:
+        synthesizer = record.synthesizer
+        said = f"The demo trained {fit_words(record.synthesizer, record.preset, record.seed)}."
+    else:
+        st.caption("The demo's button above starts the fit; what it trains shows here.")
+        return
+    st.markdown(f":material/model_training: {said}")
+    if synthesizer in REGISTRY:
+        how_it_works(REGISTRY[synthesizer])
+
+
+if demo.active():  # the demo trains its own model: its settings, not the pickers, are shown
+    demo_fit()
 else:
-    st.button("Train", type="primary", key="train_start", disabled=True,
-              icon=":material/play_arrow:", help="Fix the settings above first.")
+    choose_and_start()
 
 # --------------------------------------------------------------------------- progress
 
@@ -216,13 +298,17 @@ def job_panel() -> None:
         return
     status = runner.status(job_id)
     title = REGISTRY[status.synthesizer].title if status.synthesizer in REGISTRY else "Model"
+    head = f"**Training {title}**"
+    request = state.fit_request(job_id)  # None after a reload: the status has no preset
+    if request is not None and request.preset != "custom":
+        head += f" with the **{request.preset.capitalize()}** preset"
     if status.is_active:
         def live_loss() -> None:
             if status.losses:
                 show_chart(loss_figure(status.losses), key="live_loss")
 
         job_progress(runner, status,
-                     title=f"**Training {title}**"
+                     title=head
                      + (f" on {status.device}" if status.device else ""),
                      key="train_job", cancel_key="train_cancel", details=live_loss)
         return

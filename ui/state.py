@@ -41,6 +41,17 @@ SAMPLE_JOB = "studio.sample_job"
 #: The evaluation job of the current rows: {"job_id", "sample_key", "error"} (the Evaluate
 #: page; "error" says why the last one did not finish, so it is not restarted by itself).
 EVALUATION_JOB = "studio.evaluation_job"
+#: Presentation mode on (True) or off: a plain key, not the toggle's, so a page switch
+#: (which drops widget state) cannot turn it off (:mod:`ui.presentation`).
+PRESENTING = "studio.presentation"
+#: The Data page's source picker ("Sample dataset", "Upload a file", ...): a widget key the
+#: radio keeps for the whole session (persist_state="session"), so a page switch keeps it.
+DATA_SOURCE = "data_source"
+#: The target per dataset fingerprint: {fingerprint: {"target", "confirmed"}}. "confirmed"
+#: is False while the target is the studio's own guess (pages say "suggested target").
+TARGET_CHOICES = "studio.target_choices"
+#: (job id, TrainingRequest) of the session's latest fit, so a page can say what it trains.
+FIT_REQUEST = "studio.fit_request"
 #: Keys whose changes are saved to the workspace.
 SAVED = (DATASET, CURRENT_MODEL, CURRENT_JOB, COMPARE_JOB, COMPARE_RESULT, SAMPLE_JOB)
 
@@ -175,3 +186,36 @@ def put_evaluation(key: str, evaluation: Any) -> None:
     while len(evaluations) > _MAX_EVALUATIONS:
         evaluations.pop(next(iter(evaluations)))
     st.session_state[EVALUATIONS] = evaluations
+
+
+def note_suggested_target(table: StudioTable) -> None:
+    """Remember that ``table``'s target is the studio's guess (unless the user chose one)."""
+    choices = st.session_state.setdefault(TARGET_CHOICES, {})
+    if table.target is not None and table.fingerprint not in choices:
+        choices[table.fingerprint] = {"target": table.target, "confirmed": False}
+
+
+def choose_target(fingerprint: str, target: str | None) -> None:
+    """Remember the user's target for this dataset (picking or confirming one)."""
+    st.session_state.setdefault(TARGET_CHOICES, {})[fingerprint] = {
+        "target": target, "confirmed": True}
+
+
+def chosen_target(fingerprint: str) -> tuple[str | None] | None:
+    """The target the user chose for this dataset, as a 1-tuple; None if never chosen."""
+    entry = st.session_state.get(TARGET_CHOICES, {}).get(fingerprint)
+    return (entry["target"],) if entry and entry["confirmed"] else None
+
+
+def target_is_suggested(table: StudioTable | None) -> bool:
+    """True while ``table``'s target is the studio's guess and the user has not confirmed it."""
+    if table is None or table.target is None:
+        return False
+    entry = st.session_state.get(TARGET_CHOICES, {}).get(table.fingerprint)
+    return bool(entry) and not entry["confirmed"] and entry["target"] == table.target
+
+
+def fit_request(job_id: str | None) -> Any:
+    """The TrainingRequest of the fit ``job_id`` (None if this session did not start it)."""
+    kept = st.session_state.get(FIT_REQUEST)
+    return kept[1] if kept is not None and job_id is not None and kept[0] == job_id else None

@@ -182,6 +182,7 @@ def train_in_background(request: TrainingRequest, frame: pd.DataFrame,
     if trained.record is not None:
         state.put(state.CURRENT_MODEL, trained.record)
     else:
+        state.put(state.FIT_REQUEST, (trained.job_id, request))  # what the job fits
         state.put(state.CURRENT_JOB, trained.job_id)
     return trained
 
