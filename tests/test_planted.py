@@ -10,7 +10,14 @@ from core.data.schema import prepare_training_frame
 from core.data.splitting import SplitSpec, split_real, training_positions
 from core.engine.metadata import detect_table
 from core.errors import ParameterError
-from core.evaluation.planted import check_canaries, check_planted, nearest_synthetic, planted_truth
+from core.evaluation.planted import (
+    check_canaries,
+    check_planted,
+    nearest_synthetic,
+    planted_truth,
+    relation_change,
+    share_change,
+)
 
 SPEC = FakeSpec(domain="loans", rows=2000, correlation=0.9, rare_rate=0.1, outlier_rate=0.05,
                 canaries=10, pii_columns=(), seed=11)
@@ -63,6 +70,50 @@ def test_structure_lost_by_shuffling_is_reported(planted):
     checks = {c.measure: c for c in check_planted(truth, train, shuffled)}
     assert not checks["rank correlation of annual_income and credit_score"].recovered
     assert checks["share of rows with defaulted true"].recovered  # shares survive shuffling
+
+
+def test_a_share_that_triples_is_not_recovered_and_says_which_way(planted):
+    # The case: an outlier group of 4.9 % became 15.7 % and was labelled recovered.
+    assert share_change(0.049, 0.157) == "more"
+    assert share_change(0.049, 0.010) == "fewer"
+    assert share_change(0.049, 0.054) == "kept" and share_change(0.12, 0.10) == "kept"
+    assert share_change(0.0, 0.0) == "fewer"  # nothing planted is never "kept"
+    _, truth, train, _, _, _ = planted
+    column = truth.outlier_column
+    bloated = train.copy()
+    ordinary = bloated.index[bloated[column] < bloated[column].median()]
+    bloated.loc[ordinary[: len(bloated) // 10], column] *= 50  # 10 % more outliers
+    check = next(c for c in check_planted(truth, train, bloated)
+                 if c.measure.startswith(f"share of rows with {column}"))
+    assert check.synthetic > 2 * check.real
+    assert not check.recovered and check.change == "more"
+    assert "over-produces" in check.explanation and "times the real share" in check.explanation
+
+
+def test_a_relation_says_whether_it_weakened_grew_or_reversed():
+    assert relation_change(0.75, 0.70) == "kept"
+    assert relation_change(0.75, 0.50) == "weaker"
+    assert relation_change(0.30, 0.60) == "stronger"
+    assert relation_change(-0.37, 0.20) == "reversed"
+
+
+def test_a_canary_copied_with_noise_is_caught_but_a_row_in_its_corner_is_not(planted):
+    table, _, train, holdout, canaries, seen = planted
+    inside = canaries[pd.Series(seen)].reset_index(drop=True)
+    noisy = inside.copy()
+    noisy["annual_income"] = noisy["annual_income"] * 1.001  # a copy with a tiny change
+    result = check_canaries(inside, [True] * len(inside), train,
+                            pd.concat([holdout, noisy], ignore_index=True), table.schema)
+    assert result.exact_copies == 0 and result.near_copies == len(inside)
+    # The same huge numbers in another state: one category apart (distance 1), which can be
+    # nearer than the canary's nearest real neighbour, but it is not that person's row.
+    corner = inside.copy()
+    values = train["state"].dropna().unique()
+    corner["state"] = [next(v for v in values if v != mine) for mine in inside["state"]]
+    result = check_canaries(inside, [True] * len(inside), train,
+                            pd.concat([holdout, corner], ignore_index=True), table.schema)
+    assert any(c.nearest_distance < c.other_real_distance for c in result.checks)
+    assert result.near_copies == 0 and "generalised" in result.explanation
 
 
 def test_an_exact_copy_of_a_canary_is_caught(planted):

@@ -9,8 +9,10 @@ can:
 * **generalisation** — :func:`check_planted` measures each planted structure in the real
   training rows and in the synthetic rows and says whether it was recovered;
 * **memorisation** — :func:`check_canaries` looks for each canary in the synthetic rows:
-  an exact copy, or a synthetic row closer to the canary than any other real row is (a
-  "near copy"). More epochs and smaller data produce more copies.
+  an exact copy, or a synthetic row much closer to the canary than any other real row is
+  (a "near copy": under :data:`~core.evaluation.thresholds.CANARY_NEAR_RATIO` of that
+  distance, so a row merely in the canary's corner of the table is not one). More epochs and
+  smaller data produce more copies.
 
 :func:`nearest_synthetic` powers the record explorer: the synthetic rows nearest to one
 real row, to compare with the neighbours of a row the model never saw.
@@ -29,6 +31,11 @@ from core.data.schema import TableSchema, prepare_training_frame
 from core.data.splitting import SplitSpec, training_positions
 from core.evaluation._common import as_numeric, evaluated_columns
 from core.evaluation.privacy import encode_rows, fit_row_encoder, joint_row_hashes
+from core.evaluation.thresholds import (
+    CANARY_NEAR_RATIO,
+    PLANTED_RELATION_TOLERANCE,
+    PLANTED_SHARE_TOLERANCE,
+)
 
 __all__ = [
     "PLANTED_PAIRS",
@@ -41,6 +48,8 @@ __all__ = [
     "check_planted",
     "nearest_synthetic",
     "planted_truth",
+    "relation_change",
+    "share_change",
 ]
 
 #: Column pairs whose relation each domain plants, with the relation in words.
@@ -63,7 +72,6 @@ PLANTED_PAIRS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("bmi", "systolic_bp", "higher BMI → higher blood pressure"),
     ),
 }
-_RELATION_TOLERANCE = 0.15
 _OUTLIER_THRESHOLD = 3.0  # "in the outlier group" = above 3x the column's median
 
 
@@ -121,6 +129,9 @@ class PlantedCheck:
         synthetic: The value in the synthetic rows.
         recovered: Whether the synthetic data shows it too.
         explanation: One sentence a student can follow.
+        change: Which way it went: ``kept``; for a relation ``weaker``, ``stronger`` or
+            ``reversed``; for a share ``fewer`` or ``more``.
+        kind: ``relation`` or ``share``.
     """
 
     name: str
@@ -129,6 +140,8 @@ class PlantedCheck:
     synthetic: float
     recovered: bool
     explanation: str
+    change: str = "kept"
+    kind: str = "relation"
 
 
 def _rank_correlation(frame: pd.DataFrame, a: str, b: str) -> float:
@@ -138,6 +151,58 @@ def _rank_correlation(frame: pd.DataFrame, a: str, b: str) -> float:
     return 0.0 if pd.isna(value) else float(value)
 
 
+def relation_change(real: float, synthetic: float) -> str:
+    """``kept``, ``weaker``, ``stronger`` or ``reversed`` (:data:`PLANTED_RELATION_TOLERANCE`)."""
+    if real != 0 and np.sign(synthetic) != np.sign(real):
+        return "reversed"
+    if abs(synthetic - real) <= PLANTED_RELATION_TOLERANCE:
+        return "kept"
+    return "weaker" if abs(synthetic) < abs(real) else "stronger"
+
+
+def share_change(real: float, synthetic: float) -> str:
+    """``kept``, ``fewer`` or ``more`` (:data:`PLANTED_SHARE_TOLERANCE`).
+
+    A share is kept within a relative and an absolute tolerance, so a share that triples
+    (4.9 % → 15.7 %) is "more", not kept; an absent share (0 real rows) is never kept.
+    """
+    relative, absolute = PLANTED_SHARE_TOLERANCE
+    if real > 0 and abs(synthetic - real) <= relative * real + absolute:
+        return "kept"
+    return "more" if synthetic > real else "fewer"
+
+
+def _times(real: float, synthetic: float) -> str:
+    """How many times the real share, in words ("3.2 times", "a third of")."""
+    if real <= 0:
+        return ""
+    factor = synthetic / real
+    if factor >= 1:
+        return f" ({factor:.1f} times the real share)"
+    return f" ({factor:.0%} of the real share)"
+
+
+def _relation_check(a: str, b: str, words: str, real: float, synth: float) -> PlantedCheck:
+    change = relation_change(real, synth)
+    said = {"kept": "Kept", "weaker": "Weakened", "stronger": "Exaggerated",
+            "reversed": "Reversed"}[change]
+    return PlantedCheck(
+        name=words, measure=f"rank correlation of {a} and {b}", real=real, synthetic=synth,
+        recovered=change == "kept", change=change, kind="relation",
+        explanation=f"{said}: {synth:+.2f} in the synthetic rows against {real:+.2f} in the "
+                    "real ones.",
+    )
+
+
+def _share_explanation(what: str, real: float, synth: float, change: str, lost: str) -> str:
+    text = f"{synth:.1%} of synthetic rows {what} against {real:.1%} of real rows"
+    if change == "kept":
+        return text + ": kept."
+    if change == "more":
+        return text + f"{_times(real, synth)}: the synthesizer over-produces it."
+    return text + f"{_times(real, synth)}: {lost}."
+
+
 def check_planted(truth: PlantedTruth, real_train: pd.DataFrame,
                   synthetic: pd.DataFrame) -> list[PlantedCheck]:
     """Measure each planted structure in both tables (columns missing are skipped)."""
@@ -145,29 +210,18 @@ def check_planted(truth: PlantedTruth, real_train: pd.DataFrame,
     for a, b, words in truth.pairs:
         if not {a, b} <= set(real_train.columns) & set(synthetic.columns):
             continue
-        real = _rank_correlation(real_train, a, b)
-        synth = _rank_correlation(synthetic, a, b)
-        recovered = abs(real - synth) <= _RELATION_TOLERANCE and np.sign(real) == np.sign(synth)
-        checks.append(PlantedCheck(
-            name=words, measure=f"rank correlation of {a} and {b}", real=real, synthetic=synth,
-            recovered=bool(recovered),
-            explanation=(f"Kept: {synth:+.2f} in the synthetic rows against {real:+.2f} in the "
-                         "real ones." if recovered else
-                         f"Lost or distorted: {synth:+.2f} in the synthetic rows against "
-                         f"{real:+.2f} in the real ones."),
-        ))
+        checks.append(_relation_check(a, b, words, _rank_correlation(real_train, a, b),
+                                      _rank_correlation(synthetic, a, b)))
     if truth.target in real_train.columns and truth.target in synthetic.columns:
         real = float(pd.Series(as_numeric(real_train[truth.target])).mean())
         synth = float(pd.Series(as_numeric(synthetic[truth.target])).mean())
-        recovered = real > 0 and 0.5 * real <= synth <= 2 * real
+        change = share_change(real, synth)
         checks.append(PlantedCheck(
             name=f"rare class: {truth.target} is true for about {truth.rare_rate:.0%} of rows",
             measure=f"share of rows with {truth.target} true", real=real, synthetic=synth,
-            recovered=bool(recovered),
-            explanation=(f"The rare class makes up {synth:.1%} of synthetic rows against "
-                         f"{real:.1%} of real ones" + (": kept." if recovered else
-                                                       ": the synthesizer under- or "
-                                                       "over-produces it.")),
+            recovered=change == "kept", change=change, kind="share",
+            explanation=_share_explanation(f"have {truth.target} true", real, synth, change,
+                                           "the synthesizer under-produces it"),
         ))
     column = truth.outlier_column
     if column and column in real_train.columns and column in synthetic.columns:
@@ -175,15 +229,14 @@ def check_planted(truth: PlantedTruth, real_train: pd.DataFrame,
         threshold = _OUTLIER_THRESHOLD * float(np.nanmedian(real_values))
         real = float(np.nanmean(real_values > threshold))
         synth = float(np.nanmean(as_numeric(synthetic[column]) > threshold))
-        recovered = real > 0 and synth >= 0.5 * real
+        change = share_change(real, synth)
         checks.append(PlantedCheck(
             name=f"outlier group: about {truth.outlier_rate:.0%} of rows with a very large "
                  f"{column}",
             measure=f"share of rows with {column} above {threshold:,.0f}", real=real,
-            synthetic=synth, recovered=bool(recovered),
-            explanation=(f"{synth:.1%} of synthetic rows are in the outlier group against "
-                         f"{real:.1%} of real rows" + (": kept." if recovered else
-                                                      ": the group was smoothed away.")),
+            synthetic=synth, recovered=change == "kept", change=change, kind="share",
+            explanation=_share_explanation("are in the outlier group", real, synth, change,
+                                           "the group was partly smoothed away"),
         ))
     return checks
 
@@ -201,7 +254,8 @@ class CanaryCheck:
         nearest_distance: Distance to the closest synthetic row (0 = identical).
         other_real_distance: Distance to the closest *other* real training row.
         exact: A synthetic row is identical on every evaluated column.
-        near: A synthetic row is closer to it than any other real row is.
+        near: A synthetic row is much closer to it than any other real row is (under
+            :data:`~core.evaluation.thresholds.CANARY_NEAR_RATIO` of that distance).
     """
 
     position: int
@@ -273,7 +327,7 @@ def check_canaries(
             position=positions[index] if positions else index,
             in_training=bool(in_training[index]), nearest_distance=nearest,
             other_real_distance=other_real, exact=exact,
-            near=exact or nearest < other_real,
+            near=exact or nearest < CANARY_NEAR_RATIO * other_real,
         ))
     seen = [c for c in checks if c.in_training]
     exact_copies = sum(c.exact for c in seen)
@@ -282,9 +336,9 @@ def check_canaries(
         explanation = ("No canary landed in the training part, so none could be memorised; "
                        "fake the data again with more canaries.")
     elif near_copies == 0:
-        explanation = (f"None of the {len(seen)} canaries the synthesizer saw reappears: every "
-                       "synthetic row is farther from each canary than the nearest other real "
-                       "row. It generalised instead of copying.")
+        explanation = (f"None of the {len(seen)} canaries the synthesizer saw reappears: no "
+                       "synthetic row copies one or sits much closer to it than the nearest "
+                       "other real row does. It generalised instead of copying.")
     else:
         explanation = (f"{near_copies} of the {len(seen)} canaries the synthesizer saw "
                        f"reappear{' exactly' if exact_copies == near_copies else ''}"

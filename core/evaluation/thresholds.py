@@ -40,6 +40,7 @@ from __future__ import annotations
 
 __all__ = [
     "ACCEPTABLE",
+    "CANARY_NEAR_RATIO",
     "CLASS_SHARE_FACTOR",
     "CLASS_SHARE_MIN_CHANGE",
     "FIDELITY_FAIR",
@@ -53,6 +54,8 @@ __all__ = [
     "MIN_EXPECTED_FOR_SHIFT",
     "MIN_REAL_ROWS",
     "NOT_MEASURED",
+    "PLANTED_RELATION_TOLERANCE",
+    "PLANTED_SHARE_TOLERANCE",
     "PRIVACY_FAIR",
     "PRIVACY_GOOD",
     "REPEATED_TABLE",
@@ -100,6 +103,16 @@ MIN_EXPECTED_FOR_SHIFT = 20
 MIN_EXPECTED_FOR_DROP = 5
 #: Columns with more distinct values than this are not judged class by class.
 MAX_CLASSES_JUDGED = 20
+
+#: Planted truth (core/evaluation/planted.py): a relation is kept when its synthetic rank
+#: correlation has the real sign and is within this distance of the real one.
+PLANTED_RELATION_TOLERANCE = 0.15
+#: A planted share (rare class, outlier group) is kept when the synthetic share is within
+#: (relative × real share + absolute) of the real one: 4.9 % may become 2.2–7.6 %, not 15.7 %.
+PLANTED_SHARE_TOLERANCE = (0.35, 0.01)
+#: A canary "reappears" when a synthetic row is an exact copy, or is nearer to it than this
+#: fraction of the distance to its nearest other real row (one category apart is distance 1).
+CANARY_NEAR_RATIO = 0.5
 
 #: Compare's privacy guard: the "fair" privacy limits, so eligible means acceptable privacy.
 MAX_EXCESS_EXACT_MATCH_RATE, MAX_DCR_SHARE = PRIVACY_FAIR
