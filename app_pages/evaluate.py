@@ -13,7 +13,7 @@ from core.evaluation import (
     dcr_figure,
     utility_figure,
 )
-from core.evaluation.outputs import run_card
+from core.evaluation.outputs import report_title_of, run_card
 from core.evaluation.planted import canaries_of_table, check_planted, nearest_synthetic
 from core.evaluation.report import build_report
 from core.evaluation.thresholds import fidelity_level
@@ -360,7 +360,7 @@ def _report() -> None:
 
     def report_html() -> str:
         """Build the report when the button is clicked."""
-        return build_report(result, card, title=f"Synthetic data report — {table.name}")
+        return build_report(result, card, title=report_title_of(table, record))
 
     download_button(
         st, "Download the HTML report", report_html, key="eval_report", type="primary",

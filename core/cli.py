@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     from core.engine.catalogue import get_spec
     from core.engine.device import resolve_device
     from core.engine.metadata import detect_table
-    from core.evaluation.outputs import build_metrics, run_card, write_outputs
+    from core.evaluation.outputs import build_metrics, report_title_of, run_card, write_outputs
     from core.progress import scaled
     from core.store.registry import ModelRegistry
     from core.workflow import (
@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     timings["total_s"] = round(time.monotonic() - started, 3)
     metrics = build_metrics(record, sample, evaluation, len(table.frame), timings, extra)
     write_outputs(args.out, sample, evaluation, metrics, run_card(table, record, timings),
-                  title=f"Synthetic data report — {table.name}", excel_safe=args.excel_safe_csv)
+                  title=report_title_of(table, record), excel_safe=args.excel_safe_csv)
     progress(1.0, f"Wrote {args.out / 'synthetic.csv'}, report.html and metrics.json.")
     sys.stdout.write(f"{evaluation.verdict.headline}\n")
     return 0

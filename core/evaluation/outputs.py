@@ -17,7 +17,7 @@ from core.engine.generation import GeneratedSample, export_bytes
 from core.evaluation import EvaluationResult
 from core.store.registry import ModelRecord
 
-__all__ = ["build_metrics", "run_card", "write_outputs"]
+__all__ = ["build_metrics", "report_title_of", "run_card", "write_outputs"]
 
 
 def build_metrics(
@@ -73,6 +73,13 @@ def build_metrics(
     if extra:
         metrics.update(extra)
     return metrics
+
+
+def report_title_of(table: StudioTable, record: ModelRecord) -> str:
+    """The report's title: the data, the synthesizer and preset, and today's date."""
+    from core.evaluation.report import report_title
+
+    return report_title(table.name, REGISTRY[record.synthesizer].title, record.preset)
 
 
 def run_card(table: StudioTable, record: ModelRecord, timings: dict[str, float]

@@ -1,25 +1,48 @@
 """The one-file HTML report of an evaluation, for people who will never open the app.
 
-:func:`build_report` returns a single self-contained HTML document: plotly.js is embedded
-once, inline (so it opens offline, with no CDN), every figure is a ``<div>`` drawn by that
-one copy, and every text that comes from the data or the caller (column names, run-card
-values) is HTML-escaped — a column may be called ``<script>``.
+:func:`build_report` returns a single self-contained HTML document that opens offline (no
+CDN, no network): plotly.js is embedded once, inline, and every figure is a ``<div>`` drawn
+by that one copy. The copy is the *cartesian* bundle of the same plotly.js version
+(``assets/plotly-cartesian.min.js``, 1.5 MB: bars, heatmaps, histograms, scatter) when every
+figure fits it, else the full bundle plotly ships (4.8 MB): the report stays under ~2 MB.
+Every text from the data or the caller (column names, run-card values) is HTML-escaped — a
+column may be called ``<script>``.
+
+The first page is for a reader in a hurry: the title (data, synthesizer, preset, date), the
+plain verdict, three headline numbers and the verdict's warnings. Then "What these checks
+do not show", the detailed scores, the charts and the run card. It prints to PDF from the
+browser: print CSS puts each section on its own page and keeps charts whole, and the charts
+are redrawn at the page's width before printing. Meanings come from
+:mod:`core.evaluation.glossary`, so the report and the app use the same plain words.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import html
 import importlib.metadata
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from core.evaluation import glossary
+from core.evaluation.thresholds import MIN_CLASS_ROWS, MIN_REAL_ROWS
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from core.evaluation import EvaluationResult
 
-__all__ = ["REPORT_LIBRARIES", "build_report", "figure_div", "library_versions"]
+__all__ = [
+    "REPORT_LIBRARIES",
+    "build_report",
+    "figure_div",
+    "library_versions",
+    "plotly_bundle",
+    "report_title",
+]
 
 #: Distributions whose versions the run card lists.
 REPORT_LIBRARIES: tuple[str, ...] = (
@@ -27,6 +50,11 @@ REPORT_LIBRARIES: tuple[str, ...] = (
 )
 
 _WORST_COLUMNS = 6
+_ASSETS = Path(__file__).with_name("assets")
+#: The cartesian bundle of plotly.js: the trace types it draws (the report's charts use bars
+#: and heatmaps).
+_CARTESIAN_BUNDLE = _ASSETS / "plotly-cartesian.min.js"
+_VERSION = re.compile(r"plotly\.js(?: \([\w -]+\))? v(\d+\.\d+\.\d+)")
 _LEVEL_COLOURS = {
     "good": ("#2b8a3e", "#ebfbee"),
     "fair": ("#e67700", "#fff9db"),
@@ -41,12 +69,25 @@ h1 { margin: 0 0 4px; font-size: 28px; }
 h2 { margin: 36px 0 10px; font-size: 21px; border-bottom: 1px solid #dee2e6;
      padding-bottom: 4px; }
 .muted { color: #6c757d; font-size: 14px; }
-.headline { font-size: 20px; font-weight: 600; margin: 18px 0 12px; }
+.subtitle { font-size: 17px; color: #495057; }
+.badge { display: inline-block; margin: 10px 0 0; padding: 4px 10px; border-radius: 6px;
+         background: #e7f5ff; border: 1px solid #74c0fc; font-weight: 600; }
+.headline { font-size: 22px; font-weight: 600; margin: 18px 0 12px; }
+.numbers { display: grid; grid-template-columns: repeat(3, 1fr); gap: 12px; margin: 14px 0; }
+.number { background: #fff; border: 1px solid #dee2e6; border-top: 6px solid;
+          border-radius: 8px; padding: 12px 14px; }
+.number .value { font-size: 40px; font-weight: 700; line-height: 1.1; }
+.number .what { font-size: 15px; font-weight: 600; }
+.number .level { font-weight: 700; text-transform: uppercase; font-size: 13px;
+                 letter-spacing: .04em; }
 .readings { display: grid; grid-template-columns: repeat(3, 1fr); gap: 12px; }
 .reading { border-radius: 8px; padding: 12px 14px; border-left: 6px solid; }
 .reading .level { font-weight: 700; text-transform: uppercase; font-size: 13px;
                   letter-spacing: .04em; }
 .reading .aspect { font-size: 17px; font-weight: 600; margin: 2px 0 4px; }
+.warnings { background: #fff9db; border: 1px solid #fab005; border-left: 6px solid #e67700;
+            border-radius: 8px; padding: 8px 14px; margin: 14px 0; }
+.warnings h3 { margin: 4px 0; font-size: 17px; }
 .scores { display: grid; grid-template-columns: repeat(auto-fit, minmax(240px, 1fr));
           gap: 12px; }
 .score { background: #fff; border: 1px solid #dee2e6; border-radius: 8px; padding: 12px 14px; }
@@ -59,8 +100,84 @@ table { border-collapse: collapse; background: #fff; width: 100%; font-size: 14p
 th, td { border: 1px solid #dee2e6; padding: 5px 8px; text-align: left; vertical-align: top; }
 th { background: #f1f3f5; width: 30%; }
 ul.notes { margin: 6px 0; padding-left: 20px; font-size: 14px; }
-@media (max-width: 800px) { .readings, .grid2 { grid-template-columns: 1fr; } }
+ul.limits li { margin: 6px 0; }
+@media (max-width: 800px) { .readings, .grid2, .numbers { grid-template-columns: 1fr; } }
+@page { size: A4; margin: 14mm; }
+@media print {
+  body { background: #fff; font-size: 12px; }
+  main { max-width: none; padding: 0; }
+  .page { break-before: page; page-break-before: always; }
+  h2 { break-after: avoid; page-break-after: avoid; margin-top: 0; }
+  .figure, .number, .reading, .score, .warnings, tr, li {
+    break-inside: avoid; page-break-inside: avoid; }
+  .figure { border: none; padding: 0; }
+  .grid2 { grid-template-columns: 1fr; }
+  .js-plotly-plot, .plot-container, .svg-container { max-width: 100% !important; }
+  .modebar-container { display: none !important; }
+  .number, .reading, .warnings, .badge { -webkit-print-color-adjust: exact;
+                                         print-color-adjust: exact; }
+}
 """
+# Charts are laid out for the screen; redraw them at the paper's width before printing (and
+# back after), so no chart is cut at the page edge.
+_PRINT_SCRIPT = """
+(function () {
+  function fit() {
+    document.querySelectorAll('.js-plotly-plot').forEach(function (el) {
+      Plotly.Plots.resize(el);
+    });
+  }
+  window.addEventListener('beforeprint', fit);
+  window.addEventListener('afterprint', fit);
+  if (window.matchMedia) { window.matchMedia('print').addEventListener('change', fit); }
+})();
+"""
+
+
+def report_title(dataset: str, synthesizer: str, preset: str,
+                 when: _dt.date | None = None) -> str:
+    """The report's title: which data, which synthesizer and preset, and when.
+
+    ``report_title("loans.csv", "CTGAN", "balanced")`` →
+    ``"Synthetic data report: loans.csv, CTGAN (balanced), 2025-01-31"``.
+    """
+    day = (when or _dt.date.today()).isoformat()
+    return f"Synthetic data report: {dataset}, {synthesizer} ({preset}), {day}"
+
+
+def _version(bundle: str) -> str | None:
+    found = _VERSION.search(bundle[:400])
+    return found.group(1) if found else None
+
+
+@functools.cache
+def _cartesian() -> tuple[str, frozenset[str]] | None:
+    """The cartesian bundle and its trace types, or None when missing or another version."""
+    from plotly.offline import get_plotlyjs
+
+    try:
+        bundle = _CARTESIAN_BUNDLE.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    if _version(bundle) is None or _version(bundle) != _version(get_plotlyjs()):
+        return None  # drawn by another plotly.js than the figures were made for
+    traces = frozenset(re.findall(r'moduleType:"trace",name:"(\w+)"', bundle))
+    return bundle, traces
+
+
+def plotly_bundle(figures: Iterable[go.Figure] = ()) -> str:
+    """The one copy of plotly.js the report embeds: the smallest bundle that draws them all.
+
+    The cartesian bundle (1.5 MB) when it is the installed plotly's version and draws every
+    trace type of ``figures``; else the full bundle (4.8 MB).
+    """
+    from plotly.offline import get_plotlyjs
+
+    cartesian = _cartesian()
+    types = {trace.type for figure in figures for trace in figure.data}
+    if cartesian is not None and types <= cartesian[1]:
+        return cartesian[0]
+    return get_plotlyjs()
 
 
 def library_versions() -> dict[str, str]:
@@ -129,83 +246,234 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None or value != value else f"{value:.0%}"
 
 
+def _level_colours(level: str) -> tuple[str, str]:
+    return _LEVEL_COLOURS.get(level, _LEVEL_COLOURS["not measured"])
+
+
+def _number_card(aspect: str, level: str, value: str, measure: str, extra: str = "") -> str:
+    """One of the first page's three headline numbers."""
+    ink, _ = _level_colours(level)
+    return (
+        f'<div class="number" style="border-top-color:{ink}">'
+        f'<div class="what">{_escape(glossary.name(aspect))}</div>'
+        f'<div class="value">{_escape(value)}</div>'
+        f'<div class="level" style="color:{ink}">{_escape(level)}</div>'
+        f'<div class="muted">{_escape(measure)}{_escape(extra)}</div></div>'
+    )
+
+
+def _headline_numbers(result: EvaluationResult) -> str:
+    verdict, utility, privacy = result.verdict, result.utility, result.privacy
+    ratio = None if utility is None else utility.ratio
+    cards = [
+        _number_card("fidelity", verdict.fidelity.level,
+                     glossary.fmt("quality_score", result.quality.quality_score),
+                     f"{glossary.name('quality_score')}: "
+                     f"{glossary.help_text('quality_score')}"),
+        _number_card("utility", verdict.utility.level,
+                     "not measured" if ratio is None else glossary.fmt("utility_ratio", ratio),
+                     f"{glossary.name('utility_ratio')}: {glossary.help_text('utility_ratio')}"),
+        _number_card("privacy", verdict.privacy.level,
+                     glossary.fmt("dcr_share", privacy.dcr_share),
+                     f"{glossary.name('dcr_share')}: {glossary.help_text('dcr_share')}",
+                     f" {glossary.name('exact_copies')}: "
+                     f"{glossary.fmt('exact_copies', privacy.exact_match_rate)}."),
+    ]
+    return '<div class="numbers">' + "".join(cards) + "</div>"
+
+
+def _design_badge(result: EvaluationResult) -> str:
+    """Says on the first page that the sample was rebalanced or conditioned on purpose."""
+    design = result.design
+    badges = []
+    if design.rebalanced:
+        asked = ", ".join(f"'{label}' {share:.1%}" for label, share in design.class_shares.items())
+        badges.append(f"Rebalanced sample: the class shares of '{design.rebalanced_column}' "
+                      f"were set on purpose ({asked}) and are judged against those shares, "
+                      "not the real ones.")
+    if design.fixed_values:
+        fixed = ", ".join(f"'{k}' = {v!r}" for k, v in design.fixed_values.items())
+        badges.append(f"Conditioned sample: every row was asked to have {fixed}.")
+    return "".join(f'<div class="badge">{_escape(text)}</div>' for text in badges)
+
+
+def _class_shares_table(result: EvaluationResult) -> str:
+    """A rebalanced column's asked-for, synthetic and real shares side by side."""
+    design = result.design
+    column = design.rebalanced_column
+    if not design.rebalanced or column is None or column not in result.synthetic_sample:
+        return ""
+
+    def shares(frame: Any) -> Mapping[str, float]:
+        values = frame[column]
+        labels = values.astype(object).where(values.notna(), "(missing)").astype(str)
+        return labels.value_counts(normalize=True).to_dict()
+
+    got = shares(result.synthetic_sample)
+    real = shares(result.real_sample) if column in result.real_sample else {}
+    rows = "".join(
+        f"<tr><td>{_escape(label)}</td><td>{asked:.1%}</td>"
+        f"<td>{got.get(label, 0.0):.1%}</td><td>{real.get(label, 0.0):.1%}</td></tr>"
+        for label, asked in design.class_shares.items()
+    )
+    return (
+        f"<h2>Rebalanced classes of '{_escape(column)}'</h2>"
+        "<p class='muted'>This sample was asked for these shares on purpose: its classes are "
+        "judged against the asked-for column, not the real one. The real shares are shown "
+        "for reference only.</p>"
+        '<table class="shares"><tr><th>Class</th><th>Asked for</th><th>Synthetic</th>'
+        f"<th>Real (for reference)</th></tr>{rows}</table>"
+    )
+
+
+def _limits(result: EvaluationResult) -> str:
+    """The section "What these checks do not show", with this run's numbers."""
+    rows = result.rows
+    real_rows = rows["real_train"] + rows["holdout"]
+    excluded = ", ".join(f"'{name}'" for name in result.excluded_columns)
+    items = [
+        ("No formal guarantee.",
+         "These are tests of this one sample against rules of thumb, not a proof. Only a "
+         "synthesizer trained with differential privacy puts a mathematical limit on what its "
+         "rows can reveal about any one person, and the studio's synthesizers are not trained "
+         "that way. A \"good\" privacy reading means no sign of copying was found, not that "
+         "none is possible."),
+        ("What the distance check cannot see.",
+         "The exact-copy and distance-to-closest-record checks only ask whether synthetic rows "
+         "sit on top of training rows. They cannot see attribute inference: if the data keeps "
+         "a strong pattern (say, everyone over 80 in one town has the same diagnosis), anyone "
+         "who knows a person's age and town can guess the diagnosis although no row was "
+         "copied. Nor linkage: joining these rows with other data (a public register, a "
+         "leaked file) may single out a person with a rare mix of values. A determined "
+         "attacker may also tell whether a given person was in the training data."
+         + (f" Columns left out of every check: {excluded}." if excluded else "")),
+        ("Small samples.",
+         f"These numbers come from {rows['real_train']:,} real training rows, "
+         f"{rows['holdout']:,} held-out rows and {rows['synthetic']:,} synthetic rows. With "
+         f"fewer than {MIN_REAL_ROWS:,} real rows, or fewer than {MIN_CLASS_ROWS} rows in a "
+         "class, they can swing from one run to the next: run again with another seed before "
+         "trusting a close call."
+         + (f" This table has {real_rows:,} real rows, below that line."
+            if real_rows < MIN_REAL_ROWS else "")),
+    ]
+    if result.utility is not None:
+        items.append(("One prediction task.",
+                      f"Usefulness was tested by predicting '{result.utility.target}' with a "
+                      "few standard models; other questions asked of the data may fare better "
+                      "or worse."))
+    else:
+        items.append(("Usefulness not tested.",
+                      f"No prediction was tested: {result.utility_reason or 'no target'}."))
+    if not result.design.plain:
+        items.append(("A deliberately shaped sample.",
+                      "This sample was rebalanced or conditioned on purpose, so scores that "
+                      "compare it with the real data (fidelity, the charts) are lower by "
+                      "design; its shaped columns are judged against what was asked for."))
+    body = "".join(f"<li><strong>{_escape(head)}</strong> {_escape(text)}</li>"
+                   for head, text in items)
+    return (f'<section id="limits" class="page"><h2>What these checks do not show</h2>'
+            f'<ul class="limits">{body}</ul></section>')
+
+
 def build_report(
     result: EvaluationResult,
     run_card: Mapping[str, Any],
-    title: str = "Synthetic data evaluation report",
+    title: str | None = None,
+    *,
+    dataset: str = "",
+    synthesizer: str = "",
+    preset: str = "",
 ) -> str:
     """Build the stakeholder report as one self-contained HTML document.
 
-    Contents: the verdict (headline and three readings), headline scores with one sentence
-    each, key charts (the 6 worst column distributions, correlation heatmaps, TSTR vs
-    TRTR bars, DCR histograms) and the run card.
+    Contents: a first page with the title, the plain verdict, three headline numbers
+    (fidelity, utility, privacy) and the verdict's warnings; "What these checks do not
+    show"; the detailed scores; a rebalanced sample's asked-for shares; key charts (the 6
+    worst column distributions, relation heatmaps, TSTR vs TRTR bars, DCR histograms); the
+    run card. Each section after the first starts a new printed page.
 
     Args:
         result: What :func:`core.evaluation.evaluate_all` returned.
         run_card: What to list about the run (dataset fingerprint, rows, synthesizer and
             parameters, seed, device, library versions...): every key and value is
             shown, escaped. Rows for the evaluation itself (columns, timings) are added.
-        title: The page title.
+        title: The page title; by default :func:`report_title` of ``dataset``,
+            ``synthesizer`` and ``preset`` (or a generic title when no dataset is given).
+        dataset: The data's name, for the default title.
+        synthesizer: The synthesizer's name, for the default title.
+        preset: The preset, for the default title.
 
     Returns:
         The HTML text (write it with ``encoding="utf-8"``).
     """
-    from plotly.offline import get_plotlyjs
-
     from core.evaluation.charts import correlation_heatmaps, dcr_figure, utility_figure
 
+    if title is None:
+        title = (report_title(dataset, synthesizer or "synthesizer", preset or "default")
+                 if dataset else "Synthetic data evaluation report")
     verdict = result.verdict
     parts: list[str] = []
     generated = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+
+    # First page: what a reader in a hurry needs.
+    parts.append('<section id="summary">')
     parts.append(f"<h1>{_escape(title)}</h1>")
     parts.append(
         f'<div class="muted">Generated {_escape(generated)} by Synthetic Data Studio.</div>'
     )
-
-    # Verdict.
-    parts.append(f'<section id="verdict"><div class="headline">{_escape(verdict.headline)}</div>')
+    parts.append(_design_badge(result))
+    parts.append(f'<div class="headline" id="verdict">{_escape(verdict.headline)}</div>')
+    parts.append(_headline_numbers(result))
+    if verdict.warnings:
+        parts.append('<div class="warnings" id="warnings"><h3>Read with care</h3><ul>' + "".join(
+            f"<li>{_escape(glossary.plain(w))}</li>" for w in verdict.warnings
+        ) + "</ul></div>")
     parts.append('<div class="readings">')
     for reading in verdict.readings:
-        ink, paper = _LEVEL_COLOURS.get(reading.level, _LEVEL_COLOURS["not measured"])
+        ink, paper = _level_colours(reading.level)
         parts.append(
             f'<div class="reading" style="border-color:{ink};background:{paper}">'
             f'<div class="level" style="color:{ink}">{_escape(reading.level)}</div>'
-            f'<div class="aspect">{_escape(reading.aspect.capitalize())}</div>'
-            f"<div>{_escape(reading.reason)}</div></div>"
+            f'<div class="aspect">{_escape(glossary.name(reading.aspect))}</div>'
+            f"<div>{_escape(glossary.plain(reading.reason))}</div></div>"
         )
     parts.append("</div></section>")
 
-    # Headline scores.
+    parts.append(_limits(result))
+
+    # Detailed scores.
     quality = result.quality
     privacy = result.privacy
     utility = result.utility
+
+    def card(key: str, value: float | None, explanation: str) -> str:
+        return _score_card(glossary.name(key), glossary.fmt(key, value),
+                           glossary.plain(explanation) or glossary.help_text(key))
+
     cards = [
-        _score_card("Quality (SDMetrics)", _percent(quality.quality_score),
-                    "Mean of column shapes and column-pair trends; 100% = indistinguishable "
-                    "distributions." + (f" {quality.sample_note}" if quality.sample_note else "")),
-        _score_card("Diagnostic (SDMetrics)", _percent(quality.diagnostic_score),
-                    "Valid values and the same table structure; anything below 100% means "
-                    "the synthesizer produced impossible values."),
-        _score_card("Column pair relations", _percent(result.correlation.pair_score),
-                    result.correlation.explanation),
+        card("quality_score", quality.quality_score,
+             glossary.help_text("quality_score")
+             + (f" {quality.sample_note}" if quality.sample_note else "")),
+        card("diagnostic_score", quality.diagnostic_score, glossary.help_text("diagnostic_score")),
+        card("pair_score", result.correlation.pair_score, result.correlation.explanation),
     ]
     if utility is not None:
-        cards.append(_score_card(
-            "Utility (TSTR / TRTR)", _percent(utility.ratio), utility.explanation
-        ))
+        cards.append(card("utility_ratio", utility.ratio, utility.explanation))
     else:
-        cards.append(_score_card("Utility", "not measured", result.utility_reason or ""))
-    cards.append(_score_card("Exact copies", f"{privacy.exact_match_rate:.1%}",
-                             privacy.explanations.get("exact_match", "")))
-    cards.append(_score_card("DCR share", _percent(privacy.dcr_share),
-                             privacy.explanations.get("dcr_share", "")))
-    cards.append(_score_card("NNDR (median)", f"{privacy.nndr_median:.2f}",
-                             privacy.explanations.get("nndr", "")))
-    parts.append('<h2>Headline scores</h2><div class="scores">' + "".join(cards) + "</div>")
+        cards.append(_score_card(glossary.name("utility_ratio"), "not measured",
+                                 result.utility_reason or ""))
+    cards.append(card("exact_copies", privacy.exact_match_rate,
+                      privacy.explanations.get("exact_match", "")))
+    cards.append(card("dcr_share", privacy.dcr_share, privacy.explanations.get("dcr_share", "")))
+    cards.append(card("nndr", privacy.nndr_median, privacy.explanations.get("nndr", "")))
+    parts.append('<section id="scores" class="page"><h2>The scores in detail</h2>'
+                 '<div class="scores">' + "".join(cards) + "</div>")
     if result.notes:
         parts.append('<ul class="notes">' + "".join(
-            f"<li>{_escape(note)}</li>" for note in result.notes
+            f"<li>{_escape(glossary.plain(note))}</li>" for note in result.notes
         ) + "</ul>")
+    parts.append(_class_shares_table(result))
+    parts.append("</section>")
 
     # Charts.
     figures: list[tuple[str, str, go.Figure]] = []
@@ -217,47 +485,52 @@ def build_report(
         figures.append(("utility", "figure-utility", utility_figure(utility)))
     figures.append(("privacy", "figure-dcr", dcr_figure(privacy)))
 
+    rebalanced_note = (" This sample was shaped on purpose, so some columns differ by design."
+                       if not result.design.plain else "")
     sections = {
         "columns": ("Columns that differ most",
-                    "The six columns with the lowest scores: real (blue) vs synthetic (orange)."),
+                    "The six columns with the lowest scores: real (blue) vs synthetic (orange)."
+                    + rebalanced_note),
         "pairs": ("Relations between columns",
-                  "Correlation (numbers) or association (categories) in the real and "
-                  "synthetic data, and their absolute difference: darker red = larger change."),
+                  "How strongly each pair of columns goes together in the real and synthetic "
+                  "data, and the gap between them: darker red = larger change."),
         "utility": ("Utility: train on synthetic, test on real",
-                    "Each model is trained once on real training rows (TRTR) and once on "
-                    "synthetic rows (TSTR), then both are scored on the same held-out real rows."),
+                    "Each model is trained once on real training rows and once on synthetic "
+                    "rows, then both are scored on the same held-out real rows."),
         "privacy": ("Privacy: distance to the closest training row",
-                    privacy.explanations.get("dcr", "")),
+                    glossary.plain(privacy.explanations.get("dcr", ""))),
     }
     current = None
     for section, div_id, figure in figures:
         if section != current:
-            if current == "columns":
-                parts.append("</div>")
+            if current is not None:
+                parts.append("</div></section>" if current == "columns" else "</section>")
             heading, text = sections[section]
-            parts.append(f"<h2>{_escape(heading)}</h2><p class='muted'>{_escape(text)}</p>")
+            parts.append(f'<section class="page" id="section-{section}">'
+                         f"<h2>{_escape(heading)}</h2><p class='muted'>{_escape(text)}</p>")
             if section == "columns":
                 parts.append('<div class="grid2">')
             current = section
         parts.append(f'<div class="figure">{figure_div(figure, div_id)}</div>')
-    if current == "columns":
-        parts.append("</div>")
-    if utility is not None and utility.notes:
-        parts.append('<ul class="notes">' + "".join(
-            f"<li>{_escape(note)}</li>" for note in utility.notes
-        ) + "</ul>")
+        if section == "utility" and utility is not None and utility.notes:
+            parts.append('<ul class="notes">' + "".join(
+                f"<li>{_escape(glossary.plain(note))}</li>" for note in utility.notes
+            ) + "</ul>")
+    if current is not None:
+        parts.append("</div></section>" if current == "columns" else "</section>")
 
     # Run card.
-    parts.append("<h2>Run card</h2><table>")
+    parts.append('<section class="page" id="run-card"><h2>Run card</h2><table>')
     for key, value in _run_card_rows(run_card, result):
         parts.append(f"<tr><th>{_escape(key)}</th><td>{_escape(value)}</td></tr>")
-    parts.append("</table>")
+    parts.append("</table></section>")
 
+    bundle = plotly_bundle(figure for _, _, figure in figures)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_escape(title)}</title>\n<style>{_CSS}</style>\n"
-        f'<script type="text/javascript">{get_plotlyjs()}</script>\n'
-        "</head>\n<body>\n<main>\n" + "\n".join(parts) + "\n</main>\n"
-        "</body>\n</html>\n"
+        f'<script type="text/javascript">{bundle}</script>\n'
+        "</head>\n<body>\n<main>\n" + "\n".join(p for p in parts if p) + "\n</main>\n"
+        f"<script>{_PRINT_SCRIPT}</script>\n</body>\n</html>\n"
     )
