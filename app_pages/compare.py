@@ -9,9 +9,17 @@ from core.charts import privacy_utility_figure
 from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
 from core.engine.catalogue import PRESETS, REGISTRY
+from core.store.registry import ModelRecord
 from core.workflow import selection_rule_text
 from ui import caching, state
-from ui.widgets import duration, job_progress, require_dataset, show_chart, user_errors
+from ui.widgets import (
+    duration,
+    generate_rows,
+    job_progress,
+    require_dataset,
+    show_chart,
+    user_errors,
+)
 
 # Kept in the workspace, so a reload finds the comparison (ui.state.SAVED).
 COMPARE_JOB = state.COMPARE_JOB
@@ -31,6 +39,25 @@ runner = caching.job_runner()
 options = [f"{key}:{preset}" for key in REGISTRY for preset in PRESETS]
 
 
+def use_recommended(record: ModelRecord, seed: int) -> None:
+    """Hand the winner to Evaluate: its rows drawn again and their evaluation started.
+
+    The comparison drew the model's rows with ``seed`` (as many as its training rows), so
+    the same draw gives the same rows; their evaluation starts here in a job, so Evaluate
+    opens on it with nothing to click. A large draw is a job too: Evaluate follows it.
+    """
+    sample = generate_rows(record, None, seed)
+    if sample is None:  # drawn in a job: Evaluate follows it and evaluates its rows
+        state.flash(f"Now using **{record.label}**: its rows are being drawn again.", "info")
+        return
+    real_train, holdout = caching.real_parts_for(table, record)
+    state.put(state.EVALUATION_JOB, {
+        "job_id": runner.start_evaluation(record, sample, real_train, holdout, seed=seed),
+        "sample_key": sample.key, "error": None})
+    state.flash(f"Now using **{record.label}**, with the {len(sample.frame):,} rows the "
+                "comparison drew from it (same model, same seed).", "info")
+
+
 def _label(option: str) -> str:
     key, preset = option.split(":")
     return f"{REGISTRY[key].title} · {preset}"
@@ -45,7 +72,17 @@ chosen = st.multiselect(
 left, right = st.columns(2)
 budget = left.slider("Time budget (seconds, all candidates together)", 30, 1200, 180, 30,
                      key="compare_budget")
-seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="compare_seed")
+seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="compare_seed",
+                          help="The fit's and the sample's seed, as on Train.")
+test_size, split_seed = 0.3, 0
+with st.expander("Honest split", icon=":material/call_split:"):
+    # The same defaults as Train's, so a model trained there is the same request here.
+    st.caption("The same split as on Train: with the same settings there, a model already "
+               "trained is reused instead of trained again.")
+    left, right = st.columns(2)
+    test_size = left.slider("Held-out share", 0.1, 0.5, 0.3, 0.05, key="compare_test_size")
+    split_seed = right.number_input("Split seed", 0, 2**31 - 1, 0, key="compare_split_seed")
+split = SplitSpec(test_size=float(test_size), seed=int(split_seed), target=table.target)
 st.caption(selection_rule_text()
            + ("" if table.target else " Choose a target on the Data page to include usefulness."))
 
@@ -57,10 +94,11 @@ if st.button("Run the comparison", type="primary", key="compare_start",
     with user_errors("starting the comparison"):
         candidates = [tuple(option.split(":")) for option in chosen]
         job_id = runner.start_compare(table, candidates, float(budget), seed=int(seed),
-                                      device=state.get_device_preference(),
-                                      split=SplitSpec(seed=int(seed), target=table.target))
+                                      device=state.get_device_preference(), split=split)
         state.put(COMPARE_JOB, job_id)
-        state.pop(COMPARE_RESULT)
+        # The seed goes with the leaderboard: the recommended model's rows are drawn again
+        # with it (same model + seed -> the rows the comparison evaluated).
+        state.put(COMPARE_RESULT, {"seed": int(seed)})
         st.rerun()
 
 
@@ -83,7 +121,8 @@ def compare_panel() -> None:
         return
     state.pop(COMPARE_JOB)
     if status.state == "done":
-        state.put(COMPARE_RESULT, {"rows": runner.result(job), "fingerprint": table.fingerprint})
+        state.put(COMPARE_RESULT, {**(state.get(COMPARE_RESULT) or {}),
+                                   "rows": runner.result(job), "fingerprint": table.fingerprint})
         state.flash("Comparison finished.")
     else:
         state.flash(status.message or "The comparison failed.", "error")
@@ -107,12 +146,16 @@ if best is not None:
            "best of them, use it with care."),
         icon=":material/star:",
     )
-board = pd.DataFrame(rows)[["title", "preset", "quality", "utility_ratio", "exact_match_rate",
-                            "dcr_share", "privacy", "fit_s", "score", "eligible", "reason"]]
+columns = ["title", "preset", "epochs", "quality", "utility_ratio", "exact_match_rate",
+           "dcr_share", "privacy", "fit_s", "score", "eligible", "reason"]
+board = pd.DataFrame(rows).reindex(columns=columns)
 st.dataframe(
     board, hide_index=True, width="stretch",
     column_config={
         "title": "synthesizer",
+        "epochs": st.column_config.NumberColumn(
+            "epochs", format="%d", help="Epochs the fit ran (deep models; early stopping or the "
+            "time limit may end it before the planned number)."),
         "quality": st.column_config.NumberColumn("quality", format="%.2f"),
         "utility_ratio": st.column_config.NumberColumn("utility ratio", format="%.2f"),
         "exact_match_rate": st.column_config.NumberColumn("exact copies", format="percent"),
@@ -125,12 +168,13 @@ st.dataframe(
 show_chart(privacy_utility_figure(rows), key="compare_scatter")
 
 if best is not None and best.get("model_id"):
-    if st.button("Use the recommended model", key="compare_use", icon=":material/check:"):
+    if st.button("Use the recommended model", key="compare_use", icon=":material/check:",
+                 help="Make it the current model and open Evaluate with its rows."):
         record = caching.model_registry().get(best["model_id"])
         if record is None:
             st.error("That model is no longer stored; run the comparison again.")
         else:
-            state.put(state.CURRENT_MODEL, record)
-            state.pop(state.SYNTHETIC)
-            state.flash(f"Now using **{record.label}**. Generate or evaluate it next.")
-            st.rerun()
+            with user_errors("drawing the recommended model's rows"):
+                state.put(state.CURRENT_MODEL, record)
+                use_recommended(record, int(result.get("seed", 0)))
+                st.switch_page("app_pages/evaluate.py")

@@ -70,34 +70,58 @@ def loss_figure(losses: dict[str, list[float]]) -> go.Figure:
     return figure
 
 
+def _label_position(x: float, y: float, xs: list[float], ys: list[float]) -> str:
+    """Where a point's label goes so it stays inside the plot: towards the middle."""
+    vertical = "bottom" if max(ys) > min(ys) and y > (min(ys) + max(ys)) / 2 else "top"
+    if max(xs) == min(xs):
+        return f"{vertical} center"
+    return f"{vertical} {'right' if x < (min(xs) + max(xs)) / 2 else 'left'}"
+
+
+def _padded_range(values: list[float], share: float, least: float) -> list[float]:
+    """An axis range around ``values`` with room for the labels on both sides."""
+    low, high = min(values), max(values)
+    pad = max((high - low) * share, least)
+    return [low - pad, high + pad]
+
+
 def privacy_utility_figure(rows: list[dict]) -> go.Figure:
     """Candidates of a comparison: usefulness (x) against closeness to training rows (y).
 
     The x axis is the utility ratio (TSTR/TRTR) when a target exists, else the quality
     score; the y axis is the DCR share (0.5 = as close to training rows as unseen real rows
     are; higher = hugging training rows). Best is bottom right; the recommended candidate
-    is drawn as a star.
+    is drawn as a star. Labels point towards the middle of the chart and the axes leave
+    room around the points, so no label is cut off at an edge.
     """
     usable = [r for r in rows if r.get("dcr_share") is not None]
     use_utility = any(r.get("utility_ratio") is not None for r in usable)
     x_key, x_title = (("utility_ratio", "utility ratio (synthetic ÷ real)") if use_utility
                       else ("quality", "quality score"))
+    usable = [r for r in usable if r.get(x_key) is not None]
+    xs = [float(r[x_key]) for r in usable]
+    ys = [float(r["dcr_share"]) for r in usable]
     figure = go.Figure()
     for recommended in (False, True):
         group = [r for r in usable if bool(r.get("recommended")) == recommended]
         if not group:
             continue
         figure.add_scatter(
-            x=[r.get(x_key) for r in group], y=[r["dcr_share"] for r in group],
-            mode="markers+text", text=[f"{r['title']} · {r['preset']}" for r in group],
-            textposition="top center", name="recommended" if recommended else "candidate",
+            x=[r[x_key] for r in group], y=[r["dcr_share"] for r in group],
+            mode="markers+text", text=[f"{r['title']}<br>{r['preset']}" for r in group],
+            textposition=[_label_position(float(r[x_key]), float(r["dcr_share"]), xs, ys)
+                          for r in group],
+            cliponaxis=False, name="recommended" if recommended else "candidate",
             marker={"size": 18 if recommended else 12,
                     "symbol": "star" if recommended else "circle",
                     "color": SYNTHETIC_COLOUR if recommended else REAL_COLOUR},
         )
     figure.add_hline(y=0.5, line_dash="dot", line_color="#868e96",
                      annotation_text="0.5 = no closer than unseen real rows")
-    figure.update_layout(height=420, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    figure.update_layout(height=420, margin={"l": 10, "r": 30, "t": 40, "b": 10},
                          title="Privacy against usefulness (bottom right is best)",
                          xaxis_title=x_title, yaxis_title="DCR share (lower = more private)")
+    if usable:
+        figure.update_xaxes(range=_padded_range(xs, 0.35, 0.08))
+        figure.update_yaxes(range=_padded_range(ys + [0.5], 0.25, 0.05))
     return figure

@@ -119,6 +119,8 @@ MAX_CONDITION_CLASSES = 20
 #: behind another user's long fit; a large one (seconds to minutes) would slow every page.
 IN_PROCESS_SAMPLE_ROWS = 50_000
 _MIN_EPOCHS = 5
+#: A preset fits a fit budget when its own time limit is within this factor of the budget.
+_BUDGET_SLACK = 2.0
 
 #: Fits a request: ``fit(request, frame, listener)`` returns the stored model when it fitted
 #: in this process, or the id of a background job that is fitting it.
@@ -175,9 +177,12 @@ def plan_request(
     """A training request; with ``fit_budget`` (seconds), epochs are chosen to fit it.
 
     The time model of :func:`core.engine.training.estimate_fit_seconds` is linear in epochs, so
-    two estimates give the fixed cost and the cost per epoch; deep models then get as many
-    epochs as the budget allows (at least 5, at most the preset's). Early stopping may end
-    them sooner.
+    two estimates give the fixed cost and the cost per epoch. When the preset fits the budget
+    it is planned unchanged, so the request (and the model id) is the one Train plans and
+    either page reuses the other's model. Otherwise deep models get as many epochs as the
+    budget allows (at least 5) and a time limit of the budget; the preset's name then says
+    "(budget N s)", never an epoch count: early stopping or the time limit may end the fit
+    sooner, and the epochs actually run are the record's ``epochs_run``.
 
     Raises:
         ParameterError: An override is out of range or inconsistent (the message says why).
@@ -194,14 +199,18 @@ def plan_request(
         per_epoch = max(two - one, 1e-6)
         affordable = math.floor((fit_budget - (one - per_epoch)) / per_epoch)
         epochs = max(_MIN_EPOCHS, min(int(params["epochs"]), affordable))
-        if epochs != params["epochs"]:
-            params = {**params, "epochs": epochs}
-            preset_name = f"{preset} ({epochs} epochs)"
-        # The estimate is good to a factor of ~2; the time limit makes the budget hold.
         limit = int(params.get("time_limit") or 0)
         budget_limit = max(int(math.ceil(fit_budget)), 1)
-        if "time_limit" in params and (not limit or budget_limit < limit):
-            params = {**params, "time_limit": budget_limit}
+        # The estimate is good to a factor of ~2: a preset that fits, with a time limit of
+        # its own within twice the budget, keeps the budget as well as a cut limit would.
+        fits = epochs == params["epochs"] and 0 < limit <= _BUDGET_SLACK * budget_limit
+        planned = params
+        if not fits:
+            params = {**params, "epochs": epochs}
+            if "time_limit" in params and (not limit or budget_limit < limit):
+                params = {**params, "time_limit": budget_limit}
+            if params != planned:
+                preset_name = f"{preset_name} (budget {budget_limit} s)"
     return TrainingRequest(
         data_fingerprint=table.fingerprint, dataset_name=table.name, schema=table.schema,
         synthesizer=synthesizer, preset=preset_name, params=params, seed=seed,
@@ -611,10 +620,12 @@ def compare(
 
     Each candidate gets an equal share of what is left of the budget, minus the time the
     first candidate's sampling and evaluation took (a measured reserve); deep models get
-    their epochs from that share (:func:`plan_request`). Candidates that cannot fit the
-    budget any more are skipped with a reason. Each candidate is :func:`run_model`, so
-    models already in the registry are reused. Fits run on ``resolved_device`` when a job
-    backend gives one (default: ``device`` resolved on this machine).
+    their epochs from that share (:func:`plan_request`), unless a model of the preset's
+    plain request (the one Train plans, same key) is stored: that one is reused as it is.
+    Candidates that cannot fit the budget any more are skipped with a reason. Each
+    candidate is :func:`run_model`, so models already in the registry are reused. Fits run
+    on ``resolved_device`` when a job backend gives one (default: ``device`` resolved on
+    this machine).
     """
     registry = registry or ModelRegistry()
     report = progress or null_progress
@@ -628,16 +639,19 @@ def compare(
         left = None if budget is None else budget - (time.monotonic() - started)
         remaining = len(candidates) - index
         share = None if left is None else left / remaining - reserve
-        base = CandidateResult(request=plan_request(table, synthesizer, preset, seed, device,
-                                                    split))
+        # The request Train plans for this preset: a model stored under its key (trained on
+        # Train, by the CLI or by an earlier comparison) is reused exactly, with no fit.
+        plain = plan_request(table, synthesizer, preset, seed, device, split)
+        stored = find_trained(registry, plain) is not None
+        base = CandidateResult(request=plain)
         if share is not None and share < 2.0:
             base.reason = "skipped: the time budget was used up"
             results.append(base)
             say(f"{REGISTRY[synthesizer].title}: {base.reason}")
             continue
-        request = plan_request(table, synthesizer, preset, seed, device, split,
-                               fit_budget=share)
-        if share is not None and not get_spec(synthesizer).deep:
+        request = plain if stored or share is None else plan_request(
+            table, synthesizer, preset, seed, device, split, fit_budget=share)
+        if share is not None and not stored and not get_spec(synthesizer).deep:
             estimate = estimate_fit(table, request)
             if estimate > share * 1.5:
                 base.reason = f"skipped: estimated {estimate:.0f} s exceeds the budget left"
@@ -684,6 +698,7 @@ def leaderboard_rows(results: Sequence[CandidateResult]) -> list[dict[str, Any]]
             "dcr_share": None if evaluation is None else round(evaluation.privacy.dcr_share, 4),
             "privacy": None if evaluation is None else evaluation.verdict.privacy.level,
             "fit_s": None if result.record is None else round(result.record.fit_seconds, 2),
+            "epochs": None if result.record is None else result.record.epochs_run,
             "reused": result.reused,
             "score": None if evaluation is None else round(result.score, 4),
             "eligible": result.eligible,

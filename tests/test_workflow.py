@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,6 +16,7 @@ import pytest
 
 from core.data import loading
 from core.data.splitting import SplitSpec
+from core.engine.catalogue import resolve_params
 from core.engine.metadata import detect_table
 from core.engine.training import training_key
 from core.evaluation.thresholds import ACCEPTABLE, MAX_DCR_SHARE, fidelity_level
@@ -24,6 +26,7 @@ from core.store.settings import get_settings
 from core.workflow import (
     compare,
     fit_in_process,
+    leaderboard_rows,
     plan_request,
     run_model,
     scores_for_registry,
@@ -154,6 +157,45 @@ def test_the_cli_the_train_page_and_compare_get_one_model_for_one_request(small_
     results = compare(table, [("gaussian_copula", "quick")],
                       split=SplitSpec(seed=0, target="churned"), rows=200)
     assert results[0].reused and results[0].record.model_id == cli_model
+
+
+def test_compare_reuses_the_model_train_trained_instead_of_a_shorter_fit(table, registry):
+    # Train's request for TVAE quick, fitted once (as the Train page would).
+    fit = CountingFitter(registry)
+    trained = train_or_reuse(plan_request(table, "tvae", "quick", seed=5), table.frame,
+                             registry, fit)
+    assert fit.seeds == [5] and not trained.reused
+    # A tight budget: on its own, Compare would plan a shorter fit (another model id).
+    budget = 7.5  # one candidate's share: 2.5 s after the 5 s reserve
+    shorter = plan_request(table, "tvae", "quick", seed=5, fit_budget=budget - 5.0)
+    assert training_key(shorter) != trained.model_id
+
+    results = compare(table, [("tvae", "quick")], budget=budget, seed=5, rows=200,
+                      registry=registry)
+    assert results[0].reused and results[0].record.model_id == trained.model_id
+    assert [r.model_id for r in registry.list_for_data(table.fingerprint)] == [
+        trained.model_id]  # no second model was fitted
+    row = leaderboard_rows(results)[0]
+    assert row["preset"] == "quick" and row["model_id"] == trained.model_id
+    assert row["reused"] and row["epochs"] == trained.record.epochs_run
+
+
+def test_a_budget_shortened_fit_is_labelled_by_its_budget_and_its_epochs_are_those_run(
+        table, registry):
+    results = compare(table, [("tvae", "quick")], budget=7.5, seed=6, rows=200,
+                      registry=registry)
+    record = results[0].record
+    assert record is not None and not results[0].reused
+    row = leaderboard_rows(results)[0]
+    limit = record.params["time_limit"]
+    assert limit < resolve_params("tvae", "quick")["time_limit"]  # the budget's, not 20 s
+    assert row["preset"] == record.preset == f"quick (budget {limit} s)"
+    # The epochs column is what ran; no label states another count.
+    assert row["epochs"] == record.epochs_run and 1 <= record.epochs_run <= record.params[
+        "epochs"]
+    for label in (row["preset"], record.label):
+        stated = re.findall(r"(\d+) epochs", label)
+        assert stated in ([], [str(record.epochs_run)]), label
 
 
 # --------------------------------------------------------------------------- thresholds
