@@ -170,3 +170,16 @@ def test_per_class_model_conditions_and_rebalances(trained):
     )
     assert rebalanced.frame["churned"].mean() == 0.75
     assert (rebalanced.frame["state"] == "CA").all()
+
+
+def test_sampled_rows_keep_id_format_and_one_person_per_row(trained):
+    table, fit = trained
+    record, synthesizer = fit("gaussian_copula")
+    frame = generation.generate(synthesizer, record.model_id, 300, seed=2,
+                                schema=table.schema).frame
+    ids = frame["customer_id"]  # real ids: 1000 … 1499, whole numbers of four digits
+    assert pd.api.types.is_integer_dtype(ids) and ids.is_unique
+    assert ids.between(1000, 9999).all()
+    for name, email in zip(frame["name"], frame["contact"], strict=True):
+        first, last = (re.sub(r"[^a-z]", "", part.lower()) for part in name.split()[:2])
+        assert first in email.split("@")[0] and last in email.split("@")[0]

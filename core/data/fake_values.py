@@ -4,17 +4,28 @@ SDV fills a PII column by calling Faker once per cell (~0.5–1 ms each: 25 minu
 million rows of three PII columns). Here each kind is built vectorised: numbers (SSNs,
 phones, card numbers, ZIPs, IPs) straight from numpy, text (names, streets, cities, jobs,
 sentences) by drawing from a seeded pool of Faker values. The same seed gives the same
-values; different columns get independent streams.
+values; different columns get independent streams. Names, e-mails, usernames, cities,
+states, ZIPs and addresses come from per-row profiles (``core.data.fake_profiles``), so
+they agree within a row.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 import zlib
 
 import numpy as np
 import pandas as pd
+
+from core.data.fake_profiles import (
+    PERSON_KINDS,
+    PLACE_KINDS,
+    fake_groups,
+    fake_people,
+    fake_places,
+    modelled_state_column,
+    state_index,
+)
 
 __all__ = [
     "FAKE_KINDS",
@@ -95,13 +106,9 @@ def card_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     return fixed_width(n, digits)
 
 
-_EMAIL_CLEAN = re.compile(r"[^a-z]")
-_FREE_EMAIL_DOMAINS = ("gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "aol.com",
-                       "icloud.com", "protonmail.com", "mail.com")
 #: Kinds built from a pool of Faker values (everything else has its own builder).
 _POOLED = {
-    "first_name": "first_name", "last_name": "last_name", "street_address": "street_address",
-    "city": "city", "administrative_unit": "administrative_unit", "country_code": "country_code",
+    "street_address": "street_address", "country_code": "country_code",
     "iban": "iban", "ipv6_address": "ipv6", "mac_address": "mac_address",
     "user_agent_string": "user_agent", "license_plate": "license_plate", "company": "company",
     "job": "job", "sentence": "sentence",
@@ -119,8 +126,7 @@ def _faker_pool(seed: int, method: str, size: int) -> tuple[str, ...]:
 
 
 def _pool(seed: int, method: str, n: int, cap: int = 1000) -> np.ndarray:
-    # ~0.1 ms per Faker call: 1,000 values build in 0.1 s; combined (first x last names,
-    # numbers, domains) they still give mostly unique values.
+    # ~0.1 ms per Faker call: 1,000 values build in 0.1 s.
     return np.array(_faker_pool(seed, method, int(min(cap, max(n, 50)))), dtype=object)
 
 
@@ -130,47 +136,6 @@ def _streams(seed: int, column: str) -> tuple[np.random.Generator, int]:
     return np.random.default_rng(sequence), int(sequence.generate_state(1)[0])
 
 
-def _names(rng: np.random.Generator, faker_seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    firsts = _pool(faker_seed, "first_name", n)
-    lasts = _pool(faker_seed + 1, "last_name", n)
-    return firsts[rng.integers(0, firsts.size, n)], lasts[rng.integers(0, lasts.size, n)]
-
-
-def _emails(rng: np.random.Generator, faker_seed: int, n: int) -> np.ndarray:
-    first, last = _names(rng, faker_seed, n)
-    domains = np.array(_FREE_EMAIL_DOMAINS, dtype=object)[rng.integers(0, 8, n)]
-    numbers = rng.integers(1, 10_000, n)
-    with_number = rng.random(n) < 0.7
-    return np.array(
-        [
-            f"{_EMAIL_CLEAN.sub('', f.lower())}.{_EMAIL_CLEAN.sub('', la.lower())}"
-            f"{num if keep else ''}@{dom}"
-            for f, la, num, keep, dom in zip(first, last, numbers, with_number, domains,
-                                             strict=True)
-        ],
-        dtype=object,
-    )
-
-
-def _addresses(rng: np.random.Generator, faker_seed: int, n: int) -> np.ndarray:
-    streets = _pool(faker_seed, "street_name", n, cap=1500)
-    cities = _pool(faker_seed + 1, "city", n, cap=1200)
-    states = _pool(faker_seed + 2, "state_abbr", 60, cap=60)
-    numbers = rng.integers(1, 10_000, n)
-    zips = fixed_width(n, digit_block(rng.integers(1001, 99_951, n), 5))
-    apartment = np.where(rng.random(n) < 0.2, rng.integers(1, 999, n), 0)
-    return np.array(
-        [
-            f"{num} {street}{f' Apt. {apt}' if apt else ''}, {city}, {state} {zip_code}"
-            for num, street, apt, city, state, zip_code in zip(
-                numbers, streets[rng.integers(0, streets.size, n)], apartment,
-                cities[rng.integers(0, cities.size, n)],
-                states[rng.integers(0, states.size, n)], zips, strict=True)
-        ],
-        dtype=object,
-    )
-
-
 def _ipv4(rng: np.random.Generator, n: int) -> np.ndarray:
     octets = rng.integers(1, 255, size=(n, 4))
     return np.array([".".join(map(str, row)) for row in octets], dtype=object)
@@ -178,7 +143,7 @@ def _ipv4(rng: np.random.Generator, n: int) -> np.ndarray:
 
 #: Every kind :func:`fake_column` can make.
 FAKE_KINDS: tuple[str, ...] = (
-    "name", "email", "phone_number", "ssn", "address", "credit_card_number", "postcode",
+    *sorted(PERSON_KINDS), *sorted(PLACE_KINDS), "phone_number", "ssn", "credit_card_number",
     "ipv4_address", *_POOLED,
 )
 
@@ -195,22 +160,17 @@ def fake_column(kind: str, n: int, seed: int, column: str = "") -> np.ndarray:
     Raises:
         ValueError: ``kind`` is unknown.
     """
+    if kind in PERSON_KINDS:
+        return fake_people([(column, kind)], n, seed)[column]
+    if kind in PLACE_KINDS:
+        return fake_places([(column, kind)], n, seed)[column]
     rng, faker_seed = _streams(seed, f"{column}:{kind}")
-    if kind == "name":
-        first, last = _names(rng, faker_seed, n)
-        return np.array([f"{f} {la}" for f, la in zip(first, last, strict=True)], dtype=object)
-    if kind == "email":
-        return _emails(rng, faker_seed, n)
     if kind == "phone_number":
         return phone_numbers(rng, n)
     if kind == "ssn":
         return ssns(rng, n)
     if kind == "credit_card_number":
         return card_numbers(rng, n)
-    if kind == "address":
-        return _addresses(rng, faker_seed, n)
-    if kind == "postcode":
-        return fixed_width(n, digit_block(rng.integers(1001, 99_951, n), 5))
     if kind == "ipv4_address":
         return _ipv4(rng, n)
     if kind in _POOLED:
@@ -221,9 +181,28 @@ def fake_column(kind: str, n: int, seed: int, column: str = "") -> np.ndarray:
 
 def add_fake_columns(frame: pd.DataFrame, specs: list[tuple[str, str]], order: list[str],
                      seed: int) -> pd.DataFrame:
-    """Return ``frame`` plus one fake column per ``(column, kind)``, columns in ``order``."""
+    """Return ``frame`` plus one fake column per ``(column, kind)``, columns in ``order``.
+
+    People and places are faked per row from one profile
+    (``core.data.fake_profiles.fake_groups``): a row's e-mail is made from its name, its
+    ZIP lies in its state, also when the state column is modelled rather than faked.
+    """
     result = frame.copy()
+    n = len(frame)
+    state_column = modelled_state_column(frame.drop(columns=[c for c, _ in specs
+                                                              if c in frame.columns]))
+    states = state_index(frame[state_column]) if state_column else None
+    for role, columns in fake_groups(specs):
+        if role == "person":
+            made = fake_people(columns, n, seed)
+        else:
+            has_state = any(kind == "administrative_unit" for _, kind in columns)
+            made = fake_places(columns, n, seed, None if has_state else states)
+        for column, values in made.items():
+            result[column] = values
+    grouped = {column for _, columns in fake_groups(specs) for column, _ in columns}
     for column, kind in specs:
-        result[column] = fake_column(kind, len(frame), seed, column)
+        if column not in grouped:
+            result[column] = fake_column(kind, n, seed, column)
     return result[[c for c in order if c in result.columns]]
 

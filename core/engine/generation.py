@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 
 from core.data.fake_values import add_fake_columns
-from core.data.schema import TableSchema
+from core.data.id_formats import make_ids
+from core.data.schema import TABLE_NAME, TableSchema
 from core.engine.patches import load_libraries
 from core.errors import ParameterError, SamplingError
 from core.progress import ProgressCallback, null_progress
@@ -189,6 +190,7 @@ def generate(
     else:
         frame = _sample_conditions(synthesizer, rows, fixed, rebalance_column, shares,
                                    real_example, report)
+    frame = _ids_in_real_format(frame, synthesizer, seed)
     if schema is not None:
         frame = _in_their_zones(frame, schema)
     if schema is not None and schema.fake_specs:
@@ -200,6 +202,37 @@ def generate(
         class_shares=shares, rebalanced_column=rebalance_column if shares else None,
         seconds=time.monotonic() - started,
     )
+
+
+def _id_regexes(synthesizer: Any) -> dict[str, str]:
+    """The real formats the model carries for its id columns (``core.engine.metadata``)."""
+    data = getattr(synthesizer, "metadata_dict", None)  # core.engine.stratified
+    if data is None:
+        metadata = getattr(synthesizer, "metadata", None)
+        data = metadata.to_dict() if hasattr(metadata, "to_dict") else {}
+    columns = data.get("tables", {}).get(TABLE_NAME, {}).get("columns", {})
+    return {name: info["regex_format"] for name, info in columns.items()
+            if info.get("sdtype") == "id" and info.get("regex_format")}
+
+
+def _ids_in_real_format(frame: pd.DataFrame, synthesizer: Any, seed: int) -> pd.DataFrame:
+    """Replace SDV's ids with unique ids drawn at random in the real format.
+
+    SDV enumerates a format from its start (CUST-000000, CUST-000001…), which gives back
+    real ids numbered that way; its batches and per-class models even repeat values.
+    Models trained without a format keep SDV's ids.
+    """
+    formats = {name: regex for name, regex in _id_regexes(synthesizer).items()
+               if name in frame.columns}
+    if not formats:
+        return frame
+    frame = frame.copy()
+    for name, regex in formats.items():
+        integer = pd.api.types.is_integer_dtype(frame[name])
+        ids = make_ids(regex, len(frame), seed, name, integer=integer)
+        if ids is not None:
+            frame[name] = ids
+    return frame
 
 
 def _in_their_zones(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:

@@ -2,20 +2,25 @@
 
 The data package decides what each column is (``core.data.schema``) from SDV's first guess;
 the guess itself needs SDV, so it is made here, in the only package that imports it.
+Identifier columns get the format of their real values (``core.data.id_formats``) as SDV's
+``regex_format``, so the model carries it and sampling can keep it.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
+from core.data.id_formats import derive_id_regex
 from core.data.schema import TABLE_NAME, TableSchema, correct_detection, to_sdv_metadata_dict
 from core.data.table import StudioTable, make_table
 from core.engine.patches import load_libraries
 
-__all__ = ["detect_schema", "detect_table", "to_sdv_metadata"]
+__all__ = ["detect_schema", "detect_table", "id_regexes", "to_sdv_metadata"]
 
 
 def detect_schema(frame: pd.DataFrame) -> TableSchema:
@@ -30,7 +35,34 @@ def detect_schema(frame: pd.DataFrame) -> TableSchema:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         metadata = Metadata.detect_from_dataframes({TABLE_NAME: frame})
-    return correct_detection(frame, metadata.to_dict()["tables"][TABLE_NAME])
+    return _with_id_notes(correct_detection(frame, metadata.to_dict()["tables"][TABLE_NAME]),
+                          frame)
+
+
+def _with_id_notes(schema: TableSchema, frame: pd.DataFrame) -> TableSchema:
+    """Say on each identifier whether its real format is kept, and if not, why."""
+    for column in schema.columns:
+        if column.sdtype != "id" or column.action == "drop" or column.name not in frame:
+            continue
+        regex, reason = derive_id_regex(frame[column.name])
+        shown = re.sub(r"\\(.)", r"\1", regex or "")  # CUST-[0-9]{6}, without escapes
+        note = (f"identifier: fresh unique values shaped like the real ones ({shown}) are "
+                "generated, never copied" if regex else
+                f"identifier: fresh unique values are generated, not in the real format "
+                f"because {reason}")
+        schema = schema.with_column(replace(column, note=note))
+    return schema
+
+
+def id_regexes(schema: TableSchema, frame: pd.DataFrame) -> dict[str, str]:
+    """The real format of each identifier column the model sees, where one can be kept."""
+    formats: dict[str, str] = {}
+    for name in schema.sdv_columns:
+        if schema.column(name).sdtype == "id" and name in frame:
+            regex, _reason = derive_id_regex(frame[name])
+            if regex:
+                formats[name] = regex
+    return formats
 
 
 def detect_table(
@@ -46,8 +78,13 @@ def detect_table(
                       planted=planted)
 
 
-def to_sdv_metadata(schema: TableSchema) -> Any:
+def to_sdv_metadata(schema: TableSchema, frame: pd.DataFrame | None = None) -> Any:
     """Build SDV ``Metadata`` for the columns that are not dropped.
+
+    Args:
+        schema: The reviewed schema.
+        frame: The rows the model learns from; with it, identifier columns carry the format
+            of their real values (``regex_format``), which sampling keeps.
 
     Returns:
         ``sdv.metadata.Metadata`` (typed ``Any`` so this module loads without SDV).
@@ -55,4 +92,9 @@ def to_sdv_metadata(schema: TableSchema) -> Any:
     load_libraries()
     from sdv.metadata import Metadata
 
-    return Metadata.load_from_dict(to_sdv_metadata_dict(schema))
+    data = to_sdv_metadata_dict(schema)
+    if frame is not None:
+        columns = data["tables"][TABLE_NAME]["columns"]
+        for name, regex in id_regexes(schema, frame).items():
+            columns[name]["regex_format"] = regex
+    return Metadata.load_from_dict(data)
