@@ -282,7 +282,7 @@ def run_training(
 
     prepared = prepare_training_frame(frame, request.schema)
     train, _holdout = split_real(prepared, request.split)
-    metadata = to_sdv_metadata(request.schema)
+    metadata = to_sdv_metadata(request.schema, train)
     torch.set_num_threads(max(device.cpu_threads, 1))
     seed_everything(request.seed)
     notes: list[str] = []
