@@ -165,3 +165,20 @@ def test_phone_numbers_are_still_found_beside_dates():
     phones = [f"(555) {100 + i:03d}-{1000 + 7 * i:04d}" for i in range(300)]
     frame = pd.DataFrame({"contact": phones, "amount": range(300)})
     assert detect_schema(frame).column("contact").sdtype == "phone_number"
+
+
+def test_account_numbers_and_codes_are_ids_in_their_format_not_phones_or_text():
+    rows = 300
+    frame = pd.DataFrame({
+        "account_number": [f"{1_000_000 + 37 * i:010d}" for i in range(rows)],  # leading zeros
+        "code": [f"A{i % 10}B{i // 10 % 10}C{i // 100}" for i in range(rows)],
+        "phone_number": [f"555{1_000_000 + 13 * i:07d}" for i in range(rows)],
+        "amount": range(rows),
+    })
+    schema = detect_schema(frame)
+    for name in ("account_number", "code"):
+        column = schema.column(name)
+        assert column.sdtype == "id" and not column.pii, (name, column)
+        assert "shaped like the real ones" in column.note, column.note
+    phone = schema.column("phone_number")  # named like contact data: stays personal data
+    assert phone.sdtype == "phone_number" and phone.pii and phone.action == "fake"

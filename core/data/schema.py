@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.data.id_formats import derive_id_regex
 from core.errors import MetadataError
 
 __all__ = [
@@ -105,6 +106,10 @@ _STREET_WORDS = re.compile(
 )
 _NAME_HINTS = {"name", "holder", "customer", "patient", "person", "applicant", "client", "owner"}
 _JOB_HINTS = {"job", "title", "occupation", "position", "role", "profession"}
+#: Words that make a unique "number" column contact data, not an id (phone_number, card_no).
+_CONTACT_HINTS = {"phone", "mobile", "cell", "tel", "telephone", "fax", "ssn", "social", "card",
+                  "iban", "email", "mail", "ip", "zip", "postcode", "postal", "passport",
+                  "licence", "license", "tax"}
 _COMPANY_HINTS = {"company", "employer", "merchant", "business", "organisation", "organization"}
 _TARGET_HINTS = (
     "target", "label", "class", "outcome", "default", "fraud", "churn", "readmit",
@@ -446,6 +451,12 @@ def _correct_column(
                       f"formats, that SDV read as '{sdv_sdtype}': modelled as dates"),
             ), series)
 
+    # An id by name and by values ("account_number" 0012345678, "code" A0B0C0) before the
+    # value-based guesses, which take such digits for phone numbers and codes for text.
+    if _is_formatted_identifier(name, series):
+        return replace(base, sdtype="id",
+                       note="identifier: fresh unique values in the real format are generated")
+
     # PII hidden behind a neutral name (SDV only looks at names).
     pii_kind = _pii_from_values(name, series)
     if pii_kind is not None:
@@ -547,6 +558,13 @@ def _looks_like_identifier(name: str, series: pd.Series) -> bool:
     )
     unique_share = values.nunique() / len(values)
     return named_like_id and unique_share > 0.95
+
+
+def _is_formatted_identifier(name: str, series: pd.Series) -> bool:
+    """Named like an id (not like contact data), unique, and with a readable format."""
+    if _tokens(name) & _CONTACT_HINTS or not _looks_like_identifier(name, series):
+        return False
+    return derive_id_regex(series)[0] is not None
 
 
 def _mixed_format_dates_share(series: pd.Series) -> float:
