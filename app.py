@@ -19,6 +19,7 @@ navigation = st.navigation(
         st.Page(HERE / "app_pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
         st.Page(HERE / "app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
         st.Page(HERE / "app_pages/compare.py", title="Compare", icon=":material/leaderboard:"),
+        st.Page(HERE / "app_pages/glossary.py", title="Glossary", icon=":material/menu_book:"),
     ]
 )
 sidebar.render()

@@ -11,8 +11,10 @@ from core.evaluation import (
     EvaluationResult,
     correlation_heatmaps,
     dcr_figure,
+    glossary,
     utility_figure,
 )
+from core.evaluation.charts import quality_property_figure
 from core.evaluation.outputs import report_title_of, run_card
 from core.evaluation.planted import canaries_of_table, check_planted, nearest_synthetic
 from core.evaluation.report import build_report
@@ -44,13 +46,19 @@ from ui.widgets import (
 EXPLORER_ROW = "studio.evaluate.explorer_row"
 BADGES = {"good": ":green-badge[good]", "fair": ":orange-badge[fair]",
           "poor": ":red-badge[poor]", "not measured": ":gray-badge[not measured]"}
+# The summary cards add a shape to colour and word (Material icons ship with Streamlit).
+CARD_BADGES = {"good": ":green-badge[:material/check_circle: good]",
+               "fair": ":orange-badge[:material/error: fair]",
+               "poor": ":red-badge[:material/cancel: poor]",
+               "not measured": ":gray-badge[:material/remove: not measured]"}
 
 
 def show_reading(reading: Reading | str) -> None:
     """A reading (or the verdict's reading of an aspect), with its badge."""
     found = reading if isinstance(reading, Reading) else next(
         r for r in result.verdict.readings if r.aspect == reading)
-    st.markdown(f"**Reading:** {BADGES.get(found.level, '')} — {found.reason}")
+    st.markdown(f"**Reading:** {BADGES.get(found.level, '')} — {glossary.plain(found.reason)}",
+                help=glossary.help_text("level"))
 
 
 st.title("Evaluate")
@@ -163,41 +171,74 @@ tabs = dict(zip(tab_names, st.tabs(tab_names, key="eval_tab", on_change="rerun")
                 strict=True))
 
 
+def _number_column(key: str, label: str | None = None, progress: bool = False):
+    """A table column in its term's one format, with the term's meaning as its tooltip."""
+    title = label or glossary.name(key)
+    if progress:
+        return st.column_config.ProgressColumn(title, format=glossary.table_format(key),
+                                               min_value=0.0, max_value=1.0,
+                                               help=glossary.help_text(key))
+    return st.column_config.NumberColumn(title, format=glossary.table_format(key),
+                                         help=glossary.help_text(key))
+
+
+def _plain_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A core table with plain headers (the data's own names stay as they are)."""
+    return frame.rename(columns=glossary.column_label)
+
+
+# The summary cards: the aspect, its question, and its headline number's term.
+CARDS = (("fidelity", "Do the rows look like the real ones?", "quality_score"),
+         ("utility", "Do models trained on them work on real data?", "utility_ratio"),
+         ("privacy", "Are real people's rows kept out?", "exact_copies"))
+
+
+def _headline_value(key: str) -> float | None:
+    if key == "quality_score":
+        return result.quality.quality_score
+    if key == "utility_ratio":
+        return None if result.utility is None else result.utility.ratio
+    return result.privacy.exact_match_rate
+
+
 def _verdict() -> None:
-    """The headline, one reading per aspect and the four key numbers."""
-    st.subheader(result.verdict.headline)
-    for reading in result.verdict.readings:
-        st.markdown(f"**{reading.aspect.capitalize()}** {BADGES.get(reading.level, '')} — "
-                    f"{reading.reason}")
-    utility = result.utility
-    cols = st.columns(4)
-    cols[0].metric("Quality score", f"{result.quality.quality_score:.0%}",
-                   help="SDMetrics: how alike column shapes and column pairs are (100% = "
-                   "identical).")
-    cols[1].metric("Utility ratio", "–" if utility is None or utility.ratio is None
-                   else f"{utility.ratio:.2f}",
-                   help="Score of models trained on synthetic data divided by models "
-                   "trained on real data, both tested on held-out real rows (1.0 = as useful).")
-    cols[2].metric("Exact copies", f"{result.privacy.exact_match_rate:.1%}",
-                   help=result.privacy.explanations.get("exact_match", ""))
-    cols[3].metric("DCR share", f"{result.privacy.dcr_share:.2f}",
-                   help=result.privacy.explanations.get("dcr_share", ""))
-    st.caption("Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items()))
+    """The one-screen summary: the headline, three cards with their level, the warnings."""
+    st.subheader(glossary.plain(result.verdict.headline))
+    readings = {reading.aspect: reading for reading in result.verdict.readings}
+    for column, (aspect, question, key) in zip(st.columns(3), CARDS, strict=True):
+        reading = readings[aspect]
+        with column.container(border=True):
+            st.markdown(f"**{glossary.name(aspect)}** {CARD_BADGES.get(reading.level, '')}",
+                        help=glossary.help_text(aspect))
+            st.caption(question)
+            st.metric(glossary.name(key), glossary.fmt(key, _headline_value(key)),
+                      help=glossary.help_text(key))
+            st.caption(glossary.plain(reading.reason))
+    for warning in result.verdict.warnings:
+        st.warning(glossary.plain(warning), icon=":material/warning:")
+    st.caption("Each level is a first reading against fixed limits, not a guarantee. "
+               "Hover over a name for its meaning; the Glossary page lists every term. "
+               "Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items()))
 
 
 def _distributions() -> None:
     """Per-column scores, one column's chart, the six weakest side by side."""
     st.markdown(
-        "Each column's real and synthetic values on one chart. The score is 1 minus the "
-        "largest gap between the two (Kolmogorov–Smirnov) for numbers and dates, and 1 minus "
-        "the total difference in category shares for categories: 100% means identical."
+        "Each column's real and synthetic values on one chart. The column score is 100% "
+        "minus the largest gap between the two for numbers and dates, and 100% minus the "
+        "share of rows that would need another category for categories: 100% means identical."
     )
     scores = pd.DataFrame([{"column": s.column, "kind": s.sdtype, "score": s.score,
-                            "reading": fidelity_level(s.score), "what it means": s.explanation}
+                            "reading": fidelity_level(s.score),
+                            "what it means": glossary.plain(s.explanation)}
                            for s in result.columns])
     st.dataframe(scores, hide_index=True, width="stretch", column_config={
-        "score": st.column_config.ProgressColumn("score", format="percent", min_value=0.0,
-                                                 max_value=1.0)})
+        "column": st.column_config.TextColumn("Column"),
+        "kind": st.column_config.TextColumn("Kind", help="Number, date, category or yes/no: "
+                                            "it decides how the column is compared."),
+        "score": _number_column("column_score", progress=True),
+        "reading": st.column_config.TextColumn("Reading", help=glossary.help_text("level")),
+        "what it means": st.column_config.TextColumn("What it means")})
     names = [s.column for s in result.columns]  # worst first
     chosen = st.selectbox("Column", names, key="eval_column", persist_state="page")
     show_chart(result.column_figure(chosen), key="eval_column_chart")
@@ -209,76 +250,140 @@ def _distributions() -> None:
 
 
 def _correlations() -> None:
-    """Real, synthetic and difference heatmaps; the pairs that changed most."""
+    """Real, synthetic and gap heatmaps; the pairs that changed most."""
     correlation = result.correlation
-    st.markdown(correlation.explanation)
+    st.markdown(glossary.plain(correlation.explanation))
     show_reading(relations_reading(correlation.pair_score))
-    st.metric("Column-pair similarity", f"{correlation.pair_score:.0%}",
-              help="1 minus the average difference between real and synthetic pair "
-              "strengths (100% = every relation kept).")
+    st.metric(glossary.name("pair_score"), glossary.fmt("pair_score", correlation.pair_score),
+              help=glossary.help_text("pair_score"))
+    st.caption(glossary.PAIR_SCORES_DIFFER)
     show_chart(correlation_heatmaps(correlation), key="eval_heatmaps")
+    st.caption("Read the third panel: a dark cell is a pair whose relation the synthetic data "
+               "changed; white cells are pairs it kept.")
     if not correlation.worst_pairs.empty:
         st.markdown("**Relations the synthetic data changed most**")
-        st.dataframe(correlation.worst_pairs, hide_index=True, width="stretch")
+        worst = correlation.worst_pairs.assign(
+            measure=correlation.worst_pairs["measure"].map(glossary.measure_label))
+        st.dataframe(_plain_table(worst), hide_index=True, width="stretch", column_config={
+            "Measured as": st.column_config.TextColumn(help=glossary.help_text("relation")),
+            "Real": _number_column("relation", "Real"),
+            "Synthetic": _number_column("relation", "Synthetic"),
+            "Gap": _number_column("relation_gap"),
+            "Score": _number_column("pair_kept"),
+            "Clearly related in real data": st.column_config.CheckboxColumn(
+                help="Counted by the strong-pair trends score on the Quality tab.")})
+
+
+# One sentence per Quality chart: what to look for.
+QUALITY_CHARTS = {
+    "Column Shapes": "Each bar is one column, worst on top: columns left of the dotted "
+                     "'good' line are spread differently from the real data; see them on the "
+                     "Distributions tab.",
+    "Column Pair Trends": "Each bar is one pair of columns: only the coloured pairs (clearly "
+                          "related in the real data) count towards the score; short coloured "
+                          "bars are relations the synthetic data lost.",
+    "Data Validity": "Each bar is the share of a column's synthetic values that are valid; "
+                     "anything short of 100% means values outside the real range or "
+                     "categories the real column never had.",
+}
+QUALITY_PARTS = {"Column Shapes": "column_shapes", "Column Pair Trends": "pair_trends",
+                 "Data Validity": "data_validity", "Data Structure": "data_structure"}
 
 
 def _quality() -> None:
-    """SDMetrics quality and diagnostic scores with their property charts."""
+    """SDMetrics' quality and validity scores, their parts, and a chart of each part."""
     quality = result.quality
     show_reading("fidelity")
-    left, right = st.columns(2)
-    left.metric("SDMetrics quality score", f"{quality.quality_score:.1%}")
-    right.metric("SDMetrics diagnostic score", f"{quality.diagnostic_score:.1%}",
-                 help="Validity checks: synthetic values in valid ranges and categories, "
-                 "same structure. Should be close to 100%.")
-    if quality.sample_note:
-        st.caption(quality.sample_note)
-    left.dataframe(quality.quality_properties, hide_index=True, width="stretch")
-    right.dataframe(quality.diagnostic_properties, hide_index=True, width="stretch")
-    for name in quality.property_names:
-        figure = quality.figure(name)
+    parts = dict(zip(quality.quality_properties["Property"],
+                     quality.quality_properties["Score"], strict=True))
+    shown = [("quality_score", quality.quality_score),
+             ("column_shapes", parts.get("Column Shapes")),
+             ("pair_trends", parts.get("Column Pair Trends")),
+             ("diagnostic_score", quality.diagnostic_score)]
+    for column, (key, value) in zip(st.columns(len(shown)), shown, strict=True):
+        column.metric(glossary.name(key), glossary.fmt(key, value),
+                      help=glossary.help_text(key))
+    st.caption(glossary.PAIR_SCORES_DIFFER)
+    for note in quality.notes:
+        st.caption(glossary.plain(note))
+    diagnostic = quality.diagnostic_properties
+    st.caption("The validity score is the average of: " + "; ".join(
+        f"{glossary.name(QUALITY_PARTS.get(part, 'data_validity')).lower()} "
+        f"{glossary.fmt('diagnostic_score', score)}"
+        for part, score in zip(diagnostic["Property"], diagnostic["Score"], strict=True)
+        if part in QUALITY_PARTS) + ".")
+    for name, sentence in QUALITY_CHARTS.items():
+        figure = quality_property_figure(name, quality.details.get(name))
         if figure is not None:
+            st.markdown(f"**{glossary.name(QUALITY_PARTS[name])}** — {sentence}")
             show_chart(figure, key=f"eval_quality_{name}")
 
 
 def _utility() -> None:
-    """TSTR vs TRTR: models trained on synthetic vs real rows, scored on held-out rows."""
+    """Models trained on synthetic vs real rows, scored on the same held-out real rows."""
     show_reading("utility")
     utility = result.utility
     if utility is None:
-        st.info(f"Utility not measured: {result.utility_reason}.", icon=":material/info:")
+        st.info(glossary.plain(f"Utility not measured: {result.utility_reason}."),
+                icon=":material/info:")
     else:
         st.markdown(
             f"Three models learn to predict **{utility.target}** ({utility.task}) once from "
-            "real training rows (TRTR) and once from synthetic rows (TSTR); both are scored "
-            "on the same held-out real rows. " + utility.explanation
+            "real training rows and once from synthetic rows; both are scored on the same "
+            "held-out real rows. " + glossary.plain(utility.explanation)
         )
+        metric = "macro_f1" if utility.metric == "macro_f1" else "r2"
+        score = glossary.name(metric).lower()
         cols = st.columns(3)
-        metric_name = "macro-F1" if utility.metric == "macro_f1" else "R²"
-        cols[0].metric(f"Real ({metric_name})", f"{utility.real:.3f}")
-        cols[1].metric(f"Synthetic ({metric_name})", f"{utility.synthetic:.3f}")
-        cols[2].metric("Ratio", "–" if utility.ratio is None else f"{utility.ratio:.2f}")
+        cols[0].metric(f"{glossary.name('trained_on_real')}: {score}",
+                       glossary.fmt(metric, utility.real),
+                       help=f"{glossary.help_text('trained_on_real')} "
+                       f"{glossary.help_text(metric)}")
+        cols[1].metric(f"{glossary.name('trained_on_synthetic')}: {score}",
+                       glossary.fmt(metric, utility.synthetic),
+                       help=f"{glossary.help_text('trained_on_synthetic')} "
+                       f"{glossary.help_text(metric)}")
+        cols[2].metric(glossary.name("utility_ratio"),
+                       glossary.fmt("utility_ratio", utility.ratio),
+                       help=glossary.help_text("utility_ratio"))
         show_chart(utility_figure(utility), key="eval_utility")
-        st.dataframe(utility.table, hide_index=True, width="stretch")
+        st.caption("Look for orange bars as tall as the blue ones: a short orange bar is a "
+                   "score the synthetic data could not teach the models.")
+        table = utility.table.assign(metric=[
+            glossary.name(m) if m in glossary.TERMS else m for m in utility.table["metric"]])
+        st.dataframe(_plain_table(table), hide_index=True, width="stretch", column_config={
+            "Score of": st.column_config.TextColumn(
+                help="Which score the row compares; the Glossary page explains each."),
+            "Trained on real": st.column_config.NumberColumn(
+                format=glossary.table_format("macro_f1"),
+                help=glossary.help_text("trained_on_real")),
+            "Trained on synthetic": st.column_config.NumberColumn(
+                format=glossary.table_format("macro_f1"),
+                help=glossary.help_text("trained_on_synthetic")),
+            "Synthetic ÷ real": _number_column("utility_ratio", "Synthetic ÷ real"),
+            "Higher is better": st.column_config.CheckboxColumn(
+                help="Ticked for scores where higher is better; for the average error "
+                "lower is better, and the ratio is turned round so below 100% is worse.")})
         for note in utility.notes:
-            st.caption(note)
+            st.caption(glossary.plain(note))
 
 
 def _privacy() -> None:
-    """Exact copies, DCR and NNDR."""
+    """Exact copies, closeness to training rows and the distance ratio."""
     privacy = result.privacy
     show_reading("privacy")
     cols = st.columns(3)
-    cols[0].metric("Exact copies of training rows", f"{privacy.exact_match_rate:.2%}",
-                   help=privacy.explanations.get("exact_match", ""))
-    cols[1].metric("DCR share", f"{privacy.dcr_share:.2f}",
-                   help=privacy.explanations.get("dcr_share", ""))
-    cols[2].metric("Median NNDR", f"{privacy.nndr_median:.2f}",
-                   help=privacy.explanations.get("nndr", ""))
+    for column, key, value in ((cols[0], "exact_copies", privacy.exact_match_rate),
+                               (cols[1], "dcr_share", privacy.dcr_share),
+                               (cols[2], "nndr", privacy.nndr_median)):
+        label = glossary.name(key) if key != "nndr" else "Median " + glossary.name(key).lower()
+        column.metric(label, glossary.fmt(key, value), help=glossary.help_text(key))
     for key in ("exact_match", "dcr", "dcr_share", "nndr"):
         if privacy.explanations.get(key):
-            st.markdown(f"- {privacy.explanations[key]}")
+            st.markdown(f"- {glossary.plain(privacy.explanations[key])}")
     show_chart(dcr_figure(privacy), key="eval_dcr")
+    st.caption("Look at the left edge: orange piled up near 0, left of the blue, means "
+               "synthetic rows sit on top of training rows (copying).")
 
 
 def _planted_truth() -> None:
@@ -293,7 +398,7 @@ def _planted_truth() -> None:
     checks = check_planted(truth, real_train, sample.frame)
     st.dataframe(pd.DataFrame([{
         "planted": c.name, "measured as": c.measure, "real": c.real,
-        "synthetic": c.synthetic, "recovered": "✅ yes" if c.recovered else "❌ no",
+        "synthetic": c.synthetic, "recovered": "yes" if c.recovered else "no",
         "what it means": c.explanation} for c in checks]), hide_index=True,
         width="stretch", column_config={
             "real": st.column_config.NumberColumn(format="%.3f"),
@@ -305,6 +410,7 @@ def _planted_truth() -> None:
         left.metric("Canaries the model saw", canary_result.seen,
                     help="Only canaries in the training part can be memorised.")
         right.metric("Reappearing in synthetic data", canary_result.near_copies,
+                     help=glossary.help_text("canary"),
                      delta=None if not canary_result.exact_copies else
                      f"{canary_result.exact_copies} exact", delta_color="inverse")
         if canary_result.near_copies:
@@ -316,7 +422,9 @@ def _planted_truth() -> None:
             "closest synthetic row": c.nearest_distance,
             "closest other real row": c.other_real_distance,
             "copied": "exactly" if c.exact else ("nearly" if c.near else "no")}
-            for c in canary_result.checks]), hide_index=True, width="stretch")
+            for c in canary_result.checks]), hide_index=True, width="stretch", column_config={
+                "closest synthetic row": _number_column("dcr", "closest synthetic row"),
+                "closest other real row": _number_column("dcr", "closest other real row")})
     else:
         st.caption("No canaries were planted: fake a dataset with canaries to see "
                    "memorisation.")
@@ -343,11 +451,13 @@ def _explorer() -> None:
     comparison_row = holdout.sample(1, random_state=row_index)
     _, baseline = nearest_synthetic(comparison_row, real_train, sample.frame, schema)
     left, right = st.columns(2)
-    left.metric("Closest synthetic row to this real row", f"{distances[0]:.3f}")
-    right.metric("…to a held-out row the model never saw", f"{baseline[0]:.3f}",
+    left.metric("Closest synthetic row to this real row", glossary.fmt("dcr", distances[0]),
+                help=glossary.help_text("dcr"))
+    right.metric("…to a held-out row the model never saw", glossary.fmt("dcr", baseline[0]),
                  help="The distance a row gets by chance. Much smaller on the left means "
                  "the model stayed close to this training row.")
-    st.dataframe(neighbours.assign(distance=distances), width="stretch", hide_index=True)
+    st.dataframe(neighbours.assign(distance=distances), width="stretch", hide_index=True,
+                 column_config={"distance": _number_column("dcr", "distance")})
 
 
 def _report() -> None:

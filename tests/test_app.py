@@ -562,7 +562,7 @@ def test_evaluate_page_draws_only_the_open_tab_and_keeps_picks_across_tabs():
     assert at.title[0].value == "Evaluate" and not at.exception
     wait_for_evaluation(at)
     assert at.session_state["eval_tab"] == "Verdict"  # the first tab is open at first
-    assert "Quality score" in metrics(at) and "Median NNDR" not in metrics(at)
+    assert "Quality score" in metrics(at) and "Median distance ratio" not in metrics(at)
     assert not at.get("plotly_chart") and not at.selectbox
 
     open_tab(at, "eval_tab", "Distributions")
@@ -573,7 +573,7 @@ def test_evaluate_page_draws_only_the_open_tab_and_keeps_picks_across_tabs():
     column.set_value(picked).run()
 
     open_tab(at, "eval_tab", "Privacy")
-    assert "Median NNDR" in metrics(at) and not at.selectbox
+    assert "Median distance ratio" in metrics(at) and not at.selectbox
     open_tab(at, "eval_tab", "Distributions")
     assert at.selectbox(key="eval_column").value == picked
 

@@ -514,9 +514,9 @@ def test_distribution_figures_put_real_and_synthetic_on_one_chart(
     for name, sdtype in SDTYPES.items():
         figure = distribution_figure(train, synthetic, name, sdtype)
         assert [trace.name for trace in figure.data] == ["Real", "Synthetic"], name
-        assert name in figure.layout.title.text and "complement" in figure.layout.title.text
+        assert name in figure.layout.title.text and "column score" in figure.layout.title.text
     numbers = distribution_figure(train, synthetic, "x", "numerical", score=0.5)
-    assert "0.50" in numbers.layout.title.text
+    assert "50%" in numbers.layout.title.text
     assert list(numbers.data[0].x) == list(numbers.data[1].x)  # shared bins
     assert sum(numbers.data[0].y) == pytest.approx(1.0)
     categories = distribution_figure(train, synthetic, "segment", "categorical")
@@ -529,8 +529,7 @@ def test_result_figures(copied_result: EvaluationResult) -> None:
     assert {trace.coloraxis for trace in heatmaps.data} == {"coloraxis"}  # one shared scale
     assert copied_result.utility is not None
     bars = utility_figure(copied_result.utility)
-    assert {trace.name for trace in bars.data} == {"Trained on real (TRTR)",
-                                                   "Trained on synthetic (TSTR)"}
+    assert {trace.name for trace in bars.data} == {"Trained on real", "Trained on synthetic"}
     assert len(dcr_figure(copied_result.privacy).data) == 2
     assert isinstance(score_gauge(0.8, "Quality"), go.Figure)
     assert isinstance(copied_result.column_figure("x"), go.Figure)

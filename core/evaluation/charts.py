@@ -14,8 +14,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.charts import REAL_COLOUR, SYNTHETIC_COLOUR
+from core.evaluation import glossary
 from core.evaluation._common import as_labels, as_numeric, is_continuous
-from core.evaluation.thresholds import FIDELITY_FAIR, FIDELITY_GOOD
+from core.evaluation.thresholds import FIDELITY_FAIR, FIDELITY_GOOD, fidelity_level
 
 if TYPE_CHECKING:
     from core.evaluation.fidelity import CorrelationResult
@@ -24,8 +25,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "correlation_heatmaps",
+    "LEVEL_COLOURS",
     "dcr_figure",
     "distribution_figure",
+    "quality_property_figure",
     "score_gauge",
     "utility_figure",
 ]
@@ -37,10 +40,12 @@ _LAYOUT = {
     "margin": {"l": 40, "r": 20, "t": 50, "b": 40},
     "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
 }
-_METRIC_LABELS = {
-    "macro_f1": "Macro-F1", "balanced_accuracy": "Balanced accuracy", "roc_auc": "ROC-AUC",
-    "accuracy": "Accuracy", "r2": "R²", "mae": "Mean abs. error",
-}
+_METRIC_LABELS = {key: glossary.name(key) for key in
+                  ("macro_f1", "balanced_accuracy", "roc_auc", "accuracy", "r2", "mae")}
+#: A reading's colour on charts; the reading's word is always shown beside it (legend, hover).
+LEVEL_COLOURS = {"good": "#2f9e44", "fair": "#f59f00", "poor": "#e03131",
+                 "not measured": "#adb5bd"}
+_NOT_COUNTED = "#ced4da"
 
 
 def _shared_edges(real: np.ndarray, synthetic: np.ndarray) -> np.ndarray:
@@ -85,8 +90,9 @@ def distribution_figure(
         from core.evaluation.fidelity import column_score
 
         score = column_score(real_column.rename(column), synthetic_column, sdtype).score
-    metric = "KS complement" if is_continuous(sdtype) else "TV complement"
-    title = f"{column} — {metric} {score:.2f}" if score == score else f"{column} — no score"
+    title = (f"{column} — {glossary.name('column_score').lower()} "
+             f"{glossary.fmt('column_score', score)}" if score == score
+             else f"{column} — no score")
     figure = go.Figure()
     if is_continuous(sdtype):
         real_values = as_numeric(real_column)
@@ -145,9 +151,9 @@ def correlation_heatmaps(result: CorrelationResult) -> go.Figure:
     """
     columns = [c if len(c) <= 20 else c[:19] + "…" for c in result.columns]
     titles = (
-        f"Real ({result.method} / association)",
+        f"Real ({glossary.measure_label(result.method)} / association)",
         "Synthetic",
-        "|Real − synthetic|",
+        "Gap (real vs synthetic)",
     )
     figure = make_subplots(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.06)
     for index, matrix in enumerate((result.real, result.synthetic, result.difference), 1):
@@ -166,9 +172,8 @@ def correlation_heatmaps(result: CorrelationResult) -> go.Figure:
         coloraxis={"colorscale": "RdBu_r", "cmin": -1, "cmax": 1,
                    "colorbar": {"title": {"text": "value"}}},
         height=size,
-        title={"text": "Column relations — pair score " + (
-            f"{result.pair_score:.2f}" if result.pair_score == result.pair_score else "n/a"
-        )},
+        title={"text": "Column relations — " + glossary.name("pair_score").lower() + " "
+               + glossary.fmt("pair_score", result.pair_score)},
         template="plotly_white", margin={"l": 40, "r": 20, "t": 80, "b": 40},
     )
     return figure
@@ -184,8 +189,8 @@ def utility_figure(result: UtilityResult) -> go.Figure:
     for index, metric in enumerate(metrics, 1):
         rows = result.table[result.table["metric"] == metric]
         for column, name, colour in (
-            ("trtr", "Trained on real (TRTR)", REAL_COLOUR),
-            ("tstr", "Trained on synthetic (TSTR)", SYNTHETIC_COLOUR),
+            ("trtr", glossary.name("trained_on_real"), REAL_COLOUR),
+            ("tstr", glossary.name("trained_on_synthetic"), SYNTHETIC_COLOUR),
         ):
             figure.add_bar(
                 x=list(rows["model"]), y=list(rows[column].astype(float)), name=name,
@@ -196,11 +201,11 @@ def utility_figure(result: UtilityResult) -> go.Figure:
         if metric != "mae":
             figure.update_yaxes(range=[min(0.0, float(rows[["trtr", "tstr"]].min().min())), 1],
                                 row=1, col=index)
-    ratio = "n/a" if result.ratio is None else f"{result.ratio:.0%}"
+    ratio = glossary.fmt("utility_ratio", result.ratio)
     figure.update_layout(
         barmode="group", height=400,
         title={"text": f"Predicting '{result.target}': synthetic reaches {ratio} of real "
-                       f"{_METRIC_LABELS[result.metric]}"},
+                       f"{_METRIC_LABELS[result.metric].lower()}"},
         **{**_LAYOUT, "margin": {"l": 40, "r": 20, "t": 90, "b": 40}},
     )
     figure.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.3,
@@ -229,8 +234,9 @@ def dcr_figure(result: PrivacyResult) -> go.Figure:
                            name=name, marker_color=colour, opacity=0.55)
     figure.update_layout(
         barmode="overlay", bargap=0, height=340,
-        title={"text": f"Distance to closest training row — DCR share {result.dcr_share:.0%} "
-                       "(50% ideal)"},
+        title={"text": "Distance to the closest training row — "
+                       f"{glossary.name('dcr_share').lower()} "
+                       f"{glossary.fmt('dcr_share', result.dcr_share)} (50% ideal)"},
         **_LAYOUT,
     )
     figure.update_xaxes(title_text="distance (0 = identical row)")
@@ -261,4 +267,79 @@ def score_gauge(
         )
     )
     figure.update_layout(height=220, margin={"l": 20, "r": 20, "t": 50, "b": 10})
+    return figure
+
+
+def _level_bars(figure: go.Figure, labels: list[str], scores: list[float],
+                levels: list[str], hover: str) -> None:
+    """Horizontal score bars, one trace per reading so the legend names it in words."""
+    for level, colour in LEVEL_COLOURS.items():
+        picked = [i for i, found in enumerate(levels) if found == level]
+        if not picked:
+            continue
+        figure.add_bar(
+            y=[labels[i] for i in picked], x=[100 * scores[i] if scores[i] == scores[i] else 0
+                                              for i in picked],
+            orientation="h", name=level, marker_color=colour,
+            hovertemplate="%{y}: %{x:.0f}% — " + hover.format(level=level) + "<extra></extra>",
+        )
+
+
+def quality_property_figure(property_name: str, details: pd.DataFrame) -> go.Figure | None:
+    """One part of the quality or validity scores, per column or pair, in the studio's colours.
+
+    Bars are coloured by their reading (the legend names it), with dotted lines at the
+    "fair" and "good" limits; for strong-pair trends, pairs SDMetrics does not count (not
+    clearly related in the real data) are grey. None for parts with nothing to draw.
+
+    Args:
+        property_name: SDMetrics' property (``Column Shapes``, ``Column Pair Trends``,
+            ``Data Validity``).
+        details: That property's detail table (``QualityResult.details``).
+    """
+    if details is None or details.empty or "Score" not in details:
+        return None
+    frame = details.dropna(subset=["Score"])
+    if frame.empty:
+        return None
+    figure = go.Figure()
+    if property_name == "Column Pair Trends" and {"Column 1", "Column 2"} <= set(frame):
+        counted = (frame["Meets Threshold?"].astype("boolean").fillna(False)
+                   if "Meets Threshold?" in frame else pd.Series(True, index=frame.index))
+        frame = frame.assign(counted=counted.to_numpy(dtype=bool)).sort_values(
+            ["counted", "Score"], ascending=[False, True]).head(30)
+        labels = [f"{a} × {b}" for a, b in zip(frame["Column 1"], frame["Column 2"],
+                                               strict=True)]
+        scores = [float(v) for v in frame["Score"]]
+        kept = frame["counted"].to_numpy()
+        levels = [fidelity_level(v) if c else "" for v, c in zip(scores, kept, strict=True)]
+        _level_bars(figure, labels, scores, levels, "{level}")
+        weak = [i for i, c in enumerate(kept) if not c]
+        if weak:
+            figure.add_bar(y=[labels[i] for i in weak], x=[100 * scores[i] for i in weak],
+                           orientation="h", name="not counted (weak in real data)",
+                           marker_color=_NOT_COUNTED,
+                           hovertemplate="%{y}: %{x:.0f}% — not counted<extra></extra>")
+        order = labels
+        title = glossary.name("pair_trends")
+    elif "Column" in frame:
+        frame = frame.sort_values("Score")
+        order = [str(c) for c in frame["Column"]]
+        scores = [float(v) for v in frame["Score"]]
+        _level_bars(figure, order, scores, [fidelity_level(v) for v in scores], "{level}")
+        title = glossary.name({"Column Shapes": "column_shapes",
+                               "Data Validity": "data_validity"}.get(property_name,
+                                                                     "column_score"))
+    else:
+        return None
+    for limit, word in ((FIDELITY_FAIR, "fair"), (FIDELITY_GOOD, "good")):
+        figure.add_vline(x=100 * limit, line_dash="dot", line_color="#868e96",
+                         annotation_text=word, annotation_position="top")
+    figure.update_yaxes(categoryorder="array", categoryarray=order, autorange="reversed",
+                        automargin=True)
+    figure.update_xaxes(range=[0, 100], ticksuffix="%", title_text="score")
+    figure.update_layout(
+        title={"text": title, "font": {"size": 15}}, barmode="overlay",
+        height=max(260, min(900, 22 * len(order) + 140)), **_LAYOUT,
+    )
     return figure

@@ -137,7 +137,7 @@ def column_score(real: pd.Series, synthetic: pd.Series, sdtype: str) -> ColumnSc
         score = 1.0 - gap
         explanation = (
             f"The real and synthetic cumulative distributions of '{name}' are at most "
-            f"{gap:.0%} of rows apart (KS complement {score:.2f}; 1.00 = identical)."
+            f"{gap:.0%} of rows apart (column score {score:.0%}; 100% = identical)."
         )
         return ColumnScore(name, sdtype, "KSComplement", score, explanation + missing)
 
@@ -156,7 +156,7 @@ def column_score(real: pd.Series, synthetic: pd.Series, sdtype: str) -> ColumnSc
     score = 1.0 - distance
     explanation = (
         f"{distance:.0%} of the synthetic rows would need another '{name}' value to match "
-        f"the real shares of each category (TV complement {score:.2f}; 1.00 = identical)."
+        f"the real shares of each category (column score {score:.0%}; 100% = identical)."
     )
     unseen = float(synthetic_shares[~synthetic_shares.index.isin(real_shares.index)].sum())
     if unseen >= 0.005:
