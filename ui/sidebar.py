@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.engine.catalogue import REGISTRY
+from core.jobs.status import STAGE_QUEUED, JobStatus, queue_stage
 from ui import caching, presentation, state, warmup, workspace
 from ui.widgets import md
 
@@ -47,10 +49,81 @@ def render() -> None:
         if preference == "cpu" and device and not device.startswith("CPU"):
             shown = f"CPU (forced; {device} available)"
         st.markdown(f"**Device:** {shown}")
+        jobs = running_jobs()
+        if jobs:
+            runner = caching.job_runner()
+            if any(runner.status(job_id).is_active for job_id, _, _ in jobs):
+                jobs_panel()
+            else:  # ended, not yet collected by its page: no need to poll
+                draw_jobs([(runner.status(job_id), page, name) for job_id, page, name in jobs])
         where, warning = caching.job_backend()
         st.markdown(f"**Jobs run on:** {where}")
         if warning:
             st.warning(warning, icon=":material/cloud_off:")
         st.divider()
         presentation.controls()
-    presentation.apply_style()
+
+
+#: The session's job keys, in the order shown: (key, the page that follows the job, its name).
+_JOB_PAGES = (
+    (state.CURRENT_JOB, "app_pages/train.py", "Train"),
+    (state.COMPARE_JOB, "app_pages/compare.py", "Compare"),
+    (state.SAMPLE_JOB, "app_pages/generate.py", "Generate"),
+    (state.EVALUATION_JOB, "app_pages/evaluate.py", "Evaluate"),
+)
+
+
+def running_jobs() -> list[tuple[str, str, str]]:
+    """The session's jobs as (job id, owning page, page name); only state reads, no I/O."""
+    jobs = []
+    for key, page, name in _JOB_PAGES:
+        value = state.get(key)
+        job_id = value.get("job_id") if isinstance(value, dict) else value
+        if job_id:
+            jobs.append((job_id, page, name))
+    return jobs
+
+
+def job_line(status: JobStatus) -> str:
+    """What a job does, in a few words ("Training TVAE", "Comparing the candidates")."""
+    if status.kind == "train":
+        title = REGISTRY[status.synthesizer].title if status.synthesizer in REGISTRY else ""
+        return f"Training {title}".strip()
+    return {"compare": "Comparing the candidates", "sample": "Generating rows",
+            "evaluate": "Evaluating the rows"}.get(status.kind, "A background job")
+
+
+def draw_jobs(jobs: list[tuple[JobStatus, str, str]]) -> None:
+    """One line per job (what it does, its stage or progress) and a link to its page."""
+    with st.container(border=True, key="sidebar_jobs"):
+        for status, page, name in jobs:
+            st.markdown(f"**{job_line(status)}**")
+            if status.is_active:
+                queued = status.state == "queued"
+                stage = (queue_stage(status.queue_position) if queued and status.queue_position
+                         else STAGE_QUEUED if queued else status.stage)
+                fraction = None if queued else status.measured_fraction
+                if fraction is None:
+                    st.caption(md(stage))
+                else:
+                    st.progress(float(fraction), text=md(stage))
+            elif status.state == "done":
+                st.caption(f"Finished: open {name} to see it.")
+            else:
+                st.caption(md(status.message or f"Ended ({status.state})."))
+            st.page_link(page, label=f"Open {name}", icon=":material/arrow_forward:")
+
+
+@st.fragment(run_every=1.0)
+def jobs_panel() -> None:
+    """The session's jobs while one is queued or running, redrawn each second.
+
+    Drawn only while a job is active, so an idle page does not poll; each second it reads
+    the jobs' statuses (a small file each). Once none is active, one full run draws the
+    last lines and stops the polling.
+    """
+    runner = caching.job_runner()
+    jobs = [(runner.status(job_id), page, name) for job_id, page, name in running_jobs()]
+    draw_jobs(jobs)
+    if not any(status.is_active for status, _, _ in jobs):
+        st.rerun()
