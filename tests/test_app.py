@@ -531,7 +531,7 @@ def test_guided_demo_runs_to_completion():
     assert any("Step 2 of 4" in text for text in texts(at.markdown))
     at.button(key="demo_train").click().run()
     wait_for_job(at)
-    assert at.session_state[MODEL].preset == "quick"
+    assert at.session_state[MODEL].preset == "balanced"
 
     at.button(key="demo_next").click().run()  # → Generate
     assert at.title[0].value == "Generate"
