@@ -51,6 +51,7 @@ if not demo.active():
             "the whole studio on a faked loans table in under a minute, with something to say "
             "at each step."
         )
+        demo.seed_input(right)
         if right.button("Start the guided demo", type="primary", key="demo_start"):
             with user_errors("starting the demo"):
                 demo.start()
@@ -451,6 +452,7 @@ def _metadata(table: StudioTable) -> None:
         width="stretch",
         height=metadata_grid_height(len(records)),
         row_height=GRID_ROW_PX,
+        column_order=("column", "sdtype", "pii", "action", "sdv_said", "note"),  # "why" last
         disabled=["column", "note", "sdv_said"],
         column_config={
             "column": st.column_config.TextColumn("column"),

@@ -154,7 +154,8 @@ if result is None:
 st.markdown(
     f"**{record.label}** · {len(sample.frame):,} synthetic rows vs {len(real_train):,} real "
     f"training rows and {len(holdout):,} held-out real rows"
-    + (f" · target **{target}**" if target else "")
+    + (f" · {'suggested ' if state.target_is_suggested(table) and target == table.target else ''}"
+       f"target **{target}**" if target else "")
 )
 if result.excluded_columns:
     st.caption("Not evaluated: " + "; ".join(
