@@ -9,6 +9,7 @@ from core.charts import privacy_utility_figure
 from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
 from core.engine.catalogue import PRESETS, REGISTRY
+from core.evaluation import glossary
 from core.store.registry import ModelRecord
 from core.workflow import selection_rule_text
 from ui import caching, state
@@ -149,6 +150,16 @@ if best is not None:
 columns = ["title", "preset", "epochs", "quality", "utility_ratio", "exact_match_rate",
            "dcr_share", "privacy", "fit_s", "score", "eligible", "reason"]
 board = pd.DataFrame(rows).reindex(columns=columns)
+# Leaderboard column → glossary term: the same name, meaning and format as on Evaluate.
+_GLOSSARY_COLUMNS = {"quality": "quality_score", "utility_ratio": "utility_ratio",
+                     "exact_match_rate": "exact_copies", "dcr_share": "dcr_share"}
+
+
+def _glossary_column(term: str) -> st.column_config.NumberColumn:
+    return st.column_config.NumberColumn(glossary.name(term), help=glossary.help_text(term),
+                                         format=glossary.table_format(term))
+
+
 st.dataframe(
     board, hide_index=True, width="stretch",
     column_config={
@@ -156,10 +167,7 @@ st.dataframe(
         "epochs": st.column_config.NumberColumn(
             "epochs", format="%d", help="Epochs the fit ran (deep models; early stopping or the "
             "time limit may end it before the planned number)."),
-        "quality": st.column_config.NumberColumn("quality", format="%.2f"),
-        "utility_ratio": st.column_config.NumberColumn("utility ratio", format="%.2f"),
-        "exact_match_rate": st.column_config.NumberColumn("exact copies", format="percent"),
-        "dcr_share": st.column_config.NumberColumn("DCR share", format="%.2f"),
+        **{column: _glossary_column(term) for column, term in _GLOSSARY_COLUMNS.items()},
         "fit_s": st.column_config.NumberColumn("fit time (s)", format="%.1f"),
         "score": st.column_config.NumberColumn("score", format="%.3f"),
         "reason": st.column_config.TextColumn("why", width="large"),

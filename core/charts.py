@@ -120,7 +120,8 @@ def privacy_utility_figure(rows: list[dict]) -> go.Figure:
                      annotation_text="0.5 = no closer than unseen real rows")
     figure.update_layout(height=420, margin={"l": 10, "r": 30, "t": 40, "b": 10},
                          title="Privacy against usefulness (bottom right is best)",
-                         xaxis_title=x_title, yaxis_title="DCR share (lower = more private)")
+                         xaxis_title=x_title,
+                         yaxis_title="Closer-to-training share (lower = more private)")
     if usable:
         figure.update_xaxes(range=_padded_range(xs, 0.35, 0.08))
         figure.update_yaxes(range=_padded_range(ys + [0.5], 0.25, 0.05))

@@ -460,8 +460,9 @@ def _explain(
         f"vs {holdout_median:.3f} for held-out real rows: {closeness}."
     )
     share_text = (
-        f"{share:.0%} DCR share: 50% means synthetic rows are as close to the training rows "
-        "as to rows the model never saw (ideal); near 100% means they hug the training rows."
+        f"{share:.0%} closer-to-training share: 50% means synthetic rows are as close to the "
+        "training rows as to rows the model never saw (ideal); near 100% means they hug the "
+        "training rows."
     )
     nndr = (
         f"Median nearest/second-nearest distance ratio {nndr_median:.2f}: values near 0 mean "

@@ -45,6 +45,7 @@ import pandas as pd
 
 from core.data.schema import TableSchema
 from core.errors import EvaluationError
+from core.evaluation import glossary
 from core.evaluation._common import (
     as_labels,
     as_numeric,
@@ -539,8 +540,8 @@ def utility_scores(
             single_class = int(synth_codes[0])
             shown = classes[single_class] if single_class < len(classes) else "an unknown value"
             notes.append(
-                f"The synthetic target has a single class ({shown!r}): the TSTR models can "
-                "only ever predict that class."
+                f"The synthetic target has a single class ({shown!r}): the models trained on "
+                "it can only ever predict that class."
             )
         missing = [classes[c] for c in range(len(classes)) if c not in set(synth_codes)]
         if missing and len(synth_codes) >= 2:
@@ -566,9 +567,9 @@ def utility_scores(
     for index, ((name, real_model), (_, synth_model)) in enumerate(
         zip(models_real, models_synth, strict=True)
     ):
-        report(2 * index / steps, f"Training {name.lower()} on real rows (TRTR)…")
+        report(2 * index / steps, f"Training {name.lower()} on real rows…")
         fitted_real = _fit(real_model, features_train, y_train)
-        report((2 * index + 1) / steps, f"Training {name.lower()} on synthetic rows (TSTR)…")
+        report((2 * index + 1) / steps, f"Training {name.lower()} on synthetic rows…")
         if single_class is not None:
             fitted_synth: Any = _ConstantClassifier(single_class)
         else:
@@ -651,7 +652,7 @@ def _explain(
     baseline: float,
     informative: bool,
 ) -> str:
-    label = "macro-F1" if metric == "macro_f1" else "R²"
+    label = glossary.name("macro_f1" if metric == "macro_f1" else "r2").lower()
     if not informative:
         guess = (
             "its average" if task == "regression" else "the most common class every time"

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.evaluation import glossary
 from core.evaluation.fidelity import QualityResult
 from core.evaluation.privacy import PrivacyResult
 from core.evaluation.thresholds import (
@@ -133,7 +134,7 @@ def _utility(utility: UtilityResult | None, reason: str | None) -> Reading:
     level = utility_level(ratio)
     if level == NOT_MEASURED:
         return Reading("utility", NOT_MEASURED, utility.explanation)
-    label = "macro-F1" if utility.metric == "macro_f1" else "R²"
+    label = glossary.name("macro_f1" if utility.metric == "macro_f1" else "r2").lower()
     describe = {
         "good": "about as useful as the real data for this prediction",
         "fair": "useful, but models trained on it do somewhat worse",
@@ -165,8 +166,8 @@ def _privacy(privacy: PrivacyResult | None) -> Reading:
                      "row), so copies cannot show whether people's rows were memorised: any "
                      "row shared by few people is exposed")
     return Reading(
-        "privacy", level, f"{copies.capitalize()} and the DCR share is {share:.0%} "
-        f"(50% ideal): {describe}.",
+        "privacy", level, f"{copies.capitalize()} and the {glossary.name('dcr_share').lower()} "
+        f"is {share:.0%} (50% ideal): {describe}.",
     )
 
 
