@@ -111,7 +111,7 @@ def _assert_agrees(run) -> None:
             assert f"**{name[reading.aspect]}** is {reading.level}:" in text
     quality = run.evaluation.quality.quality_score
     assert f"the quality score is {quality:.0%}" in text
-    assert f"the DCR share is {run.evaluation.privacy.dcr_share:.0%}" in text
+    assert f"the closer-to-training share is {run.evaluation.privacy.dcr_share:.0%}" in text
     if run.evaluation.utility is not None and run.evaluation.utility.ratio is not None:
         assert f"reaches {run.evaluation.utility.ratio:.0%} of the score" in text
     assert set(PERCENT.findall(text)) <= _shown_percents(run)
@@ -217,7 +217,7 @@ def test_a_good_result_is_told_with_its_numbers():
                               "kept")], _canaries(7, 0), title="Gaussian Copula")
     text = " ".join(said)
     assert "the quality score is 91%" in text and "reaches 97% of the score" in text
-    assert "the DCR share is 52%" in text and "0.0% of synthetic rows copy" in text
+    assert "the closer-to-training share is 52%" in text and "0.0% of synthetic rows copy" in text
     assert "all 2 planted patterns came through" in text and "+0.72" in text
     assert "None of the 7 canaries" in text
     assert said[-1] == f"The lesson: {LEARNED_THE_PATTERN}."

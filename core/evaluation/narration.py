@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from core.evaluation import glossary
 from core.evaluation.planted import CanaryResult, PlantedCheck
 from core.evaluation.thresholds import NOT_MEASURED
 
@@ -247,8 +248,9 @@ def evaluate_narration(
     privacy = evaluation.privacy
     if levels["privacy"] != NOT_MEASURED and privacy is not None:
         sentences.append(f"**Privacy** is {levels['privacy']}: {privacy.exact_match_rate:.1%} "
-                         "of synthetic rows copy a training row and the DCR share is "
-                         f"{privacy.dcr_share:.0%} (50% is ideal).")
+                         "of synthetic rows copy a training row and the "
+                         f"{glossary.name('dcr_share').lower()} is {privacy.dcr_share:.0%} "
+                         "(50% is ideal).")
         if levels["privacy"] != "good":
             lessons.append("rows sit closer to the training rows than new data would")
             privacy_lessons = 1
