@@ -4,13 +4,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import sidebar, warmup
+from ui import presentation, sidebar, warmup
 
 HERE = Path(__file__).parent
 
 # A local icon: a Material icon name would make the browser fetch it from Google's servers.
 st.set_page_config(page_title="Synthetic Data Studio",
-                   page_icon=str(HERE / "ui/assets/icon.png"), layout="wide")
+                   page_icon=str(HERE / "ui/assets/icon.png"), layout="wide",
+                   initial_sidebar_state=presentation.sidebar_state())
 
 navigation = st.navigation(
     [
@@ -20,8 +21,12 @@ navigation = st.navigation(
         st.Page(HERE / "app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
         st.Page(HERE / "app_pages/compare.py", title="Compare", icon=":material/leaderboard:"),
         st.Page(HERE / "app_pages/glossary.py", title="Glossary", icon=":material/menu_book:"),
-    ]
+    ],
+    position=presentation.navigation_position(),
 )
+# On every run, whatever started it (a click, a reload, st.switch_page): a page switch
+# cannot lose the style.
+presentation.apply_style()
 sidebar.render()
 try:
     navigation.run()
