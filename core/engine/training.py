@@ -317,11 +317,20 @@ def run_training(
         signal = _early_stopping_signal(losses)
         return signal is not None and stopper.should_stop(epochs_done - 1, signal)
 
+    def on_column(done: int, total: int, name: str) -> None:
+        """Sequential trees: one step of the bar per column learned."""
+        progress.epoch, progress.total_epochs = done, total
+        progress.stage = f"Learning column {done} of {total} ({name})"
+        progress.elapsed = time.monotonic() - started
+        progress.eta_seconds = progress.elapsed / done * (total - done)
+        notify(progress)
+
     # The time limit counts from the start of this function, as the progress shown does.
     synthesizer = build_synthesizer(request.synthesizer, metadata, request.params,
                                     use_gpu=device.is_gpu, class_column=class_column,
                                     on_epoch=on_epoch, should_cancel=should_cancel,
-                                    time_limit_start=started)
+                                    time_limit_start=started, target=request.split.target,
+                                    on_column=on_column)
     progress.stage = "Learning column distributions" if not spec.deep else (
         "Preparing columns for the network")
     progress.elapsed = time.monotonic() - started
@@ -338,6 +347,7 @@ def run_training(
     except Exception as error:  # SDV/torch errors are not user-facing as they are
         raise TrainingError(_explain_fit_error(error, request)) from error
     stopped_by = getattr(synthesizer, "stopped_by", None)
+    notes.extend(getattr(synthesizer, "fit_notes", []))  # core.engine.sequential_trees
     fit_seconds = time.monotonic() - started
     if stopped_by == STOPPED_AT_TIME_LIMIT:
         notes.append(f"Stopped at the {time_limit:g} s time limit after {progress.epoch} of "
@@ -491,6 +501,10 @@ def estimate_fit_seconds(
                       "uniform": 2e-6, "gamma": 6e-5, "gaussian_kde": 4e-4}
         distribution = str(params.get("default_distribution", "beta"))
         return 1.0 + rows * (columns * 4e-6 + numeric * per_column.get(distribution, 6e-5))
+    if synthesizer == "sequential_trees":  # one tree per column on the columns before it
+        estimate = 0.5 + scale * rows * columns * columns * 4e-8
+        limit = float(params.get("time_limit") or 0)
+        return min(estimate, limit) if limit else estimate
     if synthesizer not in ("ctgan", "tvae", "copula_gan"):
         raise ParameterError(f"No time model for synthesizer '{synthesizer}'.")
     epochs = int(params.get("epochs", 300))
