@@ -10,6 +10,8 @@ Sections:
   scaling  1k -> 1M rows: load, detection, Gaussian Copula fit, sample, evaluation, memory
   app      first paint and page switches in headless Chromium
   responsive  user B's page switches while user A's large evaluation runs (Chromium)
+  peers    every studio synthesizer (Balanced), plain SDV Gaussian Copula, mostlyai-engine's
+           TabularARGN and the real holdout, side by side on samples, public sets, a wide table
 
 Each section writes bench/results/<section>.md; RESULTS.md is rebuilt from all of them.
 """
@@ -22,6 +24,8 @@ import statistics
 import sys
 
 from bench.common import ROOT, machine, ratio, run_child, table
+from bench.peers import PEER_DATASETS
+from bench.peers import section as section_peers
 from bench.public import PUBLIC
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -264,7 +268,7 @@ def section_eval(args: argparse.Namespace) -> str:
 
 SECTIONS = {"synth": section_synth, "public": section_public, "deep": section_deep,
             "eval": section_eval, "scaling": section_scaling, "app": section_app,
-            "responsive": section_responsive}
+            "responsive": section_responsive, "peers": section_peers}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -285,6 +289,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="responsive section: rows of user A's table")
     parser.add_argument("--responsive-worker-only", action="store_true",
                         help="responsive section: skip A's run through the Evaluate page")
+    parser.add_argument("--peer-datasets", nargs="*", choices=PEER_DATASETS,
+                        help="peers section: datasets (default: all)")
+    parser.add_argument("--peer-synthesizers", nargs="*", metavar="NAME",
+                        help="peers section: studio synthesizer keys and sdv_gaussian_copula, "
+                             "mostlyai_argn, holdout (default: all)")
+    parser.add_argument("--peer-max-rows", type=int, default=None, metavar="ROWS",
+                        help="peers section: use at most this many rows of each dataset")
+    parser.add_argument("--peer-fit-limit", type=float, default=None, metavar="SECONDS",
+                        help="peers section: cap deep models' and TabularARGN's training time")
+    parser.add_argument("--peer-timeout", type=float, default=None, metavar="SECONDS",
+                        help="peers section: stop a run still going after this long")
     args = parser.parse_args(argv)
     unknown = [name for name in args.sections if name not in SECTIONS]
     if unknown:
