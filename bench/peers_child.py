@@ -110,20 +110,29 @@ def _mostlyai_argn(raw_train, fit_limit: float | None):
 
 
 def _as_table_dtypes(sample, like):
-    """Peer output with the real frame's dtypes where they convert (pyarrow strings etc.)."""
+    """Peer output with the real frame's dtypes (pyarrow strings, "True"/"False" text...)."""
+    import numpy as np
     import pandas as pd
 
     sample = sample.reindex(columns=like.columns).reset_index(drop=True)
     for column in like.columns:
-        if sample[column].dtype == like[column].dtype:
+        values, dtype = sample[column], like[column].dtype
+        if values.dtype == dtype:
             continue
-        try:
-            sample[column] = sample[column].astype(like[column].dtype)
-        except (TypeError, ValueError):
-            if pd.api.types.is_numeric_dtype(like[column]):
-                sample[column] = pd.to_numeric(sample[column], errors="coerce")
-            else:
-                sample[column] = sample[column].astype(object)
+        if pd.api.types.is_bool_dtype(dtype):
+            # astype(bool) would call the text "False" true.
+            text = values.astype("string").str.strip().str.lower()
+            flags = text.map({"true": True, "false": False, "1": True, "0": False})
+            sample[column] = flags.astype(dtype if flags.notna().all() else "boolean")
+        elif pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+            try:
+                sample[column] = values.astype(dtype)
+            except (TypeError, ValueError):
+                sample[column] = (pd.to_numeric(values, errors="coerce").astype("float64")
+                                  if pd.api.types.is_numeric_dtype(dtype)
+                                  else pd.to_datetime(values, errors="coerce"))
+        else:
+            sample[column] = values.astype(object).where(values.notna(), np.nan)
     return sample
 
 
