@@ -174,7 +174,7 @@ def choose_and_start() -> None:
     uses_gpu = runs_on_gpu(spec.key, device_choice, device_info)
     right.caption(
         f"Runs on: **{device_info.label if uses_gpu else 'CPU'}**"
-        + ("" if spec.deep else " (Gaussian Copula needs no GPU)")
+        + ("" if spec.deep else f" ({spec.title} needs no GPU)")
     )
 
     overrides: dict[str, Any] = {}
