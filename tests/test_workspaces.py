@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from core.jobs.local import LocalJobRunner
 from core.store.registry import ModelRegistry
 from core.store.settings import get_settings
-from tests.helpers import shown
+from tests.helpers import make_people, shown
 from ui.caching import WorkspaceJobs
 from ui.state import workspace_id_of
 from ui.workspace import is_token
@@ -50,6 +50,10 @@ def open_workspace(token: str | None = None) -> AppTest:
 
 def texts(elements) -> list[str]:
     return [shown(element.value) for element in elements]
+
+
+def page_text(at: AppTest) -> str:
+    return "\n".join(texts(at.markdown) + texts(at.caption))
 
 
 def sidebar_text(at: AppTest) -> str:
@@ -240,3 +244,24 @@ def test_a_reload_during_a_fit_reattaches_and_train_stays_disabled():
         assert not reloaded.button(key="train_start").disabled
     finally:
         LocalJobRunner().cancel(job_id)
+
+
+def test_a_reload_keeps_a_guessed_target_marked_and_a_confirmed_one_confirmed():
+    token = secrets.token_urlsafe(16)
+    at = open_workspace(token)
+    at.radio(key="data_source").set_value("Upload a file").run()
+    data = make_people(120).to_csv(index=False).encode()
+    at.file_uploader(key="upload_file").upload("people.csv", data, "text/csv")
+    at.run()
+    assert at.session_state[DATASET].target == "churned"  # guessed: nobody named it
+    suggested = "Target **churned** is suggested"
+    assert suggested in page_text(at)
+
+    reloaded = open_workspace(token)
+    assert suggested in page_text(reloaded)  # still a guess after the reload
+
+    reloaded.button(key="target_confirm").click().run()
+    assert suggested not in page_text(reloaded)
+    again = open_workspace(token)
+    assert again.session_state[DATASET].target == "churned"
+    assert suggested not in page_text(again)

@@ -192,13 +192,25 @@ def note_suggested_target(table: StudioTable) -> None:
     """Remember that ``table``'s target is the studio's guess (unless the user chose one)."""
     choices = st.session_state.setdefault(TARGET_CHOICES, {})
     if table.target is not None and table.fingerprint not in choices:
-        choices[table.fingerprint] = {"target": table.target, "confirmed": False}
+        restore_target(table, suggested=True)
+        _save()
 
 
 def choose_target(fingerprint: str, target: str | None) -> None:
     """Remember the user's target for this dataset (picking or confirming one)."""
     st.session_state.setdefault(TARGET_CHOICES, {})[fingerprint] = {
         "target": target, "confirmed": True}
+    _save()
+
+
+def restore_target(table: StudioTable, *, suggested: bool) -> None:
+    """Mark ``table``'s target as guessed or chosen without saving the workspace.
+
+    A reload calls it while it reads the saved state: saving then would overwrite what
+    is not restored yet (the running job's id).
+    """
+    st.session_state.setdefault(TARGET_CHOICES, {})[table.fingerprint] = {
+        "target": table.target, "confirmed": not suggested}
 
 
 def chosen_target(fingerprint: str) -> tuple[str | None] | None:

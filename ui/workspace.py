@@ -170,7 +170,8 @@ def save() -> None:
     dataset = None
     if table is not None and described is not None and (
             described["fingerprint"] == table.fingerprint):
-        dataset = {**described, "schema": schema_to_dict(table.schema), "target": table.target}
+        dataset = {**described, "schema": schema_to_dict(table.schema), "target": table.target,
+                   "target_suggested": state.target_is_suggested(table)}
     model = st.session_state.get(state.CURRENT_MODEL)
     saved = {
         "version": _VERSION,
@@ -217,6 +218,10 @@ def _restore(token: str) -> None:
                         "warning")
     if table is not None:
         st.session_state[state.DATASET] = table
+        # A guessed target stays marked as a guess after a reload; a chosen one stays chosen.
+        if table.target is not None:
+            state.restore_target(
+                table, suggested=saved["dataset"].get("target_suggested") is True)
         st.session_state[state.DATASET_RECIPE] = {
             key: saved["dataset"][key] for key in
             ("recipe", "name", "source", "notes", "detected_target", "fingerprint")}

@@ -172,7 +172,13 @@ def test_walk_through_the_whole_studio(app: Page) -> None:
         "The report loads something from the network; it must open offline."
     )
     assert html.escape(headline) in text or headline in text, headline
-    assert SAMPLE_FILE in text
+    # For a stakeholder: the title names the data and the model; the limits are spelled out;
+    # it prints to PDF section by section.
+    title = re.search(r"<title>(.*?)</title>", text, re.S).group(1)
+    assert SAMPLE_FILE in title and "Gaussian Copula" in title and "quick" in title, title
+    assert "What these checks do not show" in text
+    assert "@media print" in text and "break-before" in text
+    assert len(text.encode()) < 2_000_000  # one small copy of the chart library
     assert_no_exception(page)
 
     # ------------------------------------------------------------------ every page and back
