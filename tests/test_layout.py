@@ -25,7 +25,7 @@ LAYERS: dict[str, int] = {
     "core.__main__": 7, "core.cli": 7,
 }
 #: Libraries only the engine may import (SDMetrics is evaluation's).
-ENGINE_ONLY = {"sdv", "ctgan", "rdt", "copulas", "torch"}
+ENGINE_ONLY = {"sdv", "ctgan", "rdt", "copulas", "torch", "mostlyai"}
 
 
 def _module_name(path: Path) -> str:

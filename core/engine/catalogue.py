@@ -406,6 +406,54 @@ REGISTRY: dict[str, SynthesizerSpec] = {
         },
         deep=False,
     ),
+    "tabular_argn": SynthesizerSpec(
+        key="tabular_argn",
+        title="TabularARGN",
+        class_name="TabularARGNSynthesizer",
+        picture=_picture('first [label="first value"]; net [label="network: next column\\n'
+                         'given the ones so far", fillcolor="#fff4e6", color="#f08c00"]; '
+                         'next [label="next value"]; rows [label="new row"]; '
+                         'first -> net -> next -> rows; next -> net [style=dashed, '
+                         'label="repeat"];'),
+        tagline="Writes each row one column at a time, as a phone predicts the next word.",
+        how_it_works=(
+            "A neural network learns to guess each column of a row from the columns already "
+            "written, the way a phone keyboard guesses the next word. A new row starts with "
+            "one value; every next column is drawn from what the network expects after the "
+            "values so far. It trains on the columns in shuffled orders, so it can also fill "
+            "in a row around values you fix. Categories too rare to be safe are never "
+            "learned and numbers stay inside safe limits, which protects unusual people. "
+            "This is MOSTLY AI's open-source engine (mostlyai-engine)."
+        ),
+        diagram="first value ─► network ─► next column ─► network ─► … ─► new row",
+        speed="About a minute on a CPU for a few thousand rows; faster on an NVIDIA GPU.",
+        when_to_pick=(
+            "Mixed tables when you can wait a minute or two, especially when the synthetic "
+            "rows will train a model. It stops by itself once it stops improving."
+        ),
+        params=(
+            ParamSpec("epochs", "Epochs (at most)", "int",
+                      "Most passes over the data; training ends sooner once the loss on "
+                      "held-back rows stops improving.", 1, 1000),
+            ParamSpec("model_size", "Network size", "choice",
+                      "'small' trains fastest; 'large' learns finer detail but is slow on a "
+                      "CPU.", choices=("small", "medium", "large")),
+            ParamSpec("value_protection", "Protect rare and extreme values", "bool",
+                      "Never learn categories too rare to be safe, and keep numbers inside "
+                      "safe limits, so unusual people cannot be picked out. Leave it on."),
+            _TIME_LIMIT,
+        ),
+        presets={
+            "quick": {"epochs": 100, "model_size": "small", "value_protection": True,
+                      "time_limit": 20},
+            "balanced": {"epochs": 100, "model_size": "medium", "value_protection": True,
+                         "time_limit": 55},
+            "best": {"epochs": 100, "model_size": "medium", "value_protection": True,
+                     "time_limit": 0},
+        },
+        deep=True,
+        loss_columns=("Training Loss", "Validation Loss"),
+    ),
 }
 
 
@@ -599,6 +647,11 @@ def build_synthesizer(key: str, metadata: Any, params: Mapping[str, Any], use_gp
             redraw_copies=bool(params["redraw_copies"]),
             time_limit=float(params.get("time_limit") or 0), time_limit_start=time_limit_start,
             on_column=on_column, should_cancel=should_cancel)
+    if key == "tabular_argn":
+        from core.engine.tabular_argn import build_tabular_argn
+
+        return build_tabular_argn(metadata, params, use_gpu, on_epoch=on_epoch,
+                                  should_cancel=should_cancel, time_limit_start=time_limit_start)
     if key == "gaussian_copula" and params.get("per_class") and class_column is not None:
         from core.engine.stratified import ClassStratifiedSynthesizer
 

@@ -505,6 +505,10 @@ def estimate_fit_seconds(
         estimate = 0.5 + scale * rows * columns * columns * 4e-8
         limit = float(params.get("time_limit") or 0)
         return min(estimate, limit) if limit else estimate
+    if synthesizer == "tabular_argn":
+        from core.engine.tabular_argn import estimate_seconds
+
+        return estimate_seconds(params, rows, columns, scale)
     if synthesizer not in ("ctgan", "tvae", "copula_gan"):
         raise ParameterError(f"No time model for synthesizer '{synthesizer}'.")
     epochs = int(params.get("epochs", 300))

@@ -1,0 +1,386 @@
+"""TabularARGN through ``mostlyai-engine``: the library's own pipeline behind SDV's interface.
+
+:class:`TabularARGNSynthesizer` runs the engine's ``split``, ``analyze``, ``encode``,
+``train`` and ``generate`` and offers the parts of SDV's synthesizer interface the studio
+uses (``fit``, ``sample``, ``sample_from_conditions``, ``reset_sampling``,
+:meth:`~TabularARGNSynthesizer.seed_sampling`), so Train, Generate, Compare and the CLI
+treat it like the others.
+
+The engine works in a workspace folder. A fit uses a private temporary folder and keeps,
+as bytes in the object, only what sampling reads (network weights, model settings, column
+statistics and encodings), never the training rows the engine copies there; sampling
+restores those files into another private temporary folder, removed with the object. So a
+stored model is one self-contained pickle, like the SDV ones.
+
+The engine and what it imports take several seconds to load, so it is imported inside the
+methods, never when this module is (the Streamlit server imports the engine package).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from copy import deepcopy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.data.schema import TABLE_NAME
+from core.errors import TrainingCancelled
+
+__all__ = ["MODEL_SIZES", "TabularARGNSynthesizer", "build_tabular_argn", "estimate_seconds"]
+
+#: The engine's model sizes by the studio's choice names.
+MODEL_SIZES: dict[str, str] = {"small": "MOSTLY_AI/Small", "medium": "MOSTLY_AI/Medium",
+                               "large": "MOSTLY_AI/Large"}
+
+# The workspace files sampling reads; the engine's copies of the training rows
+# (OriginalData/tgt-data, encoded-data) and the optimiser state are never kept.
+_KEPT_FILES = ("ModelStore/model-data/model-configs.json",
+               "ModelStore/model-data/model-weights.pt",
+               "ModelStore/tgt-stats/stats.json",
+               "OriginalData/tgt-meta/encoding-types.json",
+               "OriginalData/tgt-meta/keys.json")
+_ENCODINGS = {"numerical": "TABULAR_NUMERIC_AUTO", "datetime": "TABULAR_DATETIME",
+              "categorical": "TABULAR_CATEGORICAL", "boolean": "TABULAR_CATEGORICAL"}
+# Rows per call to the engine's generate: a fixed batch size keeps the rows of a seed the
+# same on every machine (the engine's own choice depends on the free memory).
+_SAMPLE_BATCH = 20_000
+_LOSS_COLUMNS = ["Epoch", "Training Loss", "Validation Loss"]
+_NOT_SAVED = ("on_epoch", "should_cancel", "time_limit_start", "_workspace_dir", "_cleanup")
+
+
+class TabularARGNSynthesizer:
+    """MOSTLY AI's TabularARGN (an autoregressive network) as a studio synthesizer.
+
+    Args:
+        metadata_dict: SDV metadata (dict form) of the columns handed to ``fit``. Numbers,
+            dates, categories and true/false columns are modelled; identifier columns are
+            left out and drawn fresh when sampling.
+        model_size: "small", "medium" or "large" (the engine's network sizes).
+        max_epochs: Most passes over the data; the engine also stops once its held-back
+            loss stops improving.
+        time_limit: Seconds from ``time_limit_start`` after which training ends and keeps
+            what it learned (0: no limit).
+        value_protection: The engine's protection of rare categories and extreme values
+            (rare categories are never learned; numbers are clipped to safe quantiles).
+        device: "cuda" or "cpu": where training runs (sampling always runs on the CPU, so a
+            seed gives the same rows on every machine).
+        on_epoch: Called after each epoch with the loss table so far (columns ``Epoch``,
+            ``Training Loss``, ``Validation Loss``); True ends training there.
+        should_cancel: Polled at every training step; True raises ``TrainingCancelled``.
+        time_limit_start: The ``time.monotonic()`` the limit counts from (default: the
+            start of ``fit``).
+
+    Attributes:
+        stopped_by: Why the last fit ended before ``max_epochs`` (None: it did not).
+        loss_values: One row per finished epoch.
+    """
+
+    def __init__(self, metadata_dict: Mapping[str, Any], *, model_size: str = "medium",
+                 max_epochs: int = 100, time_limit: float = 0.0, value_protection: bool = True,
+                 device: str = "cpu", on_epoch: Callable[[pd.DataFrame], bool] | None = None,
+                 should_cancel: Callable[[], bool] | None = None,
+                 time_limit_start: float | None = None) -> None:
+        if model_size not in MODEL_SIZES:
+            raise ValueError(f"model_size must be one of {', '.join(MODEL_SIZES)}.")
+        self.metadata_dict = deepcopy(dict(metadata_dict))
+        self.model_size = model_size
+        self.max_epochs = int(max_epochs)
+        self.time_limit = float(time_limit or 0.0)
+        self.value_protection = bool(value_protection)
+        self.device = device
+        self.on_epoch = on_epoch
+        self.should_cancel = should_cancel
+        self.time_limit_start = time_limit_start
+        self.stopped_by: str | None = None
+        self.loss_values = pd.DataFrame(columns=_LOSS_COLUMNS)
+        self.files_: dict[str, bytes] = {}
+        self.columns_: list[str] = []
+        self.dtypes_: dict[str, Any] = {}
+        self.labels_: dict[str, dict[str, Any]] = {}
+        self._rng = np.random.default_rng(0)
+        self._ids_issued = 0
+        self._workspace_dir: Path | None = None
+        self._cleanup: Any = None
+
+    # ------------------------------------------------------------------ columns
+
+    def _columns(self) -> dict[str, dict[str, Any]]:
+        return self.metadata_dict["tables"][TABLE_NAME]["columns"]
+
+    def _modelled(self) -> list[str]:
+        return [name for name in self.columns_ if self._columns()[name]["sdtype"] != "id"]
+
+    def _encoding_types(self) -> dict[str, str]:
+        return {name: _ENCODINGS.get(self._columns()[name]["sdtype"], "TABULAR_CATEGORICAL")
+                for name in self._modelled()}
+
+    # ------------------------------------------------------------------ fitting
+
+    def fit(self, data: Mapping[str, pd.DataFrame]) -> TabularARGNSynthesizer:
+        """Learn the table with the engine's split, analyze, encode and train steps.
+
+        The engine's random state comes from numpy's global one, which the studio seeds
+        before a fit, so a seed gives the same model.
+
+        Raises:
+            TrainingCancelled: ``should_cancel`` returned True.
+        """
+        from mostlyai import engine  # several seconds: only when a fit runs
+
+        start = self.time_limit_start if self.time_limit_start is not None else time.monotonic()
+        frame = data[TABLE_NAME]
+        self.columns_ = list(frame.columns)
+        self.dtypes_ = {name: frame[name].dtype for name in self.columns_}
+        encodings = self._encoding_types()
+        self.labels_ = {name: {str(value): value for value in frame[name].dropna().unique()}
+                        for name, kind in encodings.items() if kind == "TABULAR_CATEGORICAL"}
+        self.stopped_by = None
+        self.loss_values = pd.DataFrame(columns=_LOSS_COLUMNS)
+        engine.set_random_state(int(np.random.randint(0, 2**31 - 1)))
+        workspace = Path(tempfile.mkdtemp(prefix="studio-argn-fit-"))
+        try:
+            engine.split(tgt_data=frame[self._modelled()].reset_index(drop=True),
+                         tgt_encoding_types=encodings, model_type="TABULAR",
+                         workspace_dir=workspace)
+            engine.analyze(value_protection=self.value_protection, workspace_dir=workspace)
+            engine.encode(workspace_dir=workspace)
+            self._check_cancel()
+            minutes = None
+            if self.time_limit:
+                # The engine counts only its training loop; the studio's limit counts from
+                # the start of the whole fit.
+                minutes = max(self.time_limit - (time.monotonic() - start), 1.0) / 60
+            engine.train(model=MODEL_SIZES[self.model_size], max_epochs=self.max_epochs,
+                         max_training_time=minutes, device=self.device,
+                         workspace_dir=workspace, update_progress=self._progress(start))
+            self.files_ = {name: (workspace / name).read_bytes() for name in _KEPT_FILES
+                           if (workspace / name).is_file()}
+        finally:
+            shutil.rmtree(workspace, ignore_errors=True)
+        self._close_workspace()
+        self._why_it_stopped(start)
+        return self
+
+    def _check_cancel(self) -> None:
+        if self.should_cancel is not None and self.should_cancel():
+            raise TrainingCancelled("Training was cancelled.")
+
+    def _progress(self, start: float) -> Callable[..., dict | None]:
+        """The engine's progress callback: losses per epoch, cancel, the studio's stops."""
+
+        def update(total: int | None = None, completed: int | None = None,
+                   advance: int | None = None, message: dict | None = None,
+                   **_: Any) -> dict | None:
+            self._check_cancel()
+            stop = False
+            if message and message.get("val_loss") is not None:
+                epoch = float(message.get("epoch") or 0.0)
+                if epoch.is_integer() and epoch >= 1:  # an epoch's end, with both losses
+                    row = {"Epoch": int(epoch) - 1, "Training Loss": message.get("trn_loss"),
+                           "Validation Loss": message.get("val_loss")}
+                    self.loss_values = pd.DataFrame([*self.loss_values.to_dict("records"),
+                                                     row], columns=_LOSS_COLUMNS)
+                    if self.on_epoch is not None and self.on_epoch(self.loss_values.copy()):
+                        self._set_stopped("callback")
+                        stop = True
+            if self.time_limit and time.monotonic() - start >= self.time_limit:
+                self._set_stopped("time")
+                stop = True
+            return {"stopExecution": True} if stop else None
+
+        return update
+
+    def _set_stopped(self, why: str) -> None:
+        from core.engine.studio_models import STOPPED_AT_TIME_LIMIT, STOPPED_BY_CALLBACK
+
+        if self.stopped_by is None:
+            self.stopped_by = STOPPED_AT_TIME_LIMIT if why == "time" else STOPPED_BY_CALLBACK
+
+    def _why_it_stopped(self, start: float) -> None:
+        """Name the reason when the engine itself ended training before ``max_epochs``."""
+        epochs = len(self.loss_values)
+        if self.stopped_by is not None or epochs >= self.max_epochs:
+            return
+        if self.time_limit and time.monotonic() - start >= self.time_limit - 1.0:
+            self._set_stopped("time")
+        elif epochs:
+            self._set_stopped("callback")  # its held-back loss stopped improving
+
+    # ------------------------------------------------------------------ sampling
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for name in _NOT_SAVED:
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.on_epoch = self.should_cancel = self.time_limit_start = None
+        self._workspace_dir = None
+        self._cleanup = None
+
+    def _workspace(self) -> Path:
+        """The model's files in a private temporary folder (made once per object)."""
+        if self._workspace_dir is None or not self._workspace_dir.is_dir():
+            if not self.files_:
+                raise ValueError("TabularARGN must be fitted before sampling.")
+            folder = Path(tempfile.mkdtemp(prefix="studio-argn-"))
+            for name, content in self.files_.items():
+                path = folder / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+            self._workspace_dir = folder
+            self._cleanup = weakref.finalize(self, shutil.rmtree, str(folder), True)
+        return self._workspace_dir
+
+    def _close_workspace(self) -> None:
+        if self._cleanup is not None:
+            self._cleanup()
+        self._workspace_dir = None
+        self._cleanup = None
+
+    def reset_sampling(self) -> None:
+        """Start sampling over: the next rows are those a fresh load would give."""
+        self._rng = np.random.default_rng(0)
+        self._ids_issued = 0
+
+    def seed_sampling(self, seed: int) -> None:
+        """Make the next samples reproducible."""
+        self._rng = np.random.default_rng(seed)
+        self._ids_issued = 0
+
+    def _generate(self, rows: int, seed_data: pd.DataFrame | None) -> pd.DataFrame:
+        from mostlyai import engine
+        from mostlyai.engine._common import load_generated_data
+
+        workspace = self._workspace()
+        parts = []
+        done = 0
+        while done < rows:
+            batch = min(_SAMPLE_BATCH, rows - done)
+            engine.set_random_state(int(self._rng.integers(0, 2**31 - 1)))
+            seeds = None if seed_data is None else seed_data.iloc[done:done + batch]
+            engine.generate(sample_size=batch, seed_data=seeds, batch_size=batch, device="cpu",
+                            rare_category_replacement_method="SAMPLE",
+                            workspace_dir=workspace)
+            parts.append(load_generated_data(workspace))
+            done += batch
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        return self._as_trained(frame.reset_index(drop=True))
+
+    def _as_trained(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The engine's rows with the training columns, order and types (fresh ids)."""
+        result = {}
+        for name in self.columns_:
+            dtype = self.dtypes_[name]
+            if self._columns()[name]["sdtype"] == "id":
+                result[name] = self._fresh_ids(len(frame), dtype)
+            else:
+                result[name] = _restore(frame[name], dtype, self.labels_.get(name))
+        self._ids_issued += len(frame)
+        return pd.DataFrame(result)
+
+    def _fresh_ids(self, rows: int, dtype: Any) -> pd.Series:
+        # Unique across the calls of one sampling run; the studio rewrites ids into their
+        # real format where it knows one (core.engine.generation).
+        numbers = np.arange(self._ids_issued, self._ids_issued + rows)
+        if pd.api.types.is_integer_dtype(dtype):
+            return pd.Series(numbers, dtype=dtype)
+        return pd.Series([str(number) for number in numbers], dtype=object)
+
+    def sample(self, num_rows: int) -> dict[str, pd.DataFrame]:
+        """Sample ``num_rows`` rows."""
+        return {TABLE_NAME: self._generate(int(num_rows), None)}
+
+    def sample_from_conditions(self, conditions: Sequence[Any], **_: Any
+                               ) -> dict[str, pd.DataFrame]:
+        """Sample ``sdv.sampling.Condition`` objects with the engine's seed data.
+
+        The engine draws every other column given the fixed ones, so each row meets its
+        condition (no rows are generated and thrown away).
+
+        Raises:
+            ValueError: A condition names a column the model did not learn.
+        """
+        parts = []
+        for condition in conditions:
+            values = dict(condition.get_column_values())
+            rows = int(condition.get_num_rows())
+            unknown = [name for name in values if name not in self._modelled()]
+            if unknown:
+                raise ValueError(f"TabularARGN did not learn {', '.join(unknown)}.")
+            seeds = pd.DataFrame({name: [self._engine_value(name, value)] * rows
+                                  for name, value in values.items()})
+            parts.append(self._generate(rows, seeds))
+        return {TABLE_NAME: pd.concat(parts, ignore_index=True)}
+
+    def _engine_value(self, name: str, value: Any) -> Any:
+        """A fixed value as the engine holds it (categories and true/false as text)."""
+        if name in self.labels_:
+            return str(value)
+        return value
+
+
+def _restore(series: pd.Series, dtype: Any, labels: Mapping[str, Any] | None) -> pd.Series:
+    """One generated column back in the training column's type (categories from text)."""
+    if labels is not None:
+        values = pd.Series([labels.get(value, value) if isinstance(value, str) else value
+                            for value in series.astype(object)], dtype=object)
+        values = values.where(series.notna().to_numpy(), np.nan)
+        if pd.api.types.is_bool_dtype(dtype):
+            return values.astype(bool) if values.notna().all() else values.astype("boolean")
+        if not pd.api.types.is_numeric_dtype(dtype):
+            return values if pd.api.types.is_object_dtype(dtype) else values.astype(dtype)
+        series = values
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return pd.to_datetime(series).astype(dtype)
+    numbers = pd.to_numeric(series).astype("float64")
+    if pd.api.types.is_integer_dtype(dtype):
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype) or numbers.notna().all():
+            return numbers.round().astype(dtype)
+        return numbers  # whole numbers with gaps: floats, as pandas reads them
+    return numbers.astype(dtype) if pd.api.types.is_float_dtype(dtype) else numbers
+
+
+def estimate_seconds(params: Mapping[str, Any], rows: int, columns: int, scale: float) -> float:
+    """Rough seconds for a fit (the engine ends it earlier once its loss stops improving).
+
+    Args:
+        params: Resolved parameters (``epochs``, ``model_size``, ``time_limit``).
+        rows: Training rows.
+        columns: Modelled columns.
+        scale: This machine's speed relative to the reference machine.
+    """
+    size = {"small": 0.5, "medium": 1.0, "large": 3.0}.get(str(params.get("model_size")), 1.0)
+    epochs = int(params.get("epochs", 100))
+    # Analysis and encoding, then an epoch costs about rows x columns.
+    preprocess = 3.0 + 2e-5 * rows * max(columns, 1)
+    estimate = preprocess + scale * epochs * size * 4e-6 * rows * max(columns, 1)
+    limit = float(params.get("time_limit") or 0)
+    return min(estimate, limit) if limit else estimate
+
+def build_tabular_argn(metadata: Any, params: Mapping[str, Any], use_gpu: bool, *,
+                       on_epoch: Callable[[pd.DataFrame], bool] | None = None,
+                       should_cancel: Callable[[], bool] | None = None,
+                       time_limit_start: float | None = None) -> TabularARGNSynthesizer:
+    """The synthesizer for resolved catalogue ``params`` (``core.engine.catalogue``).
+
+    Training runs on CUDA when a GPU is asked for and torch sees one; otherwise (CPU, or
+    an Apple GPU, which the engine does not use) on the CPU.
+    """
+    import torch
+
+    device = "cuda" if use_gpu and torch.cuda.is_available() else "cpu"
+    return TabularARGNSynthesizer(
+        metadata.to_dict(), model_size=str(params.get("model_size", "medium")),
+        max_epochs=int(params.get("epochs", 100)), time_limit=float(params.get("time_limit") or 0),
+        value_protection=bool(params.get("value_protection", True)), device=device,
+        on_epoch=on_epoch, should_cancel=should_cancel, time_limit_start=time_limit_start)
