@@ -147,8 +147,14 @@ if best is not None:
            "best of them, use it with care."),
         icon=":material/star:",
     )
-columns = ["title", "preset", "epochs", "quality", "utility_ratio", "exact_match_rate",
-           "dcr_share", "privacy", "fit_s", "score", "eligible", "reason"]
+# Candidates the budget (or a good enough screening) left out are rows too, saying why.
+skipped = [row for row in rows if row.get("status") == "skipped"]
+if skipped:
+    st.caption("Not run: " + "; ".join(
+        f"**{row['title']} · {row['preset']}**, {row['reason'].removeprefix('skipped: ')}"
+        for row in skipped) + ".")
+columns = ["title", "preset", "status", "epochs", "quality", "utility_ratio",
+           "exact_match_rate", "dcr_share", "privacy", "fit_s", "score", "eligible", "reason"]
 board = pd.DataFrame(rows).reindex(columns=columns)
 # Leaderboard column → glossary term: the same name, meaning and format as on Evaluate.
 _GLOSSARY_COLUMNS = {"quality": "quality_score", "utility_ratio": "utility_ratio",
@@ -164,6 +170,9 @@ st.dataframe(
     board, hide_index=True, width="stretch",
     column_config={
         "title": "synthesizer",
+        "status": st.column_config.TextColumn(
+            "status", help="ran: trained and evaluated here; reused: an already trained model "
+            "was evaluated; skipped: not started (the 'why' column says why); failed."),
         "epochs": st.column_config.NumberColumn(
             "epochs", format="%d", help="Epochs the fit ran (deep models; early stopping or the "
             "time limit may end it before the planned number)."),

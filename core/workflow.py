@@ -16,11 +16,14 @@ the command line (``python -m core run``) and Compare (:func:`compare`, also beh
 
 :func:`run_model` chains the last four for one request; :func:`compare` runs it for several
 candidates and ranks them with :func:`selection_score`, whose privacy guard is the verdict's
-privacy reading (:mod:`core.evaluation.thresholds`).
+privacy reading (:mod:`core.evaluation.thresholds`). :func:`auto_compare` (``auto``) screens
+the fast synthesizers first and spends what is left of its budget (60 s by default) on
+slower ones only when screening is weak; the leaderboard says what was skipped and why.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -47,15 +50,21 @@ from core.errors import ParameterError, StudioError
 from core.evaluation import EvaluationResult, SampleDesign, evaluate_all
 from core.evaluation.thresholds import (
     ACCEPTABLE,
+    LEVELS,
     MAX_DCR_SHARE,
     MAX_EXCESS_EXACT_MATCH_RATE,
+    NOT_MEASURED,
     privacy_acceptable,
 )
 from core.progress import ProgressCallback, null_progress, scaled
 from core.store.registry import ModelRecord, ModelRegistry
 
 __all__ = [
+    "AUTO_BUDGET_SECONDS",
     "AUTO_CANDIDATES",
+    "AUTO_FAST",
+    "AUTO_SLOW",
+    "GOOD",
     "GPU_SPEEDUP",
     "IN_PROCESS_SAMPLE_ROWS",
     "LONG_FIT_SECONDS",
@@ -65,10 +74,13 @@ __all__ = [
     "Fitter",
     "Run",
     "Trained",
+    "auto_candidates",
+    "auto_compare",
     "best_of",
     "check_target",
     "compare",
     "condition_columns",
+    "estimate_after_fit_seconds",
     "estimate_fit",
     "evaluate_model",
     "evaluate_sample",
@@ -89,18 +101,31 @@ __all__ = [
     "sample_in_process",
     "sample_model",
     "scores_for_registry",
+    "screening_weakness",
     "selection_rule_text",
     "selection_score",
     "train_or_reuse",
     "train_rows",
 ]
 
-#: What ``auto`` tries, in order: the fast, steady baseline first.
-AUTO_CANDIDATES: tuple[tuple[str, str], ...] = (
+#: What ``auto`` screens first: synthesizers that fit in seconds (those in the catalogue run).
+AUTO_FAST: tuple[tuple[str, str], ...] = (
     ("gaussian_copula", "balanced"),
+    ("sequential_trees", "balanced"),
+)
+#: What ``auto`` tries only when screening is weak, most promising first, each with the time
+#: left: on 2 CPU cores these take minutes to learn what the fast ones get in seconds.
+AUTO_SLOW: tuple[tuple[str, str], ...] = (
+    ("tabular_argn", "balanced"),
     ("tvae", "balanced"),
     ("ctgan", "balanced"),
+    ("copula_gan", "balanced"),
 )
+#: Everything ``auto`` may try, in order (only synthesizers the catalogue has).
+AUTO_CANDIDATES: tuple[tuple[str, str], ...] = tuple(
+    candidate for candidate in (*AUTO_FAST, *AUTO_SLOW) if candidate[0] in REGISTRY)
+#: Seconds ``auto`` takes for the whole run (fit + sample + evaluate) unless told otherwise.
+AUTO_BUDGET_SECONDS = 60.0
 #: The selection rule as ``metrics.json`` states it (``selection.rule`` of an auto run).
 SELECTION_RULE = (
     f"eligible if exact_match_rate - holdout_exact_match_rate <= "
@@ -119,8 +144,12 @@ MAX_CONDITION_CLASSES = 20
 #: behind another user's long fit; a large one (seconds to minutes) would slow every page.
 IN_PROCESS_SAMPLE_ROWS = 50_000
 _MIN_EPOCHS = 5
+#: The verdict's best level: ``auto`` stops trying slower candidates once the best reads it.
+GOOD = LEVELS[0]
 #: A preset fits a fit budget when its own time limit is within this factor of the budget.
 _BUDGET_SLACK = 2.0
+#: A deep fit given less than this learns next to nothing: ``auto`` does not start one.
+_MIN_DEEP_FIT_SECONDS = 10.0
 
 #: Fits a request: ``fit(request, frame, listener)`` returns the stored model when it fitted
 #: in this process, or the id of a background job that is fitting it.
@@ -173,6 +202,7 @@ def plan_request(
     overrides: dict[str, Any] | None = None,
     fit_budget: float | None = None,
     speed: float | None = None,
+    slack: float = _BUDGET_SLACK,
 ) -> TrainingRequest:
     """A training request; with ``fit_budget`` (seconds), epochs are chosen to fit it.
 
@@ -180,9 +210,11 @@ def plan_request(
     two estimates give the fixed cost and the cost per epoch. When the preset fits the budget
     it is planned unchanged, so the request (and the model id) is the one Train plans and
     either page reuses the other's model. Otherwise deep models get as many epochs as the
-    budget allows (at least 5) and a time limit of the budget; the preset's name then says
-    "(budget N s)", never an epoch count: early stopping or the time limit may end the fit
-    sooner, and the epochs actually run are the record's ``epochs_run``.
+    budget allows (at least 5) and a time limit of the budget (a model trained by time alone,
+    without epochs, gets the time limit); the preset's name then says "(budget N s)", never an
+    epoch count: early stopping or the time limit may end the fit sooner, and the epochs
+    actually run are the record's ``epochs_run``. A preset fits when its own time limit is
+    within ``slack`` times the budget.
 
     Raises:
         ParameterError: An override is out of range or inconsistent (the message says why).
@@ -191,22 +223,26 @@ def plan_request(
     params = resolve_params(synthesizer, preset, overrides, rows=train_rows(table, split))
     preset_name = preset if not overrides else "custom"
     if fit_budget is not None and get_spec(synthesizer).deep and "epochs" not in (overrides or {}):
-        # Estimated without the preset's time limit (it would flatten the per-epoch cost).
-        one = estimate_fit_seconds(synthesizer, {**params, "epochs": 1, "time_limit": 0},
-                                   table.frame, table.schema, 1 - split.test_size, speed)
-        two = estimate_fit_seconds(synthesizer, {**params, "epochs": 2, "time_limit": 0},
-                                   table.frame, table.schema, 1 - split.test_size, speed)
-        per_epoch = max(two - one, 1e-6)
-        affordable = math.floor((fit_budget - (one - per_epoch)) / per_epoch)
-        epochs = max(_MIN_EPOCHS, min(int(params["epochs"]), affordable))
         limit = int(params.get("time_limit") or 0)
         budget_limit = max(int(math.ceil(fit_budget)), 1)
-        # The estimate is good to a factor of ~2: a preset that fits, with a time limit of
-        # its own within twice the budget, keeps the budget as well as a cut limit would.
-        fits = epochs == params["epochs"] and 0 < limit <= _BUDGET_SLACK * budget_limit
         planned = params
+        # The estimate is good to a factor of ~2: a preset that fits, with a time limit of
+        # its own within ``slack`` times the budget, keeps the budget as well as a cut limit
+        # would (``auto`` passes 1: its budget is a promise).
+        fits = 0 < limit <= slack * budget_limit
+        if "epochs" in params:
+            # Estimated without the preset's time limit (it would flatten the per-epoch cost).
+            one = estimate_fit_seconds(synthesizer, {**params, "epochs": 1, "time_limit": 0},
+                                       table.frame, table.schema, 1 - split.test_size, speed)
+            two = estimate_fit_seconds(synthesizer, {**params, "epochs": 2, "time_limit": 0},
+                                       table.frame, table.schema, 1 - split.test_size, speed)
+            per_epoch = max(two - one, 1e-6)
+            affordable = math.floor((fit_budget - (one - per_epoch)) / per_epoch)
+            epochs = max(_MIN_EPOCHS, min(int(params["epochs"]), affordable))
+            fits = fits and epochs == params["epochs"]
+            if not fits:
+                params = {**params, "epochs": epochs}
         if not fits:
-            params = {**params, "epochs": epochs}
             if "time_limit" in params and (not limit or budget_limit < limit):
                 params = {**params, "time_limit": budget_limit}
             if params != planned:
@@ -577,10 +613,16 @@ class CandidateResult:
         evaluation: Their evaluation.
         eligible: Passes the privacy guard.
         score: :func:`selection_score`'s score.
-        reason: Why it scored as it did, or why it failed.
+        reason: Why it scored as it did, or why it failed or was skipped.
         seconds: Wall-clock time of train + sample + evaluate.
         reused: The model came from the registry (no fit).
         timings: :func:`run_timings`.
+        slow: Tried only when screening is weak (``auto``'s slower candidates).
+        skipped: Not started (``reason`` says why).
+        needed_s: Seconds it was estimated to need at the least (fit + sample + evaluate)
+            when it was planned; None without a budget, and for a candidate that ran before
+            any had finished (one always runs).
+        left_s: Seconds of the budget left when it was planned; None without a budget.
     """
 
     request: TrainingRequest
@@ -593,6 +635,24 @@ class CandidateResult:
     seconds: float = 0.0
     reused: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    slow: bool = False
+    skipped: bool = False
+    needed_s: float | None = None
+    left_s: float | None = None
+
+    @property
+    def status(self) -> str:
+        """``ran``, ``reused``, ``skipped`` or ``failed``."""
+        if self.skipped:
+            return "skipped"
+        if self.evaluation is None:
+            return "failed"
+        return "reused" if self.reused else "ran"
+
+    @property
+    def label(self) -> str:
+        """The synthesizer's title and the preset, e.g. "Gaussian Copula · balanced"."""
+        return f"{REGISTRY[self.request.synthesizer].title} · {self.request.preset}"
 
 
 def best_of(results: Sequence[CandidateResult]) -> CandidateResult | None:
@@ -601,6 +661,59 @@ def best_of(results: Sequence[CandidateResult]) -> CandidateResult | None:
     if not scored:
         return None
     return max(scored, key=lambda r: (r.eligible, r.score))
+
+
+def screening_weakness(results: Sequence[CandidateResult]) -> str | None:
+    """Why the best of ``results`` leaves room for a slower candidate; None if good enough.
+
+    Good enough means what the verdict calls good: the best candidate passes the privacy
+    guard and every aspect its verdict measured (fidelity, utility, privacy) reads "good"
+    (:mod:`core.evaluation.thresholds`). Anything less is weak: a slower synthesizer may do
+    better.
+    """
+    best = best_of(results)
+    if best is None or best.evaluation is None:
+        return "no candidate finished"
+    if not best.eligible:
+        return f"the best one, {best.label}, fails the privacy guard"
+    weak = [f"{reading.aspect} is {reading.level}"
+            for reading in best.evaluation.verdict.readings
+            if reading.level not in (GOOD, NOT_MEASURED)]
+    if weak:
+        return f"the best one, {best.label}, reads: {', '.join(weak)}"
+    return None
+
+
+def estimate_after_fit_seconds(rows: int, columns: int) -> float:
+    """Estimated seconds to draw ``rows`` rows of ``columns`` columns and evaluate them.
+
+    Used until a candidate's own time is measured (the same table costs about the same for
+    every candidate). Measured on 2 shared CPU cores: the quality report grows with the
+    column pairs (about 8 ms a pair), the usefulness models and distances with the rows
+    (about 0.5 ms a row): 10,000 x 55 took 17-22 s, loans.csv 4.3 s, transactions.csv 7.4 s.
+
+    Args:
+        rows: Synthetic rows (as many as the real training rows by default).
+        columns: Modelled columns.
+    """
+    pairs = columns * (columns - 1) / 2
+    return 3.0 + 0.008 * pairs + 0.0005 * rows + 1e-6 * rows * columns
+
+
+def _smallest_fit(table: StudioTable, request: TrainingRequest) -> float:
+    """Seconds the shortest useful fit of ``request`` takes (the whole fit if not deep)."""
+    params = dict(request.params)
+    if get_spec(request.synthesizer).deep:
+        # A deep fit can be cut short, but a handful of epochs is the least worth starting.
+        params["time_limit"] = 0
+        if "epochs" in params:
+            params["epochs"] = min(int(params["epochs"]), _MIN_EPOCHS)
+    try:
+        seconds = estimate_fit_seconds(request.synthesizer, params, table.frame, table.schema,
+                                       1 - request.split.test_size)
+    except ParameterError:  # no time model for it yet
+        return _MIN_DEEP_FIT_SECONDS
+    return max(seconds, 2.0) if get_spec(request.synthesizer).deep else seconds
 
 
 def compare(
@@ -615,51 +728,86 @@ def compare(
     progress: ProgressCallback | None = None,
     log: Callable[[str], None] | None = None,
     resolved_device: DeviceInfo | None = None,
+    slow: Sequence[tuple[str, str]] = (),
+    clock: Callable[[], float] = time.monotonic,
 ) -> list[CandidateResult]:
     """Train, sample and evaluate candidates in order, within ``budget`` seconds.
 
-    Each candidate gets an equal share of what is left of the budget, minus the time the
-    first candidate's sampling and evaluation took (a measured reserve); deep models get
-    their epochs from that share (:func:`plan_request`), unless a model of the preset's
-    plain request (the one Train plans, same key) is stored: that one is reused as it is.
-    Candidates that cannot fit the budget any more are skipped with a reason. Each
-    candidate is :func:`run_model`, so models already in the registry are reused. Fits run
-    on ``resolved_device`` when a job backend gives one (default: ``device`` resolved on
-    this machine).
+    ``candidates`` all run while the budget holds them, sharing it equally; ``slow`` ones
+    run after them only while the best so far is weak (:func:`screening_weakness`), each
+    with all the time left and a time limit cut to it (``auto``: :func:`auto_compare`).
+
+    Budget: sampling and evaluating a candidate costs about the same on one table, so it is
+    estimated from rows x columns (:func:`estimate_after_fit_seconds`) until one candidate
+    measured it. Once a candidate has finished, no candidate starts whose shortest fit plus
+    that cost does not fit what is left of its share; it is skipped with both numbers.
+    Deep models get their epochs from their share (:func:`plan_request`), unless a model of
+    the preset's plain request (the one Train plans, same key) is stored: that one is reused
+    as it is. Each candidate is :func:`run_model`. Fits run on ``resolved_device`` when a job
+    backend gives one (default: ``device`` resolved on this machine). ``clock`` measures the
+    budget (injectable for tests).
     """
     registry = registry or ModelRegistry()
     report = progress or null_progress
     say = log or (lambda message: None)
     split = split or SplitSpec(target=table.target)
     fit = fit_in_process(registry, resolved_device)
-    started = time.monotonic()
-    reserve = 5.0  # sampling + evaluation, until measured
+    started = clock()
+    queue = [(candidate, False) for candidate in candidates] + [
+        (candidate, True) for candidate in slow]
+    estimated_after = estimate_after_fit_seconds(rows or train_rows(table, split),
+                                                 len(table.schema.modelled_columns))
+    measured_after: float | None = None
+    if budget is not None:
+        say(f"Budget {budget:.0f} s; drawing and evaluating one candidate's rows: "
+            f"~{estimated_after:.0f} s (estimated from rows x columns)")
     results: list[CandidateResult] = []
-    for index, (synthesizer, preset) in enumerate(candidates):
-        left = None if budget is None else budget - (time.monotonic() - started)
-        remaining = len(candidates) - index
-        share = None if left is None else left / remaining - reserve
+    for index, ((synthesizer, preset), is_slow) in enumerate(queue):
+        plain = plan_request(table, synthesizer, preset, seed, device, split)
+        base = CandidateResult(request=plain, slow=is_slow)
+        if is_slow:
+            weakness = screening_weakness(results)
+            if weakness is None:
+                best = best_of(results)
+                base.skipped = True
+                base.reason = ("skipped: screening was good enough" if best is None or not
+                               best.slow else f"skipped: {best.label} was good enough")
+                results.append(base)
+                say(f"{base.label}: {base.reason}")
+                continue
+            if not any(r.slow for r in results):
+                say(f"Screening was weak ({weakness}): trying slower synthesizers")
         # The request Train plans for this preset: a model stored under its key (trained on
         # Train, by the CLI or by an earlier comparison) is reused exactly, with no fit.
-        plain = plan_request(table, synthesizer, preset, seed, device, split)
         stored = find_trained(registry, plain) is not None
-        base = CandidateResult(request=plain)
-        if share is not None and share < 2.0:
-            base.reason = "skipped: the time budget was used up"
-            results.append(base)
-            say(f"{REGISTRY[synthesizer].title}: {base.reason}")
-            continue
-        request = plain if stored or share is None else plan_request(
-            table, synthesizer, preset, seed, device, split, fit_budget=share)
-        if share is not None and not stored and not get_spec(synthesizer).deep:
-            estimate = estimate_fit(table, request)
-            if estimate > share * 1.5:
-                base.reason = f"skipped: estimated {estimate:.0f} s exceeds the budget left"
+        reserve = measured_after if measured_after is not None else estimated_after
+        request, share = plain, None
+        if budget is not None:
+            left = budget - (clock() - started)
+            sharing = 1 if is_slow else sum(1 for _, later in queue[index:] if not later)
+            share = left / sharing
+            base.left_s = round(left, 2)
+            # Until one candidate has finished, one runs whatever it needs (not estimated:
+            # on a busy machine the estimate's speed test alone can take seconds).
+            finished = any(r.evaluation is not None for r in results)
+            if finished:
+                base.needed_s = round(
+                    reserve + (0.0 if stored else _smallest_fit(table, plain)), 2)
+            if finished and base.needed_s > share:
+                of = f" (its share of {left:.0f} s)" if sharing > 1 else ""
+                base.skipped = True
+                base.reason = (f"skipped: not enough budget left: needs ~{base.needed_s:.0f} s, "
+                               f"{max(share, 0.0):.0f} s left{of}")
                 results.append(base)
+                say(f"{base.label}: {base.reason}")
                 continue
-        result = CandidateResult(request=request)
-        step = scaled(report, index / len(candidates), (index + 1) / len(candidates))
-        candidate_started = time.monotonic()
+            if not stored:
+                request = plan_request(table, synthesizer, preset, seed, device, split,
+                                       fit_budget=max(share - reserve, 1.0),
+                                       slack=1.0 if is_slow else _BUDGET_SLACK)
+        result = dataclasses.replace(base, request=request)
+        step = scaled(report, index / len(queue), (index + 1) / len(queue))
+        candidate_started = clock()
         try:
             run = run_model(table, request, registry, fit, rows, seed, progress=step, log=say)
         except StudioError as error:
@@ -669,16 +817,39 @@ def compare(
                                                                run.evaluation)
             result.reused, result.timings = run.reused, run.timings
             result.eligible, result.score, result.reason = selection_score(run.evaluation)
-            reserve = max(reserve, run.after_fit_seconds)
-        result.seconds = time.monotonic() - candidate_started
-        say(f"{REGISTRY[synthesizer].title}: {result.reason} ({result.seconds:.0f} s)")
+            measured_after = max(measured_after or 0.0, run.after_fit_seconds)
+        result.seconds = clock() - candidate_started
+        say(f"{result.label}: {result.reason} ({result.seconds:.0f} s)")
         results.append(result)
     report(1.0, "Comparison done.")
     return results
 
 
+def auto_candidates() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``auto``'s (fast, slow) candidates: those of the two lists the catalogue has."""
+    return ([c for c in AUTO_FAST if c[0] in REGISTRY],
+            [c for c in AUTO_SLOW if c[0] in REGISTRY])
+
+
+def auto_compare(table: StudioTable, budget: float = AUTO_BUDGET_SECONDS,
+                 **options: Any) -> list[CandidateResult]:
+    """``--synthesizer auto``: screen the fast candidates, then the slow ones while weak.
+
+    Args:
+        table: The dataset.
+        budget: Seconds for every candidate's fit, sampling and evaluation together.
+        **options: Passed on to :func:`compare` (seed, device, split, rows, registry,
+            progress, log, resolved_device, clock).
+    """
+    fast, slow = auto_candidates()
+    return compare(table, fast, budget, slow=slow, **options)
+
+
 def leaderboard_rows(results: Sequence[CandidateResult]) -> list[dict[str, Any]]:
-    """The comparison as JSON-able rows, best first, the recommended one flagged."""
+    """The comparison as JSON-able rows, best first, the recommended one flagged.
+
+    Skipped candidates are rows too: ``status`` says ``skipped`` and ``reason`` why.
+    """
     best = best_of(results)
     rows = []
     for result in results:
@@ -705,6 +876,11 @@ def leaderboard_rows(results: Sequence[CandidateResult]) -> list[dict[str, Any]]
             "recommended": result is best,
             "reason": result.reason,
             "verdict": None if evaluation is None else evaluation.verdict.headline,
+            "status": result.status,
+            "slow": result.slow,
+            "seconds": round(result.seconds, 2),
+            "needed_s": result.needed_s,
+            "left_s": result.left_s,
         })
     rows.sort(key=lambda row: (row["recommended"], row["eligible"],
                                -math.inf if row["score"] is None else row["score"]),

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from core.__main__ import main
+from core.workflow import auto_candidates
 
 ROOT = Path(__file__).resolve().parent.parent
 CUSTOMERS = ROOT / "sample_data" / "customers.csv"
@@ -87,7 +88,8 @@ def test_auto_compares_candidates_within_the_budget(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     selection = metrics["selection"]
     names = [c["synthesizer"] for c in selection["candidates"]]
-    assert names == ["gaussian_copula", "tvae", "ctgan"]
+    fast, slow = auto_candidates()
+    assert names == [key for key, _ in fast + slow]  # skipped ones are listed, with why
     assert selection["chosen"] in names and metrics["synthesizer"] == selection["chosen"]
     finished = [c for c in selection["candidates"] if c["score"] is not None]
     assert finished and max(finished, key=lambda c: (c["eligible"], c["score"]))[
@@ -95,3 +97,33 @@ def test_auto_compares_candidates_within_the_budget(tmp_path):
     assert metrics["budget_s"] == budget
     for candidate in selection["candidates"]:  # a candidate that did not finish says why
         assert candidate["score"] is not None or candidate["reason"], candidate
+
+
+def test_auto_says_which_candidates_it_skipped_and_why(tmp_path, capsys):
+    data = tmp_path / "customers_small.csv"
+    pd.read_csv(CUSTOMERS, nrows=600).to_csv(data, index=False)
+    out = tmp_path / "auto"
+    # A budget one candidate already overruns: the first runs (auto must answer), no other.
+    code = main(["run", "--data", str(data), "--synthesizer", "auto", "--target", "churned",
+                 "--out", str(out), "--budget", "1"])
+    assert code == 0
+    printed = capsys.readouterr().err
+    selection = json.loads((out / "metrics.json").read_text())["selection"]
+    first, *others = selection["candidates"]
+    assert first["status"] == "ran" and selection["chosen"] == first["synthesizer"]
+    assert others and all(c["status"] == "skipped" and c["score"] is None for c in others)
+    for candidate in others:
+        assert (candidate["reason"].startswith("skipped: not enough budget left: needs ~")
+                or candidate["reason"] == "skipped: screening was good enough"), candidate
+        if "budget" in candidate["reason"]:
+            assert candidate["needed_s"] > candidate["left_s"]
+    assert not selection["screening"]["good_enough"] or any(
+        c["reason"] == "skipped: screening was good enough" for c in others if c["slow"])
+    budget = selection["budget"]
+    assert budget["budget_s"] == 1 and budget["compare_budget_s"] == 0
+    assert budget["read_and_detect_s"] > 0 and budget["after_fit_estimate_s"] > 0
+    # The printed leaderboard names every candidate with its status and reason.
+    board = printed[printed.index("Leaderboard"):]
+    for candidate in selection["candidates"]:
+        line = next(line for line in board.splitlines() if candidate["title"] in line)
+        assert candidate["status"] in line and candidate["reason"] in line

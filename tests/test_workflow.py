@@ -166,7 +166,7 @@ def test_compare_reuses_the_model_train_trained_instead_of_a_shorter_fit(table, 
                              registry, fit)
     assert fit.seeds == [5] and not trained.reused
     # A tight budget: on its own, Compare would plan a shorter fit (another model id).
-    budget = 7.5  # one candidate's share: 2.5 s after the 5 s reserve
+    budget = 7.5  # a few seconds of fit once sampling and evaluation are kept aside
     shorter = plan_request(table, "tvae", "quick", seed=5, fit_budget=budget - 5.0)
     assert training_key(shorter) != trained.model_id
 
