@@ -102,9 +102,12 @@ def table_rows(results: dict[str, dict[str, dict[str, Any]]]) -> list[list[Any]]
         pick_name = studio_pick(by_name)
         pick = by_name.get(pick_name, {}) if pick_name else {}
         for name, result in by_name.items():
-            title = _title(name) + (" **= pick**" if name == pick_name else "")
-            if result.get("fit_capped"):
-                title += " (fit capped)"
+            title = _title(name)
+            limit = result.get("fit_limit_s")
+            if limit and (result.get("fit_s") or 0) >= 0.9 * limit:  # the cap ended the fit
+                title += f" (fit capped at {limit:,.0f} s)"
+            if name == pick_name:
+                title += " **= pick**"
             if "not_installed" in result:
                 rows.append([dataset, title, f"not installed ({result['not_installed']})"]
                             + [None] * (len(HEADERS) - 3))
@@ -146,7 +149,7 @@ def render(results: dict[str, dict[str, dict[str, Any]]], max_rows: int | None =
         limits.append(f"at most {max_rows:,} rows of each dataset (a seeded draw)")
     if fit_limit:
         limits.append(f"fits capped at {fit_limit:,.0f} s (studio deep models' time limit, "
-                      "TabularARGN's max_training_time; rows marked 'fit capped')")
+                      "TabularARGN's max_training_time; rows the cap stopped say 'fit capped')")
     if timeout:
         limits.append(f"a run still going after {timeout:,.0f} s stopped")
     reduced = (" **Reduced run:** " + "; ".join(limits) + ". Not the full benchmark."
@@ -163,7 +166,7 @@ def render(results: dict[str, dict[str, dict[str, Any]]], max_rows: int | None =
         "model saw, scored as if they were a synthetic sample: the ceiling every score is "
         "read against. A sample cannot be its own held-out reference, so half the held-out "
         "rows (15 % of the table) play the sample and the other half the unseen rows; with "
-        "fewer rows to learn from, its utility ratio is a lower bound of the ceiling. "
+        "fewer rows, its quality and utility ratio are lower bounds of the ceiling. "
         "*Pick* is the studio row the studio's selection rule recommends (privacy guard "
         "first, then the mean of quality and utility ratio); '/ pick' columns divide a "
         "row's value by the pick's. Utility ratio = train-on-synthetic / train-on-real "

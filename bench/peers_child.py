@@ -72,7 +72,8 @@ def _studio(table, key: str, fit_limit: float | None) -> tuple[dict, object]:
     sample, evaluation = evaluate_model(table, record, load_synthesizer(registry, record.model_id),
                                         seed=0)
     return {"fit_s": record.fit_seconds, "sample_s": sample.seconds,
-            "epochs": record.epochs_run, "fit_capped": overrides is not None}, evaluation
+            "epochs": record.epochs_run,
+            "fit_limit_s": None if overrides is None else int(fit_limit)}, evaluation
 
 
 def _sdv_copula(raw_train):
@@ -106,7 +107,7 @@ def _mostlyai_argn(raw_train, fit_limit: float | None):
     started = time.perf_counter()
     sample = model.sample(n_samples=len(raw_train))
     return sample, {"fit_s": fit_s, "sample_s": time.perf_counter() - started,
-                    "fit_capped": bool(options)}
+                    "fit_limit_s": fit_limit or None}
 
 
 def _as_table_dtypes(sample, like):
