@@ -41,7 +41,7 @@ from core.errors import TrainingCancelled
 
 __all__ = ["SequentialTreesSynthesizer"]
 
-#: Integer columns with at most this many distinct values are drawn as classes (counts).
+#: Whole-number columns with at most this many distinct values are drawn as classes (counts).
 _DISCRETE_LEVELS = 25
 #: Rounds of redrawing rows identical to a training row before keeping what is left.
 _REDRAW_ROUNDS = 20
@@ -472,12 +472,16 @@ def _describe(series: pd.Series, sdtype: str) -> _Column:
                and not pd.api.types.is_bool_dtype(series))
     if numeric:
         values = series.dropna().to_numpy(dtype=float)
-        if not (len(values) and _whole(values) and len(np.unique(values)) <= _DISCRETE_LEVELS):
+        distinct = len(np.unique(values))
+        whole = bool(len(values)) and _whole(values)
+        if not (whole and distinct <= _DISCRETE_LEVELS):
             column.kind = "number"
             column.decimals = _decimals(values) if len(values) else None
             return column
     counts = series.value_counts(dropna=False)
     column.levels = list(counts.index)
+    if numeric:  # a count's code follows its value, so later trees can split on "more than"
+        column.levels = sorted(column.levels, key=lambda v: (_missing(v), 0 if _missing(v) else v))
     return column
 
 
