@@ -223,6 +223,29 @@ class ActivationLayout:
             out = out.index_copy(1, softmax, blocks[:, self.unpadded.to(device)])
         return out
 
+    def draw_categories(self, data: torch.Tensor) -> torch.Tensor:
+        """``tanh`` on numeric values; each softmax block replaced by a one-hot draw from it.
+
+        TVAE's decoder gives, per category block, the logits of a distribution over the
+        categories; ctgan samples with their argmax, i.e. always the likeliest category
+        for a code, which on a 10,000 x 55 table left whole categories out (a 15-category
+        column scored 0.19 on shape). Drawing from the distribution (torch's seeded global
+        generator, one uniform per block) keeps their shares.
+        """
+        out = torch.tanh(data)
+        if not len(self.softmax_columns):
+            return out
+        rows = data.shape[0]
+        logits = data[:, self.softmax_columns]
+        logits = torch.cat([logits, logits.new_full((rows, 1), float("-inf"))], dim=1)
+        probabilities = logits[:, self.padded].softmax(dim=-1)  # [rows, blocks, widest]
+        uniform = torch.rand((rows, probabilities.shape[1], 1), dtype=data.dtype,
+                             device=data.device)
+        chosen = (probabilities.cumsum(dim=-1) < uniform).sum(dim=-1, keepdim=True)
+        chosen = chosen.clamp(max=probabilities.shape[-1] - 1)
+        onehot = torch.zeros_like(probabilities).scatter_(-1, chosen, 1.0).reshape(rows, -1)
+        return out.index_copy(1, self.softmax_columns, onehot[:, self.unpadded])
+
     def gumbel_activate(self, data: torch.Tensor, tau: float = 0.2) -> torch.Tensor:
         """:meth:`activate` with fresh Gumbel noise, redrawn (as ctgan does) if it makes a NaN.
 
