@@ -237,7 +237,9 @@ def test_past_the_time_limit_columns_keep_their_shape_and_the_note_says_so(table
     assert len(synthesizer.columns_without_tree_) == len(table.schema.modelled_columns)
     assert "5 s time limit" in synthesizer.fit_notes[0]
     synthesizer.seed_sampling(0)
-    assert len(synthesizer.sample(50)["data"]) == 50
+    first, second = synthesizer.sample(50)["data"], synthesizer.sample(50)["data"]
+    assert len(first) == 50
+    assert not set(first["customer_id"]) & set(second["customer_id"])  # batches: fresh ids
 
 
 def test_fixed_values_and_rebalancing_work_as_for_the_other_synthesizers(table, trained):

@@ -256,7 +256,9 @@ class SequentialTreesSynthesizer:
     def sample(self, num_rows: int) -> dict[str, pd.DataFrame]:
         """Draw ``num_rows`` new rows."""
         codes = self._draw_without_copies(int(num_rows), {})
-        return {TABLE_NAME: self._decode(codes, int(num_rows))}
+        frame = self._decode(codes, int(num_rows))
+        self._ids_drawn += int(num_rows)  # the next batch's ids follow on
+        return {TABLE_NAME: frame}
 
     def sample_from_conditions(self, conditions: Sequence[Any], **_: Any
                                ) -> dict[str, pd.DataFrame]:
@@ -276,6 +278,7 @@ class SequentialTreesSynthesizer:
             fixed = {name: self._fixed_code(name, value) for name, value in values.items()}
             codes = self._draw_without_copies(rows, fixed)
             part = self._decode(codes, rows)
+            self._ids_drawn += rows
             for name, value in values.items():
                 part[name] = _fill(part[name], value)
             parts.append(part)
@@ -532,7 +535,9 @@ def _rounded(values: np.ndarray, column: _Column) -> np.ndarray:
 def _decode_column(codes: np.ndarray, column: _Column) -> pd.Series:
     """Codes back to the column's values and dtype."""
     if column.kind == "class":
-        picked = [column.levels[int(code)] for code in codes]
+        levels = np.empty(len(column.levels), dtype=object)
+        levels[:] = column.levels
+        picked = list(levels[codes.astype(int)])
         dtype = column.dtype
         if pd.api.types.is_bool_dtype(dtype) and not any(_missing(v) for v in picked):
             return pd.Series(picked, dtype=bool)
