@@ -108,6 +108,7 @@ class _StderrProgress:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``run``; returns the exit code."""
+    run_started = time.monotonic()  # auto's budget counts from here, imports included
     from core.data import databases, loading
     from core.data.splitting import SplitSpec
     from core.engine.catalogue import get_spec
@@ -119,10 +120,9 @@ def run(args: argparse.Namespace) -> int:
     from core.workflow import (
         AUTO_BUDGET_SECONDS,
         SELECTION_RULE,
-        auto_candidates,
+        auto_compare,
         best_of,
         check_target,
-        compare,
         estimate_after_fit_seconds,
         fit_in_process,
         leaderboard_rows,
@@ -133,7 +133,6 @@ def run(args: argparse.Namespace) -> int:
         train_rows,
     )
 
-    run_started = time.monotonic()
     progress = _StderrProgress()
     if args.rows is not None and args.rows < 1:
         raise StudioError(f"--rows must be at least 1; got {args.rows}.")
@@ -182,10 +181,9 @@ def run(args: argparse.Namespace) -> int:
         outputs_reserve = _outputs_seconds(args.rows or train_rows(table, split),
                                            len(table.frame.columns))
         compare_budget = max(budget - before - outputs_reserve, 0.0)
-        fast, slow = auto_candidates()
-        results = compare(table, fast, compare_budget, seed=args.seed, device=args.device,
-                          split=split, rows=args.rows, registry=registry, progress=progress,
-                          log=progress.log, slow=slow)
+        results = auto_compare(table, compare_budget, seed=args.seed, device=args.device,
+                               split=split, rows=args.rows, registry=registry,
+                               progress=progress, log=progress.log)
         compare_seconds = time.monotonic() - started
         board = leaderboard_rows(results)
         for line in leaderboard_lines(board):

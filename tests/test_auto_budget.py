@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from core.data import loading
+from core.engine import training
 from core.engine.catalogue import resolve_params
 from core.engine.metadata import detect_table
 from core.evaluation import thresholds
@@ -85,7 +86,13 @@ def test_slow_candidates_are_skipped_with_a_reason_when_screening_is_good(table,
     assert rows["gaussian_copula"]["recommended"]
 
 
-def test_slow_candidates_run_when_screening_is_weak(tiny, registry, weak_screening):
+def test_slow_candidates_run_when_screening_is_weak(tiny, registry, weak_screening,
+                                                    monkeypatch):
+    def no_speed_test():
+        raise AssertionError("the plan should use the pace of the fits measured here")
+
+    # The fit time model's torch speed test costs seconds of the budget on a busy machine.
+    monkeypatch.setattr(training, "machine_speed", no_speed_test)
     results = compare(tiny, SCREEN, budget=600, seed=1, registry=registry, slow=SLOW)
     screened, slow = results
     assert screening_weakness([screened]).startswith(
