@@ -39,13 +39,16 @@ from core.store.registry import ModelRecord, ModelRegistry
 __all__ = [
     "EarlyStopping",
     "FitProgress",
+    "WIDE_TABLE_WIDTH",
     "TrainingRequest",
+    "epochs_within_limit",
     "estimate_fit_seconds",
     "run_training",
     "schema_from_dict",
     "schema_to_dict",
     "seed_everything",
     "training_key",
+    "wide_table_warning",
 ]
 
 
@@ -440,27 +443,39 @@ def machine_speed() -> float:
     """Seconds this machine takes for a fixed small torch workload (cached per process).
 
     ETA coefficients were measured on a reference machine in the same unit, so dividing
-    by this number adapts them to a faster or slower CPU.
+    by this number adapts them to a faster or slower CPU. Measured on one thread, as deep
+    fits on a CPU run (``core.engine.studio_models.one_cpu_thread``): on two threads a busy
+    machine made it 19 s instead of 1 s, and the ETA hours instead of a minute.
     """
     with _CALIBRATION_LOCK:
         if "speed" not in _CALIBRATION:
             import torch
 
+            from core.engine.studio_models import one_cpu_thread
+
             layer = torch.nn.Sequential(torch.nn.Linear(256, 256), torch.nn.ReLU(),
                                         torch.nn.Linear(256, 256))
             optimiser = torch.optim.Adam(layer.parameters())
             batch = torch.randn(500, 256)
-            started = time.perf_counter()
-            for _ in range(20):
-                optimiser.zero_grad()
-                layer(batch).pow(2).mean().backward()
-                optimiser.step()
-            _CALIBRATION["speed"] = time.perf_counter() - started
+            with one_cpu_thread("cpu"):
+                started = time.perf_counter()
+                for _ in range(20):
+                    optimiser.zero_grad()
+                    layer(batch).pow(2).mean().backward()
+                    optimiser.step()
+                _CALIBRATION["speed"] = time.perf_counter() - started
         return _CALIBRATION["speed"]
 
 
-#: Reference workload seconds on the machine the coefficients below were measured on.
-_REFERENCE_SPEED = 0.05
+#: Reference workload seconds on the machine the coefficients below were measured on (one
+#: thread; the two-thread 0.05 s scaled by the matrix products' share, not measured idle).
+_REFERENCE_SPEED = 0.08
+
+#: Epochs CTGAN/TVAE Balanced needed on the 10,000 x 55 table of ``bench/wide.py`` to reach
+#: quality 0.80 (CTGAN: 0.71 after 5, 0.80 after 16; TVAE: 0.82 after 7).
+_WIDE_EPOCHS_NEEDED = {"ctgan": 16, "copula_gan": 16, "tvae": 7}
+#: Network inputs (:func:`encoded_width`) from which a table counts as wide (55 columns: ~400).
+WIDE_TABLE_WIDTH = 300
 
 
 def encoded_width(frame: pd.DataFrame, schema: TableSchema) -> int:
@@ -514,11 +529,48 @@ def estimate_fit_seconds(
     epochs = int(params.get("epochs", 300))
     batch = max(int(params.get("batch_size", 500)), 1)
     hidden = max(sum(params.get("generator_dim", params.get("compress_dims", (256, 256)))), 64)
-    # Mode-specific normalisation fits a Bayesian GMM per numeric column.
-    preprocess = 2.0 + numeric * (0.3 + min(rows, 50_000) * 2.5e-5)
+    # Mode-specific normalisation fits a Bayesian GMM per numeric column (on at most 2,000
+    # rows, then transforms all: 30 numbers of 7,000 rows took 2.7 s).
+    preprocess = 2.0 + numeric * (0.1 + min(rows, 50_000) * 5e-6)
     steps = epochs * max(rows // batch, 1)
     per_row = 1.1e-7 * (width + hidden) * (2.2 if synthesizer != "tvae" else 1.0)
     per_step = 2e-3
     estimate = preprocess + scale * (steps * per_step + epochs * rows * per_row)
     limit = float(params.get("time_limit") or 0)
     return min(estimate, limit) if limit else estimate
+
+
+def epochs_within_limit(synthesizer: str, params: dict[str, Any], frame: pd.DataFrame,
+                        schema: TableSchema, train_share: float = 0.7,
+                        speed: float | None = None) -> int | None:
+    """Epochs a deep model's time limit allows on this machine (None: no limit, or not deep)."""
+    limit = float(params.get("time_limit") or 0)
+    if not limit or synthesizer not in ("ctgan", "tvae", "copula_gan"):
+        return None
+    one, two = (estimate_fit_seconds(synthesizer, {**params, "epochs": epochs, "time_limit": 0},
+                                     frame, schema, train_share, speed) for epochs in (1, 2))
+    per_epoch = max(two - one, 1e-6)
+    return max(int((limit - (one - per_epoch)) // per_epoch), 0)
+
+
+def wide_table_warning(synthesizer: str, params: dict[str, Any], frame: pd.DataFrame,
+                       schema: TableSchema, train_share: float = 0.7,
+                       speed: float | None = None, on_gpu: bool = False) -> str | None:
+    """Say before training when a deep model is the wrong pick for a wide table on this CPU.
+
+    A table of :data:`WIDE_TABLE_WIDTH` network inputs or more, on a CPU, whose time limit
+    allows fewer epochs than the model needed on the 55-column table to reach quality 0.80.
+    """
+    needed = _WIDE_EPOCHS_NEEDED.get(synthesizer)
+    width = encoded_width(frame, schema)
+    if on_gpu or needed is None or width < WIDE_TABLE_WIDTH:
+        return None
+    affordable = epochs_within_limit(synthesizer, params, frame, schema, train_share, speed)
+    if affordable is None or affordable >= needed:
+        return None
+    limit = float(params["time_limit"])
+    return (f"This table is wide (about {width} network inputs). In its {limit:g} s time limit "
+            f"{get_spec(synthesizer).title} gets about {affordable} epochs on this CPU, and on "
+            f"a 55-column table it needed about {needed} to reach good quality: it is the "
+            "wrong pick for wide tables on a CPU. Choose Gaussian Copula, or raise the time "
+            "limit (Advanced).")
