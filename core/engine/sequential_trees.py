@@ -202,6 +202,8 @@ class SequentialTreesSynthesizer:
         matrix = np.column_stack([codes[column.name] for column in others])
         outcome = codes[first.name]
         present = ~np.isnan(outcome)
+        if not present.any():
+            return [first, *others]
         model = (DecisionTreeClassifier if first.kind == "class" else DecisionTreeRegressor)(
             min_samples_leaf=max(self.min_leaf, 1), max_depth=8, random_state=0)
         model.fit(matrix[present], outcome[present])
