@@ -792,12 +792,13 @@ def compare(
     estimated from rows x columns (:func:`estimate_after_fit_seconds`) until one candidate
     measured it. Once a candidate has finished, no candidate starts whose fit
     (:func:`_fit_need`) plus that cost does not fit what is left of its share; it is skipped
-    with both numbers.
-    Deep models get their epochs from their share (:func:`plan_request`), unless a model of
-    the preset's plain request (the one Train plans, same key) is stored: that one is reused
-    as it is. Each candidate is :func:`run_model`. Fits run on ``resolved_device`` when a job
-    backend gives one (default: ``device`` resolved on this machine). ``clock`` measures the
-    budget (injectable for tests).
+    with both numbers. Deep models get their epochs from 80 % of their share once that cost is
+    kept aside (:func:`plan_request`), unless a model of the preset's plain request (the one
+    Train plans, same key) is stored: that one is reused as it is.
+
+    Each candidate is :func:`run_model`. Fits run on ``resolved_device`` when a job backend
+    gives one (default: ``device`` resolved on this machine). ``clock`` measures the budget
+    (injectable for tests).
     """
     registry = registry or ModelRegistry()
     report = progress or null_progress
