@@ -13,7 +13,7 @@ from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
 from core.engine.catalogue import PRESETS, REGISTRY, ParamSpec, SynthesizerSpec
 from core.engine.device import DeviceInfo
-from core.engine.training import TrainingRequest
+from core.engine.training import TrainingRequest, wide_table_warning
 from core.errors import StudioError
 from core.jobs.status import JobStatus
 from core.store.registry import ModelRecord
@@ -249,6 +249,11 @@ def choose_and_start() -> None:
         advice = fit_advice(table, estimate)
         if advice:
             st.warning(md(advice), icon=":material/hourglass_top:")
+        wide = wide_table_warning(request.synthesizer, request.params, table.frame,
+                                  table.schema, 1 - request.split.test_size,
+                                  speed=caching.machine_speed(), on_gpu=uses_gpu)
+        if wide:
+            st.warning(md(wide), icon=":material/view_week:")
     why_off = why_train_is_off()
     if st.button("Train", type="primary", key="train_start", disabled=why_off is not None,
                  icon=":material/play_arrow:", help=why_off):

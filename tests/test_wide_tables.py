@@ -163,3 +163,30 @@ def test_train_warns_before_a_deep_fit_its_limit_cannot_finish_on_a_wide_table(w
         narrow = detect_table(wide[["age", "annual_income", "grade", TARGET]], "narrow", "test",
                               target=TARGET)
     assert warning("ctgan", ctgan, narrow.frame, narrow.schema, speed=slow) is None
+
+
+def test_the_train_page_shows_the_wide_table_warning_before_a_deep_fit(wide, monkeypatch):
+    from pathlib import Path
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from ui import caching
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setattr(caching, "machine_speed", lambda: 50.0)  # a slow, busy CPU
+    root = Path(__file__).resolve().parent.parent
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=120).run()
+    at.radio(key="data_source").set_value("Upload a file").run()
+    at.file_uploader(key="upload_file").upload(
+        "wide.csv", wide.to_csv(index=False).encode(), "text/csv")
+    at.run()
+    at.switch_page("app_pages/train.py").run()
+    at.radio(key="train_synthesizer").set_value("ctgan").run()
+    at.radio(key="train_preset").set_value("balanced").run()
+    assert not at.exception
+    shown = " ".join(str(w.value) for w in at.warning)
+    assert "wrong pick for wide tables on a CPU" in shown
+    at.radio(key="train_synthesizer").set_value("gaussian_copula").run()
+    assert "wrong pick" not in " ".join(str(w.value) for w in at.warning)
