@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,12 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core.data.splitting import SplitSpec
-from core.engine.catalogue import resolve_params
+from core.engine.catalogue import REGISTRY, resolve_params
 from core.engine.device import DeviceInfo
 from core.engine.metadata import detect_table
 from core.engine.training import TrainingRequest
 from core.jobs.local import LocalJobRunner
+from tests.apptest import open_app, poll, texts
 from tests.helpers import make_people, shown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,14 +43,6 @@ def _fresh_caches():
     yield
 
 
-def open_app() -> AppTest:
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-
-
-def texts(elements) -> list[str]:
-    return [shown(element.value) for element in elements]
-
-
 def load_sample(at: AppTest, key: str = "loans") -> AppTest:
     at.button(key=f"load_sample_{key}").click().run()
     assert not at.exception
@@ -66,18 +58,6 @@ def open_tab(at: AppTest, tabs_key: str, name: str) -> AppTest:
     at.session_state[tabs_key] = name
     at.run()
     assert not at.exception
-    return at
-
-
-def poll(at: AppTest, done: Callable[[AppTest], bool], what: str,
-         timeout: float = DEADLINE_S) -> AppTest:
-    """Rerun the page, as its fragment's timer does, until ``done(at)``; fail after timeout."""
-    deadline = time.monotonic() + timeout
-    while not done(at):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.3)
-        at.run()
-        assert not at.exception
     return at
 
 
@@ -649,3 +629,16 @@ def test_presentation_mode_hides_advanced_controls():
     at.run()
     assert not any(e.label == "Advanced hyperparameters" for e in at.expander)
     assert not at.exception
+
+
+@pytest.mark.parametrize("key", sorted(REGISTRY))
+def test_every_synthesizer_shows_its_card_and_an_estimate_on_train(key):
+    at = load_sample(open_app(), "customers")
+    at.switch_page("app_pages/train.py").run()
+    choice = at.radio(key="train_synthesizer")
+    assert key in choice.options or REGISTRY[key].title in choice.options
+    choice.set_value(key).run()
+    assert not at.exception
+    shown_text = texts(at.markdown)
+    assert any(f"How {REGISTRY[key].title} works" in text for text in shown_text)
+    assert any("Estimated fit time" in text for text in shown_text)

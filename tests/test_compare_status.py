@@ -7,7 +7,6 @@ sidebar of the Data page, with its stage and a link to Train.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.engine.metadata import detect_table
 from core.jobs.local import LocalJobRunner
-from tests.helpers import make_people, shown
+from tests.apptest import open_app, poll, sidebar_text
+from tests.helpers import make_people
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = "studio.dataset"
@@ -34,29 +34,6 @@ def _fresh_caches():
     st.cache_data.clear()
     st.cache_resource.clear()
     yield
-
-
-def open_app(table=None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    if table is not None:
-        at.session_state[DATASET] = table
-    return at.run()
-
-
-def sidebar_text(at: AppTest) -> str:
-    return " ".join(shown(element.value) for element in
-                    [*at.sidebar.markdown, *at.sidebar.caption])
-
-
-def poll(at: AppTest, done, what: str, timeout: float = DEADLINE_S) -> AppTest:
-    """Rerun the page, as its fragments' timers do, until ``done(at)``; fail after timeout."""
-    deadline = time.monotonic() + timeout
-    while not done(at):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.3)
-        at.run()
-        assert not at.exception, at.exception
-    return at
 
 
 def test_the_recommended_model_arrives_on_evaluate_with_its_evaluation():

@@ -7,8 +7,6 @@ runs, and the guided demo hides the source picker and the database write-back.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,8 @@ from core.engine.catalogue import REGISTRY, resolve_params
 from core.engine.metadata import detect_table
 from core.engine.training import TrainingRequest
 from core.jobs.local import LocalJobRunner
-from tests.helpers import make_people, shown
+from tests.apptest import open_app, page_text, poll
+from tests.helpers import make_people
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = "studio.dataset"
@@ -38,29 +37,6 @@ def _fresh_caches():
     st.cache_data.clear()
     st.cache_resource.clear()
     yield
-
-
-def open_app() -> AppTest:
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-
-
-def texts(elements) -> list[str]:
-    return [shown(element.value) for element in elements]
-
-
-def page_text(at: AppTest) -> str:
-    return "\n".join(texts(at.markdown) + texts(at.caption))
-
-
-def poll(at: AppTest, done: Callable[[AppTest], bool], what: str) -> AppTest:
-    """Rerun the page, as its fragment's timer does, until ``done(at)``; fail after a while."""
-    deadline = time.monotonic() + DEADLINE_S
-    while not done(at):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.3)
-        at.run()
-        assert not at.exception
-    return at
 
 
 def upload_people(at: AppTest, rows: int = 120) -> AppTest:

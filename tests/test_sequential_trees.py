@@ -20,14 +20,14 @@ import pandas as pd
 import pytest
 
 from core.data.splitting import SplitSpec
-from core.engine.catalogue import REGISTRY, build_synthesizer, resolve_params
+from core.engine.catalogue import build_synthesizer, resolve_params
 from core.engine.generation import generate
 from core.engine.metadata import detect_table, to_sdv_metadata
 from core.engine.models import load_synthesizer, model_to_bytes
 from core.engine.training import TrainingRequest, run_training, training_key
 from core.errors import TrainingCancelled
 from core.store.registry import ModelRegistry
-from tests.helpers import make_people, shown
+from tests.helpers import make_people
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sequential_trees"
@@ -268,20 +268,3 @@ def test_the_cli_trains_samples_and_evaluates_it(tmp_path):
     assert metrics["synthesizer"] == KEY and metrics["rows_synthetic"] == 210
     assert metrics["privacy"]["exact_match_rate"] == 0.0
     assert len(pd.read_csv(tmp_path / "out" / "synthetic.csv")) == 210
-
-
-def test_the_train_page_offers_its_card():
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    at.button(key="load_sample_customers").click().run()
-    at.switch_page("app_pages/train.py").run()
-    choice = at.radio(key="train_synthesizer")
-    assert KEY in choice.options or REGISTRY[KEY].title in choice.options
-    choice.set_value(KEY).run()
-    assert not at.exception
-    shown_text = [shown(element.value) for element in at.markdown]
-    assert any(f"How {REGISTRY[KEY].title} works" in text for text in shown_text)
-    assert any("Estimated fit time" in text for text in shown_text)
-    assert any(REGISTRY[KEY].title in text for text in shown_text)
-    assert "Smallest group (rows)" in [widget.label for widget in at.number_input]

@@ -20,14 +20,14 @@ import pandas as pd
 import pytest
 
 from core.data.splitting import SplitSpec
-from core.engine.catalogue import REGISTRY, build_synthesizer, resolve_params
+from core.engine.catalogue import build_synthesizer, resolve_params
 from core.engine.generation import generate
 from core.engine.metadata import detect_table, to_sdv_metadata
 from core.engine.models import load_synthesizer, model_to_bytes
 from core.engine.training import TrainingRequest, run_training, training_key
 from core.errors import TrainingCancelled, TrainingError
 from core.store.registry import ModelRegistry
-from tests.helpers import make_people, shown
+from tests.helpers import make_people
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "tabular_argn"
@@ -238,21 +238,3 @@ def test_the_cli_trains_samples_and_evaluates_it(tmp_path):
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["synthesizer"] == KEY and metrics["rows_synthetic"] == 140
     assert len(pd.read_csv(tmp_path / "out" / "synthetic.csv")) == 140
-
-
-def test_the_train_page_offers_its_card():
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    at.button(key="load_sample_customers").click().run()
-    at.switch_page("app_pages/train.py").run()
-    choice = at.radio(key="train_synthesizer")
-    assert KEY in choice.options or REGISTRY[KEY].title in choice.options
-    choice.set_value(KEY).run()
-    assert not at.exception
-    shown_text = [shown(element.value) for element in at.markdown]
-    assert any(f"How {REGISTRY[KEY].title} works" in text for text in shown_text)
-    assert any("Estimated fit time" in text for text in shown_text)
-    labels = [widget.label for widget in [*at.selectbox, *at.number_input, *at.checkbox,
-                                          *at.toggle]]
-    assert "Network size" in labels and "Epochs (at most)" in labels

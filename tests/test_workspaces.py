@@ -18,7 +18,8 @@ from streamlit.testing.v1 import AppTest
 from core.jobs.local import LocalJobRunner
 from core.store.registry import ModelRegistry
 from core.store.settings import get_settings
-from tests.helpers import make_people, shown
+from tests.apptest import page_text, sidebar_text, texts
+from tests.helpers import make_people
 from ui.caching import WorkspaceJobs
 from ui.state import workspace_id_of
 from ui.workspace import is_token
@@ -46,18 +47,6 @@ def open_workspace(token: str | None = None) -> AppTest:
     at.run()
     assert not at.exception
     return at
-
-
-def texts(elements) -> list[str]:
-    return [shown(element.value) for element in elements]
-
-
-def page_text(at: AppTest) -> str:
-    return "\n".join(texts(at.markdown) + texts(at.caption))
-
-
-def sidebar_text(at: AppTest) -> str:
-    return " ".join(texts(at.sidebar.markdown) + texts(at.sidebar.caption))
 
 
 def load_sample(at: AppTest, key: str) -> None:
