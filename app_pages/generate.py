@@ -62,8 +62,9 @@ if not presentation.is_on():
         st.markdown(
             "**Fix values**: every generated row gets these values (e.g. only `state = CA`). "
             "**Rebalance**: choose how common each class is, e.g. more fraud cases to train a "
-            "detector. Gaussian Copula conditions exactly; CTGAN/TVAE/CopulaGAN generate rows and "
-            "keep the matching ones, which fails for very rare values."
+            "detector. Gaussian Copula, the decision trees and TabularARGN condition exactly; "
+            "CTGAN/TVAE/CopulaGAN generate rows and keep the matching ones, which fails for very "
+            "rare values."
         )
         fix_columns = st.multiselect("Columns to fix", categorical, key="gen_fix_columns")
         for column in fix_columns:

@@ -183,3 +183,16 @@ def test_sampled_rows_keep_id_format_and_one_person_per_row(trained):
     for name, email in zip(frame["name"], frame["contact"], strict=True):
         first, last = (re.sub(r"[^a-z]", "", part.lower()) for part in name.split()[:2])
         assert first in email.split("@")[0] and last in email.split("@")[0]
+
+
+def test_a_failed_condition_is_explained_for_what_the_synthesizer_does():
+    from core.engine.generation import _explain_condition_failure
+    from core.engine.sequential_trees import SequentialTreesSynthesizer
+    from core.engine.studio_models import StudioCTGAN
+
+    trees = _explain_condition_failure({"state": "XX"}, object.__new__(SequentialTreesSynthesizer),
+                                       None, 3, 100)
+    assert "The decision trees condition directly" in trees and "reject" not in trees
+    assert "(got 3 of 100)" in trees
+    gan = _explain_condition_failure({"state": "XX"}, object.__new__(StudioCTGAN), None)
+    assert "CTGAN cannot condition directly" in gan and "reject sampling" in gan

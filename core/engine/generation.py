@@ -327,8 +327,12 @@ def _explain_condition_failure(values: Mapping[str, Any], synthesizer: Any,
                                error: Exception | None, got: int = 0, wanted: int = 0) -> str:
     # The studio's deep synthesizers are subclasses named "Studio" + SDV's class name.
     kind = type(synthesizer).__name__.removeprefix("Studio").replace("Synthesizer", "")
-    how = ("The Gaussian Copula conditions directly, so the value is probably outside what "
-           "it learned." if kind in ("GaussianCopula", "ClassStratified") else
+    direct = {"GaussianCopula": "The Gaussian Copula conditions",
+              "ClassStratified": "The Gaussian Copula conditions",
+              "SequentialTrees": "The decision trees condition",
+              "TabularARGN": "TabularARGN conditions"}
+    how = (f"{direct[kind]} directly, so the value is probably outside what it learned."
+           if kind in direct else
            f"{kind} cannot condition directly: it generates rows and keeps those that match "
            "(reject sampling), so rare or impossible values rarely appear.")
     amount = f" (got {got:,} of {wanted:,})" if wanted else ""
