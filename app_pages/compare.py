@@ -6,12 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from core.charts import privacy_utility_figure
+from core.comparison import selection_rule_text
 from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
 from core.engine.catalogue import PRESETS, REGISTRY
 from core.evaluation import glossary
 from core.store.registry import ModelRecord
-from core.workflow import selection_rule_text
 from ui import caching, state
 from ui.widgets import (
     duration,

@@ -78,7 +78,7 @@ def measure(datasets: Sequence[str], names: Sequence[str] | None = None,
 def studio_pick(rows: dict[str, dict[str, Any]]) -> str | None:
     """The studio row the selection rule recommends (eligible first, then score).
 
-    The key of ``core.workflow.best_of``, over the studio synthesizers that ran.
+    The key of ``core.comparison.best_of``, over the studio synthesizers that ran.
     """
     scored = [(name, result) for name, result in rows.items()
               if name not in PEERS and result.get("score") is not None]

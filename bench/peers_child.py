@@ -12,7 +12,7 @@ JSON line. Contenders (``bench/peers.py``):
 * ``holdout``: real rows the models never saw, scored as if they were a synthetic sample.
 
 Every contender is scored by the studio's ``evaluate_all`` on the same split (70 % train,
-stratified on the target, seed 0) and ranked by ``core.workflow.selection_score``. Models go
+stratified on the target, seed 0) and ranked by ``core.comparison.selection_score``. Models go
 to a private temporary data directory, so nothing is reused and the user's one is untouched.
 """
 
@@ -143,10 +143,11 @@ def measure(payload: dict) -> dict:
     import sdv.single_table  # noqa: F401 - imported before any clock starts
     import torch._dynamo  # noqa: F401 - torch, and what the first optimiser imports
 
+    from core.comparison import selection_score
     from core.data.schema import prepare_training_frame
     from core.data.splitting import SplitSpec, split_real
     from core.evaluation import evaluate_all
-    from core.workflow import real_parts, selection_score
+    from core.workflow import real_parts
 
     contender = payload["contender"]
     fit_limit = payload.get("fit_limit")

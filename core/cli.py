@@ -109,6 +109,16 @@ class _StderrProgress:
 def run(args: argparse.Namespace) -> int:
     """Execute ``run``; returns the exit code."""
     run_started = time.monotonic()  # auto's budget counts from here, imports included
+    from core.comparison import (
+        AUTO_BUDGET_SECONDS,
+        SELECTION_RULE,
+        auto_compare,
+        best_of,
+        estimate_after_fit_seconds,
+        leaderboard_rows,
+        screening_weakness,
+        selection_score,
+    )
     from core.data import databases, loading
     from core.data.splitting import SplitSpec
     from core.engine.catalogue import get_spec
@@ -118,18 +128,10 @@ def run(args: argparse.Namespace) -> int:
     from core.progress import scaled
     from core.store.registry import ModelRegistry
     from core.workflow import (
-        AUTO_BUDGET_SECONDS,
-        SELECTION_RULE,
-        auto_compare,
-        best_of,
         check_target,
-        estimate_after_fit_seconds,
         fit_in_process,
-        leaderboard_rows,
         plan_request,
         run_model,
-        screening_weakness,
-        selection_score,
         train_rows,
     )
 
@@ -259,7 +261,7 @@ def leaderboard_lines(rows: list[dict[str, Any]]) -> list[str]:
     """The leaderboard as text lines (best first; skipped ones say why).
 
     Args:
-        rows: :func:`core.workflow.leaderboard_rows`.
+        rows: :func:`core.comparison.leaderboard_rows`.
     """
     def number(value: float | None, decimals: int) -> str:
         return f"{'-':>7}" if value is None else f"{value:7.{decimals}f}"

@@ -10,6 +10,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.comparison import (
+    AUTO_FAST,
+    AUTO_SLOW,
+    auto_candidates,
+    compare,
+    estimate_after_fit_seconds,
+    leaderboard_rows,
+    screening_weakness,
+)
 from core.data import loading
 from core.engine import training
 from core.engine.catalogue import resolve_params
@@ -17,16 +26,7 @@ from core.engine.metadata import detect_table
 from core.evaluation import thresholds
 from core.store.registry import ModelRegistry
 from core.store.settings import get_settings
-from core.workflow import (
-    AUTO_FAST,
-    AUTO_SLOW,
-    auto_candidates,
-    compare,
-    estimate_after_fit_seconds,
-    leaderboard_rows,
-    plan_request,
-    screening_weakness,
-)
+from core.workflow import plan_request
 
 CUSTOMERS = Path(__file__).resolve().parent.parent / "sample_data" / "customers.csv"
 SCREEN = [("gaussian_copula", "balanced")]

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from core.__main__ import main
-from core.workflow import auto_candidates
+from core.comparison import auto_candidates
 
 ROOT = Path(__file__).resolve().parent.parent
 CUSTOMERS = ROOT / "sample_data" / "customers.csv"

@@ -37,8 +37,8 @@ def _fresh_caches():
 
 
 def test_the_recommended_model_arrives_on_evaluate_with_its_evaluation():
+    from core.comparison import compare, leaderboard_rows
     from core.store.registry import ModelRegistry
-    from core.workflow import compare, leaderboard_rows
     from ui.state import workspace_id_of
 
     table = detect_table(make_people(300), "people.csv", "test", target="churned")

@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "core.engine": 3,
     "core.evaluation": 4,
     "core.workflow": 5,
+    "core.comparison": 5,
     "core.jobs": 6,
     "core.__main__": 7, "core.cli": 7,
 }

@@ -14,6 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.comparison import (
+    compare,
+    leaderboard_rows,
+    selection_score,
+)
 from core.data import loading
 from core.data.splitting import SplitSpec
 from core.engine.catalogue import resolve_params
@@ -24,13 +29,10 @@ from core.evaluation.verdict import make_verdict, relations_reading
 from core.store.registry import ModelRegistry
 from core.store.settings import get_settings
 from core.workflow import (
-    compare,
     fit_in_process,
-    leaderboard_rows,
     plan_request,
     run_model,
     scores_for_registry,
-    selection_score,
     train_or_reuse,
 )
 

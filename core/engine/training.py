@@ -37,6 +37,7 @@ from core.errors import ParameterError, TrainingCancelled, TrainingError
 from core.store.registry import ModelRecord, ModelRegistry
 
 __all__ = [
+    "REFERENCE_SPEED",
     "EarlyStopping",
     "FitProgress",
     "WIDE_TABLE_WIDTH",
@@ -469,7 +470,7 @@ def machine_speed() -> float:
 
 #: Reference workload seconds on the machine the coefficients below were measured on (one
 #: thread; the two-thread 0.05 s scaled by the matrix products' share, not measured idle).
-_REFERENCE_SPEED = 0.08
+REFERENCE_SPEED = 0.08
 
 #: Epochs CTGAN/TVAE Balanced needed on the 10,000 x 55 table of ``bench/wide.py`` to reach
 #: quality 0.80 (CTGAN: 0.71 after 5, 0.80 after 16; TVAE: 0.82 after 7).
@@ -509,7 +510,7 @@ def estimate_fit_seconds(
     numeric = sum(1 for c in schema.columns
                   if c.action in ("model", "keep") and c.sdtype in ("numerical", "datetime"))
     columns = len(schema.modelled_columns)
-    scale = (speed if speed is not None else machine_speed()) / _REFERENCE_SPEED
+    scale = (speed if speed is not None else machine_speed()) / REFERENCE_SPEED
     width = encoded_width(frame, schema)
     if synthesizer == "gaussian_copula":
         per_column = {"empirical": 3e-6, "norm": 2e-6, "truncnorm": 4e-5, "beta": 6e-5,

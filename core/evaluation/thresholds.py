@@ -1,7 +1,7 @@
 """Every number that turns a score into a judgement, in one place.
 
 The verdict (:mod:`core.evaluation.verdict`), Compare's privacy guard
-(:func:`core.workflow.selection_score`), the Evaluate page's good/fair/poor badges and the
+(:func:`core.comparison.selection_score`), the Evaluate page's good/fair/poor badges and the
 score gauges all read their levels here, so one score never gets two readings
 (docs/ARCHITECTURE.md).
 

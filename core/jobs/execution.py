@@ -23,24 +23,25 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from core.comparison import compare
 from core.data.splitting import SplitSpec
 from core.engine.models import load_synthesizer
 from core.engine.training import run_training
 from core.errors import StudioError, TrainingCancelled
 from core.jobs.status import JobStatus
 from core.store.registry import ModelRegistry
-from core.workflow import compare, evaluate_sample, sample_model
+from core.workflow import evaluate_sample, sample_model
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from core.comparison import CandidateResult
     from core.data.table import StudioTable
     from core.engine.device import DeviceInfo
     from core.engine.generation import GeneratedSample
     from core.engine.training import FitProgress, TrainingRequest
     from core.evaluation import EvaluationResult
     from core.store.registry import ModelRecord
-    from core.workflow import CandidateResult
 
 __all__ = ["StatusReporter", "run_compare_job", "run_evaluation_job", "run_sample_job",
            "run_training_job"]

@@ -321,7 +321,7 @@ class LocalJobRunner:
                       split: SplitSpec | None = None, workspace: str = "") -> str:
         """Queue a comparison (train, sample and evaluate each candidate) for a worker.
 
-        The worker writes the leaderboard (:func:`core.workflow.leaderboard_rows`) before
+        The worker writes the leaderboard (:func:`core.comparison.leaderboard_rows`) before
         it says "done"; :meth:`result` returns it. Models go to ``workspace``.
         """
         spec = compare_spec(table, candidates, budget, seed, device, split)

@@ -20,6 +20,7 @@ from typing import Any, cast
 
 import pandas as pd
 
+from core.comparison import leaderboard_rows
 from core.engine.device import DeviceInfo, probe_device
 from core.engine.training import TrainingRequest
 from core.engine.warmup import import_libraries
@@ -34,7 +35,6 @@ from core.jobs.execution import (
 from core.jobs.specs import table_from_compare_spec
 from core.jobs.status import STAGE_IMPORTING, JobStatus
 from core.store.registry import ModelRecord, ModelRegistry
-from core.workflow import leaderboard_rows
 
 __all__ = ["JobBoard", "MemoryRegistry", "run_job", "warm_up"]
 
@@ -45,7 +45,7 @@ class MemoryRegistry:
     """The registry a cluster node fits into: records and model bytes in memory.
 
     It has the parts of :class:`~core.store.registry.ModelRegistry` that
-    :func:`core.engine.training.run_training` and :func:`core.workflow.compare` use. Nothing is
+    :func:`core.engine.training.run_training` and :func:`core.comparison.compare` use. Nothing is
     written to the node's disk or signed there; the app stores and signs the models.
     """
 

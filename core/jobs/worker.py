@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from core.comparison import leaderboard_rows
 from core.engine.device import DeviceInfo, resolve_device
 from core.engine.warmup import import_libraries
 from core.errors import StudioError
@@ -59,7 +60,6 @@ from core.jobs.status import (
     write_status,
 )
 from core.store.registry import ModelRegistry
-from core.workflow import leaderboard_rows
 
 __all__ = ["main", "run_compare", "run_evaluation", "run_fit", "run_sample", "standby"]
 
