@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,3 +62,34 @@ def wait_until(condition: Callable[[], Any], what: str, timeout: float) -> Any:
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+_SAMPLE_ELSEWHERE = """
+import sys
+from core.data.schema import TableSchema
+from core.engine.generation import generate
+from core.engine.models import load_synthesizer
+from core.store.registry import ModelRegistry
+
+model_id, rows, seed, out = sys.argv[1:]
+registry = ModelRegistry()
+schema = TableSchema.from_fingerprint_dict(registry.get(model_id).schema)
+sample = generate(load_synthesizer(registry, model_id), model_id, int(rows), seed=int(seed),
+                  schema=schema)
+sample.frame.to_csv(out, index=False)
+"""
+
+
+def sample_in_another_process(data_dir: Path, model_id: str, rows: int, seed: int,
+                              out: Path, timeout: float = 600) -> pd.DataFrame:
+    """Sample a stored model in a fresh Python process (as a worker or the CLI would).
+
+    Returns the rows it wrote to ``out`` (a CSV), read back.
+    """
+    environment = {**os.environ, "STUDIO_DATA_DIR": str(data_dir)}
+    result = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", _SAMPLE_ELSEWHERE, model_id, str(rows), str(seed), str(out)],
+        cwd=Path(__file__).resolve().parent.parent, env=environment, capture_output=True,
+        text=True, timeout=timeout, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return pd.read_csv(out)

@@ -27,7 +27,7 @@ from core.engine.models import load_synthesizer, model_to_bytes
 from core.engine.training import TrainingRequest, run_training, training_key
 from core.errors import TrainingCancelled
 from core.store.registry import ModelRegistry
-from tests.helpers import make_people
+from tests.helpers import make_people, sample_in_another_process
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sequential_trees"
@@ -181,33 +181,15 @@ def test_same_seed_same_rows_other_seed_other_rows_also_after_loading(table, tra
                                                 schema=table.schema).frame)
 
 
-_OTHER_PROCESS = """
-import sys
-from core.data.schema import TableSchema
-from core.engine.generation import generate
-from core.engine.models import load_synthesizer
-from core.store.registry import ModelRegistry
-
-model_id, out = sys.argv[1:]
-registry = ModelRegistry()
-schema = TableSchema.from_fingerprint_dict(registry.get(model_id).schema)
-sample = generate(load_synthesizer(registry, model_id), model_id, 200, seed=5, schema=schema)
-sample.frame.to_csv(out, index=False)
-"""
-
 
 def test_a_stored_model_samples_the_same_rows_in_another_process(table, trained, tmp_path):
     record, registry, _ = trained
     here = generate(load_synthesizer(registry, record.model_id), record.model_id, 200,
                     seed=5, schema=table.schema).frame
     here.to_csv(tmp_path / "here.csv", index=False)
-    environment = {**os.environ, "STUDIO_DATA_DIR": str(registry.settings.data_dir)}
-    result = subprocess.run([sys.executable, "-c", _OTHER_PROCESS, record.model_id,
-                             str(tmp_path / "there.csv")], cwd=ROOT, env=environment,
-                            capture_output=True, text=True, timeout=300, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "there.csv"),
-                                  pd.read_csv(tmp_path / "here.csv"))
+    there = sample_in_another_process(registry.settings.data_dir, record.model_id, 200, 5,
+                                      tmp_path / "there.csv")
+    pd.testing.assert_frame_equal(there, pd.read_csv(tmp_path / "here.csv"))
 
 
 def test_cancel_stops_between_columns_and_saves_nothing(table):

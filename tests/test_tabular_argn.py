@@ -27,7 +27,7 @@ from core.engine.models import load_synthesizer, model_to_bytes
 from core.engine.training import TrainingRequest, run_training, training_key
 from core.errors import TrainingCancelled, TrainingError
 from core.store.registry import ModelRegistry
-from tests.helpers import make_people
+from tests.helpers import make_people, sample_in_another_process
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "tabular_argn"
@@ -121,20 +121,6 @@ def test_fixed_values_and_rebalancing_condition_every_row(table, trained):
     assert balanced["churned"].sum() == 40
 
 
-_OTHER_PROCESS = """
-import sys
-from core.data.schema import TableSchema
-from core.engine.generation import generate
-from core.engine.models import load_synthesizer
-from core.store.registry import ModelRegistry
-
-model_id, out = sys.argv[1:]
-registry = ModelRegistry()
-schema = TableSchema.from_fingerprint_dict(registry.get(model_id).schema)
-sample = generate(load_synthesizer(registry, model_id), model_id, 120, seed=5, schema=schema)
-sample.frame.to_csv(out, index=False)
-"""
-
 
 def test_same_seed_same_rows_after_a_pickle_round_trip_and_in_another_process(
         table, trained, tmp_path):
@@ -150,13 +136,9 @@ def test_same_seed_same_rows_after_a_pickle_round_trip_and_in_another_process(
     other = generate(first, record.model_id, 120, seed=6, schema=table.schema).frame
     assert not other["income"].equals(one["income"])
     one.to_csv(tmp_path / "here.csv", index=False)
-    environment = {**os.environ, "STUDIO_DATA_DIR": str(registry.settings.data_dir)}
-    result = subprocess.run([sys.executable, "-c", _OTHER_PROCESS, record.model_id,
-                             str(tmp_path / "there.csv")], cwd=ROOT, env=environment,
-                            capture_output=True, text=True, timeout=600, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "there.csv"),
-                                  pd.read_csv(tmp_path / "here.csv"))
+    there = sample_in_another_process(registry.settings.data_dir, record.model_id, 120, 5,
+                                      tmp_path / "there.csv")
+    pd.testing.assert_frame_equal(there, pd.read_csv(tmp_path / "here.csv"))
 
 
 def test_cancel_stops_the_fit_saves_nothing_and_leaves_no_workspace(table):
