@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "faker_pool",
     "PERSON_KINDS",
     "PLACE_KINDS",
     "fake_groups",
@@ -160,15 +161,19 @@ def _stream(seed: int, columns: list[tuple[str, str]]) -> tuple[np.random.Genera
     return np.random.default_rng(sequence), int(sequence.generate_state(1)[0])
 
 
-@functools.lru_cache(maxsize=16)
-def _pool(seed: int, method: str, size: int = 1000) -> np.ndarray:
-    """``size`` Faker values (~0.1 ms each: 1,000 build in 0.1 s)."""
+@functools.lru_cache(maxsize=32)
+def faker_pool(seed: int, method: str, size: int) -> tuple[str, ...]:
+    """``size`` values of Faker's ``method`` for ``seed`` (~0.1 ms each; cached: pure)."""
     from faker import Faker
 
     fake = Faker("en_US")
     fake.seed_instance(seed)
     make = getattr(fake, method)
-    return np.array([str(make()) for _ in range(size)], dtype=object)
+    return tuple(str(make()) for _ in range(size))
+
+
+def _pool(seed: int, method: str, size: int = 1000) -> np.ndarray:
+    return np.array(faker_pool(seed, method, size), dtype=object)
 
 
 @functools.lru_cache(maxsize=16)
