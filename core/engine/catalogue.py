@@ -25,6 +25,9 @@ __all__ = [
     "ParamSpec",
     "SynthesizerSpec",
     "build_synthesizer",
+    "default_delta",
+    "dp_capable",
+    "dp_synthesizers",
     "get_spec",
     "resolve_params",
     "sdv_kwargs",
@@ -83,6 +86,10 @@ class SynthesizerSpec:
         deep: Trains a neural network in epochs (progress and loss curve available).
         loss_columns: Columns of ``loss_values`` to plot.
         picture: A small Graphviz (DOT) drawing of the idea, for the card.
+        dp_params: The differential-privacy parameters (``epsilon``, ``delta``), empty for a
+            synthesizer that cannot train with a formal guarantee. They are in no preset:
+            absent (or ``epsilon`` None) means no differential privacy, so the parameters
+            and the training key of a model without it stay as they were.
     """
 
     key: str
@@ -98,10 +105,11 @@ class SynthesizerSpec:
     deep: bool
     loss_columns: tuple[str, ...] = field(default_factory=tuple)
     picture: str = ""
+    dp_params: tuple[ParamSpec, ...] = ()
 
     def param(self, name: str) -> ParamSpec:
         """The spec of one parameter (KeyError if unknown)."""
-        for spec in self.params:
+        for spec in (*self.params, *self.dp_params):
             if spec.name == name:
                 return spec
         raise KeyError(name)
@@ -125,6 +133,19 @@ _TIME_LIMIT = ParamSpec("time_limit", "Time limit (seconds)", "int",
                         "Training ends after the epoch that would run past this many seconds "
                         "(counted from the start of the fit) and keeps what it learned; "
                         "0 = no limit.", 0, 86_400, studio_only=True)
+#: The parameters of differential privacy (TabularARGN's DP-SGD, core/engine/tabular_argn.py).
+_EPSILON = ParamSpec("epsilon", "Privacy budget ε", "float",
+                     "ε limits how much any one person's row can change the model: smaller ε "
+                     "= stronger privacy, less faithful data; ε around 1-10 is common. "
+                     "Empty = no differential privacy.", 0.01, 1000.0, studio_only=True)
+_DELTA = ParamSpec("delta", "Failure chance δ", "float",
+                   "The small chance that the ε guarantee fails. Keep it far below one over "
+                   "the number of rows; empty = chosen from the data size.", 1e-12, 1e-3,
+                   log_scale=True, studio_only=True)
+_DP_NAMES = (_EPSILON.name, _DELTA.name)
+#: The default δ per person, and the most chance of failing for anyone in the table.
+_DELTA_PER_ROW, _DELTA_FOR_ALL = 1e-5, 0.1
+
 _DEFAULT_DISTRIBUTION = ParamSpec(
     "default_distribution", "Shape assumed for numbers", "choice",
     "The family of curves fitted to each numeric column before they are joined. 'beta' fits "
@@ -467,6 +488,7 @@ REGISTRY: dict[str, SynthesizerSpec] = {
         },
         deep=True,
         loss_columns=("Training Loss", "Validation Loss"),
+        dp_params=(_EPSILON, _DELTA),
     ),
 }
 
@@ -483,6 +505,53 @@ def get_spec(key: str) -> SynthesizerSpec:
         raise ParameterError(
             f"Unknown synthesizer '{key}'. Choose one of: {', '.join(REGISTRY)}."
         ) from None
+
+
+def dp_capable(key: str) -> bool:
+    """True when synthesizer ``key`` can train with differential privacy (``epsilon``)."""
+    return key in REGISTRY and bool(REGISTRY[key].dp_params)
+
+
+def dp_synthesizers() -> list[str]:
+    """The keys of the synthesizers that can train with differential privacy."""
+    return [key for key in REGISTRY if dp_capable(key)]
+
+
+def default_delta(rows: int | None) -> float:
+    """δ when the user sets only ε: 1e-5, lowered so that rows x δ stays at most 0.1.
+
+    δ is the chance the guarantee fails. A release that printed one random row in full
+    would meet δ = 1/rows, so δ must sit far below that: 1e-5 (the engine's default) is
+    enough up to 10,000 rows; beyond, δ = 0.1 / rows keeps the chance that the guarantee
+    fails for anyone in the table under one in ten.
+    """
+    if not rows:
+        return _DELTA_PER_ROW
+    return min(_DELTA_PER_ROW, _DELTA_FOR_ALL / rows)
+
+
+def _privacy_params(spec: SynthesizerSpec, params: dict[str, Any], rows: int | None) -> None:
+    """Drop an unset ε (no differential privacy) and fill δ from the data size when ε is set.
+
+    Raises:
+        ParameterError: ε asked of a synthesizer that cannot honour it, or δ without ε.
+    """
+    if params.get("epsilon") is None:
+        params.pop("epsilon", None)
+        if params.get("delta") is not None:
+            raise ParameterError(
+                "δ only means something with a privacy budget ε: set ε too, or leave δ empty."
+            )
+        params.pop("delta", None)
+        return
+    if not spec.dp_params:
+        raise ParameterError(
+            f"{spec.title} cannot train with differential privacy (a privacy budget ε). "
+            f"Choose {' or '.join(REGISTRY[key].title for key in dp_synthesizers())}, "
+            "or leave ε empty."
+        )
+    if params.get("delta") is None:
+        params["delta"] = default_delta(rows)
 
 
 def auto_batch_size(rows: int, pac: int = 1) -> int:
@@ -518,6 +587,9 @@ def resolve_params(
         raise ParameterError(f"Unknown preset '{preset}'. Choose one of: {', '.join(PRESETS)}.")
     params = dict(spec.presets[preset])
     for name, value in (overrides or {}).items():
+        if name in _DP_NAMES:  # checked below, with a message about privacy
+            params[name] = value
+            continue
         try:
             spec.param(name)
         except KeyError:
@@ -526,6 +598,7 @@ def resolve_params(
                 f"{', '.join(p.name for p in spec.params)}."
             ) from None
         params[name] = value
+    _privacy_params(spec, params, rows)
     params = {name: _coerce(spec.param(name), value) for name, value in params.items()}
     if "batch_size" in params and params["batch_size"] == 0:
         params["batch_size"] = auto_batch_size(rows or 500, int(params.get("pac", 1)))
@@ -590,6 +663,20 @@ def validate_params(key: str, params: Mapping[str, Any], rows: int | None = None
                 raise ParameterError(
                     f"Each width in '{param.label}' must be between {low:g} and {high:g}."
                 )
+    if params.get("epsilon") is not None:
+        if not params.get("value_protection", True):
+            raise ParameterError(
+                "Differential privacy needs 'Protect rare and extreme values' on: the value "
+                "ranges and categories are then read with part of the privacy budget, so "
+                "nothing about them escapes it. Turn it on, or leave ε empty."
+            )
+        delta = params.get("delta")
+        if rows and delta is not None and delta * rows > _DELTA_FOR_ALL:
+            raise ParameterError(
+                f"δ = {delta:g} is too large for {rows:,} rows: the chance that the guarantee "
+                f"fails for someone would reach {min(delta * rows, 1):.0%}. Choose δ of at "
+                f"most {default_delta(rows):.0e}, or leave δ empty."
+            )
     batch = params.get("batch_size")
     if batch is not None and spec.deep:
         pac = params.get("pac")

@@ -121,6 +121,10 @@ class ModelRecord:
         notes: What the fit decided on its own, in plain sentences.
         title: The synthesizer's display name ("CTGAN"), written by the trainer so the
             store need not know the catalogue; older records fall back to the key.
+        epsilon_spent: The differential-privacy ε the kept model actually spent (training
+            plus the paid-for value ranges), None for a model without differential privacy
+            (older records load as None). The asked-for ε and δ stay in ``params``.
+        delta: The δ that ``epsilon_spent`` holds with, None without differential privacy.
     """
 
     model_id: str
@@ -144,11 +148,22 @@ class ModelRecord:
     losses: dict[str, list[float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     title: str = ""
+    epsilon_spent: float | None = None
+    delta: float | None = None
 
     @property
     def label(self) -> str:
         """"CTGAN · balanced · seed 42"."""
         return f"{self.title or self.synthesizer} · {self.preset} · seed {self.seed}"
+
+    @property
+    def privacy_label(self) -> str | None:
+        """"DP ε = 2.9 (δ 1e-5)" for a differentially private model, else None."""
+        if self.epsilon_spent is None:
+            return None
+        return (f"DP ε = {self.epsilon_spent:.2g}"
+                + (f" (δ {self.delta:.0e})".replace("e-0", "e-") if self.delta is not None
+                   else ""))
 
     def to_json(self) -> str:
         """Serialise (tuples become lists)."""
@@ -188,6 +203,7 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "created_at": _NUMBER, "fit_seconds": _NUMBER, "train_rows": int, "columns": int,
     "epochs_run": (int, types.NoneType), "stopped_early": bool, "final_loss": dict,
     "scores": dict, "losses": dict, "notes": list, "title": str,
+    "epsilon_spent": (*_NUMBER, types.NoneType), "delta": (*_NUMBER, types.NoneType),
 }
 _REQUIRED_FIELDS = [name for name, spec in ModelRecord.__dataclass_fields__.items()
                     if spec.default is MISSING and spec.default_factory is MISSING]
