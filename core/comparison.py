@@ -30,12 +30,14 @@ from core.errors import ParameterError, StudioError
 from core.evaluation import EvaluationResult
 from core.evaluation.thresholds import (
     ACCEPTABLE,
+    ATTACK_RISK_FAIR,
     LEVELS,
     MAX_DCR_SHARE,
     MAX_EXCESS_EXACT_MATCH_RATE,
     NOT_MEASURED,
     privacy_acceptable,
 )
+from core.evaluation.verdict import ATTACK_NAMES, highest_attack
 from core.progress import ProgressCallback, null_progress, scaled
 from core.store.registry import ModelRecord, ModelRegistry
 from core.workflow import (
@@ -129,7 +131,8 @@ def selection_score(evaluation: EvaluationResult) -> tuple[bool, float, str]:
       is good or fair (:func:`core.evaluation.thresholds.privacy_acceptable`): at most 5 %
       of its rows copy a training row beyond what unseen real rows match by chance, and its
       DCR share is at most 0.70 (0.5 = as close to the training rows as unseen real rows
-      are; 1.0 = every row hugs a training row).
+      are; 1.0 = every row hugs a training row), and no attack (singling out, linking,
+      inference, membership) gains more than 0.15 over unseen real rows.
     * **Score** — with a target: the mean of the SDMetrics quality score and the utility
       ratio (TSTR / TRTR, capped at 1.0); without one, or when models trained on the real
       data barely beat always guessing the majority (the ratio would be noise): quality.
@@ -138,8 +141,10 @@ def selection_score(evaluation: EvaluationResult) -> tuple[bool, float, str]:
     """
     privacy = evaluation.privacy
     quality = evaluation.quality.quality_score
+    worst_attack = highest_attack(evaluation.attacks)
     eligible = privacy_acceptable(privacy.exact_match_rate, privacy.dcr_share,
-                                  privacy.holdout_exact_match_rate)
+                                  privacy.holdout_exact_match_rate,
+                                  None if worst_attack is None else worst_attack[1])
     utility = evaluation.utility
     if utility is not None and utility.ratio is not None and utility.informative:
         ratio = min(max(utility.ratio, 0.0), 1.0)
@@ -155,8 +160,10 @@ def selection_score(evaluation: EvaluationResult) -> tuple[bool, float, str]:
     if not eligible:
         chance = (f", {privacy.holdout_exact_match_rate:.1%} by chance"
                   if privacy.holdout_exact_match_rate >= 0.005 else "")
+        attack = ("" if worst_attack is None
+                  else f", {ATTACK_NAMES[worst_attack[0]]} risk {worst_attack[1]:.2f}")
         reason += (f"; fails the privacy guard (exact copies {privacy.exact_match_rate:.1%}"
-                   f"{chance}, DCR share {privacy.dcr_share:.2f})")
+                   f"{chance}, DCR share {privacy.dcr_share:.2f}{attack})")
     return eligible, score, reason
 
 
@@ -166,7 +173,8 @@ def selection_rule_text() -> str:
         f"Rule for the recommendation: a candidate is eligible if its privacy reading is "
         f"{' or '.join(ACCEPTABLE)}, that is at most {MAX_EXCESS_EXACT_MATCH_RATE:.0%} of its "
         f"rows copy a training row (beyond what unseen real rows match by chance) and its "
-        f"DCR share is at most {MAX_DCR_SHARE:.2f}; among eligible ones the highest mean of "
+        f"DCR share is at most {MAX_DCR_SHARE:.2f}, and no privacy attack gains more than "
+        f"{ATTACK_RISK_FAIR:.2f} over unseen real rows; among eligible ones the highest mean of "
         "quality and utility ratio wins (quality alone without a target)."
     )
 

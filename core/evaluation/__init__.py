@@ -53,6 +53,11 @@ from core.progress import ProgressCallback, null_progress, scaled
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
+    from core.evaluation.attacks import AttackResult
+    from core.evaluation.ceiling import CeilingResult
+    from core.evaluation.fairness import FairnessResult
+    from core.evaluation.importance import ImportanceResult
+
 __all__ = [
     "CHART_SAMPLE_ROWS",
     "ColumnScore",
@@ -129,6 +134,14 @@ class EvaluationResult:
     seed: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
     design: SampleDesign = field(default_factory=SampleDesign)
+    attacks: AttackResult | None = None
+    ceiling: CeilingResult | None = None
+    fairness: FairnessResult | None = None
+    importance: ImportanceResult | None = None
+    sensitive_columns: tuple[str, ...] = ()
+    epsilon: float | None = None
+    delta: float | None = None
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def column_figure(self, column: str) -> go.Figure:
         """:func:`distribution_figure` of one evaluated column from the kept samples."""

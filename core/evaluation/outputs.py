@@ -60,7 +60,15 @@ def build_metrics(
             "exact_match_rate": round(privacy.exact_match_rate, 5),
             "dcr_share": round(privacy.dcr_share, 4),
             "nndr_median": round(privacy.nndr_median, 4),
+            "attacks": None if evaluation.attacks is None else evaluation.attacks.as_dict(),
+            "epsilon": evaluation.epsilon,
+            "delta": evaluation.delta,
         },
+        "fidelity": _fidelity_block(evaluation),
+        "fairness": None if evaluation.fairness is None else evaluation.fairness.as_dict(),
+        "importance_agreement": (None if evaluation.importance is None
+                                 else evaluation.importance.as_dict()),
+        "not_measured": dict(evaluation.skipped),
         "verdict": {reading.aspect: {"level": reading.level, "reason": reading.reason}
                     for reading in evaluation.verdict.readings},
         "verdict_warnings": list(evaluation.verdict.warnings),
@@ -73,6 +81,19 @@ def build_metrics(
     if extra:
         metrics.update(extra)
     return metrics
+
+
+def _fidelity_block(evaluation: EvaluationResult) -> dict[str, Any]:
+    """``fidelity``: the headline scores next to a real holdout's, and the discriminator."""
+    block: dict[str, Any] = {
+        "quality_score": round(evaluation.quality.quality_score, 4),
+        "column_pair_score": round(evaluation.correlation.pair_score, 4),
+        "holdout_ceiling": None,
+        "discriminator_auc": None,
+    }
+    if evaluation.ceiling is not None:
+        block.update(evaluation.ceiling.as_dict())
+    return block
 
 
 def report_title_of(table: StudioTable, record: ModelRecord) -> str:

@@ -13,9 +13,17 @@ similarity (quality
 score, one column's
 score, column pairs)
 utility: TSTR / TRTR   ≥ 0.90                           ≥ 0.75
-privacy                excess copies ≤ 1 % and DCR      excess copies ≤ 5 % and DCR
+privacy: distances      excess copies ≤ 1 % and DCR      excess copies ≤ 5 % and DCR
                        share ≤ 0.60                     share ≤ 0.70
+privacy: attacks       highest attack risk ≤ 0.05       highest attack risk ≤ 0.15
 =====================  ===============================  ===============================
+
+The privacy reading is the worse of its two rows: distances (copies, DCR share) and attacks
+(:mod:`core.evaluation.attacks`: singling-out, linkability, inference and membership risk,
+each what the synthetic rows let an attacker do beyond what never-seen real rows allow).
+A differential-privacy ε (:data:`EPSILON_STRONG`, :data:`EPSILON_WEAK`) is named in the
+reading as the formal guarantee it is, but never lifts a level the evidence lowered: ε bounds
+what any attack can learn, the attacks measure what these particular ones did.
 
 *Excess copies* are the synthetic rows that copy a training row, minus the share of
 never-seen real rows that match a training row by chance (a table with few distinct rows
@@ -40,6 +48,12 @@ from __future__ import annotations
 
 __all__ = [
     "ACCEPTABLE",
+    "ATTACK_RISK_FAIR",
+    "ATTACK_RISK_GOOD",
+    "EPSILON_STRONG",
+    "EPSILON_WEAK",
+    "attack_level",
+    "epsilon_strength",
     "CANARY_NEAR_RATIO",
     "CLASS_SHARE_FACTOR",
     "CLASS_SHARE_MIN_CHANGE",
@@ -81,6 +95,15 @@ UTILITY_FAIR = 0.75
 #: (largest excess exact-match rate, largest DCR share) for "good" and "fair" privacy.
 PRIVACY_GOOD = (0.01, 0.60)
 PRIVACY_FAIR = (0.05, 0.70)
+#: Largest attack risk (core/evaluation/attacks.py) for "good" and for "fair" privacy. Risks
+#: are excess success rates over the held-out baseline: 0.05 = the synthetic rows let an
+#: attacker succeed on 5 more in 100 targets than never-seen real rows would.
+ATTACK_RISK_GOOD = 0.05
+ATTACK_RISK_FAIR = 0.15
+#: A differential-privacy ε at or below this is a strong formal guarantee; above
+#: EPSILON_WEAK it bounds so little that the reading says so.
+EPSILON_STRONG = 1.0
+EPSILON_WEAK = 10.0
 #: Share of never-seen real rows that copy a training row from which the real table counts as
 #: mostly repeated rows: exact copies and distances then say little about memorising, so the
 #: privacy reading is "fair" at best and says why.
@@ -139,24 +162,47 @@ def excess_exact_match_rate(exact_match_rate: float, by_chance: float = 0.0) -> 
     return max(0.0, exact_match_rate - by_chance)
 
 
-def privacy_level(exact_match_rate: float, dcr_share: float, by_chance: float = 0.0) -> str:
-    """The privacy reading of the synthetic rows.
+def attack_level(highest_risk: float | None) -> str:
+    """The reading of the highest attack risk (None or NaN: not measured)."""
+    if highest_risk is None or highest_risk != highest_risk:
+        return NOT_MEASURED
+    return ("good" if highest_risk <= ATTACK_RISK_GOOD
+            else "fair" if highest_risk <= ATTACK_RISK_FAIR else "poor")
+
+
+def epsilon_strength(epsilon: float | None) -> str | None:
+    """"strong", "moderate" or "weak" for a differential-privacy ε; None without one."""
+    if epsilon is None or epsilon != epsilon:
+        return None
+    return ("strong" if epsilon <= EPSILON_STRONG
+            else "moderate" if epsilon <= EPSILON_WEAK else "weak")
+
+
+def privacy_level(exact_match_rate: float, dcr_share: float, by_chance: float = 0.0,
+                  attack_risk: float | None = None) -> str:
+    """The privacy reading of the synthetic rows: the worse of distances and attacks.
 
     Args:
         exact_match_rate: Share of synthetic rows that copy a training row exactly.
         dcr_share: Share of synthetic rows closer to the training rows than to held-out ones.
         by_chance: Share of held-out real rows that match a training row exactly.
+        attack_risk: The highest of the attack risks, or None when not measured.
     """
     excess = excess_exact_match_rate(exact_match_rate, by_chance)
     if (excess <= PRIVACY_GOOD[0] and dcr_share <= PRIVACY_GOOD[1]
             and by_chance < REPEATED_TABLE):
-        return "good"
-    if excess <= PRIVACY_FAIR[0] and dcr_share <= PRIVACY_FAIR[1]:
-        return "fair"
-    return "poor"
+        level = "good"
+    elif excess <= PRIVACY_FAIR[0] and dcr_share <= PRIVACY_FAIR[1]:
+        level = "fair"
+    else:
+        level = "poor"
+    attacked = attack_level(attack_risk)
+    if attacked != NOT_MEASURED and LEVELS.index(attacked) > LEVELS.index(level):
+        level = attacked
+    return level
 
 
-def privacy_acceptable(exact_match_rate: float, dcr_share: float, by_chance: float = 0.0
-                       ) -> bool:
+def privacy_acceptable(exact_match_rate: float, dcr_share: float, by_chance: float = 0.0,
+                       attack_risk: float | None = None) -> bool:
     """True when :func:`privacy_level` is good or fair: Compare's privacy guard."""
-    return privacy_level(exact_match_rate, dcr_share, by_chance) in ACCEPTABLE
+    return privacy_level(exact_match_rate, dcr_share, by_chance, attack_risk) in ACCEPTABLE

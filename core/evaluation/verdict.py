@@ -10,15 +10,17 @@ with the numbers when the real data is too thin to trust the reading, when the s
 rebalanced or conditioned on purpose (its class shares are then judged against what was asked
 for), and naming each class the synthetic rows drop, shrink or multiply.
 
-These are rules of thumb for a first reading, not guarantees: a "good" privacy reading
-is not a formal (e.g. differential) privacy guarantee.
+The privacy reading combines distances (copies, DCR share) with the attack risks
+(:mod:`core.evaluation.attacks`) and names the differential-privacy ε when the model has one
+(the rule: :mod:`core.evaluation.thresholds`). Without ε these are rules of thumb for a first
+reading: a "good" privacy reading is evidence from these tests, not a formal guarantee.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -42,11 +44,16 @@ from core.evaluation.thresholds import (
     REPEATED_TABLE,
     UTILITY_FAIR,
     UTILITY_GOOD,
+    attack_level,
+    epsilon_strength,
     fidelity_level,
     privacy_level,
     utility_level,
 )
 from core.evaluation.utility import UtilityResult
+
+if TYPE_CHECKING:
+    from core.evaluation.attacks import AttackResult
 
 __all__ = [
     "FIDELITY_FAIR",
@@ -147,11 +154,29 @@ def _utility(utility: UtilityResult | None, reason: str | None) -> Reading:
     )
 
 
-def _privacy(privacy: PrivacyResult | None) -> Reading:
+#: Attack names in plain words, as the verdict and the report say them.
+ATTACK_NAMES = {"singling_out": "singling out", "linkability": "linking",
+                "inference": "inferring a hidden value", "membership": "telling members apart"}
+
+
+def highest_attack(attacks: AttackResult | None) -> tuple[str, float] | None:
+    """The attack with the highest risk and that risk, or None when none was measured."""
+    if attacks is None:
+        return None
+    risks = [(name, getattr(attacks, name).risk) for name in ATTACK_NAMES
+             if getattr(attacks, name, None) is not None]
+    risks = [(name, risk) for name, risk in risks if risk == risk]
+    return max(risks, key=lambda item: item[1]) if risks else None
+
+
+def _privacy(privacy: PrivacyResult | None, attacks: AttackResult | None = None,
+             epsilon: float | None = None) -> Reading:
     if privacy is None:
         return Reading("privacy", NOT_MEASURED, "Not measured: privacy was not computed.")
     share = privacy.dcr_share
-    level = privacy_level(privacy.exact_match_rate, share, privacy.holdout_exact_match_rate)
+    worst = highest_attack(attacks)
+    level = privacy_level(privacy.exact_match_rate, share, privacy.holdout_exact_match_rate,
+                          None if worst is None else worst[1])
     copies = f"{privacy.exact_match_rate:.1%} of rows copy a training row"
     if privacy.holdout_exact_match_rate >= 0.005:
         copies += f" ({privacy.holdout_exact_match_rate:.1%} expected by chance)"
@@ -160,11 +185,27 @@ def _privacy(privacy: PrivacyResult | None) -> Reading:
         "fair": "some rows sit closer to the training data than new data would",
         "poor": "the synthesizer reproduces or hugs training rows",
     }[level]
+    if worst is not None:
+        name, risk = worst
+        attacked = attack_level(risk)
+        if attacked == "poor":
+            describe = (f"an attacker gains a real edge by {ATTACK_NAMES[name]} "
+                        f"(risk {risk:.2f})")
+        elif attacked == "fair" and level == "fair":
+            describe += f"; the strongest attack, {ATTACK_NAMES[name]}, gains a little ({risk:.2f})"
+        else:
+            describe += f"; no attack gains more than {risk:.2f} over unseen rows"
     if privacy.holdout_exact_match_rate >= REPEATED_TABLE:
         describe += (f". The real table itself is mostly repeated rows "
                      f"({privacy.holdout_exact_match_rate:.0%} of unseen rows copy a training "
                      "row), so copies cannot show whether people's rows were memorised: any "
                      "row shared by few people is exposed")
+    strength = epsilon_strength(epsilon)
+    if strength is not None:
+        describe += (f". Trained with differential privacy, ε = {epsilon:.2g}: a {strength} "
+                     "formal guarantee")
+        if strength == "weak":
+            describe += " (above 10 it bounds little)"
     return Reading(
         "privacy", level, f"{copies.capitalize()} and the {glossary.name('dcr_share').lower()} "
         f"is {share:.0%} (50% ideal): {describe}.",
@@ -213,6 +254,8 @@ def make_verdict(
     privacy: PrivacyResult | None,
     utility_reason: str | None = None,
     warnings: tuple[str, ...] = (),
+    attacks: AttackResult | None = None,
+    epsilon: float | None = None,
 ) -> Verdict:
     """Turn the numbers into three readings and a headline.
 
@@ -222,8 +265,11 @@ def make_verdict(
         privacy: Privacy result, or None when not measured.
         utility_reason: Why utility is None (shown in its reading); defaults to "no target".
         warnings: What :func:`data_warnings` found, carried with the verdict.
+        attacks: The attack risks, or None when not measured.
+        epsilon: The model's differential-privacy ε, or None.
     """
-    readings = (_fidelity(quality), _utility(utility, utility_reason), _privacy(privacy))
+    readings = (_fidelity(quality), _utility(utility, utility_reason),
+                _privacy(privacy, attacks, epsilon))
     return Verdict(*readings, headline=_headline(readings), warnings=tuple(warnings))
 
 
