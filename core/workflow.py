@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -358,22 +358,26 @@ def evaluate_sample(
     holdout: pd.DataFrame,
     seed: int = 0,
     progress: ProgressCallback | None = None,
+    sensitive_columns: Sequence[str] | None = None,
 ) -> EvaluationResult:
     """Evaluate a model's rows against the real split it was trained on.
 
     Args:
-        record: The model.
+        record: The model (its spent differential-privacy ε, if any, joins the verdict).
         sample: Its rows.
         real_train: The real rows it saw (:func:`model_parts`).
         holdout: The real rows it never saw.
         seed: Evaluation seed.
         progress: Progress callback.
+        sensitive_columns: Columns to judge fairness on (None: the suggested ones).
     """
     design = SampleDesign(fixed_values=dict(sample.fixed_values),
                           class_shares=dict(sample.class_shares),
                           rebalanced_column=sample.rebalanced_column)
     return evaluate_all(real_train, holdout, sample.frame, model_schema(record),
-                        model_target(record), progress=progress, seed=seed, design=design)
+                        model_target(record), progress=progress, seed=seed, design=design,
+                        sensitive_columns=sensitive_columns, epsilon=record.epsilon_spent,
+                        delta=record.delta if record.epsilon_spent is not None else None)
 
 
 def evaluate_model(

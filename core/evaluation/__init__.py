@@ -16,6 +16,7 @@ their own: :mod:`~core.evaluation.fidelity`, :mod:`~core.evaluation.utility`,
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -160,6 +161,9 @@ def evaluate_all(
     progress: ProgressCallback | None = None,
     seed: int = 0,
     design: SampleDesign | None = None,
+    sensitive_columns: Sequence[str] | None = None,
+    epsilon: float | None = None,
+    delta: float | None = None,
 ) -> EvaluationResult:
     """Run every evaluation and the verdict, timing each part.
 
@@ -176,6 +180,10 @@ def evaluate_all(
         seed: Seed of every subsample and model.
         design: How the synthetic rows were asked for: a rebalanced column is judged
             against its asked-for shares in the verdict's warnings.
+        sensitive_columns: Columns to judge fairness on (None: the suggested ones,
+            :func:`~core.evaluation.fairness.suggest_sensitive_columns`).
+        epsilon: The differential-privacy ε the model spent (None: not a DP model).
+        delta: Its δ.
 
     Returns:
         The result. A utility failure the user can fix (one-class target, ...) does not
@@ -237,7 +245,7 @@ def evaluate_all(
     sdtypes = {c: evaluation_sdtype(schema.column(c)) for c in columns}
     warnings = data_warnings(real_train, holdout, synthetic, target, sdtypes, design)
     verdict = make_verdict(quality, utility, privacy, utility_reason=utility_reason,
-                           warnings=warnings)
+                           warnings=warnings, epsilon=epsilon)
     timings["total"] = round(time.perf_counter() - started, 3)
     report(1.0, "Evaluation done.")
 
@@ -266,4 +274,7 @@ def evaluate_all(
         seed=seed,
         notes=tuple(notes),
         design=design or SampleDesign(),
+        sensitive_columns=tuple(sensitive_columns or ()),
+        epsilon=epsilon,
+        delta=delta,
     )
