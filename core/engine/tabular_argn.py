@@ -14,6 +14,32 @@ stored model is one self-contained pickle, like the SDV ones.
 
 The engine and what it imports take several seconds to load, so it is imported inside the
 methods, never when this module is (the Streamlit server imports the engine package).
+
+**Differential privacy** (``epsilon`` set; the catalogue fills ``delta``). The engine trains
+with DP-SGD (Opacus: each row's gradient clipped, Gaussian noise added, an RDP accountant
+counting ε). What is paid from the budget ε:
+
+* the value ranges and categories: the engine's analysis reads numeric and date bounds
+  from noisy histograms and keeps a category only when its noisy count clears a threshold,
+  spending :data:`VALUE_PROTECTION_SHARE` of ε there (split evenly over the columns);
+  value protection must be on, so nothing of them is read outside the budget;
+* training: the rest. The engine stops before the total passes ε and keeps its best
+  checkpoint within it; the ε recorded (``epsilon_spent``) is that checkpoint's, as the
+  engine reports it (analysis plus training), and a fit whose kept weights spent more
+  (the budget ran out inside the first pass) is refused.
+
+What the studio reads itself stays inside that account: the category labels it keeps to
+give values back their type are cut to the categories the engine kept (rare ones can never
+be generated, and are not stored in the model); identifiers are not modelled but drawn
+fresh; faked personal columns come from Faker and the seed, never from real values.
+
+What the user declares, not paid for: the columns, their kinds and roles (the reviewed
+schema, including which columns are ids and the id format, e.g. ``CUST-######``, read
+from the real ids), and the number of rows. What ε does not cover: the engine reads
+outside its budget whether a column has missing or negative values and how many decimal
+places its numbers use; it picks the checkpoint and the stopping epoch by the loss on
+held-back training rows, without noise; and the guarantee is about one row, so a person
+with several rows is protected less.
 """
 
 from __future__ import annotations
@@ -31,9 +57,14 @@ import numpy as np
 import pandas as pd
 
 from core.data.schema import TABLE_NAME
-from core.errors import TrainingCancelled
+from core.errors import TrainingCancelled, TrainingError
 
-__all__ = ["MODEL_SIZES", "TabularARGNSynthesizer", "build_tabular_argn", "estimate_seconds"]
+__all__ = ["MODEL_SIZES", "VALUE_PROTECTION_SHARE", "TabularARGNSynthesizer",
+           "build_tabular_argn", "estimate_seconds"]
+
+#: The share of ε spent on reading value ranges and categories (the engine's analysis);
+#: the rest pays for training. The engine's own defaults spend 1 of 10 the same way.
+VALUE_PROTECTION_SHARE = 0.1
 
 #: The engine's model sizes by the studio's choice names.
 MODEL_SIZES: dict[str, str] = {"small": "MOSTLY_AI/Small", "medium": "MOSTLY_AI/Medium",
@@ -76,19 +107,28 @@ class TabularARGNSynthesizer:
         should_cancel: Polled at every training step; True raises ``TrainingCancelled``.
         time_limit_start: The ``time.monotonic()`` the limit counts from (default: the
             start of ``fit``).
+        epsilon: The differential-privacy budget ε (None: no differential privacy). Needs
+            ``value_protection``.
+        delta: The δ the guarantee holds with (used only with ``epsilon``).
 
     Attributes:
         stopped_by: Why the last fit ended before ``max_epochs`` (None: it did not).
         loss_values: One row per finished epoch.
+        epsilon_spent: ε of the kept model, as the engine's accountant reports it (value
+            ranges plus training), None without differential privacy.
+        delta_spent: The δ that ``epsilon_spent`` holds with.
     """
 
     def __init__(self, metadata_dict: Mapping[str, Any], *, model_size: str = "medium",
                  max_epochs: int = 100, time_limit: float = 0.0, value_protection: bool = True,
                  device: str = "cpu", on_epoch: Callable[[pd.DataFrame], bool] | None = None,
                  should_cancel: Callable[[], bool] | None = None,
-                 time_limit_start: float | None = None) -> None:
+                 time_limit_start: float | None = None, epsilon: float | None = None,
+                 delta: float | None = None) -> None:
         if model_size not in MODEL_SIZES:
             raise ValueError(f"model_size must be one of {', '.join(MODEL_SIZES)}.")
+        if epsilon is not None and (not epsilon > 0 or not value_protection):
+            raise ValueError("epsilon must be positive, and needs value_protection on.")
         self.metadata_dict = deepcopy(dict(metadata_dict))
         self.model_size = model_size
         self.max_epochs = int(max_epochs)
@@ -98,6 +138,11 @@ class TabularARGNSynthesizer:
         self.on_epoch = on_epoch
         self.should_cancel = should_cancel
         self.time_limit_start = time_limit_start
+        self.epsilon = None if epsilon is None else float(epsilon)
+        self.delta = float(delta if delta is not None else 1e-5)
+        self.epsilon_spent: float | None = None
+        self.delta_spent: float | None = None
+        self._checkpoint_eps: float | None = None
         self.stopped_by: str | None = None
         self.loss_values = pd.DataFrame(columns=_LOSS_COLUMNS)
         self.files_: dict[str, bytes] = {}
@@ -139,9 +184,11 @@ class TabularARGNSynthesizer:
         self.columns_ = list(frame.columns)
         self.dtypes_ = {name: frame[name].dtype for name in self.columns_}
         encodings = self._encoding_types()
-        self.labels_ = {name: {str(value): value for value in frame[name].dropna().unique()}
-                        for name, kind in encodings.items() if kind == "TABULAR_CATEGORICAL"}
+        labels = {name: {str(value): value for value in frame[name].dropna().unique()}
+                  for name, kind in encodings.items() if kind == "TABULAR_CATEGORICAL"}
         self.stopped_by = None
+        self.epsilon_spent = self.delta_spent = self._checkpoint_eps = None
+        privacy = self._privacy_config()
         self.loss_values = pd.DataFrame(columns=_LOSS_COLUMNS)
         engine.set_random_state(int(np.random.randint(0, 2**31 - 1)))
         workspace = Path(tempfile.mkdtemp(prefix="studio-argn-fit-"))
@@ -149,7 +196,11 @@ class TabularARGNSynthesizer:
             engine.split(tgt_data=frame[self._modelled()].reset_index(drop=True),
                          tgt_encoding_types=encodings, model_type="TABULAR",
                          workspace_dir=workspace)
-            engine.analyze(value_protection=self.value_protection, workspace_dir=workspace)
+            engine.analyze(value_protection=self.value_protection,
+                           differential_privacy=privacy, workspace_dir=workspace)
+            # Only the categories the engine kept (paid for from ε when private) are
+            # remembered: the rest can never be generated and must not sit in the pickle.
+            self.labels_ = _kept_labels(labels, workspace)
             engine.encode(workspace_dir=workspace)
             self._check_cancel()
             minutes = None
@@ -159,7 +210,9 @@ class TabularARGNSynthesizer:
                 minutes = max(self.time_limit - (time.monotonic() - start), 1.0) / 60
             engine.train(model=MODEL_SIZES[self.model_size], max_epochs=self.max_epochs,
                          max_training_time=minutes, device=self.device,
-                         workspace_dir=workspace, update_progress=self._progress(start))
+                         differential_privacy=privacy, workspace_dir=workspace,
+                         update_progress=self._progress(start))
+            self._check_budget()
             self.files_ = {name: (workspace / name).read_bytes() for name in _KEPT_FILES
                            if (workspace / name).is_file()}
         finally:
@@ -167,6 +220,39 @@ class TabularARGNSynthesizer:
         self._close_workspace()
         self._why_it_stopped(start)
         return self
+
+    def _privacy_config(self) -> Any:
+        """The engine's DP settings for ``epsilon`` (None without differential privacy)."""
+        if self.epsilon is None:
+            return None
+        from mostlyai.engine.domain import DifferentialPrivacyConfig
+
+        return DifferentialPrivacyConfig(
+            max_epsilon=self.epsilon, delta=self.delta,
+            value_protection_epsilon=VALUE_PROTECTION_SHARE * self.epsilon)
+
+    def _check_budget(self) -> None:
+        """Record the kept model's ε; refuse a model that spent more than the budget.
+
+        The engine keeps its best checkpoint within the budget, except when the budget ends
+        inside the first epoch: it then keeps those weights anyway, over budget.
+
+        Raises:
+            TrainingError: The kept model spent more than ``epsilon`` (or reported none).
+        """
+        if self.epsilon is None:
+            return
+        spent = self._checkpoint_eps
+        finite = spent is not None and bool(np.isfinite(spent))
+        if not finite or spent > self.epsilon * (1 + 1e-9):
+            words = f" (it spent ε = {spent:.2g})" if finite else ""
+            raise TrainingError(
+                f"A privacy budget of ε = {self.epsilon:g} ran out before the network finished "
+                f"one pass over the data{words}, so no private model can be kept. Raise ε "
+                "(1-10 is common), or train on more rows: each row then costs less of it."
+            )
+        self.epsilon_spent = float(spent)
+        self.delta_spent = self.delta
 
     def _check_cancel(self) -> None:
         if self.should_cancel is not None and self.should_cancel():
@@ -180,6 +266,8 @@ class TabularARGNSynthesizer:
                    **_: Any) -> dict | None:
             self._check_cancel()
             stop = False
+            if message and message.get("is_checkpoint") and message.get("dp_eps") is not None:
+                self._checkpoint_eps = float(message["dp_eps"])  # the kept model's ε
             if message and message.get("val_loss") is not None:
                 epoch = float(message.get("epoch") or 0.0)
                 if epoch.is_integer() and epoch >= 1:  # an epoch's end, with both losses
@@ -329,6 +417,22 @@ class TabularARGNSynthesizer:
         return value
 
 
+def _kept_labels(labels: Mapping[str, Mapping[str, Any]], workspace: Path
+                 ) -> dict[str, dict[str, Any]]:
+    """Each column's labels limited to the categories in the engine's column statistics."""
+    import json
+
+    from mostlyai.engine._encoding_types.tabular.categorical import safe_categorical_unescape
+
+    stats = json.loads((workspace / "ModelStore/tgt-stats/stats.json").read_text())
+    kept = {}
+    for name, mapping in labels.items():
+        codes = pd.Series(list(stats["columns"].get(name, {}).get("codes", {})), dtype="string")
+        known = set(safe_categorical_unescape(codes).dropna())
+        kept[name] = {text: value for text, value in mapping.items() if text in known}
+    return kept
+
+
 def _restore(series: pd.Series, dtype: Any, labels: Mapping[str, Any] | None) -> pd.Series:
     """One generated column back in the training column's type (categories from text)."""
     if labels is not None:
@@ -385,4 +489,5 @@ def build_tabular_argn(metadata: Any, params: Mapping[str, Any], use_gpu: bool, 
         metadata.to_dict(), model_size=str(params.get("model_size", "medium")),
         max_epochs=int(params.get("epochs", 100)), time_limit=float(params.get("time_limit") or 0),
         value_protection=bool(params.get("value_protection", True)), device=device,
-        on_epoch=on_epoch, should_cancel=should_cancel, time_limit_start=time_limit_start)
+        on_epoch=on_epoch, should_cancel=should_cancel, time_limit_start=time_limit_start,
+        epsilon=params.get("epsilon"), delta=params.get("delta"))

@@ -341,7 +341,7 @@ def run_training(
     notify(progress)
     try:
         synthesizer.fit({"data": train[request.schema.sdv_columns]})
-    except TrainingCancelled:
+    except (TrainingCancelled, TrainingError):  # already in plain words
         raise
     except MemoryError as error:
         raise TrainingError(
@@ -357,6 +357,12 @@ def run_training(
         notes.append(f"Stopped at the {time_limit:g} s time limit after {progress.epoch} of "
                      f"{progress.total_epochs} epochs; raise the limit (Advanced) to train "
                      "longer.")
+
+    spent = getattr(synthesizer, "epsilon_spent", None)
+    if spent is not None:
+        notes.append(f"Differentially private: the kept model spent ε = {spent:.2g} of the "
+                     f"budget {float(request.params['epsilon']):g} (δ "
+                     f"{float(request.params['delta']):.0e}).".replace("e-0", "e-"))
 
     progress.stage = "Saving the model"
     progress.elapsed = fit_seconds
@@ -386,6 +392,9 @@ def run_training(
         final_loss=final_loss,
         losses=losses,
         notes=notes,
+        # TabularARGN with a privacy budget: the ε its kept model spent.
+        epsilon_spent=spent,
+        delta=getattr(synthesizer, "delta_spent", None),
     )
     registry.add(record, model_to_bytes(synthesizer))
     progress.stage = "Done"
