@@ -74,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
                      help="seconds for the whole run; deep models get epochs to fit it "
                      "(auto: default 60, fast synthesizers first, slower ones only if they "
                      "are weak and time is left)")
+    run.add_argument("--epsilon", type=float,
+                     help="train with differential privacy within this budget ε (smaller = "
+                     "stronger privacy, less faithful data; 1-10 is common); only "
+                     "DP-capable synthesizers, which 'auto' then chooses among")
+    run.add_argument("--delta", type=float,
+                     help="with --epsilon: the small chance δ that the guarantee fails "
+                     "(default: 1e-5, lower for more than 10,000 rows)")
     run.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
     run.add_argument("--sheet", help="Excel sheet to read (default: first with data)")
     run.add_argument("--excel-safe-csv", action="store_true",
@@ -121,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from core.data import databases, loading
     from core.data.splitting import SplitSpec
-    from core.engine.catalogue import get_spec
+    from core.engine.catalogue import dp_capable, dp_synthesizers, get_spec
     from core.engine.device import resolve_device
     from core.engine.metadata import detect_table
     from core.evaluation.outputs import build_metrics, report_title_of, run_card, write_outputs
@@ -146,6 +153,9 @@ def run(args: argparse.Namespace) -> int:
                               "--budget).")
         if not get_spec(args.synthesizer).deep:
             raise StudioError(f"--epochs applies to deep models; {args.synthesizer} has none.")
+    _check_privacy(args, dp_capable, dp_synthesizers)
+    privacy = ({} if args.epsilon is None
+               else {"epsilon": args.epsilon, "delta": args.delta})
     device = resolve_device(args.device)
     if databases.is_database_url(args.data):
         frame, name, source, notes = _read_database(args, progress)
@@ -185,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
         compare_budget = max(budget - before - outputs_reserve, 0.0)
         results = auto_compare(table, compare_budget, seed=args.seed, device=args.device,
                                split=split, rows=args.rows, registry=registry,
-                               progress=progress, log=progress.log)
+                               progress=progress, log=progress.log, **privacy)
         compare_seconds = time.monotonic() - started
         board = leaderboard_rows(results)
         for line in leaderboard_lines(board):
@@ -230,7 +240,8 @@ def run(args: argparse.Namespace) -> int:
             "budget_s": budget,
         }
     else:
-        overrides = {"epochs": args.epochs} if args.epochs is not None else None
+        overrides = {**({"epochs": args.epochs} if args.epochs is not None else {}),
+                     **privacy} or None
         request = plan_request(table, args.synthesizer, args.preset, args.seed, args.device,
                                split, overrides=overrides, fit_budget=args.budget and
                                args.budget * 0.8)
@@ -247,6 +258,30 @@ def run(args: argparse.Namespace) -> int:
     progress(1.0, f"Wrote {args.out / 'synthetic.csv'}, report.html and metrics.json.")
     sys.stdout.write(f"{evaluation.verdict.headline}\n")
     return 0
+
+
+def _check_privacy(args: argparse.Namespace, dp_capable: Any, dp_synthesizers: Any) -> None:
+    """Refuse ``--epsilon``/``--delta`` that cannot be honoured, naming the fix.
+
+    Raises:
+        StudioError: A bad value, ``--delta`` alone, or a synthesizer without DP.
+    """
+    if args.epsilon is None:
+        if args.delta is not None:
+            raise StudioError("--delta applies only with --epsilon (the privacy budget); "
+                              "give --epsilon too, or drop --delta.")
+        return
+    if not args.epsilon > 0:
+        raise StudioError(f"--epsilon must be a positive number (1-10 is common); got "
+                          f"{args.epsilon:g}.")
+    if args.delta is not None and not 0 < args.delta < 1:
+        raise StudioError(f"--delta must be between 0 and 1, e.g. 1e-5; got {args.delta:g}.")
+    if args.synthesizer != "auto" and not dp_capable(args.synthesizer):
+        raise StudioError(
+            f"--epsilon needs a synthesizer that trains with differential privacy; "
+            f"{args.synthesizer} does not. Use --synthesizer "
+            f"{' or '.join(dp_synthesizers())}, or 'auto' (it then chooses among those), "
+            "or drop --epsilon.")
 
 
 def _outputs_seconds(rows: int, columns: int) -> float:

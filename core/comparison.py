@@ -12,13 +12,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
-from core.engine.catalogue import REGISTRY, get_spec
+from core.engine.catalogue import REGISTRY, dp_capable, get_spec
 from core.engine.device import DeviceInfo
 from core.engine.generation import GeneratedSample
 from core.engine.training import (
@@ -351,6 +351,7 @@ def compare(
     resolved_device: DeviceInfo | None = None,
     slow: Sequence[tuple[str, str]] = (),
     clock: Callable[[], float] = time.monotonic,
+    privacy: Mapping[str, Any] | None = None,
 ) -> list[CandidateResult]:
     """Train, sample and evaluate candidates in order, within ``budget`` seconds.
 
@@ -368,7 +369,8 @@ def compare(
 
     Each candidate is :func:`run_model`. Fits run on ``resolved_device`` when a job backend
     gives one (default: ``device`` resolved on this machine). ``clock`` measures the budget
-    (injectable for tests).
+    (injectable for tests). ``privacy`` (``epsilon``, ``delta``) trains every candidate with
+    differential privacy; give only DP-capable candidates then.
     """
     registry = registry or ModelRegistry()
     report = progress or null_progress
@@ -386,7 +388,8 @@ def compare(
             f"~{estimated_after:.0f} s (estimated from rows x columns)")
     results: list[CandidateResult] = []
     for index, ((synthesizer, preset), is_slow) in enumerate(queue):
-        plain = plan_request(table, synthesizer, preset, seed, device, split)
+        plain = plan_request(table, synthesizer, preset, seed, device, split,
+                             overrides=dict(privacy) if privacy else None)
         base = CandidateResult(request=plain, slow=is_slow)
         if is_slow:
             weakness = screening_weakness(results)
@@ -428,6 +431,7 @@ def compare(
                 continue
             if not stored:
                 request = plan_request(table, synthesizer, preset, seed, device, split,
+                                       overrides=dict(privacy) if privacy else None,
                                        fit_budget=max(_DEEP_FIT_SHARE * (share - reserve),
                                                       1.0),
                                        speed=_measured_speed(table, results),
@@ -452,24 +456,36 @@ def compare(
     return results
 
 
-def auto_candidates() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """``auto``'s (fast, slow) candidates: those of the two lists the catalogue has."""
+def auto_candidates(private: bool = False
+                    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``auto``'s (fast, slow) candidates: those of the two lists the catalogue has.
+
+    With ``private`` (a privacy budget ε was asked for), only the DP-capable ones, all
+    screened first: there is no faster private one to try before them.
+    """
+    if private:
+        return ([c for c in (*AUTO_FAST, *AUTO_SLOW) if c[0] in REGISTRY and dp_capable(c[0])],
+                [])
     return ([c for c in AUTO_FAST if c[0] in REGISTRY],
             [c for c in AUTO_SLOW if c[0] in REGISTRY])
 
 
-def auto_compare(table: StudioTable, budget: float = AUTO_BUDGET_SECONDS,
+def auto_compare(table: StudioTable, budget: float = AUTO_BUDGET_SECONDS, *,
+                 epsilon: float | None = None, delta: float | None = None,
                  **options: Any) -> list[CandidateResult]:
     """``--synthesizer auto``: screen the fast candidates, then the slow ones while weak.
 
     Args:
         table: The dataset.
         budget: Seconds for every candidate's fit, sampling and evaluation together.
+        epsilon: A privacy budget ε: only DP-capable synthesizers are tried, each with it.
+        delta: Its δ (None: chosen from the data size).
         **options: Passed on to :func:`compare` (seed, device, split, rows, registry,
             progress, log, resolved_device, clock).
     """
-    fast, slow = auto_candidates()
-    return compare(table, fast, budget, slow=slow, **options)
+    fast, slow = auto_candidates(private=epsilon is not None)
+    privacy = None if epsilon is None else {"epsilon": epsilon, "delta": delta}
+    return compare(table, fast, budget, slow=slow, privacy=privacy, **options)
 
 
 def leaderboard_rows(results: Sequence[CandidateResult]) -> list[dict[str, Any]]:

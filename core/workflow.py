@@ -170,7 +170,8 @@ def plan_request(
     """
     split = split or SplitSpec(target=table.target)
     params = resolve_params(synthesizer, preset, overrides, rows=train_rows(table, split))
-    preset_name = preset if not overrides else "custom"
+    # ε and δ alone leave the preset's name: the model's privacy label says them.
+    preset_name = preset if not set(overrides or {}) - {"epsilon", "delta"} else "custom"
     if fit_budget is not None and get_spec(synthesizer).deep and "epochs" not in (overrides or {}):
         limit = int(params.get("time_limit") or 0)
         budget_limit = max(int(math.ceil(fit_budget)), 1)
