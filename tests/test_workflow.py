@@ -211,27 +211,54 @@ def _quality(score: float) -> SimpleNamespace:
     )
 
 
-def _evaluation(exact: float, share: float, by_chance: float) -> SimpleNamespace:
+def _attacks(risk: float | None) -> SimpleNamespace | None:
+    """Four attack risks whose highest is ``risk`` (singling out), or None (not measured)."""
+    if risk is None:
+        return None
+    low = SimpleNamespace(risk=risk / 3, ci=(0.0, risk))
+    return SimpleNamespace(singling_out=SimpleNamespace(risk=risk, ci=(0.0, 1.0)),
+                           linkability=low, inference=low, membership=low)
+
+
+def _evaluation(exact: float, share: float, by_chance: float,
+                attack: float | None = None) -> SimpleNamespace:
     """What selection_score and the verdict read, from the same privacy numbers."""
     privacy = SimpleNamespace(exact_match_rate=exact, holdout_exact_match_rate=by_chance,
                               dcr_share=share)
     quality = _quality(0.8)
-    return SimpleNamespace(privacy=privacy, quality=quality, utility=None,
-                           verdict=make_verdict(quality, None, privacy))  # type: ignore[arg-type]
+    attacks = _attacks(attack)
+    return SimpleNamespace(privacy=privacy, quality=quality, utility=None, attacks=attacks,
+                           verdict=make_verdict(quality, None, privacy,  # type: ignore[arg-type]
+                                                attacks=attacks))  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("attack", [None, 0.01, 0.1, 0.4])
 @pytest.mark.parametrize("by_chance", [0.0, 0.004, 0.03, 0.3])
-def test_compare_calls_eligible_exactly_what_the_verdict_calls_acceptable_privacy(by_chance):
+def test_compare_calls_eligible_exactly_what_the_verdict_calls_acceptable_privacy(by_chance,
+                                                                                  attack):
     seen = set()
     for exact in by_chance + np.linspace(-0.02, 0.12, 57):
         for share in np.linspace(0.40, 1.00, 61):
-            evaluation = _evaluation(max(float(exact), 0.0), float(share), by_chance)
+            evaluation = _evaluation(max(float(exact), 0.0), float(share), by_chance, attack)
             eligible, _, reason = selection_score(evaluation)  # type: ignore[arg-type]
             level = evaluation.verdict.privacy.level
             assert eligible == (level in ACCEPTABLE), (exact, share, level, reason)
             assert eligible == ("fails the privacy guard" not in reason)
             seen.add(level)
-    assert seen == {"good", "fair", "poor"}  # the grid crosses every boundary
+    # The grid crosses every boundary the attack risk leaves open: a risk above the fair
+    # limit makes every reading poor, one above the good limit caps it at fair.
+    expected = ({"poor"} if attack == 0.4 else {"fair", "poor"} if attack == 0.1
+                else {"good", "fair", "poor"})
+    assert seen == expected
+
+
+def test_an_attack_that_succeeds_fails_the_guard_even_when_distances_look_fine():
+    evaluation = _evaluation(0.0, 0.5, 0.0, attack=0.3)
+    assert evaluation.verdict.privacy.level == "poor"
+    assert "singling out" in evaluation.verdict.privacy.reason
+    eligible, _, reason = selection_score(evaluation)  # type: ignore[arg-type]
+    assert not eligible and "singling out risk 0.30" in reason
+    assert selection_score(_evaluation(0.0, 0.5, 0.0, attack=0.02))[0]  # type: ignore[arg-type]
 
 
 def test_the_guard_is_the_verdicts_fair_limit():
@@ -252,3 +279,19 @@ def test_a_similarity_score_reads_the_same_as_a_badge_and_in_the_verdict():
         assert relations_reading(float(score)).level == verdict.fidelity.level
     # The Evaluate page used 0.90/0.75 for its badges: 0.87 and 0.72 now read as the verdict's.
     assert fidelity_level(0.87) == "good" and fidelity_level(0.72) == "fair"
+
+
+@pytest.mark.parametrize(("epsilon", "strength"), [(0.5, "strong"), (3.0, "moderate"),
+                                                   (30.0, "weak")])
+def test_a_dp_model_is_named_with_its_epsilon_but_evidence_still_decides(epsilon, strength):
+    quality = _quality(0.8)
+    privacy = SimpleNamespace(exact_match_rate=0.0, holdout_exact_match_rate=0.0, dcr_share=0.5)
+    good = make_verdict(quality, None, privacy, epsilon=epsilon)  # type: ignore[arg-type]
+    assert good.privacy.level == "good"
+    assert f"ε = {epsilon:.2g}" in good.privacy.reason and strength in good.privacy.reason
+    # A leak the attacks measured is not hidden by the guarantee's name.
+    leaky = make_verdict(quality, None, privacy, attacks=_attacks(0.3),  # type: ignore[arg-type]
+                         epsilon=epsilon)
+    assert leaky.privacy.level == "poor"
+    plain = make_verdict(quality, None, privacy)  # type: ignore[arg-type]
+    assert "ε" not in plain.privacy.reason
