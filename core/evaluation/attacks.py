@@ -27,8 +27,9 @@ would give, not from the training rows leaking, so every risk is the excess over
   statistics are anonymeter's (``LinkabilityIndexes``, ``EvaluationResults``).
 * **Inference** — anonymeter's method: the attacker knows up to :data:`MAX_KNOWN_COLUMNS`
   quasi-identifiers of a target (columns whose name reads like a demographic — age, sex,
-  ZIP, city, state, job, … — first, then the other columns in table order; at least one
-  column is always left secret) and guesses a secret column from the nearest synthetic row.
+  ZIP, city, state, job, … — first, then the other columns in table order, sensitive-sounding
+  ones last; at least one column is always left secret) and guesses a secret column from
+  the nearest synthetic row.
   Up to :data:`MAX_SECRETS` secret columns are tried (sensitive-sounding names such as
   income, diagnosis or churn first, then table order); the worst is reported with the
   others in ``per_column``. A category or a number with at most :data:`SECRET_BINS` values
@@ -291,8 +292,10 @@ def known_columns_for(columns: list[str]) -> list[str]:
     if room <= 0:
         return []
     named = [name for name in columns if _QUASI_IDENTIFIER.search(str(name))]
-    rest = [name for name in columns if name not in named]
-    return (named + rest)[:room]
+    sensitive = [name for name in columns
+                 if name not in named and _SENSITIVE.search(str(name))]
+    rest = [name for name in columns if name not in named and name not in sensitive]
+    return (named + rest + sensitive)[:room]
 
 
 def secret_columns_for(columns: list[str], known: list[str]) -> list[str]:
