@@ -11,7 +11,14 @@ import streamlit as st
 from core.charts import loss_figure
 from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
-from core.engine.catalogue import PRESETS, REGISTRY, ParamSpec, SynthesizerSpec
+from core.engine.catalogue import (
+    PRESETS,
+    REGISTRY,
+    ParamSpec,
+    SynthesizerSpec,
+    default_delta,
+    dp_synthesizers,
+)
 from core.engine.device import DeviceInfo
 from core.engine.training import TrainingRequest, wide_table_warning
 from core.errors import StudioError
@@ -31,6 +38,7 @@ from ui.widgets import (
     duration,
     job_progress,
     md,
+    privacy_words,
     require_dataset,
     show_chart,
     train_in_background,
@@ -134,6 +142,50 @@ def how_it_works(spec: SynthesizerSpec) -> None:
             st.graphviz_chart(spec.picture, width="stretch")
 
 
+def privacy_option(spec: SynthesizerSpec, rows: int) -> dict[str, float]:
+    """The "Differential privacy" option: ε and δ for a DP-capable synthesizer, else why not.
+
+    Returns:
+        The overrides it adds (``epsilon``, ``delta``), empty when off.
+    """
+    with st.expander("Differential privacy", icon=":material/shield_lock:"):
+        if not spec.dp_params:
+            names = " or ".join(REGISTRY[key].title for key in dp_synthesizers())
+            st.caption(
+                f"Not available for {spec.title}. A formal guarantee needs training in small "
+                "noisy steps whose privacy cost can be counted (DP-SGD); "
+                f"{spec.title} learns in a way that cost cannot be counted for. Pick {names} "
+                "to train with a privacy budget."
+            )
+            return {}
+        st.markdown(
+            "**ε limits how much any one person's row can change the model**: smaller ε = "
+            "stronger privacy, less faithful data; ε around 1-10 is common. **δ** is the "
+            "small chance the guarantee fails. The value ranges and categories the model "
+            "may use are read with part of the budget too, so nothing escapes it."
+        )
+        on = st.checkbox("Train with differential privacy", key=f"dp_on_{spec.key}")
+        left, right = st.columns(2)
+        epsilon_spec, delta_spec = spec.param("epsilon"), spec.param("delta")
+        epsilon = left.number_input(
+            epsilon_spec.label, float(epsilon_spec.minimum or 0.01),
+            float(epsilon_spec.maximum or 1000.0), 3.0, step=0.5, key=f"dp_epsilon_{spec.key}",
+            disabled=not on, help=epsilon_spec.help)
+        delta = right.number_input(
+            delta_spec.label, float(delta_spec.minimum or 1e-12),
+            float(delta_spec.maximum or 1e-3), default_delta(rows), format="%.1e",
+            key=f"dp_delta_{spec.key}", disabled=not on,
+            help=f"{delta_spec.help} For {rows:,} training rows: {default_delta(rows):.0e}.")
+        if not on:
+            return {}
+        st.caption(
+            "Training stops before the budget is spent and keeps its best model within it; "
+            "the ε it actually spent is shown with the model. A small budget on a small "
+            "table may run out before one pass over the data: raise ε then."
+        )
+        return {"epsilon": float(epsilon), "delta": float(delta)}
+
+
 def choose_and_start() -> None:
     """Pick the synthesizer and settings, see the estimate, and start (or reuse) a fit."""
     st.subheader("1 · Synthesizer")
@@ -199,6 +251,7 @@ def choose_and_start() -> None:
                     overrides[param.name] = value
 
     test_size, split_seed = 0.3, 0
+    overrides.update(privacy_option(spec, train_rows(table, SplitSpec(target=table.target))))
     if not presentation.is_on():
         with st.expander("Honest split", icon=":material/call_split:"):
             st.markdown(
@@ -357,6 +410,9 @@ if current is not None and current.data_fingerprint == table.fingerprint:
                 + (" — stopped early: the loss had stopped improving." if current.stopped_early
                    else ".")
             )
+        words = privacy_words(current)
+        if words:
+            st.caption(f":material/shield_lock: {words}")
         for note in current.notes:
             st.caption(f":material/info: {note}")
         if current.losses:
@@ -385,6 +441,7 @@ else:
                 "fit time": duration(r.fit_seconds),
                 "device": r.device,
                 "epochs": r.epochs_run,
+                "privacy": getattr(r, "privacy_label", None) or "",
                 "quality": r.scores.get("quality"),
                 "utility ratio": r.scores.get("utility_ratio"),
                 "id": r.model_id,

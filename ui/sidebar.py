@@ -43,6 +43,8 @@ def render() -> None:
             st.caption("**Model:** none trained yet")
         else:
             st.markdown(f"**Model:** {model.label}")
+            if getattr(model, "privacy_label", None):  # records pickled before DP have none
+                st.caption(f":material/shield_lock: {model.privacy_label}")
         device = warmup.device_if_known()
         preference = state.get_device_preference()
         shown = device or "detecting…"

@@ -162,7 +162,19 @@ def require_model() -> tuple[Any, Any]:
         st.page_link("app_pages/train.py", label="Go to the Train page",
                      icon=":material/model_training:")
         st.stop()
+    words = privacy_words(record)
+    if words:
+        st.caption(f":material/shield_lock: {words}")
     return table, record
+
+
+def privacy_words(record: Any) -> str | None:
+    """A DP model's guarantee in one plain sentence; None for a model without one."""
+    label = getattr(record, "privacy_label", None)
+    if not label:
+        return None
+    return (f"{label}: trained with differential privacy, so any one person's row could "
+            "change this model only a little (smaller ε = stronger guarantee).")
 
 
 def train_in_background(request: TrainingRequest, frame: pd.DataFrame,
