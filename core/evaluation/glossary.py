@@ -161,6 +161,60 @@ _TERMS: tuple[Term, ...] = (
     Term("canary", "Canary", "A deliberately unusual row planted in a faked table: a good "
          "synthesizer never reproduces it, because it learns patterns, not people.",
          group="Privacy"),
+    Term("attack_risk", "Attack risk", "How much more often an attacker holding the synthetic "
+         "data succeeds against the real training rows than against real rows the model never "
+         "saw (0 = no edge, 1 = always).", "anonymeter risk (attack vs control)", "number", 2,
+         group="Privacy"),
+    Term("singling_out", "Singling out", "Can an attacker write a rule from the synthetic "
+         "data (such as 'age 67, ZIP 10115') that fits exactly one real person?",
+         "singling-out risk", "number", 2, aliases=("singling-out",), group="Privacy"),
+    Term("linkability", "Linking", "Can an attacker who holds two halves of a person's "
+         "record (say, from two other sources) join them through the synthetic data?",
+         "linkability risk", "number", 2, group="Privacy"),
+    Term("inference", "Inferring a hidden value", "Can an attacker who knows some of a "
+         "person's columns guess a hidden one (say, income) from the synthetic data better "
+         "than from real rows the model never saw?", "attribute inference risk", "number", 2,
+         group="Privacy"),
+    Term("membership", "Telling members apart", "Can an attacker tell, from the synthetic "
+         "data, whether a given person's row was used for training?",
+         "membership inference risk", "number", 2, aliases=("membership inference",),
+         group="Privacy"),
+    Term("epsilon", "Privacy budget (ε)", "A mathematical limit on how much any one person's "
+         "row can change what the model learned: smaller is stronger (1 strong, 10 "
+         "moderate, above 10 weak). Only models trained with differential privacy have one.",
+         "differential privacy ε (epsilon)", "number", 2, aliases=("epsilon",),
+         group="Privacy"),
+    Term("delta", "Failure chance (δ)", "The small chance that the privacy budget's "
+         "guarantee does not hold; set far below one in the number of rows.",
+         "differential privacy δ (delta)", group="Privacy"),
+    # ------------------------------------------------------------------ against real data
+    Term("holdout_ceiling", "Real-data ceiling", "The same score for real rows the model never "
+         "saw, at the same size: what a perfect synthesizer could reach, since even new real "
+         "rows differ from the training rows by chance.", "holdout baseline", "percent",
+         group="Fidelity"),
+    Term("discriminator_auc", "Tell-apart score", "How well a classifier tells synthetic rows "
+         "from real ones (0.5 = it cannot, the ideal; 1.0 = trivially).",
+         "discriminator AUC (detection)", "number", 2, aliases=("discriminator AUC",),
+         group="Fidelity"),
+    # ------------------------------------------------------------------ bias, drivers
+    Term("sensitive_column", "Sensitive column", "A column describing a protected trait, "
+         "such as sex, age band, race or nationality, whose groups should be treated alike.",
+         "protected attribute", group="Bias and drivers"),
+    Term("demographic_parity", "Outcome gap between groups", "The largest difference between "
+         "groups in how often a model predicts the outcome (0 = every group alike).",
+         "demographic parity difference", "number", 2,
+         aliases=("demographic parity difference",), group="Bias and drivers"),
+    Term("equalized_odds", "Error gap between groups", "The largest difference between groups "
+         "in how often a model is right about the outcome, for rows that have it and rows "
+         "that do not (0 = every group alike).", "equalized odds difference", "number", 2,
+         aliases=("equalized odds difference",), group="Bias and drivers"),
+    Term("rank_agreement", "Same drivers", "How alike the columns that drive a model's "
+         "predictions are when it learns from synthetic vs real data (1 = same order, 0 = "
+         "unrelated).", "rank correlation of permutation importances", "number", 2,
+         group="Bias and drivers"),
+    Term("importance", "Importance", "How much a model's score on unseen real rows drops when "
+         "one column's values are shuffled: the more it drops, the more the model relies on "
+         "that column.", "permutation importance", "number", 3, group="Bias and drivers"),
 )
 
 #: Every term by key, in the Glossary page's order.
