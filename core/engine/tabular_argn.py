@@ -176,6 +176,7 @@ class TabularARGNSynthesizer:
 
         Raises:
             TrainingCancelled: ``should_cancel`` returned True.
+            TrainingError: With ``epsilon``, the kept model would spend more than it.
         """
         from mostlyai import engine  # several seconds: only when a fit runs
 
