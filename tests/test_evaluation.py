@@ -470,8 +470,12 @@ def test_evaluate_all_without_target_reports_progress_and_timings(schema: TableS
                           progress=lambda f, m: calls.append((f, m)))
     assert result.utility is None
     assert result.verdict.utility.level == "not measured"
-    assert set(result.timings) == {"columns", "correlations", "quality", "utility", "privacy",
-                                   "total"}
+    assert set(result.timings) == {"columns", "correlations", "quality", "ceiling", "utility",
+                                   "fairness", "importance", "privacy", "attacks", "total"}
+    # Without a target no model is trained: fairness and drivers say so instead of a number.
+    assert result.fairness is None and result.importance is None
+    assert "no target" in result.skipped["fairness"] and "no target" in result.skipped["importance"]
+    assert result.attacks is not None and result.ceiling is not None
     fractions = [f for f, _ in calls]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert all(0.0 <= f <= 1.0 for f in fractions)

@@ -30,6 +30,8 @@ from core.evaluation._common import (
     excluded_columns,
     sample_rows,
 )
+from core.evaluation.attacks import AttackResult, attack_scores
+from core.evaluation.ceiling import CeilingResult, holdout_ceiling
 from core.evaluation.charts import (
     correlation_heatmaps,
     dcr_figure,
@@ -37,6 +39,7 @@ from core.evaluation.charts import (
     score_gauge,
     utility_figure,
 )
+from core.evaluation.fairness import FairnessResult, fairness_scores, suggest_sensitive_columns
 from core.evaluation.fidelity import (
     ColumnScore,
     CorrelationResult,
@@ -46,6 +49,7 @@ from core.evaluation.fidelity import (
     correlation_matrices,
     quality_and_diagnostic,
 )
+from core.evaluation.importance import ImportanceResult, importance_scores
 from core.evaluation.privacy import PrivacyResult, privacy_scores
 from core.evaluation.utility import UtilityResult, detect_task, utility_scores
 from core.evaluation.verdict import Reading, SampleDesign, Verdict, data_warnings, make_verdict
@@ -54,13 +58,12 @@ from core.progress import ProgressCallback, null_progress, scaled
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from core.evaluation.attacks import AttackResult
-    from core.evaluation.ceiling import CeilingResult
-    from core.evaluation.fairness import FairnessResult
-    from core.evaluation.importance import ImportanceResult
-
 __all__ = [
     "CHART_SAMPLE_ROWS",
+    "AttackResult",
+    "CeilingResult",
+    "FairnessResult",
+    "ImportanceResult",
     "ColumnScore",
     "CorrelationResult",
     "EvaluationResult",
@@ -104,7 +107,8 @@ class EvaluationResult:
         privacy: Exact matches, DCR, DCR share, NNDR.
         verdict: The plain-language readings.
         timings: Wall seconds per part: ``columns``, ``correlations``, ``quality``,
-            ``utility``, ``privacy`` and ``total``.
+            ``ceiling``, ``utility``, ``fairness``, ``importance``, ``privacy``, ``attacks``
+            and ``total``.
         target: The target column (or None).
         evaluated_columns: The columns scored.
         excluded_columns: Columns left out, with the reason.
@@ -115,6 +119,18 @@ class EvaluationResult:
         seed: Seed of every subsample and model.
         notes: Notes from the quality and utility parts.
         design: How the synthetic rows were asked for (plain, conditioned or rebalanced).
+        attacks: Singling-out, linkability, inference and membership risk against the
+            held-out rows, or None (see ``skipped``).
+        ceiling: The headline fidelity scores of real held-out rows (the ceiling) and the
+            discriminator AUC, or None (see ``skipped``).
+        fairness: Outcome rates per group and fairness gaps of the usefulness models, or
+            None (see ``skipped``).
+        importance: What drives the models trained on real vs on synthetic data, or None.
+        sensitive_columns: The columns fairness was judged on.
+        epsilon: The differential-privacy ε the model spent, or None (no formal guarantee).
+        delta: Its δ, or None.
+        skipped: Part name -> why it was not measured (``attacks``, ``ceiling``,
+            ``fairness``, ``importance``).
     """
 
     columns: list[ColumnScore]
@@ -167,8 +183,9 @@ def evaluate_all(
 ) -> EvaluationResult:
     """Run every evaluation and the verdict, timing each part.
 
-    Progress: column shapes 0–4%, relations 4–10%, SDMetrics reports 10–45%, utility
-    45–75%, privacy 75–99%.
+    Progress: column shapes 0–4%, relations 4–10%, SDMetrics reports 10–36%, the holdout
+    ceiling and discriminator 36–46%, utility 46–62%, fairness and drivers 62–72%, distances
+    72–82%, attacks 82–99%.
 
     Args:
         real_train: The real rows the synthesizer trained on.
@@ -219,9 +236,18 @@ def evaluate_all(
     clock = timed("correlations", clock)
 
     quality = quality_and_diagnostic(
-        real_train, synthetic, schema, progress=scaled(progress, 0.1, 0.45), seed=seed
+        real_train, synthetic, schema, progress=scaled(progress, 0.1, 0.36), seed=seed
     )
     clock = timed("quality", clock)
+
+    skipped: dict[str, str] = {}
+    ceiling: CeilingResult | None = None
+    try:
+        ceiling = holdout_ceiling(real_train, holdout, synthetic, schema, seed=seed,
+                                  progress=scaled(progress, 0.36, 0.46))
+    except EvaluationError as error:
+        skipped["ceiling"] = str(error)
+    clock = timed("ceiling", clock)
 
     utility: UtilityResult | None = None
     utility_reason: str | None = None
@@ -231,21 +257,57 @@ def evaluate_all(
         try:
             utility = utility_scores(
                 real_train, holdout, synthetic, schema, target, seed=seed,
-                progress=scaled(progress, 0.45, 0.75),
+                progress=scaled(progress, 0.46, 0.62),
             )
         except EvaluationError as error:
             utility_reason = str(error)
     clock = timed("utility", clock)
 
+    sensitive = (suggest_sensitive_columns(real_train, schema) if sensitive_columns is None
+                 else [c for c in sensitive_columns if c in columns])
+    sensitive = [c for c in sensitive if c != target]
+    fairness: FairnessResult | None = None
+    importance: ImportanceResult | None = None
+    if utility is None:
+        skipped["fairness"] = skipped["importance"] = (
+            utility_reason or "no target column was chosen, so no model was trained")
+    else:
+        if not sensitive:
+            skipped["fairness"] = ("no column looks sensitive (such as sex, age or "
+                                   "nationality); pick one to compare groups")
+        else:
+            try:
+                fairness = fairness_scores(real_train, holdout, synthetic, schema, target,
+                                           sensitive, seed=seed,
+                                           progress=scaled(progress, 0.62, 0.67))
+            except EvaluationError as error:
+                skipped["fairness"] = str(error)
+    clock = timed("fairness", clock)
+    if utility is not None:
+        try:
+            importance = importance_scores(real_train, holdout, synthetic, schema, target,
+                                           seed=seed, progress=scaled(progress, 0.67, 0.72))
+        except EvaluationError as error:
+            skipped["importance"] = str(error)
+    clock = timed("importance", clock)
+
     privacy = privacy_scores(
-        real_train, holdout, synthetic, schema, seed=seed, progress=scaled(progress, 0.75, 0.99)
+        real_train, holdout, synthetic, schema, seed=seed, progress=scaled(progress, 0.72, 0.82)
     )
     clock = timed("privacy", clock)
+
+    attacks: AttackResult | None = None
+    try:
+        attacks = attack_scores(real_train, holdout, synthetic, schema, seed=seed,
+                                progress=scaled(progress, 0.82, 0.99))
+    except EvaluationError as error:
+        skipped["attacks"] = str(error)
+    clock = timed("attacks", clock)
 
     sdtypes = {c: evaluation_sdtype(schema.column(c)) for c in columns}
     warnings = data_warnings(real_train, holdout, synthetic, target, sdtypes, design)
     verdict = make_verdict(quality, utility, privacy, utility_reason=utility_reason,
-                           warnings=warnings, epsilon=epsilon)
+                           warnings=warnings, attacks=attacks, epsilon=epsilon)
     timings["total"] = round(time.perf_counter() - started, 3)
     report(1.0, "Evaluation done.")
 
@@ -274,7 +336,12 @@ def evaluate_all(
         seed=seed,
         notes=tuple(notes),
         design=design or SampleDesign(),
-        sensitive_columns=tuple(sensitive_columns or ()),
+        attacks=attacks,
+        ceiling=ceiling,
+        fairness=fairness,
+        importance=importance,
+        sensitive_columns=tuple(sensitive),
         epsilon=epsilon,
         delta=delta,
+        skipped=skipped,
     )
