@@ -8,10 +8,11 @@ rows from the true distribution would score about that, not 100 %.
 
 **Equal sizes.** Small samples score lower by noise alone (a 90-row sample's column shapes
 differ from the training rows' more than a 9,000-row sample's), so both sides are compared
-at the same size ``m = min(held-out rows, synthetic rows, CEILING_ROWS)``: ``m`` held-out
-rows against the training rows, and a seeded random ``m`` of the synthetic rows against the
-*same* training rows (at most :data:`CEILING_ROWS` of them, seeded). The synthetic numbers
-here can therefore differ from the headline ones, which use every synthetic row.
+at the same size ``m = min(held-out rows, synthetic rows, B)``: ``m`` held-out rows against
+the training rows, and a seeded random ``m`` of the synthetic rows against the *same*
+training rows (at most ``B`` of them, seeded), where ``B`` is :data:`CEILING_ROWS` (5,000) or
+fewer for wide tables (see there). The synthetic numbers here can therefore differ from the
+headline ones, which use every synthetic row.
 
 **Scores.** The existing scoring functions, unchanged (:mod:`core.evaluation.fidelity`):
 ``quality_score`` (SDMetrics' quality report), ``column_shapes`` (mean per-column score:
@@ -22,21 +23,25 @@ nature (a new customer older than every training one), so a "ceiling" there woul
 backwards.
 
 **Discriminator.** A classifier is trained to tell real training rows (label 0) from
-synthetic rows (label 1) on ``n = min(training rows, synthetic rows, DISCRIMINATOR_ROWS)``
-rows of each side (seeded), with :data:`DISCRIMINATOR_FOLDS`-fold stratified cross-validation
-(seeded); its ROC AUC is measured on the pooled out-of-fold predictions, so every row is
-scored by a model that did not see it. 0.5 = it cannot tell them apart, 1.0 = trivially
+synthetic rows (label 1) on ``n = min(training rows, synthetic rows, D)`` rows of each side
+(seeded; ``D`` is :data:`DISCRIMINATOR_ROWS`, 5,000, or fewer for wide tables, see
+:data:`DISCRIMINATOR_CELLS`), with :data:`DISCRIMINATOR_FOLDS`-fold cross-validation; its ROC
+AUC is measured on the pooled out-of-fold predictions, so every row is scored by a model that
+did not see it. Identical rows (of either side) always share a fold (distinct rows are dealt
+to folds at random, seeded): otherwise a synthetic copy of a training row would be scored by a
+model that learned its twin as "real", and a copying synthesizer would get an AUC far below
+0.5 rather than 0.5. 0.5 = it cannot tell them apart, 1.0 = trivially
 distinguishable. The 95 % interval is Hanley & McNeil's (1982) normal approximation of the
 AUC's standard error from the AUC and the two class sizes. The same classifier separating
-held-out rows from training rows (at ``min(training rows, held-out rows, DISCRIMINATOR_ROWS)``
-rows each) gives the baseline, near 0.5.
+held-out rows from training rows (at ``min(training rows, held-out rows, D)`` rows each)
+gives the baseline, near 0.5.
 
 Why not SDMetrics' ``LogisticDetection`` (sdmetrics 0.32): its folds are not seeded (the
 same data gives different numbers on every run), it drops boolean columns, it reports
 ``1 − (2·max(AUC, 0.5) − 1)`` without an interval, and a linear model cannot see a lost
 relation between columns. Measured on a 2,000-row table whose columns were shuffled
 independently (same column shapes, relations gone): LogisticDetection's AUC 0.52, this
-module's 0.86. The classifier here is scikit-learn's ``HistGradientBoostingClassifier``
+module's 0.85. The classifier here is scikit-learn's ``HistGradientBoostingClassifier``
 (:data:`_BOOSTING`: 50 trees of at most 15 leaves, at least 20 rows per leaf, no early
 stopping, seeded, one OpenMP thread) on the rows encoded as :func:`~core.evaluation.privacy.
 encode_rows` does for distances (numbers scaled on the training ranges with a missing
@@ -59,7 +64,12 @@ from core.data.schema import TableSchema
 from core.errors import EvaluationError
 from core.evaluation import glossary
 from core.evaluation._common import evaluated_columns, sample_rows, single_threaded_native_code
-from core.evaluation.fidelity import column_scores, correlation_matrices, quality_and_diagnostic
+from core.evaluation.fidelity import (
+    column_scores,
+    correlation_matrices,
+    quality_and_diagnostic,
+    quality_rows_bound,
+)
 from core.evaluation.privacy import encode_rows, fit_row_encoder, joint_row_hashes
 from core.progress import ProgressCallback, null_progress, scaled
 
@@ -69,7 +79,9 @@ if TYPE_CHECKING:
 __all__ = [
     "CEILING_ROWS",
     "CEILING_SCORES",
+    "DISCRIMINATOR_CELLS",
     "DISCRIMINATOR_FOLDS",
+    "DISCRIMINATOR_MIN_BOUND",
     "DISCRIMINATOR_ROWS",
     "CeilingResult",
     "Discriminator",
@@ -80,11 +92,16 @@ __all__ = [
 ]
 
 #: Bound on the held-out and synthetic rows compared at equal size, and on the training rows
-#: they are compared with (seeded samples beyond it): SDMetrics' quality report costs time
-#: per row, and it runs twice here.
+#: they are compared with (seeded samples beyond it). SDMetrics' quality report runs twice
+#: here, so wide tables get fewer: :func:`~core.evaluation.fidelity.quality_rows_bound`
+#: (2,000 rows at 55 columns) when it is lower.
 CEILING_ROWS = 5_000
-#: Bound on the rows of each side the discriminator sees (seeded samples beyond it).
+#: Bound on the rows of each side the discriminator sees (seeded samples beyond it) ...
 DISCRIMINATOR_ROWS = 5_000
+#: ... and on rows per side × encoded features, so wide tables take fewer rows (1,572 rows
+#: at the 159 features of a 55-column table), never fewer than :data:`DISCRIMINATOR_MIN_BOUND`.
+DISCRIMINATOR_CELLS = 250_000
+DISCRIMINATOR_MIN_BOUND = 1_000
 #: Folds of the discriminator's cross-validation.
 DISCRIMINATOR_FOLDS = 5
 #: Fewest rows per side for a discriminator AUC (below it: not measured, NaN).
@@ -255,7 +272,9 @@ def _discriminate(real: pd.DataFrame, other: pd.DataFrame, schema: TableSchema,
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
 
-    size = min(len(real), len(other), DISCRIMINATOR_ROWS)
+    width = encode_rows(real.iloc[:1], encoder).shape[1]
+    bound = min(DISCRIMINATOR_ROWS, max(DISCRIMINATOR_MIN_BOUND, DISCRIMINATOR_CELLS // width))
+    size = min(len(real), len(other), bound)
     if size < MIN_DISCRIMINATOR_ROWS:
         return Discriminator(math.nan, (math.nan, math.nan), size, 0)
     real_rows = sample_rows(real, size, seed)
@@ -318,8 +337,9 @@ def holdout_ceiling(
                 f"The {what} data has no rows, so there is no ceiling to compare with. "
                 "Keep a held-out share when splitting, and generate rows first."
             )
-    size = min(len(holdout), len(synthetic), CEILING_ROWS)
-    reference = sample_rows(real_train[columns], CEILING_ROWS, seed)
+    bound = min(CEILING_ROWS, quality_rows_bound(len(columns)))
+    size = min(len(holdout), len(synthetic), bound)
+    reference = sample_rows(real_train[columns], bound, seed)
     held_out = sample_rows(holdout[columns], size, seed + 1)
     generated = sample_rows(synthetic[columns], size, seed + 2)
 
