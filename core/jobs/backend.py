@@ -10,7 +10,7 @@ returns the local runner with a ``warning`` saying so.
 The page polls :meth:`JobRunner.status` from an ``st.fragment(run_every=...)``; once a job
 has ended, the runner answers from memory (the local job folder is gone by then).
 
-Fits, comparisons, samples (:meth:`JobRunner.start_sample`) and evaluations
+Fits, comparisons, what-if sweeps, samples (:meth:`JobRunner.start_sample`) and evaluations
 (:meth:`JobRunner.start_evaluation`) all run away from the server process. Locally at most
 ``STUDIO_MAX_JOBS`` run at once and the rest wait in a queue (their status has a
 ``queue_position``); on Ray the cluster schedules them. A status has a fraction only for
@@ -67,6 +67,12 @@ class JobRunner(Protocol):
                       split: SplitSpec | None = None, workspace: str = "") -> str:
         """Start a comparison of ``candidates``; return the job id immediately."""
 
+    def start_sweep(self, table: StudioTable, epsilons: Sequence[float | None], seed: int = 0,
+                    device: str = "auto", split: SplitSpec | None = None,
+                    fit_seconds: int | None = None, delta: float | None = None,
+                    epochs: int | None = None, workspace: str = "") -> str:
+        """Start a privacy-budget what-if sweep (one fit per ε); return the job id."""
+
     def start_sample(self, record: ModelRecord, rows: int | None = None, seed: int = 0,
                      real_example: pd.DataFrame | None = None,
                      fixed_values: Mapping[str, Any] | None = None,
@@ -83,8 +89,9 @@ class JobRunner(Protocol):
     def result(self, job_id: str) -> Any:
         """What a finished job produced, or None.
 
-        A comparison's leaderboard rows (every call); a sample's ``GeneratedSample`` or an
-        evaluation's ``EvaluationResult`` handed over once (later calls return None).
+        A comparison's leaderboard rows and a sweep's result dict (every call); a sample's
+        ``GeneratedSample`` or an evaluation's ``EvaluationResult`` handed over once (later
+        calls return None).
         """
 
     def startup_seconds_estimate(self) -> float:

@@ -4,7 +4,8 @@ Both backends run a job through these functions: the local worker process
 (:mod:`core.jobs.worker`) and the Ray task (:mod:`core.jobs.ray_task`).
 :class:`StatusReporter` turns fit, comparison, sampling and evaluation progress into a
 :class:`JobStatus`, and :func:`run_training_job`, :func:`run_compare_job`,
-:func:`run_sample_job` and :func:`run_evaluation_job` run a job and record how it ended.
+:func:`run_sweep_job` (the privacy-budget what-if sweep), :func:`run_sample_job` and
+:func:`run_evaluation_job` run a job and record how it ended.
 The local worker publishes each status change to ``status.json``; a Ray task posts it to
 the app's status board.
 
@@ -29,6 +30,7 @@ from core.engine.models import load_synthesizer
 from core.engine.training import run_training
 from core.errors import StudioError, TrainingCancelled
 from core.jobs.status import JobStatus
+from core.privacy_sweep import FIT_SECONDS, run_sweep
 from core.store.registry import ModelRegistry
 from core.workflow import evaluate_sample, sample_model
 
@@ -41,19 +43,21 @@ if TYPE_CHECKING:
     from core.engine.generation import GeneratedSample
     from core.engine.training import FitProgress, TrainingRequest
     from core.evaluation import EvaluationResult
+    from core.privacy_sweep import SweepResult
     from core.store.registry import ModelRecord
 
 __all__ = ["StatusReporter", "run_compare_job", "run_evaluation_job", "run_sample_job",
-           "run_training_job"]
+           "run_sweep_job", "run_training_job"]
 
 _LOG = logging.getLogger("studio.worker")
 _FAILED_TRAINING = ("Training failed unexpectedly; the server's log has details. "
                     "Try another synthesizer or the Quick preset.")
 _FAILED_COMPARE = "The comparison failed unexpectedly; the server's log has details."
+_FAILED_SWEEP = "The what-if sweep failed unexpectedly; the server's log has details."
 _FAILED_SAMPLE = "Generating rows failed unexpectedly; the server's log has details."
 _FAILED_EVALUATION = "The evaluation failed unexpectedly; the server's log has details."
 #: Kinds whose progress is the ``progress`` field (a fit's is its epochs).
-_STEPPED_KINDS = ("compare", "sample", "evaluate")
+_STEPPED_KINDS = ("compare", "sweep", "sample", "evaluate")
 
 
 class StatusReporter:
@@ -254,6 +258,54 @@ def run_compare_job(
     return None
 
 
+def run_sweep_job(
+    reporter: StatusReporter,
+    table: StudioTable,
+    spec: dict[str, Any],
+    device: DeviceInfo,
+    registry: ModelRegistry | None = None,
+    deliver: Callable[[SweepResult], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> SweepResult | None:
+    """Run a what-if sweep described by ``spec`` (:func:`core.jobs.specs.sweep_spec`).
+
+    Args:
+        reporter: Where progress ("Training ε = 3 (2 of 4)…") and the outcome go.
+        table: The table to sweep on.
+        spec: The sweep's settings.
+        device: Where the models train.
+        registry: Where models are stored and looked up (default: the configured registry).
+        deliver: Called with the result before the job is marked done, so whoever sees
+            "done" finds it (the local worker writes ``result.json`` here).
+        should_cancel: Polled between points and at each epoch (a Ray task's cancel flag).
+
+    Returns:
+        The result if the sweep finished, else None (the reporter says why).
+    """
+    reporter.begin_work()
+    try:
+        result = run_sweep(table, [None if e is None else float(e) for e in spec["epsilons"]],
+                           seed=spec["seed"], fit_seconds=spec.get("fit_seconds") or FIT_SECONDS,
+                           delta=spec.get("delta"), epochs=spec.get("epochs"),
+                           device=spec["device"],
+                           split=SplitSpec(**spec["split"]), registry=registry,
+                           resolved_device=device, progress=reporter.progress_callback(None),
+                           should_cancel=should_cancel)
+        if deliver is not None:
+            deliver(result)
+    except TrainingCancelled:
+        reporter.finish("cancelled", "The what-if sweep was cancelled.")
+    except StudioError as error:
+        reporter.finish("failed", str(error))
+    except Exception:  # noqa: BLE001 - reported to the user as a plain message
+        _LOG.exception("Sweep failed")
+        reporter.finish("failed", _FAILED_SWEEP)
+    else:
+        reporter.finish("done")
+        return result
+    return None
+
+
 def run_sample_job(
     reporter: StatusReporter,
     inputs: dict[str, Any],
@@ -310,7 +362,8 @@ def run_evaluation_job(
     def work() -> EvaluationResult:
         return evaluate_sample(record, inputs["sample"], inputs["real_train"],
                                inputs["holdout"], seed=inputs["seed"],
-                               progress=reporter.progress_callback(None))
+                               progress=reporter.progress_callback(None),
+                               sensitive_columns=inputs.get("sensitive_columns"))
 
     return _run_to_result(reporter, record, work, "Saving the result", deliver,
                           _FAILED_EVALUATION, "Evaluation")

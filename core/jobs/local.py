@@ -75,9 +75,11 @@ from core.jobs.specs import (
     compare_spec,
     evaluation_inputs,
     sample_inputs,
+    sweep_spec,
     write_compare_request,
     write_inputs,
     write_job_request,
+    write_sweep_request,
 )
 from core.jobs.status import (
     STAGE_IMPORTING,
@@ -132,14 +134,14 @@ class _Ended:
 
     Attributes:
         status: The final status.
-        result: A comparison's leaderboard rows.
+        result: A comparison's leaderboard rows, or a sweep's result as a dict.
         result_dir: The folder still holding a sample's or evaluation's ``result.pkl``
             (until :meth:`LocalJobRunner.result` takes it, or it expires).
         ended_at: ``time.monotonic()`` when the job was collected.
     """
 
     status: JobStatus
-    result: list[dict[str, Any]] | None = None
+    result: list[dict[str, Any]] | dict[str, Any] | None = None
     result_dir: Path | None = None
     ended_at: float = 0.0
 
@@ -207,7 +209,7 @@ def _job_limit() -> int:
 
 
 _WHAT = {"train": "training", "compare": "comparison", "sample": "sampling",
-         "evaluate": "evaluation"}
+         "evaluate": "evaluation", "sweep": "what-if sweep"}
 
 
 def _died_message(exit_code: int | None, kind: str = "train") -> str:
@@ -220,6 +222,7 @@ def _died_message(exit_code: int | None, kind: str = "train") -> str:
                                          if exit_code is not None else "")
     what = _WHAT.get(kind, "training")
     advice = ("perhaps with the Quick preset or fewer rows" if kind in ("train", "compare")
+              else "perhaps with fewer rows or fewer values of ε" if kind == "sweep"
               else "perhaps with fewer rows")
     return (f"The {what} process {how}. The app is fine and nothing else was lost; "
             f"start the {what} again, {advice}.")
@@ -330,6 +333,22 @@ class LocalJobRunner:
                                   workspace=workspace)
         return self._submit(status,
                             lambda job_dir: write_compare_request(job_dir, spec, table.frame))
+
+    def start_sweep(self, table: StudioTable, epsilons: Sequence[float | None], seed: int = 0,
+                    device: str = "auto", split: SplitSpec | None = None,
+                    fit_seconds: int | None = None, delta: float | None = None,
+                    epochs: int | None = None, workspace: str = "") -> str:
+        """Queue a privacy-budget what-if sweep (:func:`core.privacy_sweep.run_sweep`).
+
+        The worker writes the result (:meth:`core.privacy_sweep.SweepResult.to_dict`) before
+        it says "done"; :meth:`result` returns it. Models go to ``workspace``, where the
+        same sweep run again finds and reuses them.
+        """
+        spec = sweep_spec(table, epsilons, seed, device, split, fit_seconds, delta, epochs)
+        status = self._new_status(kind="sweep", synthesizer="tabular_argn",
+                                  data_fingerprint=table.fingerprint, workspace=workspace)
+        return self._submit(status,
+                            lambda job_dir: write_sweep_request(job_dir, spec, table.frame))
 
     def start_sample(self, record: ModelRecord, rows: int | None = None, seed: int = 0,
                      real_example: pd.DataFrame | None = None,
@@ -557,7 +576,8 @@ class LocalJobRunner:
     def result(self, job_id: str) -> Any:
         """What a finished job produced, or None.
 
-        * a comparison: its leaderboard rows (every call);
+        * a comparison: its leaderboard rows, and a sweep: its result as a dict
+          (:meth:`core.privacy_sweep.SweepResult.from_dict` reads it) (every call);
         * a sample: the :class:`~core.engine.generation.GeneratedSample`, and an
           evaluation: the :class:`~core.evaluation.EvaluationResult` — handed over once:
           the file is read and deleted, and later calls return None (keep what you get).
@@ -661,7 +681,7 @@ class LocalJobRunner:
         if status.launched_at and status.wall_seconds is None:  # e.g. cancelled
             status.wall_seconds = max(status.updated_at - status.launched_at, 0.0)
         result, result_dir = None, None
-        if status.state == "done" and status.kind == "compare":
+        if status.state == "done" and status.kind in ("compare", "sweep"):
             try:
                 result = json.loads((job_dir / RESULT_FILE).read_text())
             except (OSError, ValueError):

@@ -52,7 +52,7 @@ from core.engine.training import TrainingRequest
 from core.errors import ParameterError, StudioError
 from core.jobs.local import DEFAULT_STARTUP_SECONDS, WARM_START_SECONDS
 from core.jobs.ray_connect import DEFAULT_RAY_CONNECT_TIMEOUT, RayUnavailableError, connect
-from core.jobs.specs import compare_spec, evaluation_inputs, sample_inputs
+from core.jobs.specs import compare_spec, evaluation_inputs, sample_inputs, sweep_spec
 from core.jobs.status import STAGE_CLUSTER, JobStatus, cancelled_message
 from core.store.registry import ModelRecord, ModelRegistry
 from core.store.settings import Settings, get_settings
@@ -396,6 +396,33 @@ class RayJobRunner:
                            estimate_seconds=budget, workspace=workspace)
         return self._submit("compare", device, status, spec, table.frame)
 
+    def start_sweep(self, table: StudioTable, epsilons: Sequence[float | None], seed: int = 0,
+                    device: str = "auto", split: SplitSpec | None = None,
+                    fit_seconds: int | None = None, delta: float | None = None,
+                    epochs: int | None = None, workspace: str = "") -> str:
+        """Submit a what-if sweep; its new models land in this app's registry (``workspace``).
+
+        The models of its points already stored here travel with the task (verified here),
+        so the same sweep run again reuses them on the cluster instead of training again.
+        """
+        from core.privacy_sweep import FIT_SECONDS, plan_sweep
+        from core.workflow import find_trained
+
+        spec = sweep_spec(table, epsilons, seed, device, split, fit_seconds, delta, epochs)
+        registry = self.registry.for_workspace(workspace or None)
+        stored = []
+        for request in plan_sweep(table, epsilons, seed=seed, device=device, split=split,
+                                  fit_seconds=fit_seconds or FIT_SECONDS, delta=delta,
+                                  epochs=epochs):
+            record = find_trained(registry, request)
+            if record is not None:
+                stored.append((record.to_json(), registry.verified_model_bytes(record.model_id)))
+        status = JobStatus(job_id=uuid.uuid4().hex[:16], kind="sweep",
+                           synthesizer="tabular_argn", data_fingerprint=table.fingerprint,
+                           workspace=workspace)
+        return self._submit("sweep", device, status, {"spec": spec, "stored": stored},
+                            table.frame)
+
     def start_sample(self, record: ModelRecord, rows: int | None = None, seed: int = 0,
                      real_example: pd.DataFrame | None = None,
                      fixed_values: Mapping[str, Any] | None = None,
@@ -442,7 +469,7 @@ class RayJobRunner:
     def result(self, job_id: str) -> Any:
         """What a finished job produced, or None.
 
-        A comparison's leaderboard rows (every call); a sample's
+        A comparison's leaderboard rows and a sweep's result dict (every call); a sample's
         :class:`~core.engine.generation.GeneratedSample` or an evaluation's
         :class:`~core.evaluation.EvaluationResult` once (later calls return None).
         """
@@ -563,7 +590,7 @@ class RayJobRunner:
                 self._end(job, "failed", _died_message(job, error))
             return
         final = JobStatus(**outcome["status"])
-        rows = outcome.get("rows") if job.kind == "compare" else outcome.get("result")
+        rows = outcome.get("rows") if job.kind in ("compare", "sweep") else outcome.get("result")
         if final.state == "done":
             try:
                 registry = self.registry.for_workspace(job.status.workspace or None)
@@ -577,7 +604,7 @@ class RayJobRunner:
         self._end(job, final.state, final.message, final, rows)
 
     def _end(self, job: _RayJob, state: str, message: str, final: JobStatus | None = None,
-             rows: list[dict[str, Any]] | None = None) -> None:
+             rows: list[dict[str, Any]] | dict[str, Any] | None = None) -> None:
         with self._lock:
             if not job.status.is_active:
                 return
@@ -668,7 +695,7 @@ def _keep_app_times(known: JobStatus, fresh: JobStatus) -> None:
 def _died_message(job: _RayJob, error: Exception) -> str:
     lines = [line for line in str(error).strip().splitlines() if line.strip()]
     reason = lines[-1][:200] if lines else type(error).__name__
-    what = {"compare": "comparison", "sample": "sampling",
+    what = {"compare": "comparison", "sweep": "what-if sweep", "sample": "sampling",
             "evaluate": "evaluation"}.get(job.kind, "training")
     return (f"The Ray worker running this {what} stopped ({reason}). The app is fine and "
             "nothing else was lost; start it again, perhaps with the Quick preset or fewer "

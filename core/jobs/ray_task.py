@@ -30,6 +30,7 @@ from core.jobs.execution import (
     run_compare_job,
     run_evaluation_job,
     run_sample_job,
+    run_sweep_job,
     run_training_job,
 )
 from core.jobs.specs import table_from_compare_spec
@@ -180,16 +181,17 @@ class _BoardLink:
 
 def run_job(kind: str, status: dict[str, Any], payload: Any, frame: pd.DataFrame | None,
             board: Any, cpus: int, use_gpu: bool) -> dict[str, Any]:
-    """The body of a job's Ray task: fit, compare, sample or evaluate, posting progress.
+    """The body of a job's Ray task: fit, compare, sweep, sample or evaluate, posting progress.
 
     The job runs on this task's device (the GPU Ray gave it, else ``cpus`` CPU threads),
     handed to the job functions; a comparison's "auto" means that device too. A sample's
-    payload carries the model's bytes, verified by the app; an evaluation's, the rows.
+    payload carries the model's bytes, verified by the app; an evaluation's, the rows; a
+    sweep's, the stored models of its points (reused here, not returned).
 
     Returns:
         ``{"status": JobStatus fields, "models": [(record JSON, model bytes), ...],
-        "rows": leaderboard rows or None, "result": a sample's rows or an evaluation,
-        or None}``. Models are never stored on the node.
+        "rows": leaderboard rows, a sweep's result dict or None, "result": a sample's rows
+        or an evaluation, or None}``. Models are never stored on the node.
     """
     link = _BoardLink(board, status["job_id"])
     reporter = StatusReporter(JobStatus(**status), link.publish)
@@ -206,6 +208,18 @@ def run_job(kind: str, status: dict[str, Any], payload: Any, frame: pd.DataFrame
             results = run_compare_job(reporter, table, payload, device,
                                       registry=cast(ModelRegistry, registry))
             rows = leaderboard_rows(results) if results is not None else None
+        elif kind == "sweep":
+            table = table_from_compare_spec(payload["spec"], frame)
+            for record_json, model_bytes in payload.get("stored", []):
+                registry.add(ModelRecord.from_json(record_json), model_bytes)
+            preloaded = set(registry.records)
+            swept = run_sweep_job(reporter, table, payload["spec"], device,
+                                  registry=cast(ModelRegistry, registry),
+                                  should_cancel=link.cancelled.is_set)
+            rows = swept.to_dict() if swept is not None else None
+            for model_id in preloaded:  # the app has these already
+                registry.records.pop(model_id, None)
+                registry.payloads.pop(model_id, None)
         elif kind == "sample":
             record = payload["record"]
             registry.add(record, payload["model_bytes"])

@@ -3,7 +3,8 @@
 The local runner writes them into the job's folder (private files, see
 :mod:`core.jobs.folders`) and the worker reads them back; the Ray backend sends the same
 data with the task. A sample's or an evaluation's inputs hold frames and Python values
-(fixed values may be timestamps), so they are pickled rather than JSON.
+(fixed values may be timestamps), so they are pickled rather than JSON; so is a what-if
+sweep's spec (:func:`sweep_spec`), beside its table's rows.
 """
 
 from __future__ import annotations
@@ -40,11 +41,14 @@ __all__ = [
     "load_compare_request",
     "load_inputs",
     "load_job_request",
+    "load_sweep_request",
     "sample_inputs",
+    "sweep_spec",
     "table_from_compare_spec",
     "write_compare_request",
     "write_inputs",
     "write_job_request",
+    "write_sweep_request",
 ]
 
 
@@ -67,6 +71,21 @@ def table_from_compare_spec(spec: dict[str, Any], frame: pd.DataFrame) -> Studio
     return StudioTable(frame=frame, name=spec["name"], source=spec["source"],
                        fingerprint=spec["fingerprint"], notes=(), schema=schema,
                        detected_schema=schema, target=spec["target"])
+
+
+def sweep_spec(table: StudioTable, epsilons: Sequence[float | None], seed: int = 0,
+               device: str = "auto", split: SplitSpec | None = None,
+               fit_seconds: int | None = None, delta: float | None = None,
+               epochs: int | None = None) -> dict[str, Any]:
+    """A what-if sweep's settings and the table's description, as JSON-able data.
+
+    The table's part is :func:`compare_spec`'s (:func:`table_from_compare_spec` reads it);
+    ``fit_seconds`` None means :data:`core.privacy_sweep.FIT_SECONDS`, ``epochs`` None the
+    preset's.
+    """
+    return {**compare_spec(table, [], None, seed, device, split),
+            "epsilons": [None if e is None else float(e) for e in epsilons],
+            "fit_seconds": fit_seconds, "delta": delta, "epochs": epochs}
 
 
 def _write_frame(job_dir: Path, frame: pd.DataFrame) -> None:
@@ -106,6 +125,18 @@ def load_compare_request(job_dir: Path) -> tuple[StudioTable, dict[str, Any]]:
     return table_from_compare_spec(spec, _read_frame(job_dir)), spec
 
 
+def write_sweep_request(job_dir: Path, spec: dict[str, Any], frame: pd.DataFrame) -> None:
+    """Write a sweep's inputs (:func:`sweep_spec` and the table's rows)."""
+    write_inputs(job_dir, {"sweep": spec})
+    _write_frame(job_dir, frame)
+
+
+def load_sweep_request(job_dir: Path) -> tuple[StudioTable, dict[str, Any]]:
+    """Read a sweep's inputs (the worker)."""
+    spec = load_inputs(job_dir)["sweep"]
+    return table_from_compare_spec(spec, _read_frame(job_dir)), spec
+
+
 def sample_inputs(record: ModelRecord, rows: int | None = None, seed: int = 0,
                   real_example: pd.DataFrame | None = None,
                   fixed_values: Mapping[str, Any] | None = None,
@@ -119,10 +150,12 @@ def sample_inputs(record: ModelRecord, rows: int | None = None, seed: int = 0,
 
 
 def evaluation_inputs(record: ModelRecord, sample: GeneratedSample, real_train: pd.DataFrame,
-                      holdout: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
+                      holdout: pd.DataFrame, seed: int = 0,
+                      sensitive_columns: Sequence[str] | None = None) -> dict[str, Any]:
     """An evaluation job's inputs: the arguments of :func:`core.workflow.evaluate_sample`."""
     return {"record": record, "sample": sample, "real_train": real_train, "holdout": holdout,
-            "seed": seed}
+            "seed": seed,
+            "sensitive_columns": None if sensitive_columns is None else list(sensitive_columns)}
 
 
 def write_inputs(job_dir: Path, inputs: dict[str, Any]) -> None:

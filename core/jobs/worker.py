@@ -38,6 +38,7 @@ from core.jobs.execution import (
     run_compare_job,
     run_evaluation_job,
     run_sample_job,
+    run_sweep_job,
     run_training_job,
 )
 from core.jobs.folders import (
@@ -51,7 +52,13 @@ from core.jobs.folders import (
     record_startup,
     write_private,
 )
-from core.jobs.specs import job_kind, load_compare_request, load_inputs, load_job_request
+from core.jobs.specs import (
+    job_kind,
+    load_compare_request,
+    load_inputs,
+    load_job_request,
+    load_sweep_request,
+)
 from core.jobs.status import (
     STAGE_IMPORTING,
     JobStatus,
@@ -61,7 +68,8 @@ from core.jobs.status import (
 )
 from core.store.registry import ModelRegistry
 
-__all__ = ["main", "run_compare", "run_evaluation", "run_fit", "run_sample", "standby"]
+__all__ = ["main", "run_compare", "run_evaluation", "run_fit", "run_sample", "run_sweep",
+           "standby"]
 
 _LOG = logging.getLogger("studio.worker")
 #: Set by the app when it launches a worker: the Unix time of the launch.
@@ -131,6 +139,22 @@ def run_compare(job_dir: Path, reporter: StatusReporter) -> int:
     return 0 if results is not None else 1
 
 
+def run_sweep(job_dir: Path, reporter: StatusReporter) -> int:
+    """Run a what-if sweep; its result goes to ``result.json`` before "done"."""
+    table, spec = load_sweep_request(job_dir)
+    device = _device(reporter, spec["device"])
+    if device is None:
+        return 1
+
+    def deliver(result: Any) -> None:
+        write_private(job_dir / RESULT_FILE, json.dumps(result.to_dict()))
+
+    result = run_sweep_job(reporter, table, spec, device,
+                           registry=_registry(reporter.status.workspace), deliver=deliver,
+                           should_cancel=lambda: (job_dir / CANCEL_FILE).exists())
+    return 0 if result is not None else 1
+
+
 def run_fit(job_dir: Path, reporter: StatusReporter) -> int:
     """Run a training job; the worker registers the model itself."""
     request, frame = load_job_request(job_dir)
@@ -159,7 +183,7 @@ def run_evaluation(job_dir: Path, reporter: StatusReporter) -> int:
 
 
 _RUNS = {"train": run_fit, "compare": run_compare, "sample": run_sample,
-         "evaluate": run_evaluation}
+         "evaluate": run_evaluation, "sweep": run_sweep}
 
 
 def _launched_at() -> float | None:
