@@ -20,6 +20,8 @@ navigation = st.navigation(
         st.Page(HERE / "app_pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
         st.Page(HERE / "app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
         st.Page(HERE / "app_pages/compare.py", title="Compare", icon=":material/leaderboard:"),
+        st.Page(HERE / "app_pages/privacy_budget.py", title="Privacy budget",
+                icon=":material/shield_lock:"),
         st.Page(HERE / "app_pages/glossary.py", title="Glossary", icon=":material/menu_book:"),
     ],
     position=presentation.navigation_position(),

@@ -104,6 +104,13 @@ class WorkspaceJobs:
         return self._runner.start_compare(table, candidates, budget, seed=seed, device=device,
                                           split=split, workspace=self.workspace)
 
+    def start_sweep(self, table: StudioTable, epsilons: Any, seed: int = 0,
+                    device: str = "auto", split: SplitSpec | None = None,
+                    fit_seconds: int | None = None) -> str:
+        """Start a privacy-budget what-if sweep for this workspace; return the job id."""
+        return self._runner.start_sweep(table, epsilons, seed=seed, device=device, split=split,
+                                        fit_seconds=fit_seconds, workspace=self.workspace)
+
     def start_sample(self, record: ModelRecord, rows: int | None = None, seed: int = 0,
                      **options: Any) -> str:
         """Start generating rows from this workspace's model; return the job id."""

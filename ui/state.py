@@ -35,6 +35,10 @@ DATASET_RECIPE = "studio.dataset_recipe"
 #: The comparison job and its leaderboard (the Compare page).
 COMPARE_JOB = "studio.compare.job"
 COMPARE_RESULT = "studio.compare.result"
+#: The privacy-budget what-if sweep's job id, and its last result
+#: (:meth:`core.privacy_sweep.SweepResult.to_dict`; the page shows it for its dataset only).
+SWEEP_JOB = "studio.sweep.job"
+SWEEP_RESULT = "studio.sweep.result"
 #: A job generating rows (a large sample: :func:`core.workflow.sample_in_process`); its
 #: rows become :data:`SYNTHETIC` (the Generate and Evaluate pages follow it).
 SAMPLE_JOB = "studio.sample_job"
