@@ -80,7 +80,12 @@ def copied(real: tuple[pd.DataFrame, pd.DataFrame], schema: TableSchema) -> Atta
 def independent(real: tuple[pd.DataFrame, pd.DataFrame], schema: TableSchema) -> AttackResult:
     """The "synthetic" rows are fresh draws from the same population."""
     train, holdout = real
-    return attack_scores(train, holdout, people(len(train), 99, schema), schema, seed=0)
+    return attack_scores(train, holdout, fresh(schema), schema, seed=0)
+
+
+def fresh(schema: TableSchema) -> pd.DataFrame:
+    """Rows drawn like the training rows (same split of a table of another seed)."""
+    return split_real(people(600, 99, schema), SplitSpec(test_size=0.3, seed=0, target=None))[0]
 
 
 def all_risks(result: AttackResult) -> list:
@@ -124,7 +129,7 @@ def test_the_same_seed_gives_the_same_numbers(
     real: tuple[pd.DataFrame, pd.DataFrame], schema: TableSchema, independent: AttackResult
 ) -> None:
     train, holdout = real
-    again = attack_scores(train, holdout, people(len(train), 99, schema), schema, seed=0)
+    again = attack_scores(train, holdout, fresh(schema), schema, seed=0)
     assert again.as_dict() == independent.as_dict()
     assert again.notes == independent.notes
 
@@ -160,10 +165,11 @@ def test_metrics_dictionary_has_the_four_attacks(copied: AttackResult) -> None:
         assert entry["ci"] == pytest.approx(list(item.ci))
 
 
-def test_samples_are_equal_sized_and_reported(copied: AttackResult) -> None:
+def test_sample_sizes_are_reported(copied: AttackResult) -> None:
     rows = copied.rows
-    assert rows["train"] == rows["holdout"] == 180  # the held-out side is the smaller one
-    assert rows["attacks"] == min(MAX_ATTACKS, 180)
+    assert (rows["train"], rows["holdout"]) == (420, 180)  # singling out: every row
+    assert rows["attacks"] == rows["membership"] == 180  # the held-out side is the smaller
+
     assert (rows["train_full"], rows["holdout_full"], rows["synthetic_full"]) == (420, 180, 420)
     assert any("run 180 times instead of 500" in note for note in copied.notes)
 
@@ -234,4 +240,4 @@ def test_figure_shows_each_risk_with_its_interval(copied: AttackResult) -> None:
     assert list(bars.error_x.array) == pytest.approx(
         [item.ci[1] - item.risk for item in copied.risks])
     assert tuple(figure.layout.xaxis.range) == (0, 1)
-    assert "Inference (income)" in bars.y
+    assert f"Inference ({copied.inference.secret})" in bars.y

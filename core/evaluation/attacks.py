@@ -17,6 +17,11 @@ would give, not from the training rows leaking, so every risk is the excess over
   the univariate mode only finds the rarest single values, which the held-out rows share
   and which says little about the model. Success: the query matches exactly one training
   row. At most :data:`MAX_ATTACKS` queries and :data:`QUERY_ATTEMPTS_PER_ATTACK` tries each.
+  The training rows are all attacked (up to :data:`MAX_POPULATION_ROWS`): a copied row is
+  only caught when it is in the attacked set. The held-out set is smaller, so its count is
+  carried to the training size with anonymeter's model of how singling out grows with the
+  population, fitted here on seeded subsamples (anonymeter 1.1.0's own correction counts
+  queries instead of successes, so it is not used).
   Its random-query baseline is anonymeter's, drawn here with the values in a fixed order
   (anonymeter lists them in polars' unspecified order, so the same seed varied).
 * **Linkability** — anonymeter's method: the evaluated columns are split into two halves,
@@ -50,11 +55,12 @@ inference: anonymeter's Gower search is numba code compiled on first use, 2–5 
 process, more than the whole time budget of this evaluation; its own counting and
 statistics are kept.
 
-Sizes (all samples seeded): training and held-out rows are de-duplicated, then both sampled
-to the same ``n = min(train, holdout, MAX_ROWS)`` (equal sizes keep anonymeter's
-singling-out comparison exact, without its randomised size correction); synthetic rows to
-:data:`MAX_SYNTHETIC_ROWS`; attacks per side ``min(MAX_ATTACKS, n)`` (fewer with small
-held-out sets, said in a note). Columns with no value at all are left out (a note).
+Sizes (all samples seeded): training and held-out rows are de-duplicated; singling out sees
+up to :data:`MAX_POPULATION_ROWS` of each, the attacker up to :data:`MAX_SYNTHETIC_ROWS`
+synthetic rows; linkability and inference attack ``min(MAX_ATTACKS, train, holdout)`` rows
+of each side (fewer with small held-out sets, said in a note); membership compares
+``min(MAX_ROWS, train, holdout)`` rows of each side. Sizes are in
+:attr:`AttackResult.rows`. Columns with no value at all are left out (a note).
 When an attack does no better than anonymeter's random-guess baseline, its risk is 0
 (anonymeter: "Analysis results cannot be trusted"), the interval's upper end kept, and a
 note says so. A failure inside an attack gives an unmeasured risk with a note, never an
@@ -95,6 +101,7 @@ __all__ = [
     "AttackRisk",
     "MAX_ATTACKS",
     "MAX_KNOWN_COLUMNS",
+    "MAX_POPULATION_ROWS",
     "MAX_ROWS",
     "MAX_SECRETS",
     "MAX_SYNTHETIC_ROWS",
@@ -105,10 +112,12 @@ __all__ = [
     "secret_columns_for",
 ]
 
-#: Training rows and held-out rows attacked (each side; both sampled to the same size).
+#: Training rows and held-out rows whose membership is guessed (each side, equal sizes).
 MAX_ROWS = 2_000
-#: Synthetic rows the attacker searches.
-MAX_SYNTHETIC_ROWS = 5_000
+#: Training and held-out rows among which a singling-out query must pick out one person.
+MAX_POPULATION_ROWS = 20_000
+#: Synthetic rows the attacker holds and searches.
+MAX_SYNTHETIC_ROWS = 20_000
 #: Attacks per side (queries for singling out, target rows for linkability and inference).
 MAX_ATTACKS = 500
 #: Columns each singling-out query combines.
@@ -125,6 +134,8 @@ SECRET_BINS = 10
 ATTACK_NAMES: tuple[str, ...] = ("singling_out", "linkability", "inference", "membership")
 
 _CONFIDENCE = 0.95
+# Effective query weights tried when carrying held-out singling out to the training size.
+_QUERY_WEIGHTS = np.geomspace(1e-6, 1.0, 200)
 _TITLES = {
     "singling_out": "Singling out",
     "linkability": "Linkability",
@@ -432,7 +443,7 @@ def _random_query_baseline(ori: pd.DataFrame, syn: pd.DataFrame, n_attacks: int,
         _random_query,
     )
 
-    syn_pl = pl.DataFrame(syn.reset_index(drop=True))
+    syn_pl = pl.DataFrame(syn.reset_index(drop=True)).unique(maintain_order=True)
     unique_values = {name: syn_pl[name].unique(maintain_order=True).to_list()
                      for name in syn_pl.columns}
     kinds = {name: _convert_polars_dtype(syn_pl[name].dtype) for name in syn_pl.columns}
@@ -447,22 +458,70 @@ def _random_query_baseline(ori: pd.DataFrame, syn: pd.DataFrame, n_attacks: int,
     return len(_evaluate_queries_and_return_successful(df=ori_pl, queries=queries))
 
 
+def _control_singles_at(control: Any, queries: list, size: int, seed: int) -> float:
+    """How many ``queries`` single out one row of a held-out population of ``size`` rows.
+
+    Counted on the held-out rows, then carried to ``size`` with anonymeter's model of how
+    singling out grows with the population (``singling_out_probability_integral``: the
+    count is proportional to the integral up to an effective query weight), fitted on
+    seeded subsamples of 25–100 % of the held-out rows by a grid search over that weight.
+    anonymeter 1.1.0's own correction is not used: it fits the number of queries instead of
+    the number that single out (``_measure_queries_success`` takes ``len`` of the counts),
+    and its curve fit fails on small held-out sets.
+    """
+    from anonymeter.evaluators.singling_out_evaluator import (
+        _evaluate_queries,
+        singling_out_probability_integral,
+    )
+
+    def singles(frame: Any) -> int:
+        return int(sum(count == 1 for count in _evaluate_queries(df=frame, queries=queries)))
+
+    found = singles(control)
+    if size == len(control) or found == 0:
+        return float(found)
+    rng = np.random.default_rng(seed)
+    sizes, successes = [], []
+    for rows in np.unique(np.linspace(max(len(control) // 4, 2), len(control), 8).astype(int)):
+        for _ in range(5):
+            picked = np.sort(rng.choice(len(control), rows, replace=False))
+            sizes.append(int(rows))
+            successes.append(singles(control[picked]))
+    counts = np.array(successes, dtype=float)
+    best_error, best_weight = np.inf, 1.0 / size
+    for weight in _QUERY_WEIGHTS:
+        shape = np.array([singling_out_probability_integral(n, 0.0, weight) for n in sizes])
+        norm = float(shape @ counts) / max(float(shape @ shape), 1e-300)
+        error = float(np.sum((counts - norm * shape) ** 2))
+        if error < best_error:
+            best_error, best_weight = error, weight
+    factor = (singling_out_probability_integral(size, 0.0, best_weight)
+              / singling_out_probability_integral(len(control), 0.0, best_weight))
+    return float(found * factor)
+
+
 def _singling_out(ori: pd.DataFrame, control: pd.DataFrame, syn: pd.DataFrame,
                   n_attacks: int, seed: int, notes: list[str], guessing: list[str]
                   ) -> AttackRisk:
+    import polars as pl
     from anonymeter.evaluators.singling_out_evaluator import SinglingOutEvaluator
 
     columns = list(ori.columns)
     n_cols = min(SINGLING_OUT_COLUMNS, len(columns))
+    # Without a control set the evaluator only builds the queries and tries them on ori.
     evaluator = SinglingOutEvaluator(
-        ori=ori.reset_index(drop=True), syn=syn.reset_index(drop=True),
-        control=control.reset_index(drop=True), n_attacks=n_attacks, n_cols=n_cols,
-        max_attempts=QUERY_ATTEMPTS_PER_ATTACK * n_attacks, seed=seed,
+        ori=ori.reset_index(drop=True), syn=syn.reset_index(drop=True), n_attacks=n_attacks,
+        n_cols=n_cols, max_attempts=QUERY_ATTEMPTS_PER_ATTACK * n_attacks, seed=seed,
     ).evaluate(mode="multivariate")
+    queries = evaluator.queries()
+    attack = evaluator.results(confidence_level=_CONFIDENCE).n_success
+    control_pl = pl.DataFrame(control.reset_index(drop=True)).unique(maintain_order=True)
+    ori_size = len(pl.DataFrame(ori.reset_index(drop=True)).unique(maintain_order=True))
     found = len(evaluator.queries())
-    measured = evaluator.results(confidence_level=_CONFIDENCE)
+    control_hits = _control_singles_at(control_pl, queries, ori_size, seed + 200) \
+        if queries else 0.0
     baseline = _random_query_baseline(ori, syn, n_attacks, n_cols, seed + 100)
-    results = _results(n_attacks, measured.n_success, baseline, measured.n_control)
+    results = _results(n_attacks, attack, baseline, min(control_hits, float(n_attacks)))
     if found < n_attacks:
         notes.append(
             f"Singling out: only {found} of {n_attacks} queries that pick out one synthetic "
@@ -661,22 +720,23 @@ def attack_scores(
     report(0.0, "Preparing the attack samples…")
     train_rows, train_attack = _distinct_rows(real_train, schema, columns)
     holdout_rows, holdout_attack = _distinct_rows(holdout, schema, columns)
-    size = min(len(train_rows), len(holdout_rows), MAX_ROWS)
-    ori_attack = sample_rows(train_attack, size, seed)
-    control_attack = sample_rows(holdout_attack, size, seed + 1)
-    ori = train_rows.loc[ori_attack.index]
-    control = holdout_rows.loc[control_attack.index]
+    # Singling out: a query must pick out one person among (up to) all training rows.
+    ori_attack = sample_rows(train_attack, MAX_POPULATION_ROWS, seed)
+    control_attack = sample_rows(holdout_attack, MAX_POPULATION_ROWS, seed + 1)
     syn = sample_rows(synthetic.reset_index(drop=True), MAX_SYNTHETIC_ROWS, seed + 2)
     syn_attack = _attack_frame(syn, schema, columns)
-    n_attacks = min(MAX_ATTACKS, size)
+    smaller = min(len(train_rows), len(holdout_rows))
+    n_attacks = min(MAX_ATTACKS, smaller)
     if n_attacks < MAX_ATTACKS:
         notes.append(
-            f"Only {size:,} distinct held-out rows to compare with, so each attack was run "
+            f"Only {smaller:,} distinct held-out rows to compare with, so each attack was run "
             f"{n_attacks:,} times instead of {MAX_ATTACKS:,}: the intervals are wide."
         )
-    # Linkability and inference attack n_attacks rows of each side.
-    ori_targets = sample_rows(ori, n_attacks, seed + 5)
-    control_targets = sample_rows(control, n_attacks, seed + 6)
+    # Linkability and inference attack n_attacks rows of each side; membership more.
+    ori_targets = sample_rows(train_rows, n_attacks, seed + 5)
+    control_targets = sample_rows(holdout_rows, n_attacks, seed + 6)
+    members = sample_rows(train_rows, min(smaller, MAX_ROWS), seed + 7)
+    non_members = sample_rows(holdout_rows, min(smaller, MAX_ROWS), seed + 8)
 
     attacks: dict[str, AttackRisk] = {}
     guessing: list[str] = []
@@ -691,7 +751,7 @@ def attack_scores(
          lambda: _inference(ori_targets, control_targets, syn, schema, columns, n_attacks,
                             seed + 4, guessing)),
         ("membership", "Membership: telling training rows from held-out rows…",
-         lambda: _membership(ori, control, syn, schema, columns)),
+         lambda: _membership(members, non_members, syn, schema, columns)),
     )
     for position, (name, message, run) in enumerate(steps):
         report(0.05 + 0.9 * position / len(steps), message)
@@ -712,9 +772,9 @@ def attack_scores(
             notes.append(item.sentence)
     report(1.0, "Attacks done.")
     rows = {
-        "train": len(ori), "holdout": len(control), "synthetic": len(syn),
-        "attacks": n_attacks, "train_full": len(real_train), "holdout_full": len(holdout),
-        "synthetic_full": len(synthetic),
+        "train": len(ori_attack), "holdout": len(control_attack), "synthetic": len(syn),
+        "attacks": n_attacks, "membership": len(members), "train_full": len(real_train),
+        "holdout_full": len(holdout), "synthetic_full": len(synthetic),
     }
     return AttackResult(notes=tuple(notes), rows=rows, columns=tuple(columns), **attacks)
 
