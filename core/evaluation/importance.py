@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 __all__ = [
+    "DRIVER_SHARE",
+    "LOST_DRIVER_DROP",
+    "LOST_DRIVER_SHARE",
     "MAX_IMPORTANCE_ROWS",
     "MAX_TRAIN_ROWS",
     "MIN_IMPORTANCE_ROWS",
@@ -61,8 +64,14 @@ N_REPEATS = 5
 PERMUTED_ROW_BUDGET = 60_000
 #: How many leading drivers the overlap and the sentence compare.
 TOP_K = 3
-#: A driver's importance must fall by this much (in score points) to be named as lost.
+#: A column is a driver of a model when its importance is positive and at least this share
+#: of that model's largest importance (a column ranked third with almost no weight is none).
+DRIVER_SHARE = 0.1
+#: A driver is named as lost when its importance falls by at least this much (in score
+#: points) and to below :data:`LOST_DRIVER_SHARE` of its real importance.
 LOST_DRIVER_DROP = 0.02
+#: See :data:`LOST_DRIVER_DROP`.
+LOST_DRIVER_SHARE = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,9 +88,10 @@ class ImportanceResult:
             ``real_rank``, ``synthetic_rank`` (1 = most important).
         rank_agreement: Spearman correlation of the two importance vectors (-1..1; 1 = the
             same order); NaN with fewer than 3 columns or when a model relies on no column.
-        top_k: How many leading columns :attr:`top_overlap` compares.
-        top_overlap: Share of the real model's top ``top_k`` columns that are also in the
-            synthetic model's top ``top_k`` (0..1).
+        top_k: How many leading drivers are compared (at most :data:`TOP_K`).
+        top_overlap: Share of the real model's top drivers that are also top drivers of the
+            synthetic model (0..1); a driver weighs at least :data:`DRIVER_SHARE` of its
+            model's largest importance.
         sentence: One plain sentence on what the comparison shows.
         rows: Rows used: ``real_train``, ``synthetic_train``, ``holdout``.
         notes: What was sampled or substituted, in plain sentences.
@@ -100,12 +110,12 @@ class ImportanceResult:
 
     @property
     def top_real(self) -> list[str]:
-        """The real model's top ``top_k`` columns, most important first."""
+        """The real model's top drivers (at most ``top_k``), most important first."""
         return _top(self.table, "real", self.top_k)
 
     @property
     def top_synthetic(self) -> list[str]:
-        """The synthetic model's top ``top_k`` columns, most important first."""
+        """The synthetic model's top drivers (at most ``top_k``), most important first."""
         return _top(self.table, "synthetic", self.top_k)
 
     def as_dict(self) -> dict[str, Any]:
@@ -137,8 +147,12 @@ def _finite(value: Any) -> float | None:
 
 
 def _top(table: pd.DataFrame, side: str, k: int) -> list[str]:
+    """The ``k`` leading drivers of one model (fewer when fewer columns weigh enough)."""
     ranked = table.sort_values(f"{side}_rank", kind="stable")
-    return [str(name) for name in ranked["column"].head(k)]
+    values = ranked[side].to_numpy(dtype=float)
+    largest = float(values.max()) if len(values) else 0.0
+    drivers = ranked["column"][(values > 0) & (values >= DRIVER_SHARE * largest)]
+    return [str(name) for name in drivers.head(k)]
 
 
 def _scorer(pair: ModelPair) -> tuple[str, Callable[[Any, pd.DataFrame, np.ndarray], float]]:
@@ -207,11 +221,15 @@ def _names(columns: list[str]) -> str:
     return ", ".join(columns)
 
 
-def _sentence(table: pd.DataFrame, agreement: float, top_k: int, overlap: float,
-              constant: bool, score: str) -> str:
+def _count(columns: list[str]) -> str:
+    return "driver is" if len(columns) == 1 else f"{len(columns)} drivers are"
+
+
+def _sentence(table: pd.DataFrame, agreement: float, top_k: int, constant: bool,
+              score: str) -> str:
     top_real = _top(table, "real", top_k)
     top_synth = _top(table, "synthetic", top_k)
-    if float(table["real"].max()) <= 0:
+    if not top_real:
         return (
             "The model trained on real data relies on no column (shuffling any of them does "
             "not lower its score), so there are no drivers to compare."
@@ -222,22 +240,33 @@ def _sentence(table: pd.DataFrame, agreement: float, top_k: int, overlap: float,
             f"relies on no column; real data's top drivers are {_names(top_real)}."
         )
     agreement_text = "" if math.isnan(agreement) else f" (rank agreement {agreement:.2f})"
+    # The real driver that lost the most weight, if it lost enough to matter.
+    drops = (table["real"] - table["synthetic"]).to_numpy(dtype=float)
+    lost_row = table.iloc[int(np.argmax(drops))]
+    lost = ""
+    if (float(np.max(drops)) >= LOST_DRIVER_DROP and str(lost_row["column"]) in top_real
+            and lost_row["synthetic"] < LOST_DRIVER_SHARE * lost_row["real"]):
+        lost = (f"'{lost_row['column']}' matters much less to it (importance "
+                f"{lost_row['synthetic']:.2f} vs {lost_row['real']:.2f} {_SCORE_WORDS[score]})")
     if set(top_real) == set(top_synth):
-        same = "the same top driver" if top_k == 1 else f"the same top {top_k} drivers"
+        count = len(top_real)
+        same = "the same top driver" if count == 1 else f"the same top {count} drivers"
+        if lost:
+            return (f"The model trained on synthetic data leans on the same top columns, "
+                    f"{_names(top_real)}{agreement_text}, but {lost}.")
         return (f"The synthetic data teaches {same} as real data: "
                 f"{_names(top_real)}{agreement_text}.")
+    if not top_synth:
+        theirs = "the model trained on synthetic data relies on no column"
+    else:
+        theirs = f"the synthetic data's {'is' if len(top_synth) == 1 else 'are'} " + _names(
+            top_synth)
     sentence = (
         f"The synthetic data teaches different drivers{agreement_text}: real data's top "
-        f"{top_k} are {_names(top_real)}; the synthetic data's are {_names(top_synth)}."
+        f"{_count(top_real)} {_names(top_real)}; {theirs}."
     )
-    drops = (table["real"] - table["synthetic"]).to_numpy(dtype=float)
-    lost = int(np.argmax(drops))
-    if drops[lost] >= LOST_DRIVER_DROP:
-        row = table.iloc[lost]
-        sentence += (
-            f" '{row['column']}' matters much less to the model trained on synthetic data "
-            f"(importance {row['synthetic']:.2f} vs {row['real']:.2f} {_SCORE_WORDS[score]})."
-        )
+    if lost:
+        sentence += f" {lost.replace('to it', 'to the model trained on synthetic data')}."
     return sentence
 
 
@@ -304,8 +333,8 @@ def importance_scores(
     agreement = _spearman(real_mean, synth_mean)
     top_k = min(TOP_K, len(columns))
     top_real, top_synth = _top(table, "real", top_k), _top(table, "synthetic", top_k)
-    overlap = len(set(top_real) & set(top_synth)) / top_k
-    sentence = _sentence(table, agreement, top_k, overlap, pair.synthetic_constant, score_name)
+    overlap = len(set(top_real) & set(top_synth)) / max(1, len(top_real))
+    sentence = _sentence(table, agreement, top_k, pair.synthetic_constant, score_name)
     report(1.0, "Importance done.")
     return ImportanceResult(
         target=pair.target, task=pair.task, score=score_name, table=table,
