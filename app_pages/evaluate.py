@@ -29,7 +29,7 @@ from core.workflow import (
     record_scores,
     run_timings,
 )
-from ui import caching, demo, state
+from ui import caching, demo, evidence, state
 from ui.widgets import (
     download_button,
     generate_rows,
@@ -162,9 +162,9 @@ if result.excluded_columns:
         f"{column} ({why})" for column, why in result.excluded_columns.items()))
 
 tab_names = ["Verdict", "Distributions", "Correlations", "Quality", "Utility", "Privacy",
-             "Record explorer", "Report"]
+             "Fairness", "Drivers", "Record explorer", "Report"]
 if table.planted is not None:
-    tab_names.insert(6, "Planted truth")
+    tab_names.insert(tab_names.index("Record explorer"), "Planted truth")
 # Keyed and stateful so a widget inside a tab (a column picker) reruns without jumping back
 # to the first tab; a click on a tab reruns the script and only the open tab is computed and
 # drawn. Pickers inside a tab keep their value while another tab is open.
@@ -318,6 +318,7 @@ def _quality() -> None:
         if figure is not None:
             st.markdown(f"**{glossary.name(QUALITY_PARTS[name])}** — {sentence}")
             show_chart(figure, key=f"eval_quality_{name}")
+    evidence.draw_ceiling(result)
 
 
 def _utility() -> None:
@@ -373,6 +374,8 @@ def _privacy() -> None:
     """Exact copies, closeness to training rows and the distance ratio."""
     privacy = result.privacy
     show_reading("privacy")
+    evidence.draw_epsilon(result)
+    st.subheader("Distances")
     cols = st.columns(3)
     for column, key, value in ((cols[0], "exact_copies", privacy.exact_match_rate),
                                (cols[1], "dcr_share", privacy.dcr_share),
@@ -385,6 +388,12 @@ def _privacy() -> None:
     show_chart(dcr_figure(privacy), key="eval_dcr")
     st.caption("Look at the left edge: orange piled up near 0, left of the blue, means "
                "synthetic rows sit on top of training rows (copying).")
+    evidence.draw_attacks(result)
+
+
+def _fairness() -> None:
+    """Outcome rates per group and fairness gaps, on the columns the user picks."""
+    evidence.draw_fairness(result, sample.key, schema, real_train, holdout, sample.frame)
 
 
 def _planted_truth() -> None:
@@ -482,6 +491,7 @@ def _report() -> None:
 
 DRAW = {"Verdict": _verdict, "Distributions": _distributions, "Correlations": _correlations,
         "Quality": _quality, "Utility": _utility, "Privacy": _privacy,
+        "Fairness": _fairness, "Drivers": lambda: evidence.draw_drivers(result),
         "Planted truth": _planted_truth, "Record explorer": _explorer, "Report": _report}
 for name, tab in tabs.items():
     if tab.open:

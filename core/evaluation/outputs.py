@@ -76,6 +76,7 @@ def build_metrics(
                           "class_shares": dict(sample.class_shares),
                           "rebalanced_column": sample.rebalanced_column},
         "timings": {key: round(value, 3) for key, value in timings.items()},
+        "evaluation_timings": dict(evaluation.timings),
         "versions": library_versions(),
     }
     if extra:

@@ -1,0 +1,257 @@
+"""The Evaluate page's evidence sections: real-data ceiling, attacks, fairness and drivers.
+
+Each function draws one part of an :class:`~core.evaluation.EvaluationResult` that
+:func:`core.evaluation.evaluate_all` measured; the sentences come from ``core``, built from
+the numbers. Kept out of the page script so the page stays a list of tabs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from core.data.schema import TableSchema
+from core.errors import EvaluationError
+from core.evaluation import EvaluationResult, glossary
+from core.evaluation.attacks import attack_figure
+from core.evaluation.ceiling import CEILING_SCORES, ceiling_figure, discriminator_figure
+from core.evaluation.fairness import fairness_figure, fairness_scores
+from core.evaluation.importance import importance_figure
+from core.evaluation.thresholds import ATTACK_RISK_FAIR, ATTACK_RISK_GOOD, epsilon_strength
+from ui import state
+from ui.widgets import md, show_chart
+
+# The ceiling's score names as the glossary calls them.
+_CEILING_TERMS = {"quality_score": "quality_score", "column_shapes": "column_shapes",
+                  "column_pair_score": "pair_score"}
+
+#: What the privacy evidence cannot prove, said wherever it is shown.
+PRIVACY_LIMITS = (
+    "These attacks are four particular attacks on samples of the rows, not every attack "
+    "there is: a low risk here is evidence, not proof. Only differential privacy (a "
+    "privacy budget ε set before training) limits what any attack can learn, and only for "
+    "what the model learned, not for columns faked or left out."
+)
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None or value != value else f"{value:.{digits}f}"
+
+
+def draw_ceiling(result: EvaluationResult) -> None:
+    """The headline scores next to what real never-seen rows score, and the tell-apart AUC."""
+    ceiling = result.ceiling
+    st.subheader("Against real rows the model never saw")
+    if ceiling is None:
+        st.info(f"Not measured: {result.skipped.get('ceiling', 'no held-out rows')}.",
+                icon=":material/info:")
+        return
+    st.markdown(
+        f"Even new real rows differ from the training rows by chance. So each score is "
+        f"also computed for **{ceiling.rows_compared:,} held-out real rows** (the "
+        "ceiling), beside as many synthetic rows, both against the same training rows."
+    )
+    columns = st.columns(len(CEILING_SCORES) + 1)
+    for column, name in zip(columns, CEILING_SCORES, strict=False):
+        key = _CEILING_TERMS[name]
+        synthetic = ceiling.synthetic_at_holdout_size.get(name, math.nan)
+        real = ceiling.holdout_ceiling.get(name, math.nan)
+        column.metric(glossary.name(key), glossary.fmt(key, synthetic),
+                      delta=f"ceiling {glossary.fmt(key, real)}", delta_color="off",
+                      help=f"{glossary.help_text(key)} {glossary.help_text('holdout_ceiling')}")
+    columns[-1].metric(glossary.name("discriminator_auc"),
+                       _number(ceiling.discriminator_auc),
+                       delta=f"real rows {_number(ceiling.holdout_discriminator_auc)}",
+                       delta_color="off", help=glossary.help_text("discriminator_auc"))
+    show_chart(ceiling_figure(ceiling), key="eval_ceiling")
+    for name in CEILING_SCORES:
+        if ceiling.sentences.get(name):
+            st.markdown(f"- {glossary.plain(ceiling.sentences[name])}")
+    show_chart(discriminator_figure(ceiling), key="eval_discriminator")
+    if ceiling.sentences.get("discriminator"):
+        st.markdown(glossary.plain(ceiling.sentences["discriminator"]))
+
+
+def draw_epsilon(result: EvaluationResult) -> None:
+    """The model's differential-privacy budget, or that it has none."""
+    strength = epsilon_strength(result.epsilon)
+    if strength is None:
+        st.caption(
+            "This model was trained without differential privacy, so it carries no formal "
+            "guarantee: the numbers below are the evidence. TabularARGN can be trained with "
+            "a privacy budget ε on the Train page."
+        )
+        return
+    delta = f", δ = {result.delta:.0e}" if result.delta else ""
+    st.success(
+        f"Trained with differential privacy: **ε = {result.epsilon:.2f}**{delta}, a "
+        f"{strength} formal guarantee. {glossary.help_text('epsilon')}",
+        icon=":material/shield:",
+    )
+
+
+def draw_attacks(result: EvaluationResult) -> None:
+    """Singling out, linking, inference and membership, each beyond the held-out baseline."""
+    st.subheader("Attacks")
+    attacks = result.attacks
+    if attacks is None:
+        st.info(f"Not measured: {result.skipped.get('attacks', 'the attacks could not run')}.",
+                icon=":material/info:")
+        return
+    st.markdown(
+        "An attacker holding the synthetic rows tries four things. Each attack is run "
+        "against real **training rows** and, as the baseline, against as many **held-out "
+        "rows** the model never saw: the **risk** is how much more often it works on the "
+        f"training rows (0 = no edge; up to {ATTACK_RISK_GOOD:.2f} reads good, up to "
+        f"{ATTACK_RISK_FAIR:.2f} fair)."
+    )
+    show_chart(attack_figure(attacks), key="eval_attacks")
+    for risk in attacks.risks:
+        low, high = risk.ci
+        st.markdown(f"- **{glossary.name(risk.name)}** — risk {_number(risk.risk)} "
+                    f"(95 % interval {_number(low)}–{_number(high)}): {risk.sentence}",
+                    help=glossary.help_text(risk.name))
+    st.dataframe(pd.DataFrame([{
+        "Attack": glossary.name(risk.name),
+        "Risk": risk.risk,
+        "Works on training rows": risk.attack_rate,
+        "Works on held-out rows": risk.control_rate,
+        "Random guessing": risk.baseline_rate,
+        "Attacks": risk.attacks,
+    } for risk in attacks.risks]), hide_index=True, width="stretch", column_config={
+        "Risk": st.column_config.NumberColumn(format="%.2f",
+                                              help=glossary.help_text("attack_risk")),
+        "Works on training rows": st.column_config.NumberColumn(format="percent"),
+        "Works on held-out rows": st.column_config.NumberColumn(format="percent"),
+        "Random guessing": st.column_config.NumberColumn(
+            format="percent", help="An attacker who guesses without the synthetic data: if "
+            "the attack does no better, it learned nothing."),
+    })
+    for note in attacks.notes:
+        st.caption(glossary.plain(note))
+    st.caption(PRIVACY_LIMITS)
+
+
+def _fairness_candidates(result: EvaluationResult) -> list[str]:
+    return [c for c in result.evaluated_columns if c != result.target]
+
+
+def draw_fairness(result: EvaluationResult, sample_key: str, schema: TableSchema,
+                  real_train: pd.DataFrame, holdout: pd.DataFrame,
+                  synthetic: pd.DataFrame) -> EvaluationResult:
+    """Outcome rates per group and the models' fairness gaps; the user picks the columns.
+
+    Returns:
+        The evaluation, with fairness re-measured on the picked columns when they changed
+        (kept in the session, so the report shows the same columns).
+    """
+    st.markdown(
+        "Does the synthetic data treat groups of people (by sex, age, nationality, …) the "
+        "way the real data does? For each **sensitive column**, the outcome is compared "
+        "group by group, and the models of the Utility tab are checked for gaps between "
+        "groups when trained on real vs on synthetic rows."
+    )
+    if result.target is None:
+        st.info(f"Not measured: {result.skipped.get('fairness', 'no target was chosen')}.",
+                icon=":material/info:")
+        return result
+    picked = st.multiselect(
+        "Sensitive columns", _fairness_candidates(result),
+        default=list(result.sensitive_columns), key=f"eval_sensitive_{sample_key}",
+        help=glossary.help_text("sensitive_column") + " Suggested from column names and "
+        "values; add or remove any.")
+    if tuple(picked) != result.sensitive_columns:
+        result = _refair(result, sample_key, picked, schema, real_train, holdout, synthetic)
+    fairness = result.fairness
+    if fairness is None:
+        st.info(f"Not measured: {result.skipped.get('fairness', 'pick a sensitive column')}.",
+                icon=":material/info:")
+        return result
+    st.markdown(f"Outcome: **{md(fairness.outcome)}**.")
+    for column, judged in fairness.columns.items():
+        st.markdown(f"#### {md(column)}")
+        badge = (":red-badge[gap widened]" if judged.widened
+                 else ":green-badge[no gap widened]")
+        st.markdown(f"{badge} {glossary.plain(judged.sentence)}")
+        show_chart(fairness_figure(fairness, column), key=f"eval_fair_{column}")
+        gaps = []
+        for key, values in (("demographic_parity", judged.demographic_parity),
+                            ("equalized_odds", judged.equalized_odds)):
+            if values is not None:
+                gaps.append({"Gap": glossary.name(key), "Trained on real": values.get("real"),
+                             "Trained on synthetic": values.get("synthetic")})
+        if gaps:
+            st.dataframe(pd.DataFrame(gaps), hide_index=True, width="stretch", column_config={
+                "Trained on real": st.column_config.NumberColumn(format="%.2f"),
+                "Trained on synthetic": st.column_config.NumberColumn(format="%.2f")})
+        if judged.gap_note:
+            st.caption(glossary.plain(judged.gap_note))
+    if fairness.gaps_skipped:
+        st.caption(glossary.plain(fairness.gaps_skipped))
+    for note in fairness.notes:
+        st.caption(glossary.plain(note))
+    return result
+
+
+def _refair(result: EvaluationResult, sample_key: str, picked: Sequence[str],
+            schema: TableSchema, real_train: pd.DataFrame, holdout: pd.DataFrame,
+            synthetic: pd.DataFrame) -> EvaluationResult:
+    skipped = dict(result.skipped)
+    fairness = None
+    if not picked:
+        skipped["fairness"] = "no sensitive column is picked"
+    elif result.utility is None:
+        return result
+    else:
+        with st.spinner("Comparing the groups…"):
+            try:
+                fairness = fairness_scores(real_train, holdout, synthetic, schema,
+                                           result.target, list(picked), seed=result.seed)
+                skipped.pop("fairness", None)
+            except EvaluationError as error:
+                skipped["fairness"] = str(error)
+    updated = dataclasses.replace(result, fairness=fairness, sensitive_columns=tuple(picked),
+                                  skipped=skipped)
+    state.put_evaluation(sample_key, updated)
+    return updated
+
+
+def draw_drivers(result: EvaluationResult) -> None:
+    """Which columns drive the models trained on real vs on synthetic rows."""
+    st.markdown(
+        "Does the synthetic data teach the same **drivers**? Each column's importance is how "
+        "much a model's score on held-out real rows drops when that column is shuffled; "
+        "the two models of the Utility tab are compared side by side."
+    )
+    importance = result.importance
+    if importance is None:
+        st.info(f"Not measured: {result.skipped.get('importance', 'no target was chosen')}.",
+                icon=":material/info:")
+        return
+    left, right = st.columns(2)
+    left.metric(glossary.name("rank_agreement"), _number(importance.rank_agreement),
+                help=glossary.help_text("rank_agreement"))
+    right.metric(f"Top {importance.top_k} drivers shared", f"{importance.top_overlap:.0%}"
+                 if importance.top_overlap == importance.top_overlap else "–")
+    st.markdown(glossary.plain(importance.sentence))
+    show_chart(importance_figure(importance), key="eval_importance")
+    table = importance.table[["column", "real", "synthetic", "real_rank", "synthetic_rank"]]
+    st.dataframe(table.rename(columns={
+        "column": "Column", "real": "Importance (trained on real)",
+        "synthetic": "Importance (trained on synthetic)", "real_rank": "Rank (real)",
+        "synthetic_rank": "Rank (synthetic)"}), hide_index=True, width="stretch",
+        column_config={
+            "Importance (trained on real)": st.column_config.NumberColumn(
+                format="%.3f", help=glossary.help_text("importance")),
+            "Importance (trained on synthetic)": st.column_config.NumberColumn(
+                format="%.3f", help=glossary.help_text("importance"))})
+    for note in importance.notes:
+        st.caption(glossary.plain(note))
+
+
+__all__ = ["PRIVACY_LIMITS", "draw_attacks", "draw_ceiling", "draw_drivers",
+           "draw_epsilon", "draw_fairness"]
