@@ -12,6 +12,8 @@ Sections:
   responsive  user B's page switches while user A's large evaluation runs (Chromium)
   peers    every studio synthesizer (Balanced), plain SDV Gaussian Copula, mostlyai-engine's
            TabularARGN and the real holdout, side by side on samples, public sets, a wide table
+  privacy  every synthesizer's attack risks and holdout-relative scores on the samples, and
+           quality, utility and attack risk against epsilon (the differential-privacy sweep)
 
 Each section writes bench/results/<section>.md; RESULTS.md is rebuilt from all of them.
 """
@@ -26,6 +28,8 @@ import sys
 from bench.common import ROOT, machine, ratio, run_child, table
 from bench.peers import PEER_DATASETS
 from bench.peers import section as section_peers
+from bench.privacy import PRIVACY_DATASETS
+from bench.privacy import section as section_privacy
 from bench.public import PUBLIC
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -268,7 +272,8 @@ def section_eval(args: argparse.Namespace) -> str:
 
 SECTIONS = {"synth": section_synth, "public": section_public, "deep": section_deep,
             "eval": section_eval, "scaling": section_scaling, "app": section_app,
-            "responsive": section_responsive, "peers": section_peers}
+            "responsive": section_responsive, "peers": section_peers,
+            "privacy": section_privacy}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -300,6 +305,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="peers section: cap deep models' and TabularARGN's training time")
     parser.add_argument("--peer-timeout", type=float, default=None, metavar="SECONDS",
                         help="peers section: stop a run still going after this long")
+    parser.add_argument("--privacy-datasets", nargs="*", choices=PRIVACY_DATASETS,
+                        help="privacy section: datasets (default: all shipped samples)")
+    parser.add_argument("--privacy-synthesizers", nargs="*", metavar="KEY",
+                        help="privacy section: synthesizer keys (default: all; none given "
+                             "skips the attacks table)")
+    parser.add_argument("--privacy-epsilons", nargs="*", type=float, metavar="EPSILON",
+                        help="privacy section: the sweep's epsilons, inf = no DP (default: "
+                             "1 3 10 inf; none given skips the sweep)")
+    parser.add_argument("--privacy-max-rows", type=int, default=None, metavar="ROWS",
+                        help="privacy section: use at most this many rows of each dataset")
+    parser.add_argument("--privacy-fit-limit", type=float, default=None, metavar="SECONDS",
+                        help="privacy section: cap deep models' training time")
+    parser.add_argument("--privacy-sweep-seconds", type=int, default=None, metavar="SECONDS",
+                        help="privacy section: each sweep fit's time limit")
+    parser.add_argument("--privacy-timeout", type=float, default=None, metavar="SECONDS",
+                        help="privacy section: stop a run still going after this long")
     args = parser.parse_args(argv)
     unknown = [name for name in args.sections if name not in SECTIONS]
     if unknown:
