@@ -165,3 +165,28 @@ def test_the_figure_puts_both_models_side_by_side(
     assert [trace.name for trace in figure.data] == ["Trained on real data",
                                                      "Trained on synthetic data"]
     assert list(figure.data[0].y)[-1] == "income"  # the top driver is drawn at the top
+
+
+def test_batched_shuffles_give_scikit_learns_numbers(
+    real: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.inspection import permutation_importance as sklearn_importance
+    from sklearn.metrics import balanced_accuracy_score
+
+    from core.evaluation.importance import permutation_importance
+
+    train, holdout = real
+    columns = ["income", "age", "tenure"]
+    model = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(
+        train[columns], train["approved"])
+    x, y = holdout[columns].reset_index(drop=True), holdout["approved"].to_numpy()
+
+    ours = permutation_importance(
+        model, x, y, lambda m, rows: m.predict(rows), balanced_accuracy_score,
+        n_repeats=4, seed=11)
+    theirs = sklearn_importance(model, x, y, scoring="balanced_accuracy", n_repeats=4,
+                                random_state=11)
+
+    np.testing.assert_allclose(ours[0], theirs.importances_mean, atol=1e-12)
+    np.testing.assert_allclose(ours[1], theirs.importances_std, atol=1e-12)
