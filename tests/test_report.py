@@ -124,9 +124,29 @@ def test_report_says_what_the_checks_do_not_show(page: str, result: EvaluationRe
     section = page[page.index('id="limits"'):page.index('id="scores"')]
     assert "What these checks do not show" in section
     assert "differential privacy" in section and "not a proof" in section
-    assert "attribute inference" in section and "linkage" in section.lower()
+    assert "inferring a hidden value" in section and "linking" in section.lower()
+    assert "this model was trained without it" in section  # no epsilon on this model
     assert f"{result.rows['real_train']:,} real training rows" in section
     assert "email" in section  # the faked column was never checked
+
+
+def test_report_shows_the_evidence_sections(page: str, result: EvaluationResult) -> None:
+    for section in ("section-ceiling", "section-attacks", "section-drivers"):
+        assert f'id="{section}"' in page
+    attacks = page[page.index('id="section-attacks"'):]
+    for risk in result.attacks.risks:
+        assert f"risk {risk.risk:.2f} (95 % interval" in attacks
+    assert f"{result.ceiling.discriminator_auc:.2f}" in page
+
+
+def test_a_dp_models_report_names_its_epsilon_and_what_it_covers(result: EvaluationResult
+                                                                 ) -> None:
+    import dataclasses
+
+    page = build_report(dataclasses.replace(result, epsilon=2.5, delta=1e-5), {})
+    section = page[page.index('id="limits"'):page.index('id="scores"')]
+    assert "ε = 2.50, δ = 1e-05 (moderate)" in section
+    assert "not the columns that were faked" in section
 
 
 def test_report_prints_cleanly(page: str) -> None:
@@ -196,7 +216,10 @@ def test_report_escapes_a_script_column_name(page: str) -> None:
 def test_report_contains_every_figure(page: str, result: EvaluationResult) -> None:
     scored = [s for s in result.columns if s.score == s.score]
     ids = [f"figure-column-{i}" for i in range(min(6, len(scored)))]
-    ids += ["figure-correlations", "figure-utility", "figure-dcr"]
+    ids += ["figure-correlations", "figure-utility", "figure-dcr", "figure-ceiling",
+            "figure-discriminator", "figure-attacks", "figure-drivers"]
+    ids += [f"figure-fairness-{i}" for i in range(len(result.fairness.columns)
+                                                   if result.fairness else 0)]
     for div_id in ids:
         assert f'id="{div_id}"' in page, div_id
         assert re.search(r'Plotly\.newPlot\(\s*"' + re.escape(div_id) + '"', page), div_id

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.evaluation import glossary
-from core.evaluation.thresholds import MIN_CLASS_ROWS, MIN_REAL_ROWS
+from core.evaluation.thresholds import MIN_CLASS_ROWS, MIN_REAL_ROWS, epsilon_strength
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -332,20 +332,16 @@ def _limits(result: EvaluationResult) -> str:
     real_rows = rows["real_train"] + rows["holdout"]
     excluded = ", ".join(f"'{name}'" for name in result.excluded_columns)
     items = [
-        ("No formal guarantee.",
-         "These are tests of this one sample against rules of thumb, not a proof. Only a "
-         "synthesizer trained with differential privacy puts a mathematical limit on what its "
-         "rows can reveal about any one person, and the studio's synthesizers are not trained "
-         "that way. A \"good\" privacy reading means no sign of copying was found, not that "
-         "none is possible."),
-        ("What the distance check cannot see.",
-         "The exact-copy and distance-to-closest-record checks only ask whether synthetic rows "
-         "sit on top of training rows. They cannot see attribute inference: if the data keeps "
-         "a strong pattern (say, everyone over 80 in one town has the same diagnosis), anyone "
-         "who knows a person's age and town can guess the diagnosis although no row was "
-         "copied. Nor linkage: joining these rows with other data (a public register, a "
-         "leaked file) may single out a person with a rare mix of values. A determined "
-         "attacker may also tell whether a given person was in the training data."
+        _guarantee(result),
+        ("What the privacy checks cannot see.",
+         "The exact-copy and distance checks only ask whether synthetic rows sit on top of "
+         "training rows. The four attacks (singling out, linking, inferring a hidden value, "
+         "telling members apart) go further, but they are particular attacks run on samples "
+         "of the rows, each against held-out rows as the baseline: an attacker with other "
+         "data (a public register, a leaked file) or a cleverer method may do better. A "
+         "strong pattern that holds for everyone (say, everyone over 80 in one town has the "
+         "same diagnosis) lets anyone guess a person's value from real statistics too; the "
+         "attacks count only what the synthetic rows add."
          + (f" Columns left out of every check: {excluded}." if excluded else "")),
         ("Small samples.",
          f"These numbers come from {rows['real_train']:,} real training rows, "
@@ -373,6 +369,25 @@ def _limits(result: EvaluationResult) -> str:
                    for head, text in items)
     return (f'<section id="limits" class="page"><h2>What these checks do not show</h2>'
             f'<ul class="limits">{body}</ul></section>')
+
+
+def _guarantee(result: EvaluationResult) -> tuple[str, str]:
+    """The limits item on formal guarantees: the model's ε, or that it has none."""
+    if result.epsilon is None:
+        return ("No formal guarantee.",
+                "These are tests of this one sample, not a proof. Only a synthesizer trained "
+                "with differential privacy (TabularARGN with a privacy budget ε, set on the "
+                "Train page or with --epsilon) puts a mathematical limit on what its rows can "
+                "reveal about any one person; this model was trained without it. A \"good\" "
+                "privacy reading means these checks found no leak, not that none is possible.")
+    delta = f", δ = {result.delta:.0e}" if result.delta else ""
+    return ("A formal guarantee, within its terms.",
+            f"The model was trained with differential privacy, ε = {result.epsilon:.2f}{delta} "
+            f"({epsilon_strength(result.epsilon)}): whatever an attacker does, one person's "
+            "row changes what the model learned by at most that budget. It covers the "
+            "model's training and the value ranges and categories it read (paid from the "
+            "same budget); not the columns that were faked or left out, not the schema "
+            "the user declared, and a person with several rows is protected less.")
 
 
 def build_report(
@@ -406,7 +421,11 @@ def build_report(
     Returns:
         The HTML text (write it with ``encoding="utf-8"``).
     """
+    from core.evaluation.attacks import attack_figure
+    from core.evaluation.ceiling import CEILING_SCORES, ceiling_figure, discriminator_figure
     from core.evaluation.charts import correlation_heatmaps, dcr_figure, utility_figure
+    from core.evaluation.fairness import fairness_figure
+    from core.evaluation.importance import importance_figure
 
     if title is None:
         title = (report_title(dataset, synthesizer or "synthesizer", preset or "default")
@@ -466,6 +485,26 @@ def build_report(
                       privacy.explanations.get("exact_match", "")))
     cards.append(card("dcr_share", privacy.dcr_share, privacy.explanations.get("dcr_share", "")))
     cards.append(card("nndr", privacy.nndr_median, privacy.explanations.get("nndr", "")))
+    ceiling = result.ceiling
+    if ceiling is not None:
+        synthetic_quality = ceiling.synthetic_at_holdout_size.get("quality_score")
+        real_quality = ceiling.holdout_ceiling.get("quality_score")
+        cards.append(_score_card(
+            f"{glossary.name('quality_score')} vs {glossary.name('holdout_ceiling').lower()}",
+            f"{glossary.fmt('quality_score', synthetic_quality)} / "
+            f"{glossary.fmt('quality_score', real_quality)}",
+            glossary.plain(ceiling.sentences.get("quality_score", ""))))
+        cards.append(_score_card(glossary.name("discriminator_auc"),
+                                 f"{ceiling.discriminator_auc:.2f}",
+                                 glossary.plain(ceiling.sentences.get("discriminator", ""))))
+    if result.attacks is not None:
+        worst = result.attacks.worst
+        cards.append(_score_card(f"Highest {glossary.name('attack_risk').lower()}",
+                                 f"{worst.risk:.2f}",
+                                 f"{glossary.name(worst.name)}: {worst.sentence}"))
+    if result.epsilon is not None:
+        cards.append(_score_card(glossary.name("epsilon"), f"{result.epsilon:.2f}",
+                                 glossary.help_text("epsilon")))
     parts.append('<section id="scores" class="page"><h2>The scores in detail</h2>'
                  '<div class="scores">' + "".join(cards) + "</div>")
     if result.notes:
@@ -484,6 +523,27 @@ def build_report(
     if utility is not None:
         figures.append(("utility", "figure-utility", utility_figure(utility)))
     figures.append(("privacy", "figure-dcr", dcr_figure(privacy)))
+    notes: dict[str, list[str]] = {}
+    if ceiling is not None:
+        figures.append(("ceiling", "figure-ceiling", ceiling_figure(ceiling)))
+        figures.append(("ceiling", "figure-discriminator", discriminator_figure(ceiling)))
+        notes["ceiling"] = [ceiling.sentences[name] for name in (*CEILING_SCORES,
+                                                                 "discriminator")
+                            if ceiling.sentences.get(name)]
+    if result.attacks is not None:
+        figures.append(("attacks", "figure-attacks", attack_figure(result.attacks)))
+        notes["attacks"] = [
+            f"{glossary.name(risk.name)}: risk {risk.risk:.2f} (95 % interval "
+            f"{risk.ci[0]:.2f}–{risk.ci[1]:.2f}). {risk.sentence}"
+            for risk in result.attacks.risks] + list(result.attacks.notes)
+    if result.fairness is not None:
+        for index, column in enumerate(result.fairness.columns):
+            figures.append(("fairness", f"figure-fairness-{index}",
+                            fairness_figure(result.fairness, column)))
+        notes["fairness"] = result.fairness.sentences + list(result.fairness.notes)
+    if result.importance is not None:
+        figures.append(("drivers", "figure-drivers", importance_figure(result.importance)))
+        notes["drivers"] = [result.importance.sentence, *result.importance.notes]
 
     rebalanced_note = (" This sample was shaped on purpose, so some columns differ by design."
                        if not result.design.plain else "")
@@ -499,9 +559,24 @@ def build_report(
                     "rows, then both are scored on the same held-out real rows."),
         "privacy": ("Privacy: distance to the closest training row",
                     glossary.plain(privacy.explanations.get("dcr", ""))),
+        "ceiling": ("Fidelity against real rows the model never saw",
+                    "Each score also computed for as many held-out real rows (the ceiling: "
+                    "what a perfect synthesizer could reach), and how well a classifier tells "
+                    "synthetic rows from real ones (0.5 = it cannot)."),
+        "attacks": ("Privacy: attacks",
+                    "Four attacks by someone holding the synthetic rows, each run against "
+                    "training rows and against as many held-out rows; the risk is the extra "
+                    "success on the training rows (0 = no edge). Evidence, not proof."),
+        "fairness": ("Fairness: groups of people",
+                     f"The outcome ({result.fairness.outcome if result.fairness else ''}) per "
+                     "group of each sensitive column, real vs synthetic, and whether models "
+                     "trained on synthetic rows treat groups more unequally."),
+        "drivers": ("Drivers: what the models rely on",
+                    "How much each column matters to the model trained on real rows vs the "
+                    "one trained on synthetic rows (permutation importance on held-out rows)."),
     }
     current = None
-    for section, div_id, figure in figures:
+    for position, (section, div_id, figure) in enumerate(figures):
         if section != current:
             if current is not None:
                 parts.append("</div></section>" if current == "columns" else "</section>")
@@ -513,8 +588,11 @@ def build_report(
             current = section
         parts.append(f'<div class="figure">{figure_div(figure, div_id)}</div>')
         if section == "utility" and utility is not None and utility.notes:
+            notes.setdefault("utility", list(utility.notes))
+        last_of_section = all(other != section for other, _, _ in figures[position + 1:])
+        if last_of_section and notes.get(section):
             parts.append('<ul class="notes">' + "".join(
-                f"<li>{_escape(glossary.plain(note))}</li>" for note in utility.notes
+                f"<li>{_escape(glossary.plain(note))}</li>" for note in notes[section]
             ) + "</ul>")
     if current is not None:
         parts.append("</div></section>" if current == "columns" else "</section>")
