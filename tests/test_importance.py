@@ -190,3 +190,21 @@ def test_batched_shuffles_give_scikit_learns_numbers(
 
     np.testing.assert_allclose(ours[0], theirs.importances_mean, atol=1e-12)
     np.testing.assert_allclose(ours[1], theirs.importances_std, atol=1e-12)
+
+
+def test_a_swap_of_the_weakest_driver_reads_as_mostly_the_same() -> None:
+    from core.evaluation.importance import _ranks, _sentence
+
+    real = np.array([0.30, 0.15, 0.05, 0.01])
+    synthetic = np.array([0.28, 0.16, 0.03, 0.04])
+    table = pd.DataFrame({
+        "column": ["income", "age", "term", "tenure"], "real": real, "synthetic": synthetic,
+        "real_std": np.full(4, 0.002), "synthetic_std": np.full(4, 0.002),
+        "real_rank": _ranks(real), "synthetic_rank": _ranks(synthetic),
+    })
+
+    sentence = _sentence(table, 0.4, 3, False, "roc_auc")
+
+    assert sentence.startswith("The synthetic data teaches mostly the same drivers")
+    assert "income, age lead in both; real data's next is term, the synthetic data's tenure" \
+        in sentence

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.schema import TableSchema
-from core.evaluation._common import single_threaded_native_code
+from core.evaluation._common import sample_rows, single_threaded_native_code
 from core.evaluation._model_pair import ModelPair, fit_model_pair
 from core.progress import ProgressCallback, null_progress
 
@@ -46,6 +46,7 @@ __all__ = [
     "MAX_IMPORTANCE_ROWS",
     "MAX_TRAIN_ROWS",
     "MIN_IMPORTANCE_ROWS",
+    "MIN_ROWS_PER_CLASS",
     "N_REPEATS",
     "PERMUTED_ROW_BUDGET",
     "TOP_K",
@@ -61,14 +62,20 @@ MAX_TRAIN_ROWS = 10_000
 MAX_IMPORTANCE_ROWS = 1_000
 #: The held-out sample never shrinks below this many rows (wide tables).
 MIN_IMPORTANCE_ROWS = 200
+#: The held-out sample keeps up to this many rows of every class (all of a rare class's rows
+#: when it has fewer): ROC-AUC does not depend on class shares, but its noise does.
+MIN_ROWS_PER_CLASS = 200
+#: Bound on the held-out rows read before the importance sample is drawn.
+_MAX_HOLDOUT_ROWS = 20_000
 #: Shuffles per column (the importance is their mean drop in score).
 N_REPEATS = 5
 #: Bound on columns × repeats × held-out rows predicted per model (keeps wide tables fast).
 PERMUTED_ROW_BUDGET = 60_000
 #: How many leading drivers the overlap and the sentence compare.
 TOP_K = 3
-#: A column is a driver of a model when its importance is positive and at least this share
-#: of that model's largest importance (a column ranked third with almost no weight is none).
+#: A column is a driver of a model when its importance is at least this share of that
+#: model's largest importance and above the spread of its own shuffles (a column ranked
+#: third with almost no weight, or with a drop that is shuffle noise, is none).
 DRIVER_SHARE = 0.1
 #: A driver is named as lost when its importance falls by at least this much (in score
 #: points) and to below :data:`LOST_DRIVER_SHARE` of its real importance.
@@ -153,8 +160,10 @@ def _top(table: pd.DataFrame, side: str, k: int) -> list[str]:
     """The ``k`` leading drivers of one model (fewer when fewer columns weigh enough)."""
     ranked = table.sort_values(f"{side}_rank", kind="stable")
     values = ranked[side].to_numpy(dtype=float)
+    spread = ranked[f"{side}_std"].to_numpy(dtype=float)
     largest = float(values.max()) if len(values) else 0.0
-    drivers = ranked["column"][(values > 0) & (values >= DRIVER_SHARE * largest)]
+    drivers = ranked["column"][(values > 0) & (values >= DRIVER_SHARE * largest)
+                               & (values > spread)]
     return [str(name) for name in drivers.head(k)]
 
 
@@ -304,6 +313,17 @@ def _sentence(table: pd.DataFrame, agreement: float, top_k: int, constant: bool,
                     f"{_names(top_real)}{agreement_text}, but {lost}.")
         return (f"The synthetic data teaches {same} as real data: "
                 f"{_names(top_real)}{agreement_text}.")
+    shared = [name for name in top_real if name in top_synth]
+    if (not lost and top_real[0] in top_synth and len(shared) >= 2
+            and len(shared) >= len(top_real) - 1):  # only the weakest driver differs
+        only_real = [name for name in top_real if name not in shared]
+        only_synth = [name for name in top_synth if name not in shared]
+        return (
+            f"The synthetic data teaches mostly the same drivers as real data"
+            f"{agreement_text}: {_names(shared)} lead in both; real data's next is "
+            f"{_names(only_real) or 'none'}, the synthetic data's "
+            f"{_names(only_synth) or 'none'}."
+        )
     if not top_synth:
         theirs = "the model trained on synthetic data relies on no column"
     else:
@@ -354,18 +374,23 @@ def importance_scores(
     report = progress or null_progress
     report(0.0, "Training models on real and synthetic rows…")
     pair = fit_model_pair(real_train, holdout, synthetic, schema, target, seed=seed,
-                          max_train_rows=MAX_TRAIN_ROWS, max_test_rows=MAX_IMPORTANCE_ROWS)
+                          max_train_rows=MAX_TRAIN_ROWS, max_test_rows=_MAX_HOLDOUT_ROWS)
     columns = list(pair.feature_columns)
     budget_rows = PERMUTED_ROW_BUDGET // max(1, len(columns) * N_REPEATS)
-    keep = min(len(pair.features), max(MIN_IMPORTANCE_ROWS, budget_rows))
-    notes = list(pair.notes)
+    keep = min(MAX_IMPORTANCE_ROWS, max(MIN_IMPORTANCE_ROWS, budget_rows))
+    # The pair's note on sampling held-out rows gives way to the one below.
+    notes = [note for note in pair.notes if "held-out rows" not in note or "sample" not in note]
     features, truth = pair.features, pair.truth
     if keep < len(features):
-        chosen = np.sort(np.random.default_rng(seed + 3).choice(len(features), keep,
-                                                                replace=False))
-        features, truth = features.iloc[chosen], truth[chosen]
-        notes.append(f"Importance was measured on {keep:,} of the held-out rows "
-                     f"({len(columns)} columns × {N_REPEATS} shuffles each).")
+        classes = pd.Series(truth) if pair.task == "classification" else None
+        per_class = min(MIN_ROWS_PER_CLASS, keep // max(1, len(pair.classes)))
+        chosen = sample_rows(pd.DataFrame({"position": np.arange(len(features))}), keep,
+                             seed + 3, classes, per_class)["position"].to_numpy()
+        notes.append(f"Importance was measured on a seeded sample of {len(chosen):,} of "
+                     f"{len(holdout):,} held-out rows ({len(columns)} columns × {N_REPEATS} "
+                     "shuffles each; every class keeps up to "
+                     f"{MIN_ROWS_PER_CLASS} rows).")
+        features, truth = features.iloc[chosen].reset_index(drop=True), truth[chosen]
     scorer = _scorer(pair)
     score_name = scorer[0]
     report(0.3, "Shuffling columns for the model trained on real rows…")
