@@ -18,9 +18,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from core.errors import StudioError
+
+if TYPE_CHECKING:
+    from core.data.table import StudioTable
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -81,6 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--delta", type=float,
                      help="with --epsilon: the small chance δ that the guarantee fails "
                      "(default: 1e-5, lower for more than 10,000 rows)")
+    run.add_argument("--sensitive-columns",
+                     help="comma-separated columns to judge fairness on (sex, age band, "
+                     "nationality, ...); default: the ones suggested by name and value, "
+                     "'none' to skip")
     run.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
     run.add_argument("--sheet", help="Excel sheet to read (default: first with data)")
     run.add_argument("--excel-safe-csv", action="store_true",
@@ -89,6 +96,23 @@ def _parser() -> argparse.ArgumentParser:
                      "formulas, and end rows with CRLF (numbers are left alone; default: "
                      "plain CSV)")
     return parser
+
+
+def _sensitive_columns(value: str | None, table: StudioTable) -> list[str] | None:
+    """``--sensitive-columns``: None (suggest them), [] for 'none', else checked names."""
+    if value is None:
+        return None
+    if value.strip().lower() == "none":
+        return []
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    modelled = set(table.schema.modelled_columns)
+    unknown = [name for name in names if name not in modelled]
+    if unknown:
+        raise StudioError(
+            f"--sensitive-columns: {', '.join(repr(n) for n in unknown)} "
+            f"{'is' if len(unknown) == 1 else 'are'} not a modelled column of the data "
+            f"(modelled: {', '.join(sorted(modelled))}).")
+    return names
 
 
 class _StderrProgress:
@@ -181,6 +205,7 @@ def run(args: argparse.Namespace) -> int:
     for column in table.schema.columns:
         if column.note:
             progress.log(f"  {column.name}: {column.sdtype}, {column.action} — {column.note}")
+    sensitive = _sensitive_columns(args.sensitive_columns, table)
     split = SplitSpec(seed=args.seed, target=table.target)
     registry = ModelRegistry()
     started = time.monotonic()
@@ -195,7 +220,8 @@ def run(args: argparse.Namespace) -> int:
         compare_budget = max(budget - before - outputs_reserve, 0.0)
         results = auto_compare(table, compare_budget, seed=args.seed, device=args.device,
                                split=split, rows=args.rows, registry=registry,
-                               progress=progress, log=progress.log, **privacy)
+                               progress=progress, log=progress.log,
+                               sensitive_columns=sensitive, **privacy)
         compare_seconds = time.monotonic() - started
         board = leaderboard_rows(results)
         for line in leaderboard_lines(board):
@@ -247,7 +273,7 @@ def run(args: argparse.Namespace) -> int:
                                args.budget * 0.8)
         run_result = run_model(table, request, registry, fit_in_process(registry, device),
                                args.rows, args.seed, progress=scaled(progress, 0.05, 1.0),
-                               log=progress.log)
+                               log=progress.log, sensitive_columns=sensitive)
         record, sample, evaluation = run_result.record, run_result.sample, run_result.evaluation
         timings = dict(run_result.timings)
         extra = {"selection": {"score": round(selection_score(evaluation)[1], 4)}}

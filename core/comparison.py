@@ -352,6 +352,7 @@ def compare(
     slow: Sequence[tuple[str, str]] = (),
     clock: Callable[[], float] = time.monotonic,
     privacy: Mapping[str, Any] | None = None,
+    sensitive_columns: Sequence[str] | None = None,
 ) -> list[CandidateResult]:
     """Train, sample and evaluate candidates in order, within ``budget`` seconds.
 
@@ -370,7 +371,8 @@ def compare(
     Each candidate is :func:`run_model`. Fits run on ``resolved_device`` when a job backend
     gives one (default: ``device`` resolved on this machine). ``clock`` measures the budget
     (injectable for tests). ``privacy`` (``epsilon``, ``delta``) trains every candidate with
-    differential privacy; give only DP-capable candidates then.
+    differential privacy; give only DP-capable candidates then. ``sensitive_columns`` are the
+    columns fairness is judged on (None: the suggested ones).
     """
     registry = registry or ModelRegistry()
     report = progress or null_progress
@@ -440,7 +442,8 @@ def compare(
         step = scaled(report, index / len(queue), (index + 1) / len(queue))
         candidate_started = clock()
         try:
-            run = run_model(table, request, registry, fit, rows, seed, progress=step, log=say)
+            run = run_model(table, request, registry, fit, rows, seed, progress=step, log=say,
+                            sensitive_columns=sensitive_columns)
         except StudioError as error:
             result.reason = f"failed: {error}"
         else:

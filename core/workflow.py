@@ -388,6 +388,7 @@ def evaluate_model(
     rows: int | None = None,
     seed: int = 0,
     progress: ProgressCallback | None = None,
+    sensitive_columns: Sequence[str] | None = None,
 ) -> tuple[GeneratedSample, EvaluationResult]:
     """Sample from a model and evaluate the rows against its own split.
 
@@ -398,11 +399,13 @@ def evaluate_model(
         rows: Rows to generate (default: as many as the real training part).
         seed: Sampling and evaluation seed.
         progress: Progress callback (sampling 0–20 %, evaluation 20–100 %).
+        sensitive_columns: Columns to judge fairness on (None: the suggested ones).
     """
     real_train, holdout = model_parts(table, record)
     sample = sample_model(synthesizer, record, rows, seed, progress=scaled(progress, 0.0, 0.2))
     evaluation = evaluate_sample(record, sample, real_train, holdout, seed,
-                                 progress=scaled(progress, 0.2, 1.0))
+                                 progress=scaled(progress, 0.2, 1.0),
+                                 sensitive_columns=sensitive_columns)
     return sample, evaluation
 
 
@@ -460,6 +463,7 @@ def run_model(
     seed: int = 0,
     progress: ProgressCallback | None = None,
     log: Callable[[str], None] | None = None,
+    sensitive_columns: Sequence[str] | None = None,
 ) -> Run:
     """Train or reuse, sample, evaluate and record one request.
 
@@ -472,6 +476,7 @@ def run_model(
         seed: Sampling and evaluation seed.
         progress: Progress callback (fit 0–60 %, sampling and evaluation 60–100 %).
         log: Free-form lines (what is being trained, or that a model was reused).
+        sensitive_columns: Columns to judge fairness on (None: the suggested ones).
 
     Raises:
         StudioError: Training, sampling or evaluation failed (the message says why).
@@ -495,7 +500,8 @@ def run_model(
     started = time.monotonic()
     record = trained.record
     sample, evaluation = evaluate_model(table, record, load_synthesizer(registry, record.model_id),
-                                        rows, seed, progress=scaled(report, 0.6, 1.0))
+                                        rows, seed, progress=scaled(report, 0.6, 1.0),
+                                        sensitive_columns=sensitive_columns)
     record = record_scores(registry, record, evaluation) or record
     return Run(record, sample, evaluation, trained.reused,
                run_timings(record, sample, evaluation, fitted=not trained.reused),

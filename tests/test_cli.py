@@ -41,8 +41,19 @@ def test_run_writes_the_three_files_with_documented_keys(tmp_path):
     assert set(utility) >= {"real", "synthetic", "ratio", "per_model"}
     assert len(utility["per_model"]) == 3 and 0 < utility["ratio"] < 1.5
     privacy = metrics["privacy"]
-    assert set(privacy) == {"exact_match_rate", "dcr_share", "nndr_median"}
+    assert set(privacy) >= {"exact_match_rate", "dcr_share", "nndr_median", "attacks",
+                            "epsilon"}
     assert privacy["exact_match_rate"] < 0.01 and 0.3 < privacy["dcr_share"] < 0.7
+    assert set(privacy["attacks"]) == {"singling_out", "linkability", "inference", "membership"}
+    for attack in privacy["attacks"].values():
+        low, high = attack["ci"]
+        assert 0 <= low <= attack["risk"] <= high <= 1
+    assert privacy["epsilon"] is None  # not a differentially private model
+    fidelity = metrics["fidelity"]
+    assert 0.5 < fidelity["holdout_ceiling"]["quality_score"] <= 1
+    assert 0.0 <= fidelity["discriminator_auc"] <= 1.0
+    assert metrics["fairness"]["columns"].keys() == {"age"}  # suggested by name
+    assert -1 <= metrics["importance_agreement"]["rank_agreement"] <= 1
     assert set(metrics["timings"]) >= {"fit_s", "sample_s", "evaluate_s"}
     assert {"sdv", "sdmetrics", "torch"} <= set(metrics["versions"])
     report = (out / "report.html").read_text()
@@ -58,6 +69,7 @@ def test_run_writes_the_three_files_with_documented_keys(tmp_path):
         (["--epochs", "5"], "--epochs applies to deep models"),
         (["--device", "cuda"], "asked for 'cuda'"),
         (["--rows", "0"], "--rows must be at least 1"),
+        (["--sensitive-columns", "age,shoe_size"], "'shoe_size' is not a modelled column"),
     ],
 )
 def test_bad_input_exits_non_zero_with_one_line(tmp_path, arguments, expected):
