@@ -70,14 +70,20 @@ def _workspaces() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def trained(table):
+def trained(table, tmp_path_factory):
     registry = ModelRegistry()
     progress = []
-    before = _workspaces()
-    record = run_training(_request(table, device="cpu"), table.frame, registry=registry,
-                          listener=lambda p: progress.append(
-                              (p.stage, p.epoch, {k: list(v) for k, v in p.losses.items()})))
-    return record, registry, progress, _workspaces() - before
+    # A private temporary folder: other processes' fits on this machine come and go in /tmp.
+    saved, tempfile.tempdir = tempfile.tempdir, str(tmp_path_factory.mktemp("argn_tmp"))
+    try:
+        before = _workspaces()
+        record = run_training(_request(table, device="cpu"), table.frame, registry=registry,
+                              listener=lambda p: progress.append(
+                                  (p.stage, p.epoch, {k: list(v) for k, v in p.losses.items()})))
+        left = _workspaces() - before
+    finally:
+        tempfile.tempdir = saved
+    return record, registry, progress, left
 
 
 def test_it_fits_and_samples_a_mixed_table_with_epoch_progress_and_losses(table, trained):
@@ -141,7 +147,10 @@ def test_same_seed_same_rows_after_a_pickle_round_trip_and_in_another_process(
     pd.testing.assert_frame_equal(there, pd.read_csv(tmp_path / "here.csv"))
 
 
-def test_cancel_stops_the_fit_saves_nothing_and_leaves_no_workspace(table):
+def test_cancel_stops_the_fit_saves_nothing_and_leaves_no_workspace(table, tmp_path,
+                                                                     monkeypatch):
+    # A private temporary folder: other processes' fits on this machine come and go in /tmp.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     registry = ModelRegistry()
     request = _request(table, seed=11, device="cpu", epochs=50)
     epochs_seen = []
