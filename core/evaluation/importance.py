@@ -382,7 +382,9 @@ def importance_scores(
     notes = [note for note in pair.notes if "held-out rows" not in note or "sample" not in note]
     features, truth = pair.features, pair.truth
     if keep < len(features):
-        classes = pd.Series(truth) if pair.task == "classification" else None
+        # Text labels: sample_rows fills missing labels, which warns on integer codes.
+        classes = (pd.Series(truth.astype(str), dtype=object)
+                   if pair.task == "classification" else None)
         per_class = min(MIN_ROWS_PER_CLASS, keep // max(1, len(pair.classes)))
         chosen = sample_rows(pd.DataFrame({"position": np.arange(len(features))}), keep,
                              seed + 3, classes, per_class)["position"].to_numpy()
