@@ -161,7 +161,7 @@ def selection_score(evaluation: EvaluationResult) -> tuple[bool, float, str]:
         chance = (f", {privacy.holdout_exact_match_rate:.1%} by chance"
                   if privacy.holdout_exact_match_rate >= 0.005 else "")
         attack = ("" if worst_attack is None
-                  else f", {ATTACK_NAMES[worst_attack[0]]} risk {worst_attack[1]:.2f}")
+                  else f", {ATTACK_NAMES[worst_attack[0]]} risk at least {worst_attack[1]:.2f}")
         reason += (f"; fails the privacy guard (exact copies {privacy.exact_match_rate:.1%}"
                    f"{chance}, DCR share {privacy.dcr_share:.2f}{attack})")
     return eligible, score, reason

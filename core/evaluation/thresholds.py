@@ -21,6 +21,8 @@ privacy: attacks       highest attack risk ≤ 0.05       highest attack risk �
 The privacy reading is the worse of its two rows: distances (copies, DCR share) and attacks
 (:mod:`core.evaluation.attacks`: singling-out, linkability, inference and membership risk,
 each what the synthetic rows let an attacker do beyond what never-seen real rows allow).
+An attack counts with the low end of its 95 % interval (what it demonstrably gained): a
+small sample's point estimate swings by chance (:func:`core.evaluation.verdict.highest_attack`).
 A differential-privacy ε (:data:`EPSILON_STRONG`, :data:`EPSILON_WEAK`) is named in the
 reading as the formal guarantee it is, but never lifts a level the evidence lowered: ε bounds
 what any attack can learn, the attacks measure what these particular ones did.
