@@ -26,7 +26,7 @@ from tests.helpers import make_people, shown
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 PAGES = ["app_pages/data.py", "app_pages/train.py", "app_pages/generate.py",
-         "app_pages/evaluate.py", "app_pages/compare.py"]
+         "app_pages/evaluate.py", "app_pages/compare.py", "app_pages/privacy_budget.py"]
 DATASET = "studio.dataset"
 MODEL = "studio.current_model"
 JOB = "studio.current_job"
@@ -122,7 +122,7 @@ def test_every_page_opens_without_a_dataset(page):
     at = open_app()
     at.switch_page(page).run()
     assert not at.exception
-    assert at.title[0].value == Path(page).stem.capitalize()
+    assert at.title[0].value == Path(page).stem.replace("_", " ").capitalize()
     if page != "app_pages/data.py":
         assert "Load or fake a dataset first." in texts(at.info)
 

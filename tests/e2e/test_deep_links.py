@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.helpers import assert_no_exception, main, open_app, sidebar
 
 ROOT = Path(__file__).resolve().parents[2]
-NAVIGATION = ["Data", "Train", "Generate", "Evaluate", "Compare", "Glossary"]
+NAVIGATION = ["Data", "Train", "Generate", "Evaluate", "Compare", "Privacy budget", "Glossary"]
 # What legacy auto-navigation would list: the script names, the router's included.
 LEGACY_NAMES = ["app", "data", "train", "generate", "evaluate", "compare"]
 # What ui/sidebar.py draws on every page for a new session.
@@ -33,7 +33,8 @@ APP_TITLE = "Synthetic Data Studio"  # st.set_page_config in app.py; legacy mode
 @pytest.mark.parametrize(
     ("path", "title"),
     [("/train", "Train"), ("/generate", "Generate"), ("/evaluate", "Evaluate"),
-     ("/compare", "Compare"), ("/glossary", "Glossary"), ("/", "Data")],
+     ("/compare", "Compare"), ("/privacy_budget", "Privacy budget"), ("/glossary", "Glossary"),
+     ("/", "Data")],
 )
 def test_a_deep_link_opened_first_on_a_fresh_server_shows_the_studio(
     studio_factory, page: Page, path: str, title: str
