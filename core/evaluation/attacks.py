@@ -21,7 +21,8 @@ would give, not from the training rows leaking, so every risk is the excess over
   :data:`MAX_POPULATION_ROWS`): a query picks out one row of a smaller set more easily by
   chance alone, and anonymeter's correction for unequal sizes fits the number of queries
   rather than of successes (with a correction fitted here instead, real rows the model never
-  saw, used as the "synthetic" data, still read 0.15–0.20 on loans; at equal sizes 0.02). A copied row is caught when its source is among the attacked rows.
+  saw, used as the "synthetic" data, still read 0.15–0.20 on loans; at equal sizes 0.02).
+  A copied row is caught when its source is among the attacked rows.
   Its random-query baseline is anonymeter's, drawn here with the values in a fixed order
   (anonymeter lists them in polars' unspecified order, so the same seed varied).
 * **Linkability** — anonymeter's method: the evaluated columns are split into two halves,

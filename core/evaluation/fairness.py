@@ -54,6 +54,7 @@ from core.evaluation._common import (
     single_threaded_native_code,
 )
 from core.evaluation._model_pair import ModelPair, fit_model_pair, target_task
+from core.evaluation.thresholds import FAIRNESS_GAP_TOLERANCE, FAIRNESS_MEAN_GAP_TOLERANCE
 from core.progress import ProgressCallback, null_progress
 
 if TYPE_CHECKING:
@@ -86,12 +87,6 @@ MIN_CLASS_ROWS_PER_GROUP = 5
 MAX_GROUPS = 8
 #: Number and date columns are cut into this many quantile bands of the real values.
 N_BANDS = 4
-#: Judging number (a threshold, kept here until thresholds.py takes it): a gap between
-#: groups (in shares, 0..1) counts as widened when the synthetic one exceeds the real one
-#: by more than this (and more than the sampling noise).
-FAIRNESS_GAP_TOLERANCE = 0.05
-#: The same for a number target's group averages, in standard deviations of the target.
-FAIRNESS_MEAN_GAP_TOLERANCE = 0.1
 #: Bound on the rows each model trains on (seeded sample, stratified on the class).
 MAX_TRAIN_ROWS = 10_000
 #: Bound on the held-out rows the models' gaps are measured on.

@@ -34,6 +34,7 @@ import pandas as pd
 from core.data.schema import TableSchema
 from core.evaluation._common import sample_rows, single_threaded_native_code
 from core.evaluation._model_pair import ModelPair, fit_model_pair
+from core.evaluation.thresholds import DRIVER_SHARE, LOST_DRIVER_DROP, LOST_DRIVER_SHARE
 from core.progress import ProgressCallback, null_progress
 
 if TYPE_CHECKING:
@@ -73,15 +74,6 @@ N_REPEATS = 5
 PERMUTED_ROW_BUDGET = 60_000
 #: How many leading drivers the overlap and the sentence compare.
 TOP_K = 3
-#: A column is a driver of a model when its importance is at least this share of that
-#: model's largest importance and above the spread of its own shuffles (a column ranked
-#: third with almost no weight, or with a drop that is shuffle noise, is none).
-DRIVER_SHARE = 0.1
-#: A driver is named as lost when its importance falls by at least this much (in score
-#: points) and to below :data:`LOST_DRIVER_SHARE` of its real importance.
-LOST_DRIVER_DROP = 0.02
-#: See :data:`LOST_DRIVER_DROP`.
-LOST_DRIVER_SHARE = 0.5
 
 
 @dataclass(frozen=True, eq=False)

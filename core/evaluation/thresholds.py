@@ -59,6 +59,11 @@ __all__ = [
     "CANARY_NEAR_RATIO",
     "CLASS_SHARE_FACTOR",
     "CLASS_SHARE_MIN_CHANGE",
+    "DRIVER_SHARE",
+    "FAIRNESS_GAP_TOLERANCE",
+    "FAIRNESS_MEAN_GAP_TOLERANCE",
+    "LOST_DRIVER_DROP",
+    "LOST_DRIVER_SHARE",
     "FIDELITY_FAIR",
     "FIDELITY_GOOD",
     "LEVELS",
@@ -138,6 +143,23 @@ PLANTED_SHARE_TOLERANCE = (0.35, 0.01)
 #: A canary "reappears" when a synthetic row is an exact copy, or is nearer to it than this
 #: fraction of the distance to its nearest other real row (one category apart is distance 1).
 CANARY_NEAR_RATIO = 0.5
+
+#: Fairness (core/evaluation/fairness.py): a gap between groups (in shares, 0..1) counts as
+#: widened when the synthetic one exceeds the real one by more than this (and more than the
+#: sampling noise, 2/√n of the smallest group compared).
+FAIRNESS_GAP_TOLERANCE = 0.05
+#: The same for a number target's group averages, in standard deviations of the target.
+FAIRNESS_MEAN_GAP_TOLERANCE = 0.1
+
+#: A column is a driver of a model when its importance is at least this share of that
+#: model's largest importance and above the spread of its own shuffles (a column ranked
+#: third with almost no weight, or with a drop that is shuffle noise, is none).
+DRIVER_SHARE = 0.1
+#: A driver is named as lost when its importance falls by at least this much (in score
+#: points) and to below :data:`LOST_DRIVER_SHARE` of its real importance.
+LOST_DRIVER_DROP = 0.02
+#: See :data:`LOST_DRIVER_DROP`.
+LOST_DRIVER_SHARE = 0.5
 
 #: Compare's privacy guard: the "fair" privacy limits, so eligible means acceptable privacy.
 MAX_EXCESS_EXACT_MATCH_RATE, MAX_DCR_SHARE = PRIVACY_FAIR
