@@ -154,11 +154,13 @@ if skipped:
         f"**{row['title']} · {row['preset']}**, {row['reason'].removeprefix('skipped: ')}"
         for row in skipped) + ".")
 columns = ["title", "preset", "status", "epochs", "quality", "utility_ratio",
-           "exact_match_rate", "dcr_share", "privacy", "fit_s", "score", "eligible", "reason"]
+           "exact_match_rate", "dcr_share", "attack_risk", "epsilon", "privacy", "fit_s", "score",
+           "eligible", "reason"]
 board = pd.DataFrame(rows).reindex(columns=columns)
 # Leaderboard column → glossary term: the same name, meaning and format as on Evaluate.
 _GLOSSARY_COLUMNS = {"quality": "quality_score", "utility_ratio": "utility_ratio",
-                     "exact_match_rate": "exact_copies", "dcr_share": "dcr_share"}
+                     "exact_match_rate": "exact_copies", "dcr_share": "dcr_share",
+                     "attack_risk": "attack_risk", "epsilon": "epsilon"}
 
 
 def _glossary_column(term: str) -> st.column_config.NumberColumn:

@@ -491,6 +491,12 @@ def auto_compare(table: StudioTable, budget: float = AUTO_BUDGET_SECONDS, *,
     return compare(table, fast, budget, slow=slow, privacy=privacy, **options)
 
 
+def _surest_attack(evaluation: EvaluationResult | None) -> float | None:
+    """The attack risk the privacy guard counts (the low end of the surest one's interval)."""
+    worst = None if evaluation is None else highest_attack(evaluation.attacks)
+    return None if worst is None else round(worst[1], 4)
+
+
 def leaderboard_rows(results: Sequence[CandidateResult]) -> list[dict[str, Any]]:
     """The comparison as JSON-able rows, best first, the recommended one flagged.
 
@@ -513,6 +519,8 @@ def leaderboard_rows(results: Sequence[CandidateResult]) -> list[dict[str, Any]]
             "exact_match_rate": None if evaluation is None else
             round(evaluation.privacy.exact_match_rate, 5),
             "dcr_share": None if evaluation is None else round(evaluation.privacy.dcr_share, 4),
+            "attack_risk": _surest_attack(evaluation),
+            "epsilon": None if result.record is None else result.record.epsilon_spent,
             "privacy": None if evaluation is None else evaluation.verdict.privacy.level,
             "fit_s": None if result.record is None else round(result.record.fit_seconds, 2),
             "epochs": None if result.record is None else result.record.epochs_run,
