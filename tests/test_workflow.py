@@ -180,6 +180,10 @@ def test_compare_reuses_the_model_train_trained_instead_of_a_shorter_fit(table, 
     row = leaderboard_rows(results)[0]
     assert row["preset"] == "quick" and row["model_id"] == trained.model_id
     assert row["reused"] and row["epochs"] == trained.record.epochs_run
+    # The attack risk the guard counts is on the board, and no epsilon for a non-DP model.
+    surest = min(risk.ci[0] for risk in results[0].evaluation.attacks.risks) <= \
+        row["attack_risk"] <= max(risk.ci[0] for risk in results[0].evaluation.attacks.risks)
+    assert surest and row["epsilon"] is None
 
 
 def test_a_budget_shortened_fit_is_labelled_by_its_budget_and_its_epochs_are_those_run(
