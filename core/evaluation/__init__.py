@@ -81,6 +81,7 @@ __all__ = [
     "detect_task",
     "distribution_figure",
     "evaluate_all",
+    "import_libraries",
     "make_verdict",
     "privacy_scores",
     "quality_and_diagnostic",
@@ -88,6 +89,20 @@ __all__ = [
     "utility_figure",
     "utility_scores",
 ]
+
+def import_libraries() -> None:
+    """Import what an evaluation needs beyond pandas (a job worker calls it while it waits).
+
+    SDMetrics' reports, anonymeter (with polars and numba) and fairlearn take about a second
+    and a half together in a fresh process; a warm worker's first evaluation skips that.
+    """
+    import anonymeter.evaluators  # noqa: F401
+    import fairlearn.metrics  # noqa: F401
+    import polars  # noqa: F401
+    import sdmetrics.reports  # noqa: F401
+    import sklearn.ensemble  # noqa: F401
+    import sklearn.inspection  # noqa: F401
+
 
 #: Rows of each side kept in the result for distribution charts.
 CHART_SAMPLE_ROWS = 20_000

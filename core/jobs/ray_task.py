@@ -25,6 +25,7 @@ from core.engine.device import DeviceInfo, probe_device
 from core.engine.training import TrainingRequest
 from core.engine.warmup import import_libraries
 from core.errors import ModelFileError
+from core.evaluation import import_libraries as import_evaluation_libraries
 from core.jobs.execution import (
     StatusReporter,
     run_compare_job,
@@ -241,3 +242,4 @@ def run_job(kind: str, status: dict[str, Any], payload: Any, frame: pd.DataFrame
 def warm_up() -> None:
     """Import what a job needs (the body of the warm-up task)."""
     import_libraries()
+    import_evaluation_libraries()

@@ -33,6 +33,7 @@ from core.comparison import leaderboard_rows
 from core.engine.device import DeviceInfo, resolve_device
 from core.engine.warmup import import_libraries
 from core.errors import StudioError
+from core.evaluation import import_libraries as import_evaluation_libraries
 from core.jobs.execution import (
     StatusReporter,
     run_compare_job,
@@ -194,8 +195,9 @@ def _launched_at() -> float | None:
 
 
 def _import_and_measure(jobs_dir: Path) -> None:
-    """Import the modelling libraries; record how long this worker took to get here."""
+    """Import the modelling and evaluation libraries; record how long this worker took."""
     import_libraries()
+    import_evaluation_libraries()
     launched = _launched_at()
     if launched is not None:
         record_startup(jobs_dir, time.time() - launched)
