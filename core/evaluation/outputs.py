@@ -114,6 +114,7 @@ def run_card(table: StudioTable, record: ModelRecord, timings: dict[str, float]
         "Dataset fingerprint": table.fingerprint,
         "Real rows": f"{len(table.frame):,} ({record.train_rows:,} used for training)",
         "Synthesizer": f"{REGISTRY[record.synthesizer].title} ({record.preset})",
+        "Differential privacy": record.privacy_label or "none (no formal guarantee)",
         "Parameters": json.dumps(record.params, sort_keys=True),
         "Seed": record.seed,
         "Device": record.device,
