@@ -548,3 +548,17 @@ def test_a_table_of_repeated_rows_never_gets_a_good_privacy_verdict(schema: Tabl
     assert result.privacy.holdout_exact_match_rate == 1.0
     assert result.verdict.privacy.level != "good"
     assert "mostly repeated rows" in result.verdict.privacy.reason
+
+
+def test_a_synthesizer_that_copies_its_training_rows_fails_every_attack_and_the_verdict(
+        schema: TableSchema) -> None:
+    train = make_frame(900, seed=21)
+    holdout = make_frame(400, seed=22)
+    copied = evaluate_all(train, holdout, train.sample(frac=1.0, random_state=1), schema,
+                          "label", seed=0)
+    fresh = evaluate_all(train, holdout, make_frame(900, seed=23), schema, "label", seed=0)
+    for copy_risk, fresh_risk in zip(copied.attacks.risks, fresh.attacks.risks, strict=True):
+        assert copy_risk.ci[0] > fresh_risk.ci[1], copy_risk.name  # clearly apart
+    assert copied.verdict.privacy.level == "poor"
+    assert fresh.verdict.privacy.level in ("good", "fair")
+    assert copied.verdict.headline.startswith("Not ready to share")
