@@ -63,7 +63,7 @@ def test_booleans_are_booleans(detected):
 def test_free_text_and_high_cardinality_are_flagged_with_a_reason(detected):
     _, schema = detected
     comment = schema.column("comment")
-    assert comment.action == "fake" and comment.sdtype == "sentence"
+    assert comment.action == "generate" and comment.sdtype == "text"
     assert "free text" in comment.note
     job = schema.column("job_title")
     assert job.sdtype == "job" and job.action == "fake"

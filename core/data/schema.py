@@ -10,7 +10,8 @@ writing the reason for each change into :attr:`ColumnSchema.note` so the user ca
 overrule it.
 
 The result is a :class:`TableSchema`: one row per column with its sdtype, a PII flag and
-an action (model it, replace it with Faker values, drop it, or keep real values).
+an action (model it, replace it with Faker values, drop it, keep real values, or, for free
+text, generate new text with a language model trained on the column).
 :func:`to_sdv_metadata_dict` describes it as SDV metadata and :func:`prepare_training_frame`
 applies it to the data (drops, date parsing).
 """
@@ -31,9 +32,11 @@ from core.errors import MetadataError
 
 __all__ = [
     "ACTIONS",
+    "ACTION_LABELS",
     "BASE_SDTYPES",
     "PII_SDTYPES",
     "TABLE_NAME",
+    "TEXT_SDTYPE",
     "ColumnSchema",
     "TableSchema",
     "as_timestamps",
@@ -76,14 +79,32 @@ PII_SDTYPES: dict[str, str] = {
     "sentence": "free text",
 }
 
+#: Free text (complaints, reviews, notes): neither a category SDV learns nor a Faker kind.
+TEXT_SDTYPE = "text"
+
 #: What happens to a column. ``model``: the synthesizer learns it. ``fake``: replaced by
 #: Faker values of its kind (never learned). ``keep``: real values learned as categories
-#: (they can reappear verbatim). ``drop``: removed from training and output.
-ACTIONS: tuple[str, ...] = ("model", "fake", "keep", "drop")
+#: (they can reappear verbatim). ``drop``: removed from training and output. ``generate``
+#: (free text only): a small language model is trained on the column, after the personal
+#: data inside the text is replaced (``core.data.text_pii``), and writes new text per row.
+ACTIONS: tuple[str, ...] = ("model", "fake", "keep", "drop", "generate")
+
+#: How each action reads on screen.
+ACTION_LABELS: dict[str, str] = {
+    "model": "model", "fake": "fake", "keep": "keep", "drop": "drop",
+    "generate": "generate text",
+}
 
 _LOCATION_SDTYPES = {"administrative_unit", "state_abbr", "country_code", "city", "postcode"}
 _MIN_ROWS_FOR_TEXT_FLAG = 20
 _TEXT_MEAN_LENGTH = 60
+# Word-like free text (the "generate" default): at least this many characters and words per
+# value on average, and mostly letters. A two-word name or a "SKU-10293" code stays out; a
+# one-line note ("Called twice about the late fee, wants a refund") is in.
+_WORDS_MEAN_LENGTH = 25
+_WORDS_MEAN_COUNT = 5
+_WORDS_LETTER_SHARE = 0.6
+_WORDS_DISTINCT_SHARE = 0.2
 _HIGH_CARDINALITY_SHARE = 0.5
 _HIGH_CARDINALITY_MIN = 50
 _HIGH_CARDINALITY_ABSOLUTE = 100
@@ -123,7 +144,8 @@ class ColumnSchema:
 
     Attributes:
         name: Column name in the data.
-        sdtype: SDV semantic type: one of :data:`BASE_SDTYPES` or a key of :data:`PII_SDTYPES`.
+        sdtype: SDV semantic type: one of :data:`BASE_SDTYPES`, a key of :data:`PII_SDTYPES`,
+            or :data:`TEXT_SDTYPE` for free text.
         pii: Whether the column holds personal data.
         action: One of :data:`ACTIONS`.
         datetime_format: strftime format of a text date column, if known.
@@ -166,17 +188,23 @@ class TableSchema:
 
     @property
     def sdv_columns(self) -> list[str]:
-        """Columns handed to SDV: everything kept except faked ones (added afterwards)."""
-        return [c.name for c in self.columns if c.action not in ("drop", "fake")]
+        """Columns handed to SDV: everything kept except faked and generated-text ones."""
+        return [c.name for c in self.columns if c.action not in ("drop", "fake", "generate")]
+
+    @property
+    def text_columns(self) -> list[str]:
+        """Free-text columns a language model learns and writes (action ``generate``)."""
+        return [c.name for c in self.columns if c.action == "generate"]
 
     @property
     def fake_specs(self) -> list[tuple[str, str]]:
         """``(column, kind)`` of every column filled with fake values after sampling."""
-        return [(c.name, c.sdtype) for c in self.columns if c.action == "fake"]
+        return [(c.name, "sentence" if c.sdtype == TEXT_SDTYPE else c.sdtype)
+                for c in self.columns if c.action == "fake"]
 
     @property
     def modelled_columns(self) -> list[str]:
-        """Columns whose real values the synthesizer learns (model or keep)."""
+        """Columns whose real values the table synthesizer learns (model or keep)."""
         return [c.name for c in self.columns if c.action in ("model", "keep") and c.sdtype != "id"]
 
     def with_column(self, updated: ColumnSchema) -> TableSchema:
@@ -315,8 +343,40 @@ def _confirm_name_based_pii(sdtype: str, series: pd.Series) -> bool:
     return True
 
 
+def _is_word_text(series: pd.Series) -> tuple[bool, str]:
+    """Flag free text written in words (complaints, reviews, notes), with the reason.
+
+    Thresholds, on a sample of the values: on average at least 25 characters and 5 words,
+    at least 60 % letters among the non-space characters, and distinct values in more than
+    a fifth of the rows. Codes, ids, names and addresses fail at least one of them.
+    """
+    values = series.dropna()
+    rows = len(values)
+    if rows < _MIN_ROWS_FOR_TEXT_FLAG or pd.api.types.is_numeric_dtype(values):
+        return False, ""
+    as_text = _sample_strings(values)
+    unique = int(values.astype(str).nunique())
+    if unique <= _WORDS_DISTINCT_SHARE * rows:
+        return False, ""
+    lengths = as_text.str.len()
+    mean_length = float(lengths.mean())
+    if mean_length < _WORDS_MEAN_LENGTH:
+        return False, ""
+    mean_words = float(as_text.str.count(r"\S+").mean())
+    letters = as_text.str.count(r"[^\W\d_]").sum()
+    visible = as_text.str.count(r"\S").sum()
+    if mean_words < _WORDS_MEAN_COUNT or letters < _WORDS_LETTER_SHARE * max(visible, 1):
+        return False, ""
+    return True, (
+        f"free text (on average {mean_words:.0f} words, {unique:,} distinct values): a small "
+        "language model is trained here on this column and writes new text for each "
+        "synthetic row; names, e-mails, phone and account numbers inside the text are "
+        "replaced with fake ones first"
+    )
+
+
 def _is_free_text(series: pd.Series) -> tuple[bool, str]:
-    """Flag text or very high-cardinality categories, with the reason."""
+    """Flag long text or very high-cardinality categories, with the reason."""
     values = series.dropna()
     rows = len(values)
     if rows < _MIN_ROWS_FOR_TEXT_FLAG:
@@ -494,6 +554,10 @@ def _correct_column(
         return replace(base, sdtype="numerical", note="" if sdv_sdtype == "numerical" else
                        "numbers: modelled as numerical")
 
+    is_words, reason = _is_word_text(series)
+    if is_words:
+        return replace(base, sdtype=TEXT_SDTYPE, pii=False, action="generate",
+                       note=f"{reason}. Or choose fake (invented sentences) or drop")
     is_text, reason = _is_free_text(series)
     if is_text:
         kind = _fake_kind_for_text(name, series)
@@ -608,17 +672,25 @@ def schema_from_records(
         sdtype = str(edit.get("sdtype") or column.sdtype)
         action = str(edit.get("action") or column.action)
         pii = bool(edit.get("pii", column.pii))
-        if sdtype not in BASE_SDTYPES and sdtype not in PII_SDTYPES:
+        if sdtype not in BASE_SDTYPES and sdtype not in PII_SDTYPES and sdtype != TEXT_SDTYPE:
             raise MetadataError(
                 f"Column '{column.name}': '{sdtype}' is not a type the studio knows. Pick one "
-                f"of {', '.join(BASE_SDTYPES)} or a personal-data kind such as email or name."
+                f"of {', '.join(BASE_SDTYPES)}, {TEXT_SDTYPE} or a personal-data kind such as "
+                "email or name."
             )
+        if action == "model" and sdtype == TEXT_SDTYPE:
+            action = "generate"  # free text is learned by the text model
         if action not in ACTIONS:
             raise MetadataError(
                 f"Column '{column.name}': action '{action}' is unknown; use one of "
                 f"{', '.join(ACTIONS)}."
             )
-        if action == "fake" and sdtype not in PII_SDTYPES:
+        if action == "generate" and sdtype != TEXT_SDTYPE:
+            raise MetadataError(
+                f"Column '{column.name}': 'generate text' is only for free text (sentences "
+                "written in words). Set its type to text, or choose model, fake, keep or drop."
+            )
+        if action == "fake" and sdtype not in PII_SDTYPES and sdtype != TEXT_SDTYPE:
             raise MetadataError(
                 f"Column '{column.name}': 'fake' needs a kind of fake value. Set its type to a "
                 "personal-data kind (e.g. name, email, sentence) or choose 'model' or 'drop'."
@@ -649,8 +721,8 @@ def schema_from_records(
     edited = replace(original, columns=tuple(columns))
     if not edited.modelled_columns:
         raise MetadataError(
-            "Every column is dropped or faked, so there is nothing for a synthesizer to learn. "
-            "Set at least one column's action to 'model'."
+            "Every column is dropped, faked or free text, so there is nothing for a synthesizer "
+            "to learn. Set at least one other column's action to 'model'."
         )
     if edited.primary_key and edited.column(edited.primary_key).sdtype != "id":
         edited = replace(edited, primary_key=None)
@@ -664,8 +736,9 @@ def to_sdv_metadata_dict(schema: TableSchema) -> dict[str, Any]:
     """The SDV metadata as a plain dict (``core.engine.metadata.to_sdv_metadata`` loads it)."""
     columns: dict[str, dict[str, Any]] = {}
     for column in schema.columns:
-        if column.action in ("drop", "fake"):
-            continue  # faked columns are filled by core.data.fake_values, not learned
+        if column.action in ("drop", "fake", "generate"):
+            # Faked columns are filled by core.data.fake_values, text by the text model.
+            continue
         if column.sdtype == "datetime":
             # prepare_training_frame makes every date a datetime64; a format lets SDV
             # validate the column vectorised instead of guessing one per value (25x faster).
@@ -707,7 +780,7 @@ def as_timestamps(series: pd.Series, datetime_format: str | None = None) -> pd.S
 
 
 def prepare_training_frame(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
-    """Apply the schema to the data: drop columns, parse text dates, tidy booleans.
+    """Apply the schema to the data: drop columns, parse dates, tidy booleans and text.
 
     Args:
         frame: The loaded table.
@@ -721,7 +794,10 @@ def prepare_training_frame(frame: pd.DataFrame, schema: TableSchema) -> pd.DataF
         if column.action == "drop":
             continue
         series = prepared[column.name]
-        if column.sdtype == "datetime":
+        if column.action == "generate":
+            # The text model reads strings; a missing text stays missing.
+            prepared[column.name] = series.map(str, na_action="ignore").astype(object)
+        elif column.sdtype == "datetime":
             # Models and distances need one time line: zones become UTC.
             prepared[column.name] = as_timestamps(series, column.datetime_format)
         elif column.sdtype == "boolean" and series.dtype == object:
