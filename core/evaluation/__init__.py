@@ -51,6 +51,7 @@ from core.evaluation.fidelity import (
 )
 from core.evaluation.importance import ImportanceResult, importance_scores
 from core.evaluation.privacy import PrivacyResult, privacy_scores
+from core.evaluation.text import TextResult, text_columns_of, text_scores
 from core.evaluation.utility import UtilityResult, detect_task, utility_scores
 from core.evaluation.verdict import Reading, SampleDesign, Verdict, data_warnings, make_verdict
 from core.progress import ProgressCallback, null_progress, scaled
@@ -70,6 +71,7 @@ __all__ = [
     "PrivacyResult",
     "QualityResult",
     "Reading",
+    "TextResult",
     "SampleDesign",
     "UtilityResult",
     "Verdict",
@@ -86,6 +88,7 @@ __all__ = [
     "privacy_scores",
     "quality_and_diagnostic",
     "score_gauge",
+    "text_scores",
     "utility_figure",
     "utility_scores",
 ]
@@ -122,8 +125,8 @@ class EvaluationResult:
         privacy: Exact matches, DCR, DCR share, NNDR.
         verdict: The plain-language readings.
         timings: Wall seconds per part: ``columns``, ``correlations``, ``quality``,
-            ``ceiling``, ``utility``, ``fairness``, ``importance``, ``privacy``, ``attacks``
-            and ``total``.
+            ``ceiling``, ``utility``, ``fairness``, ``importance``, ``privacy``, ``attacks``,
+            ``text`` (with text columns) and ``total``.
         target: The target column (or None).
         evaluated_columns: The columns scored.
         excluded_columns: Columns left out, with the reason.
@@ -145,7 +148,9 @@ class EvaluationResult:
         epsilon: The differential-privacy ε the model spent, or None (no formal guarantee).
         delta: Its δ, or None.
         skipped: Part name -> why it was not measured (``attacks``, ``ceiling``,
-            ``fairness``, ``importance``).
+            ``fairness``, ``importance``, ``text``).
+        text: The free-text columns' scores and leak check
+            (:func:`~core.evaluation.text.text_scores`), or None without text columns.
     """
 
     columns: list[ColumnScore]
@@ -174,6 +179,7 @@ class EvaluationResult:
     epsilon: float | None = None
     delta: float | None = None
     skipped: dict[str, str] = field(default_factory=dict)
+    text: TextResult | None = None
 
     def column_figure(self, column: str) -> go.Figure:
         """:func:`distribution_figure` of one evaluated column from the kept samples."""
@@ -200,7 +206,7 @@ def evaluate_all(
 
     Progress: column shapes 0–4%, relations 4–10%, SDMetrics reports 10–36%, the holdout
     ceiling and discriminator 36–46%, utility 46–62%, fairness and drivers 62–72%, distances
-    72–82%, attacks 82–99%.
+    72–82%, attacks 82–95%, text columns 95–99%.
 
     Args:
         real_train: The real rows the synthesizer trained on.
@@ -314,21 +320,35 @@ def evaluate_all(
     attacks: AttackResult | None = None
     try:
         attacks = attack_scores(real_train, holdout, synthetic, schema, seed=seed,
-                                progress=scaled(progress, 0.82, 0.99))
+                                progress=scaled(progress, 0.82, 0.95))
     except EvaluationError as error:
         skipped["attacks"] = str(error)
     clock = timed("attacks", clock)
 
+    text: TextResult | None = None
+    if text_columns_of(schema):
+        try:
+            text = text_scores(real_train, holdout, synthetic, schema, seed=seed,
+                               progress=scaled(progress, 0.95, 0.99), target=target)
+        except EvaluationError as error:
+            skipped["text"] = str(error)
+        clock = timed("text", clock)
+
     sdtypes = {c: evaluation_sdtype(schema.column(c)) for c in columns}
     warnings = data_warnings(real_train, holdout, synthetic, target, sdtypes, design)
     verdict = make_verdict(quality, utility, privacy, utility_reason=utility_reason,
-                           warnings=warnings, attacks=attacks, epsilon=epsilon)
+                           warnings=warnings, attacks=attacks, epsilon=epsilon, text=text)
     timings["total"] = round(time.perf_counter() - started, 3)
     report(1.0, "Evaluation done.")
 
     notes = list(quality.notes)
     if utility is not None:
         notes.extend(utility.notes)
+    if text is not None:
+        notes.extend(text.notes)
+    excluded = excluded_columns(schema)
+    for column in text.columns if text is not None else ():
+        excluded.pop(column, None)  # scored on their own (the Text tab)
     return EvaluationResult(
         columns=scores,
         correlation=correlation,
@@ -340,7 +360,7 @@ def evaluate_all(
         timings=timings,
         target=target,
         evaluated_columns=tuple(columns),
-        excluded_columns=excluded_columns(schema),
+        excluded_columns=excluded,
         sdtypes=sdtypes,
         rows={"real_train": len(real_train), "holdout": len(holdout),
               "synthetic": len(synthetic)},
@@ -359,4 +379,5 @@ def evaluate_all(
         epsilon=epsilon,
         delta=delta,
         skipped=skipped,
+        text=text,
     )

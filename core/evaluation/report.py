@@ -426,6 +426,7 @@ def build_report(
     from core.evaluation.charts import correlation_heatmaps, dcr_figure, utility_figure
     from core.evaluation.fairness import fairness_figure
     from core.evaluation.importance import importance_figure
+    from core.evaluation.text import text_leak_figure, text_length_figure, text_words_figure
 
     if title is None:
         title = (report_title(dataset, synthesizer or "synthesizer", preset or "default")
@@ -505,6 +506,10 @@ def build_report(
     if result.epsilon is not None:
         cards.append(_score_card(glossary.name("epsilon"), f"{result.epsilon:.2f}",
                                  glossary.help_text("epsilon")))
+    for name, scored in (result.text.columns.items() if result.text is not None else ()):
+        cards.append(_score_card(f"Text '{name}': repeated training text",
+                                 f"{scored.leak_rate:.1%} ({scored.leak_level})",
+                                 scored.sentences.get("leak", "")))
     parts.append('<section id="scores" class="page"><h2>The scores in detail</h2>'
                  '<div class="scores">' + "".join(cards) + "</div>")
     if result.notes:
@@ -544,6 +549,19 @@ def build_report(
     if result.importance is not None:
         figures.append(("drivers", "figure-drivers", importance_figure(result.importance)))
         notes["drivers"] = [result.importance.sentence, *result.importance.notes]
+    if result.text is not None:
+        for index, scored in enumerate(result.text.columns.values()):
+            figures.append(("text", f"figure-text-length-{index}", text_length_figure(scored)))
+            figures.append(("text", f"figure-text-words-{index}", text_words_figure(scored)))
+            figures.append(("text", f"figure-text-leak-{index}", text_leak_figure(scored)))
+            notes.setdefault("text", []).extend(
+                f"'{scored.column}': {scored.sentences[key]}"
+                for key in ("length", "vocabulary", "classifier", "leak")
+                if scored.sentences.get(key))
+            notes["text"].extend(
+                f"'{scored.column}', copied run in [brackets]: {example.marked()}"
+                for example in scored.examples)
+        notes.setdefault("text", []).extend(result.text.notes)
 
     rebalanced_note = (" This sample was shaped on purpose, so some columns differ by design."
                        if not result.design.plain else "")
@@ -571,6 +589,11 @@ def build_report(
                      f"The outcome ({result.fairness.outcome if result.fairness else ''}) per "
                      "group of each sensitive column, real vs synthetic, and whether models "
                      "trained on synthetic rows treat groups more unequally."),
+        "text": ("Free text: lengths, words and copied training text",
+                 "Each text column written by the text model: words per text and the "
+                 "commonest words, real vs synthetic, and how often synthetic texts repeat "
+                 "8 or more words in a row of a training text, beside how often unseen real "
+                 "texts do by chance. Copied runs are shown in brackets."),
         "drivers": ("Drivers: what the models rely on",
                     "How much each column matters to the model trained on real rows vs the "
                     "one trained on synthetic rows (permutation importance on held-out rows)."),

@@ -16,6 +16,7 @@ utility: TSTR / TRTR   ≥ 0.90                           ≥ 0.75
 privacy: distances      excess copies ≤ 1 % and DCR      excess copies ≤ 5 % and DCR
                        share ≤ 0.60                     share ≤ 0.70
 privacy: attacks       highest attack risk ≤ 0.05       highest attack risk ≤ 0.15
+privacy: text leaks    excess leak rate ≤ 1 %           excess leak rate ≤ 5 %
 =====================  ===============================  ===============================
 
 The privacy reading is the worse of its two rows: distances (copies, DCR share) and attacks
@@ -26,6 +27,15 @@ small sample's point estimate swings by chance (:func:`core.evaluation.verdict.h
 A differential-privacy ε (:data:`EPSILON_STRONG`, :data:`EPSILON_WEAK`) is named in the
 reading as the formal guarantee it is, but never lifts a level the evidence lowered: ε bounds
 what any attack can learn, the attacks measure what these particular ones did.
+
+A text column (written by a text model, :mod:`core.evaluation.text`) leaks when its synthetic
+texts repeat a run of 8 or more words of a training text, or a whole one: the *excess leak
+rate* is the larger of those two shares minus the share of never-seen real texts that do the
+same by chance. The privacy reading takes the worst text column's level too
+(:data:`TEXT_LEAK_GOOD`, :data:`TEXT_LEAK_FAIR`): copied words of a real complaint expose its
+writer however private the table's other columns are. When most never-seen texts share such
+runs by chance (:data:`TEXT_TEMPLATED`: templated language), the verdict warns that the run
+check can miss partial copying.
 
 *Excess copies* are the synthetic rows that copy a training row, minus the share of
 never-seen real rows that match a training row by chance (a table with few distinct rows
@@ -80,12 +90,16 @@ __all__ = [
     "PRIVACY_FAIR",
     "PRIVACY_GOOD",
     "REPEATED_TABLE",
+    "TEXT_LEAK_FAIR",
+    "TEXT_LEAK_GOOD",
+    "TEXT_TEMPLATED",
     "UTILITY_FAIR",
     "UTILITY_GOOD",
     "excess_exact_match_rate",
     "fidelity_level",
     "privacy_acceptable",
     "privacy_level",
+    "text_leak_level",
     "utility_level",
 ]
 
@@ -115,6 +129,13 @@ EPSILON_WEAK = 10.0
 #: mostly repeated rows: exact copies and distances then say little about memorising, so the
 #: privacy reading is "fair" at best and says why.
 REPEATED_TABLE = 0.5
+#: Largest excess leak rate of a text column (share of synthetic texts repeating 8+ words of a
+#: training text, or a whole one, beyond never-seen real texts) for "good" and "fair" privacy.
+TEXT_LEAK_GOOD = 0.01
+TEXT_LEAK_FAIR = 0.05
+#: Share of never-seen real texts repeating a training run from which the language counts as
+#: templated: the run check says little about partial copying, and the verdict says so.
+TEXT_TEMPLATED = 0.5
 
 #: Fewer real rows (training + held-out) than this: every score swings from run to run, so
 #: the verdict warns that its reading is unreliable.
@@ -200,6 +221,24 @@ def epsilon_strength(epsilon: float | None) -> str | None:
         return None
     return ("strong" if epsilon <= EPSILON_STRONG
             else "moderate" if epsilon <= EPSILON_WEAK else "weak")
+
+
+def text_leak_level(leak_rate: float, by_chance: float = 0.0, copy_rate: float = 0.0,
+                    copy_by_chance: float = 0.0) -> str:
+    """The privacy reading of a text column from its leak check (NaN: not measured).
+
+    Args:
+        leak_rate: Share of synthetic texts repeating 8+ consecutive words of a training text.
+        by_chance: The same share for never-seen real texts.
+        copy_rate: Share of synthetic texts copying a whole training text.
+        copy_by_chance: The same share for never-seen real texts.
+    """
+    if leak_rate != leak_rate:
+        return NOT_MEASURED
+    copies = 0.0 if copy_rate != copy_rate else copy_rate - (copy_by_chance or 0.0)
+    excess = max(0.0, leak_rate - (by_chance if by_chance == by_chance else 0.0), copies)
+    return ("good" if excess <= TEXT_LEAK_GOOD
+            else "fair" if excess <= TEXT_LEAK_FAIR else "poor")
 
 
 def privacy_level(exact_match_rate: float, dcr_share: float, by_chance: float = 0.0,

@@ -14,6 +14,14 @@ The privacy reading combines distances (copies, DCR share) with the attack risks
 (:mod:`core.evaluation.attacks`) and names the differential-privacy ε when the model has one
 (the rule: :mod:`core.evaluation.thresholds`). Without ε these are rules of thumb for a first
 reading: a "good" privacy reading is evidence from these tests, not a formal guarantee.
+
+Free-text columns (:mod:`core.evaluation.text`) join the privacy reading: a text model that
+repeats training text lowers it to the text column's leak level, and the reason names the
+column with both shares (synthetic texts and, by chance, unseen real texts). The reading, not
+a warning alone, because it is what the headline, the report's first page and Compare's
+privacy guard read: a copied complaint exposes its writer however private the table's other
+columns are, so good table numbers must never hide it. A warning is added when the language
+is so templated that the run check cannot see partial copying.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ from core.evaluation.utility import UtilityResult
 
 if TYPE_CHECKING:
     from core.evaluation.attacks import AttackResult
+    from core.evaluation.text import TextResult
 
 __all__ = [
     "FIDELITY_FAIR",
@@ -69,6 +78,7 @@ __all__ = [
     "data_warnings",
     "make_verdict",
     "relations_reading",
+    "text_warnings",
 ]
 
 
@@ -175,8 +185,29 @@ def highest_attack(attacks: AttackResult | None) -> tuple[str, float] | None:
     return max(risks, key=lambda item: item[1]) if risks else None
 
 
+def _text_leak(level: str, text: TextResult | None) -> tuple[str, str]:
+    """The privacy level after the text columns' leak check, and what to add to the reason."""
+    worst = None if text is None else text.worst
+    if worst is None:
+        return level, ""
+    if worst.leak_level in ("fair", "poor"):
+        what = "memorises" if worst.leak_level == "poor" else "repeats some"
+        sentence = (f". The text model {what} training text: {worst.leak_rate:.0%} of "
+                    f"synthetic '{worst.column}' texts repeat 8 or more words in a row of a "
+                    f"training text ({worst.holdout_leak_rate:.0%} of unseen real texts do, "
+                    "by chance)")
+        if worst.exact_copy_rate - worst.holdout_exact_copy_rate > 0:
+            sentence += f" and {worst.exact_copy_rate:.0%} copy a whole one"
+        if LEVELS.index(worst.leak_level) > LEVELS.index(level):
+            level = worst.leak_level
+        return level, sentence
+    names = ", ".join(f"'{name}'" for name in text.columns)
+    return level, (f"; the text in {names} repeats no more training text than unseen real "
+                   "texts do")
+
+
 def _privacy(privacy: PrivacyResult | None, attacks: AttackResult | None = None,
-             epsilon: float | None = None) -> Reading:
+             epsilon: float | None = None, text: TextResult | None = None) -> Reading:
     if privacy is None:
         return Reading("privacy", NOT_MEASURED, "Not measured: privacy was not computed.")
     share = privacy.dcr_share
@@ -207,6 +238,8 @@ def _privacy(privacy: PrivacyResult | None, attacks: AttackResult | None = None,
                      f"({privacy.holdout_exact_match_rate:.0%} of unseen rows copy a training "
                      "row), so copies cannot show whether people's rows were memorised: any "
                      "row shared by few people is exposed")
+    level, leaked = _text_leak(level, text)
+    describe += leaked
     strength = epsilon_strength(epsilon)
     if strength is not None:
         describe += (f". Trained with differential privacy, ε = {epsilon:.2g}: a {strength} "
@@ -263,6 +296,7 @@ def make_verdict(
     warnings: tuple[str, ...] = (),
     attacks: AttackResult | None = None,
     epsilon: float | None = None,
+    text: TextResult | None = None,
 ) -> Verdict:
     """Turn the numbers into three readings and a headline.
 
@@ -274,10 +308,24 @@ def make_verdict(
         warnings: What :func:`data_warnings` found, carried with the verdict.
         attacks: The attack risks, or None when not measured.
         epsilon: The model's differential-privacy ε, or None.
+        text: The text columns' scores (their leak check joins the privacy reading), or None.
     """
     readings = (_fidelity(quality), _utility(utility, utility_reason),
-                _privacy(privacy, attacks, epsilon))
-    return Verdict(*readings, headline=_headline(readings), warnings=tuple(warnings))
+                _privacy(privacy, attacks, epsilon, text))
+    return Verdict(*readings, headline=_headline(readings),
+                   warnings=tuple(warnings) + text_warnings(text))
+
+
+def text_warnings(text: TextResult | None) -> tuple[str, ...]:
+    """A sentence per text column whose language is too templated for the run check."""
+    if text is None:
+        return ()
+    return tuple(
+        f"Most unseen real texts in '{name}' ({result.holdout_leak_rate:.0%}) share runs of "
+        "8 or more words with training texts (templated language), so the leak check can "
+        "miss a text model that copies parts of texts; only whole copies and the excess "
+        "over that share count."
+        for name, result in text.columns.items() if result.templated)
 
 
 # --------------------------------------------------------------------------- warnings
