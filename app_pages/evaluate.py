@@ -163,6 +163,8 @@ if result.excluded_columns:
 
 tab_names = ["Verdict", "Distributions", "Correlations", "Quality", "Utility", "Privacy",
              "Fairness", "Drivers", "Record explorer", "Report"]
+if result.text is not None or "text" in result.skipped:  # the table has text columns
+    tab_names.insert(tab_names.index("Drivers") + 1, "Text")
 if table.planted is not None:
     tab_names.insert(tab_names.index("Record explorer"), "Planted truth")
 # Keyed and stateful so a widget inside a tab (a column picker) reruns without jumping back
@@ -492,6 +494,7 @@ def _report() -> None:
 DRAW = {"Verdict": _verdict, "Distributions": _distributions, "Correlations": _correlations,
         "Quality": _quality, "Utility": _utility, "Privacy": _privacy,
         "Fairness": _fairness, "Drivers": lambda: evidence.draw_drivers(result),
+        "Text": lambda: evidence.draw_text(result),
         "Planted truth": _planted_truth, "Record explorer": _explorer, "Report": _report}
 for name, tab in tabs.items():
     if tab.open:

@@ -1,4 +1,4 @@
-"""The Evaluate page's evidence sections: real-data ceiling, attacks, fairness and drivers.
+"""The Evaluate page's evidence sections: real-data ceiling, attacks, fairness, drivers, text.
 
 Each function draws one part of an :class:`~core.evaluation.EvaluationResult` that
 :func:`core.evaluation.evaluate_all` measured; the sentences come from ``core``, built from
@@ -21,7 +21,21 @@ from core.evaluation.attacks import attack_figure
 from core.evaluation.ceiling import CEILING_SCORES, ceiling_figure, discriminator_figure
 from core.evaluation.fairness import fairness_figure, fairness_scores
 from core.evaluation.importance import importance_figure
-from core.evaluation.thresholds import ATTACK_RISK_FAIR, ATTACK_RISK_GOOD, epsilon_strength
+from core.evaluation.text import (
+    LEAK_NGRAM,
+    text_leak_figure,
+    text_length_figure,
+    text_words_figure,
+)
+from core.evaluation.thresholds import (
+    ATTACK_RISK_FAIR,
+    ATTACK_RISK_GOOD,
+    TEXT_LEAK_FAIR,
+    TEXT_LEAK_GOOD,
+    epsilon_strength,
+    fidelity_level,
+    utility_level,
+)
 from ui import state
 from ui.widgets import md, show_chart
 
@@ -253,5 +267,84 @@ def draw_drivers(result: EvaluationResult) -> None:
         st.caption(glossary.plain(note))
 
 
+_TEXT_BADGES = {"good": ":green-badge[good]", "fair": ":orange-badge[fair]",
+                "poor": ":red-badge[poor]", "not measured": ":gray-badge[not measured]"}
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None or value != value else f"{value:.0%}"
+
+
+def draw_text(result: EvaluationResult) -> None:
+    """Each free-text column: lengths, words, the text classifier and the leak check."""
+    st.markdown(
+        "Text columns are written by a text model trained on the real texts. Each is "
+        "compared with the real training texts and, as the yardstick, with real texts the "
+        "model never saw: how long the texts are, which words they use, whether a model "
+        "reading them learns the same thing, and whether they **repeat real texts**."
+    )
+    text = result.text
+    if text is None:
+        st.info(f"Not measured: {result.skipped.get('text', 'no text column')}.",
+                icon=":material/info:")
+        return
+    for note in text.notes:
+        st.caption(note)
+    for name, scored in text.columns.items():
+        st.subheader(f"Text column '{md(name)}'")
+        cards = st.columns(4)
+        cards[0].metric("Length score", _percent(scored.length_score),
+                        delta=f"unseen real texts {_percent(scored.length_score_holdout)}",
+                        delta_color="off", help="100% minus the largest gap between the "
+                        "real and synthetic spreads of words per text: 100% = same lengths.")
+        cards[1].metric("Word overlap", _percent(scored.vocabulary_overlap),
+                        delta=f"unseen real texts {_percent(scored.vocabulary_overlap_holdout)}",
+                        delta_color="off", help="How far the synthetic texts use the real "
+                        "words in the same proportions (100% = identical word counts). Real "
+                        "texts the model never saw show the best to expect.")
+        cards[2].metric("Text classifier ratio", _percent(scored.classifier_ratio),
+                        help="A model reads the text to predict "
+                        f"'{scored.classifier_column or 'a category'}': its score when it "
+                        "learns from synthetic texts, as a share of its score when it learns "
+                        "from real texts (both tested on unseen real texts).")
+        cards[3].metric("Texts repeating training text", f"{scored.leak_rate:.1%}",
+                        delta=f"unseen real texts {scored.holdout_leak_rate:.1%}",
+                        delta_color="off", help=f"Share of synthetic texts that repeat "
+                        f"{LEAK_NGRAM} or more words in a row of a training text. Real texts "
+                        "the model never saw do it by chance; only the extra counts (up to "
+                        f"{TEXT_LEAK_GOOD:.0%} reads good, up to {TEXT_LEAK_FAIR:.0%} fair).")
+        st.markdown(f"**Copied text:** {_TEXT_BADGES.get(scored.leak_level, '')} — "
+                    f"{md(scored.sentences.get('leak', ''))}")
+        for key, level in (("length", fidelity_level(scored.length_score)),
+                           ("vocabulary", fidelity_level(scored.vocabulary_overlap)),
+                           ("classifier", utility_level(scored.classifier_ratio)
+                            if scored.classifier_ratio is not None else "not measured")):
+            st.markdown(f"- {_TEXT_BADGES.get(level, '')} {md(scored.sentences.get(key, ''))}")
+        if scored.examples:
+            st.markdown(f"**Synthetic texts that repeat training text** (the copied run in "
+                        f"bold, {len(scored.examples)} shown):")
+            for example in scored.examples:
+                st.markdown(f"> {md(example.text[:example.start])}"
+                            f"**{md(example.text[example.start:example.end])}**"
+                            f"{md(example.text[example.end:])}  \n"
+                            f"> — {example.words} words copied")
+        left, right = st.columns(2)
+        with left:
+            show_chart(text_length_figure(scored), key=f"eval_text_length_{name}")
+        with right:
+            show_chart(text_leak_figure(scored), key=f"eval_text_leak_{name}")
+        show_chart(text_words_figure(scored), key=f"eval_text_words_{name}")
+        category = scored.classifier_column
+        st.markdown("**Top words and word pairs, real vs synthetic**"
+                    + (f" (per '{md(category)}')" if category else ""))
+        st.dataframe(scored.top_words.rename(columns={
+            "category": "Category", "kind": "What", "real": "Real texts",
+            "synthetic": "Synthetic texts", "shared": "Shared"}), hide_index=True,
+            width="stretch", column_config={
+                "Shared": st.column_config.NumberColumn(
+                    help="How many of the real top ones are in the synthetic list too.")})
+        st.caption("Common English words (the, and, my, …) are left out of the top lists.")
+
+
 __all__ = ["PRIVACY_LIMITS", "draw_attacks", "draw_ceiling", "draw_drivers",
-           "draw_epsilon", "draw_fairness"]
+           "draw_epsilon", "draw_fairness", "draw_text"]
