@@ -1,7 +1,8 @@
 """Write the sample datasets in ``sample_data/`` and their README, reproducibly.
 
-Every file is made by :func:`core.data.datasets.fake_dataset` from the seeded spec kept in the
-sample registry (:func:`core.data.datasets.list_sample_datasets`), so the registry, the files
+Every file is made by :func:`core.data.datasets.fake_dataset` (the complaints table by
+:func:`core.data.datasets.complaints_dataset`) from the seeded spec kept in the sample
+registry (:func:`core.data.datasets.list_sample_datasets`), so the registry, the files
 and the README cannot drift apart. Run it with ``make sample-data`` or::
 
     .venv/bin/python scripts/make_sample_data.py [--out DIR]
@@ -25,15 +26,20 @@ import pandas as pd  # noqa: E402
 from core.data.datasets import (  # noqa: E402
     SampleDataset,
     column_descriptions,
-    fake_dataset,
     id_column_for,
     list_sample_datasets,
     pii_columns_for,
     planted_relations_for,
     read_generated_csv,
 )
+from core.data.datasets.complaints import (  # noqa: E402
+    COMPLAINTS_COLUMNS,
+    COMPLAINTS_RELATIONS,
+)
+from core.data.text_pii import find_text_pii  # noqa: E402
 
-MAX_TOTAL_BYTES = 3 * 1024 * 1024
+# The complaints' text is about 1 MB of the total.
+MAX_TOTAL_BYTES = 4 * 1024 * 1024
 
 
 def _kind(series: pd.Series) -> str:
@@ -87,6 +93,43 @@ def _section(sample: SampleDataset, df: pd.DataFrame, size: int) -> str:
     return "\n".join(lines)
 
 
+def _complaints_section(sample: SampleDataset, df: pd.DataFrame, size: int) -> str:
+    assert sample.text_spec is not None
+    spec = sample.text_spec
+    words = df["complaint_text"].str.split().str.len()
+    found = find_text_pii(df["complaint_text"])
+    planted = ", ".join(f"{row['count']} {row['label']}" for row in found.to_dict("records"))
+    counts = df["product"].value_counts()
+    lines = [
+        f"## `{sample.filename}` — {sample.title}",
+        "",
+        sample.description,
+        "",
+        f"- Rows: {len(df):,}; columns: {df.shape[1]}; size: {size / 1024:,.0f} KB",
+        f"- Target: `{sample.target}` — {1 - df[sample.target].mean():.1%} `False` "
+        f"({int((~df[sample.target]).sum()):,} rows); or `product` "
+        f"({len(counts)} classes, {counts.iloc[-1] / len(df):.0%} to "
+        f"{counts.iloc[0] / len(df):.0%} each)",
+        "- Row id: `complaint_id` (never missing); no missing cells",
+        f"- Free text: `complaint_text`, {int(words.min())} to {int(words.max())} words "
+        f"(median {int(words.median())}); the studio's scrubbing finds {planted} in it",
+        f"- Generator: `complaints_dataset(ComplaintsSpec(rows={spec.rows}, seed={spec.seed}, "
+        f"pii_share={spec.pii_share}))`",
+        "",
+        "Planted relations:",
+        "",
+        *[f"- {relation}" for relation in COMPLAINTS_RELATIONS],
+        "",
+        "| Column | Type | PII | Description |",
+        "| --- | --- | --- | --- |",
+    ]
+    descriptions = {c.name: c.description for c in COMPLAINTS_COLUMNS}
+    for column in df.columns:
+        kind = "free text" if column == "complaint_text" else _kind(df[column])
+        lines.append(f"| `{column}` | {kind} |  | {descriptions[column]} |")
+    return "\n".join(lines)
+
+
 def _readme(sections: list[str], license_text: str) -> str:
     return "\n".join(
         [
@@ -100,7 +143,9 @@ def _readme(sections: list[str], license_text: str) -> str:
             "Each table has a boolean target with a rare class, mixed column types (numbers, "
             "categories, flags, dates) and PII columns to practise the drop / replace / keep "
             "choices. The state column of `loans.csv` is a US state code, not PII (SDV's "
-            "detector wrongly flags any column named `state`).",
+            "detector wrongly flags any column named `state`). `complaints.csv` adds a "
+            "free-text column to practise the *generate text* action: a small language model "
+            "trained on the column writes new complaints.",
             "",
             "Regenerate the files and this README (byte for byte the same) with "
             "`make sample-data` or `python scripts/make_sample_data.py`.",
@@ -151,18 +196,19 @@ def main(argv: list[str] | None = None) -> int:
     total = 0
     licenses = set()
     for sample in list_sample_datasets():
-        if sample.spec is None:
+        if sample.spec is None and sample.text_spec is None:
             raise SystemExit(f"{sample.key}: the registry has no generator spec")
-        df = fake_dataset(sample.spec)
+        df = sample.generate()
         if len(df) != sample.rows or sample.target not in df.columns:
             raise SystemExit(f"{sample.key}: registry says {sample.rows} rows / {sample.target}")
         path = out / sample.filename
         _for_csv(df).to_csv(path, index=False, lineterminator="\n")
-        _check_round_trip(path, df, sample.spec.domain)
+        _check_round_trip(path, df, sample.domain)
         size = path.stat().st_size
         total += size
         licenses.add(sample.license)
-        sections.append(_section(sample, df, size))
+        make = _section if sample.spec is not None else _complaints_section
+        sections.append(make(sample, df, size))
         print(
             f"wrote {path} ({len(df):,} rows, {size / 1024:,.0f} KB, "
             f"{sample.target} = {df[sample.target].mean():.1%})"

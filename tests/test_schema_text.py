@@ -142,3 +142,51 @@ def test_a_table_of_only_text_is_refused() -> None:
     with pytest.raises(MetadataError, match="nothing for a synthesizer to learn"):
         schema_from_records(schema, [{"column": "a", "sdtype": "numerical", "pii": False,
                                       "action": "drop"}])
+
+
+# --- the complaints sample -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def complaints() -> pd.DataFrame:
+    from core.data.datasets import load_sample_dataset
+
+    return load_sample_dataset("complaints")
+
+
+def test_the_complaints_sample_regenerates_identically_from_its_seed(complaints) -> None:
+    from core.data.datasets import complaints_dataset, list_sample_datasets
+
+    sample = next(s for s in list_sample_datasets() if s.key == "complaints")
+    assert sample.text_spec is not None and len(complaints) == sample.rows == 3000
+    pd.testing.assert_frame_equal(complaints, sample.generate())
+    pd.testing.assert_frame_equal(complaints_dataset(sample.text_spec), sample.generate())
+    words = complaints["complaint_text"].str.split().str.len()
+    assert words.between(15, 120).all()
+    assert complaints["timely_response"].dtype == bool
+    assert 0.03 < 1 - complaints["timely_response"].mean() < 0.15  # the rare class: late
+
+
+def test_the_complaint_text_is_detected_as_text_and_the_rest_as_columns(complaints) -> None:
+    from core.engine.metadata import detect_schema
+
+    schema = detect_schema(complaints)
+    text = schema.column("complaint_text")
+    assert text.sdtype == TEXT_SDTYPE and text.action == "generate"
+    assert schema.text_columns == ["complaint_text"]
+    for name in ("product", "issue", "channel", "company_response", "state"):
+        assert schema.column(name).sdtype == "categorical", name
+    assert schema.column("received_date").sdtype == "datetime"
+    assert "timely_response" in schema.modelled_columns
+
+
+def test_the_product_can_be_told_from_the_words_and_pii_is_planted(complaints) -> None:
+    from core.data.text_pii import find_text_pii
+
+    # Each product has words of its own: "mortgage", "card", "collector", "car"...
+    text = complaints["complaint_text"].str.lower()
+    assert text[complaints["product"] == "mortgage"].str.contains("mortgage|escrow|home").all()
+    assert not text[complaints["product"] == "vehicle loan"].str.contains("escrow").any()
+    found = find_text_pii(complaints["complaint_text"]).set_index("kind")
+    assert {"name", "email", "phone", "account"} <= set(found.index)
+    assert found["rows"].sum() == pytest.approx(0.12 * len(complaints), rel=0.25)

@@ -9,7 +9,8 @@ Two things live here:
   strength follows :attr:`FakeSpec.correlation`, a rare target class whose share is
   :attr:`FakeSpec.rare_rate`, and optional missing cells.
 * :func:`list_sample_datasets` / :func:`load_sample_dataset` give the CSV files in
-  ``sample_data/`` (written by ``scripts/make_sample_data.py`` from the same generator).
+  ``sample_data/`` (written by ``scripts/make_sample_data.py`` from the same generator,
+  and :func:`complaints_dataset` for the consumer complaints with free text).
 
 The generator is deterministic: the same :class:`FakeSpec` always gives the same frame.
 Every group of columns draws from its own numpy stream derived from the seed, so choosing
@@ -21,12 +22,14 @@ Modules: :mod:`~core.data.datasets.generator` (:class:`FakeSpec`, :func:`fake_da
 domain lookups), one module per domain (:mod:`~core.data.datasets.loans`,
 :mod:`~core.data.datasets.transactions`, :mod:`~core.data.datasets.customers`,
 :mod:`~core.data.datasets.patients`), the machinery they share
-(:mod:`~core.data.datasets.machinery`, :mod:`~core.data.datasets.pii`), and the shipped
-samples (:mod:`~core.data.datasets.samples`).
+(:mod:`~core.data.datasets.machinery`, :mod:`~core.data.datasets.pii`), the complaints
+sample (:mod:`~core.data.datasets.complaints`) and the shipped samples
+(:mod:`~core.data.datasets.samples`).
 """
 
 from __future__ import annotations
 
+from core.data.datasets.complaints import ComplaintsSpec, complaints_dataset
 from core.data.datasets.generator import (
     DOMAINS,
     MAX_ROWS,
@@ -59,12 +62,14 @@ __all__ = [
     "OUTLIER_COLUMNS",
     "canary_rows",
     "outlier_rows",
+    "ComplaintsSpec",
     "DOMAINS",
     "MAX_ROWS",
     "MIN_ROWS",
     "FakeSpec",
     "SampleDataset",
     "column_descriptions",
+    "complaints_dataset",
     "fake_dataset",
     "id_column_for",
     "list_sample_datasets",

@@ -1,7 +1,8 @@
 """The sample datasets shipped in ``sample_data/``, and reading generated CSV files back.
 
 The files are written by ``scripts/make_sample_data.py`` from the specs kept here, with
-:func:`~core.data.datasets.generator.fake_dataset`.
+:func:`~core.data.datasets.generator.fake_dataset`, and the complaints table with
+:func:`~core.data.datasets.complaints.complaints_dataset`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.data.datasets.generator import FakeSpec, _domain
+from core.data.datasets.complaints import (
+    COMPLAINTS_COLUMNS,
+    ComplaintsSpec,
+    complaints_dataset,
+)
+from core.data.datasets.generator import FakeSpec, _domain, fake_dataset
+from core.data.datasets.machinery import _Column
 from core.errors import DataLoadError, ParameterError
 from core.store.settings import get_settings
 
@@ -26,10 +33,12 @@ class SampleDataset:
         title: Human title for pickers.
         description: One or two sentences on what the rows are and what to predict.
         filename: File name inside the sample data directory.
-        target: The column to predict (a boolean with a rare ``True`` class).
+        target: The suggested column to predict (a boolean with a rare class).
         rows: Number of rows in the file.
         license: License of the file.
-        spec: The generator settings that wrote the file (``None`` if it was not generated).
+        spec: The generator settings that wrote the file (``None`` if it was not generated
+            by :func:`~core.data.datasets.generator.fake_dataset`).
+        text_spec: The settings of the complaints generator, for the table with free text.
     """
 
     key: str
@@ -40,6 +49,20 @@ class SampleDataset:
     rows: int
     license: str
     spec: FakeSpec | None = field(default=None, compare=False)
+    text_spec: ComplaintsSpec | None = field(default=None, compare=False)
+
+    @property
+    def domain(self) -> str:
+        """The generator's domain (how :func:`read_generated_csv` reads the file)."""
+        return self.spec.domain if self.spec else "complaints" if self.text_spec else self.key
+
+    def generate(self) -> pd.DataFrame:
+        """Make the table again from its seeded settings."""
+        if self.spec is not None:
+            return fake_dataset(self.spec)
+        if self.text_spec is not None:
+            return complaints_dataset(self.text_spec)
+        raise ParameterError(f"The sample {self.key!r} has no generator.")
 
 
 # --------------------------------------------------------------------------------------
@@ -96,6 +119,20 @@ _SAMPLES: tuple[SampleDataset, ...] = (
         license=_SAMPLE_LICENSE,
         spec=FakeSpec(domain="customers", rows=4000, correlation=0.7, rare_rate=0.25, seed=2024),
     ),
+    SampleDataset(
+        key="complaints",
+        title="Consumer complaints (free text)",
+        description=(
+            "3,000 fictitious complaints about financial products, each with the consumer's "
+            "own words; predict `timely_response` (about 6 % False) or `product`. Some texts "
+            "hold a planted name, e-mail, phone or account number."
+        ),
+        filename="complaints.csv",
+        target="timely_response",
+        rows=3000,
+        license=_SAMPLE_LICENSE,
+        text_spec=ComplaintsSpec(rows=3000, seed=2024),
+    ),
 )
 
 
@@ -128,8 +165,7 @@ def load_sample_dataset(key: str) -> pd.DataFrame:
         DataLoadError: The file is missing or unreadable (run ``make sample-data``).
     """
     sample = _sample(key)
-    domain = sample.spec.domain if sample.spec else key
-    return read_generated_csv(get_settings().sample_data_dir / sample.filename, domain)
+    return read_generated_csv(get_settings().sample_data_dir / sample.filename, sample.domain)
 
 
 def read_generated_csv(path: str | Path, domain: str) -> pd.DataFrame:
@@ -142,7 +178,8 @@ def read_generated_csv(path: str | Path, domain: str) -> pd.DataFrame:
 
     Args:
         path: The CSV file.
-        domain: The domain the file was generated for (one of :data:`DOMAINS`).
+        domain: The domain the file was generated for (one of :data:`DOMAINS`, or
+            ``"complaints"``).
 
     Returns:
         The table.
@@ -152,7 +189,7 @@ def read_generated_csv(path: str | Path, domain: str) -> pd.DataFrame:
         DataLoadError: The file is missing, unreadable or a flag column holds other values.
     """
     path = Path(path)
-    kinds = {c.name: c.kind for c in _domain(domain).columns}
+    kinds = {c.name: c.kind for c in _columns_of(domain)}
     text_columns = {name: "object" for name, kind in kinds.items() if kind in ("text", "category")}
     try:
         df = pd.read_csv(path, dtype=text_columns, keep_default_na=False, na_values=[""])
@@ -173,6 +210,10 @@ def read_generated_csv(path: str | Path, domain: str) -> pd.DataFrame:
         elif kind in ("int", "float"):
             df[name] = df[name].astype(float)
     return df
+
+
+def _columns_of(domain: str) -> tuple[_Column, ...]:
+    return COMPLAINTS_COLUMNS if domain == "complaints" else _domain(domain).columns
 
 
 def _as_flags(series: pd.Series, name: str, path: Path) -> pd.Series:
