@@ -3,6 +3,13 @@
 Sampling is seeded (the synthesizer's own random state, numpy, torch and the Faker
 generators behind PII columns are all reset), so the same model, seed and request give
 the same rows. Large requests are sampled in batches so the caller sees progress.
+
+Free-text columns are written after the rows are sampled, by the text models the
+synthesizer carries (``studio_text_models``, ``core.engine.text_model``), each from the
+sampled rows' own columns: conditioned or rebalanced rows get text that follows them.
+They are written before the faked personal-data columns are filled: the text models
+learned text whose personal data was already replaced, and faked columns are independent
+of every other column, so the order changes nothing but keeps text tied to modelled values.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import io
 import math
 import time
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +29,7 @@ from core.data.id_formats import make_ids
 from core.data.schema import TABLE_NAME, TableSchema
 from core.engine.patches import load_libraries
 from core.errors import ParameterError, SamplingError
-from core.progress import ProgressCallback, null_progress
+from core.progress import ProgressCallback, null_progress, scaled
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -185,11 +193,16 @@ def generate(
                  for column, value in fixed.items()}
     started = time.monotonic()
     _reset_randomness(synthesizer, seed)
+    text_models = getattr(synthesizer, "studio_text_models", None) or {}
+    # Writing text takes longer than sampling rows: give it most of the bar.
+    rows_report = scaled(report, 0.0, 0.3) if text_models else report
     if not conditioned:
-        frame = _sample_plain(synthesizer, rows, report)
+        frame = _sample_plain(synthesizer, rows, rows_report)
     else:
         frame = _sample_conditions(synthesizer, rows, fixed, rebalance_column, shares,
-                                   real_example, report)
+                                   real_example, rows_report)
+    if text_models:
+        frame = _write_text(frame, text_models, seed, schema, scaled(report, 0.3, 0.99))
     frame = _ids_in_real_format(frame, synthesizer, seed)
     if schema is not None:
         frame = _in_their_zones(frame, schema)
@@ -202,6 +215,29 @@ def generate(
         class_shares=shares, rebalanced_column=rebalance_column if shares else None,
         seconds=time.monotonic() - started,
     )
+
+
+def _write_text(frame: pd.DataFrame, text_models: Mapping[str, Any], seed: int,
+                schema: TableSchema | None, report: ProgressCallback) -> pd.DataFrame:
+    """Fill each text column from the sampled rows, in batches, seeded per column."""
+    frame = frame.copy()
+    columns = list(text_models)
+    for position, column in enumerate(columns):
+        part = scaled(report, position / len(columns), (position + 1) / len(columns))
+        part(0.0, f"Writing text for '{column}'…")
+
+        def written(done: int, total: int, column: str = column,
+                    part: ProgressCallback = part) -> None:
+            part(done / max(total, 1), f"Writing text for '{column}': {done:,} of {total:,} "
+                 "rows…")
+
+        # Each column its own stream: adding a text column leaves the others' text as it was.
+        column_seed = (int(seed) * 1_000_003 + zlib.crc32(column.encode())) % (2**63)
+        texts = text_models[column].generate(frame, seed=column_seed, progress=written)
+        frame[column] = texts.to_numpy(dtype=object)
+    order = schema.kept_columns if schema is not None else list(frame.columns)
+    return frame[[c for c in order if c in frame.columns]
+                 + [c for c in frame.columns if c not in order]]
 
 
 def _id_regexes(synthesizer: Any) -> dict[str, str]:

@@ -9,6 +9,12 @@ trainer passes them a per-epoch callback (progress, live loss curve, and a True 
 the loss has plateaued), the cancel check and the time limit as constructor arguments. An
 early stop ends the model's loop, so SDV's fit completes as usual; a cancel raises
 ``TrainingCancelled`` out of it.
+
+Free-text columns (``schema.text_columns``) are never seen by the table synthesizer: after
+its fit, one :class:`core.engine.text_model.TextModel` per column learns the text, with the
+personal data inside it replaced first, conditioned on the same rows' learned columns. The
+text models share the fit's progress, cancel and time limit and travel on the synthesizer
+as ``studio_text_models`` (one pickle, one signature).
 """
 
 from __future__ import annotations
@@ -38,12 +44,16 @@ from core.store.registry import ModelRecord, ModelRegistry
 
 __all__ = [
     "REFERENCE_SPEED",
+    "TEXT_DEFAULT_SECONDS",
+    "TEXT_MODEL_OPTIONS",
+    "TEXT_TIME_FLOOR",
     "EarlyStopping",
     "FitProgress",
     "WIDE_TABLE_WIDTH",
     "TrainingRequest",
     "epochs_within_limit",
     "estimate_fit_seconds",
+    "estimate_text_seconds",
     "run_training",
     "schema_from_dict",
     "schema_to_dict",
@@ -352,11 +362,16 @@ def run_training(
         raise TrainingError(_explain_fit_error(error, request)) from error
     stopped_by = getattr(synthesizer, "stopped_by", None)
     notes.extend(getattr(synthesizer, "fit_notes", []))  # core.engine.sequential_trees
-    fit_seconds = time.monotonic() - started
+    table_epochs = progress.epoch
     if stopped_by == STOPPED_AT_TIME_LIMIT:
         notes.append(f"Stopped at the {time_limit:g} s time limit after {progress.epoch} of "
                      f"{progress.total_epochs} epochs; raise the limit (Advanced) to train "
                      "longer.")
+    if request.schema.text_columns:
+        # An attribute of the synthesizer, so the one signed pickle carries the text models.
+        synthesizer.studio_text_models = _fit_text_models(
+            request, train, device, started, progress, notify, should_cancel, notes)
+    fit_seconds = time.monotonic() - started
 
     spent = getattr(synthesizer, "epsilon_spent", None)
     if spent is not None:
@@ -387,7 +402,7 @@ def run_training(
         fit_seconds=round(fit_seconds, 3),
         train_rows=len(train),
         columns=len(request.schema.kept_columns),
-        epochs_run=progress.epoch if spec.deep else None,
+        epochs_run=table_epochs if spec.deep else None,
         stopped_early=stopped_by == STOPPED_BY_CALLBACK,
         final_loss=final_loss,
         losses=losses,
@@ -400,6 +415,125 @@ def run_training(
     progress.stage = "Done"
     notify(progress)
     return record
+
+
+#: The text models' settings (``core.engine.text_model.TextModel`` arguments).
+TEXT_MODEL_OPTIONS: dict[str, Any] = {"epochs": 20}
+#: Seconds each text model gets when the table synthesizer has no time limit setting
+#: (Gaussian Copula): enough for a few thousand complaint-like texts to read well on a CPU.
+TEXT_DEFAULT_SECONDS = 60.0
+#: Seconds each text model gets at least, even when the table fit used the whole time limit:
+#: a few epochs of a few thousand short texts, enough to write words rather than noise.
+TEXT_TIME_FLOOR = 20.0
+
+
+def _text_time_limit(params: dict[str, Any], elapsed: float, columns_left: int) -> float:
+    """Seconds the next text model may train (0: no limit).
+
+    The table fit and the text fits share the time limit: each text model gets an equal
+    part of what is left, at least :data:`TEXT_TIME_FLOOR`. A limit of 0 means none for
+    them either; a synthesizer without a limit setting gives each :data:`TEXT_DEFAULT_SECONDS`.
+    """
+    if "time_limit" not in params:
+        return TEXT_DEFAULT_SECONDS
+    limit = float(params.get("time_limit") or 0)
+    if not limit:
+        return 0.0
+    return max((limit - elapsed) / max(columns_left, 1), TEXT_TIME_FLOOR)
+
+
+def _scrubbed_text(series: pd.Series, seed: int, column: str, notes: list[str]) -> pd.Series:
+    """The column's text with names, e-mails, phone and account numbers replaced."""
+    try:
+        from core.data.text_pii import scrub_text_pii
+    except ImportError:  # the scrubber lands with the data layer's text support
+        return series
+    result = scrub_text_pii(series, seed=seed)
+    matches = getattr(result, "matches", None)
+    if matches is not None and len(matches) and "count" in getattr(matches, "columns", ()):
+        found = int(matches["count"].sum())
+        if found:
+            notes.append(f"{found:,} pieces of personal data inside '{column}' (names, "
+                         "e-mails, phone or account numbers) were replaced with fake ones "
+                         "before the text model learned it.")
+    return result.text
+
+
+def _fit_text_models(request: TrainingRequest, train: pd.DataFrame, device: DeviceInfo,
+                     started: float, progress: FitProgress, notify: ProgressListener,
+                     should_cancel: Callable[[], bool] | None,
+                     notes: list[str]) -> dict[str, Any]:
+    """One text model per text column, after the table fit, within what is left of the time.
+
+    Each is conditioned on the table synthesizer's learned columns of the same rows (what
+    the sampled rows will hold when the text is written).
+    """
+    from core.engine.text_model import TextModel, torch_device
+
+    schema = request.schema
+    context_columns = [c for c in schema.modelled_columns if c in train.columns]
+    columns = schema.text_columns
+    models: dict[str, Any] = {}
+    name_of = {column: ("Text loss" if len(columns) == 1 else f"Text loss ({column})")
+               for column in columns}
+    for position, column in enumerate(columns):
+        limit = _text_time_limit(request.params, time.monotonic() - started,
+                                 len(columns) - position)
+        text_started = time.monotonic()
+        texts = _scrubbed_text(train[column], request.seed, column, notes)
+        options = dict(TEXT_MODEL_OPTIONS)
+
+        def on_epoch(done: int, total: int, loss: float, column: str = column,
+                     limit: float = limit, text_started: float = text_started) -> None:
+            series = progress.losses.setdefault(name_of[column], [])
+            series.append(loss)
+            epochs = progress.losses.get("Epoch") or []
+            if len(epochs) < len(series):  # the chart's x axis covers the longest series
+                progress.losses["Epoch"] = list(range(len(series)))
+            progress.epoch, progress.total_epochs = done, total
+            progress.stage = (f"Training the text model for '{column}': epoch {done} of "
+                              f"{total} (loss {loss:.3f})")
+            progress.elapsed = time.monotonic() - started
+            spent = time.monotonic() - text_started
+            progress.eta_seconds = spent / done * (total - done)
+            if limit:
+                progress.eta_seconds = min(progress.eta_seconds, max(limit - spent, 0.0))
+            notify(progress)
+
+        model = TextModel(**options, on_epoch=on_epoch, should_cancel=should_cancel,
+                          time_limit=limit, seed=request.seed + position)
+        progress.epoch, progress.total_epochs = 0, model.epochs
+        progress.stage = f"Training the text model for '{column}': epoch 0 of {model.epochs}"
+        progress.elapsed = time.monotonic() - started
+        progress.eta_seconds = None
+        notify(progress)
+        try:
+            model.fit(texts, train[context_columns], device=torch_device(device.kind),
+                      time_limit_start=text_started)
+        except (TrainingCancelled, TrainingError):
+            raise
+        except MemoryError as error:
+            raise TrainingError(
+                f"The machine ran out of memory while learning the text of '{column}'. Use "
+                "fewer rows, or drop the column on the Data page."
+            ) from error
+        except Exception as error:  # torch's errors are not user-facing as they are
+            raise TrainingError(
+                f"Learning the text of '{column}' failed ({str(error)[:200] or type(error)})."
+                " Drop the column on the Data page, or choose 'cpu' as the device if a GPU "
+                "was used."
+            ) from error
+        model.on_epoch = model.should_cancel = None  # the job's callbacks stay with the job
+        seconds = model.fit_seconds
+        learned = (f"{model.epochs_run} epoch{'s' if model.epochs_run != 1 else ''}"
+                   if model.epochs_run else f"part of one epoch ({model.steps_run} batches)")
+        note = f"The text model for '{column}' learned {learned} in {seconds:.0f} s"
+        if model.stopped_by is not None:
+            note += (f", stopped at its {limit:.0f} s share of the time limit (raise the "
+                     "limit to let it write better text)")
+        notes.append(note + ".")
+        models[column] = model
+    return models
 
 
 _MAX_STRATA = 20
@@ -513,8 +647,52 @@ def estimate_fit_seconds(
 
     The per-row costs were measured with ``bench/`` on the reference machine; the
     ``machine_speed`` measurement adapts them. Accurate to within a factor of ~2, which
-    is enough to warn before an hour-long fit.
+    is enough to warn before an hour-long fit. Text columns add their text models'
+    time (:func:`estimate_text_seconds`) within the share of the time limit they get.
     """
+    table = _table_fit_seconds(synthesizer, params, frame, schema, train_share, speed)
+    if not schema.text_columns:
+        return table
+    text = estimate_text_seconds(frame, schema, train_share, speed)
+    if "time_limit" not in params:
+        return table + min(text, TEXT_DEFAULT_SECONDS * len(schema.text_columns))
+    limit = float(params.get("time_limit") or 0)
+    if not limit:
+        return table + text
+    # The table fit may use the whole limit; the text models then get their floor.
+    return min(table, limit) + min(text, max(limit - min(table, limit),
+                                             TEXT_TIME_FLOOR * len(schema.text_columns)))
+
+
+def estimate_text_seconds(frame: pd.DataFrame, schema: TableSchema, train_share: float = 0.7,
+                          speed: float | None = None) -> float:
+    """Seconds the text models would take for all their epochs, without a time limit.
+
+    Rows × characters per text × epochs, at a cost per character that grows with the GRU's
+    size (measured on the shared 2-core machine: 1.9e-5 s at 64, 2.9e-5 at 128, 3.7e-5 at
+    192 units), scaled to this machine.
+    """
+    from core.engine.text_model import hidden_size_for
+
+    rows = max(int(len(frame) * train_share), 1)
+    scale = (speed if speed is not None else machine_speed()) / REFERENCE_SPEED
+    epochs = int(TEXT_MODEL_OPTIONS.get("epochs", 20))
+    total = 0.0
+    for column in schema.text_columns:
+        if column not in frame.columns:
+            continue
+        lengths = frame[column].dropna().astype(str).str.len().clip(upper=500)
+        characters = rows * (float(lengths.mean()) if len(lengths) else 0.0) + 2 * rows
+        hidden = int(TEXT_MODEL_OPTIONS.get("hidden_size") or hidden_size_for(int(characters)))
+        total += 1.0 + scale * epochs * characters * (1e-5 + 1.4e-7 * hidden)
+    return total
+
+
+def _table_fit_seconds(
+    synthesizer: str, params: dict[str, Any], frame: pd.DataFrame, schema: TableSchema,
+    train_share: float = 0.7, speed: float | None = None,
+) -> float:
+    """The table synthesizer's part of :func:`estimate_fit_seconds`."""
     rows = max(int(len(frame) * train_share), 1)
     numeric = sum(1 for c in schema.columns
                   if c.action in ("model", "keep") and c.sdtype in ("numerical", "datetime"))
@@ -557,8 +735,8 @@ def epochs_within_limit(synthesizer: str, params: dict[str, Any], frame: pd.Data
     limit = float(params.get("time_limit") or 0)
     if not limit or synthesizer not in ("ctgan", "tvae", "copula_gan"):
         return None
-    one, two = (estimate_fit_seconds(synthesizer, {**params, "epochs": epochs, "time_limit": 0},
-                                     frame, schema, train_share, speed) for epochs in (1, 2))
+    one, two = (_table_fit_seconds(synthesizer, {**params, "epochs": epochs, "time_limit": 0},
+                                   frame, schema, train_share, speed) for epochs in (1, 2))
     per_epoch = max(two - one, 1e-6)
     return max(int((limit - (one - per_epoch)) // per_epoch), 0)
 
