@@ -77,11 +77,14 @@ def test_texts_from_the_same_source_score_like_unseen_real_texts(real) -> None:
     assert "escrow" in mortgage["real"] and "escrow" in mortgage["synthetic"]
 
 
-def test_without_a_target_the_column_the_text_predicts_is_chosen(real) -> None:
+@pytest.mark.parametrize("target", [None, "channel"])
+def test_the_column_the_text_tells_is_predicted(real, target) -> None:
+    """Without a target, or with one the text does not tell, the product is predicted."""
     train, holdout = real
-    scored = text_scores(train, holdout, make_frame(420, seed=3),
-                         make_schema()).columns["complaint"]
+    scored = text_scores(train, holdout, make_frame(420, seed=3), make_schema(),
+                         target=target).columns["complaint"]
     assert scored.classifier_column == "product"  # the channel leaves no trace in the text
+    assert scored.classifier_ratio is not None
 
 
 def test_scrambled_or_unrelated_texts_score_low(real) -> None:
