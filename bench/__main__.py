@@ -14,6 +14,8 @@ Sections:
            TabularARGN and the real holdout, side by side on samples, public sets, a wide table
   privacy  every synthesizer's attack risks and holdout-relative scores on the samples, and
            quality, utility and attack risk against epsilon (the differential-privacy sweep)
+  text     the complaints sample's text model: fit time and the text scores (length, words,
+           text classifier, leak rate) against held-out real texts
 
 Each section writes bench/results/<section>.md; RESULTS.md is rebuilt from all of them.
 """
@@ -31,6 +33,7 @@ from bench.peers import section as section_peers
 from bench.privacy import PRIVACY_DATASETS
 from bench.privacy import section as section_privacy
 from bench.public import PUBLIC
+from bench.text import section as section_text
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTIONS_DIR = ROOT / "bench" / "results"
@@ -273,7 +276,7 @@ def section_eval(args: argparse.Namespace) -> str:
 SECTIONS = {"synth": section_synth, "public": section_public, "deep": section_deep,
             "eval": section_eval, "scaling": section_scaling, "app": section_app,
             "responsive": section_responsive, "peers": section_peers,
-            "privacy": section_privacy}
+            "privacy": section_privacy, "text": section_text}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,6 +324,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="privacy section: each sweep fit's time limit")
     parser.add_argument("--privacy-timeout", type=float, default=None, metavar="SECONDS",
                         help="privacy section: stop a run still going after this long")
+    parser.add_argument("--text-synthesizers", nargs="*", metavar="KEY",
+                        help="text section: table synthesizer keys (default: gaussian_copula "
+                             "ctgan)")
+    parser.add_argument("--text-max-rows", type=int, default=None, metavar="ROWS",
+                        help="text section: use at most this many rows of the complaints")
+    parser.add_argument("--text-seconds", type=float, default=None, metavar="SECONDS",
+                        help="text section: the text model's time limit (a reduced run)")
+    parser.add_argument("--text-epochs", type=int, default=None, metavar="EPOCHS",
+                        help="text section: the text model's epochs (a reduced run)")
+    parser.add_argument("--text-timeout", type=float, default=None, metavar="SECONDS",
+                        help="text section: stop a run still going after this long")
     args = parser.parse_args(argv)
     unknown = [name for name in args.sections if name not in SECTIONS]
     if unknown:
