@@ -13,8 +13,16 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from core.charts import column_profile_figure
 from core.data import databases, datasets, loading
 from core.data.profiling import profile_table
-from core.data.schema import ACTIONS, BASE_SDTYPES, PII_SDTYPES, schema_from_records
+from core.data.schema import (
+    ACTION_LABELS,
+    ACTIONS,
+    BASE_SDTYPES,
+    PII_SDTYPES,
+    TEXT_SDTYPE,
+    schema_from_records,
+)
 from core.data.table import StudioTable, fingerprint_frame
+from core.data.text_pii import describe_text_pii, find_text_pii
 from core.errors import MetadataError, StudioError
 from core.evaluation.planted import PlantedTruth, planted_truth
 from ui import caching, demo, state
@@ -435,7 +443,9 @@ def _metadata(table: StudioTable) -> None:
         "What each column **is** (its type) and what happens to it. SDV guessed the types; "
         "the studio checked the guesses against the values and explains every change. "
         "Personal data (PII) is **faked** (replaced with realistic invented values), "
-        "**dropped**, or **kept** (real values are learned and may reappear)."
+        "**dropped**, or **kept** (real values are learned and may reappear). "
+        "**Generate text** is for free-text columns only: a small language model is trained "
+        "here on this column and writes new text for each synthetic row."
     )
     version = st.session_state.get(EDITOR_VERSION, 0)
     records = pd.DataFrame(
@@ -457,13 +467,15 @@ def _metadata(table: StudioTable) -> None:
         column_config={
             "column": st.column_config.TextColumn("column"),
             "sdtype": st.column_config.SelectboxColumn(
-                "type", options=list(BASE_SDTYPES) + list(PII_SDTYPES), required=True
+                "type", options=[*BASE_SDTYPES, TEXT_SDTYPE, *PII_SDTYPES], required=True
             ),
             "pii": st.column_config.CheckboxColumn("personal data"),
             "action": st.column_config.SelectboxColumn(
-                "action", options=list(ACTIONS), required=True,
+                "action", options=list(ACTIONS), required=True, format_func=ACTION_LABELS.get,
                 help="model: learn it · fake: replace with Faker values · keep: learn real "
-                "values · drop: leave out",
+                "values · drop: leave out · generate text (free-text columns only): a small "
+                "language model is trained here on this column and writes new text for each "
+                "synthetic row",
             ),
             "sdv_said": st.column_config.TextColumn("SDV detected"),
             "note": st.column_config.TextColumn("why", width="large"),
@@ -493,15 +505,19 @@ def _metadata(table: StudioTable) -> None:
         if current.note:
             st.caption(current.note)
         with st.form("column_form"):
-            types = list(BASE_SDTYPES) + list(PII_SDTYPES)
+            types = [*BASE_SDTYPES, TEXT_SDTYPE, *PII_SDTYPES]
             left, middle, right = st.columns(3)
             # Keyed per column (and edit round) so the inputs show that column's values.
             suffix = f"{column_name}_{version}"
             new_sdtype = left.selectbox("Type", types, key=f"column_form_sdtype_{suffix}",
                                         index=types.index(current.sdtype)
                                         if current.sdtype in types else 1)
-            new_action = middle.selectbox("Action", ACTIONS, key=f"column_form_action_{suffix}",
-                                          index=ACTIONS.index(current.action))
+            # "generate text" is offered for free-text columns only.
+            actions = [a for a in ACTIONS if a != "generate" or current.sdtype == TEXT_SDTYPE]
+            new_action = middle.selectbox("Action", actions, key=f"column_form_action_{suffix}",
+                                          index=actions.index(current.action)
+                                          if current.action in actions else 0,
+                                          format_func=ACTION_LABELS.get)
             new_pii = right.checkbox("Personal data", value=current.pii,
                                      key=f"column_form_pii_{suffix}")
             if st.form_submit_button("Apply"):
@@ -524,6 +540,7 @@ def _metadata(table: StudioTable) -> None:
         st.session_state[EDITOR_VERSION] = version + 1
         st.rerun()
 
+    _text_pii(table)
     faked = [c.name for c in table.schema.columns if c.action == "fake"]
     dropped = [c.name for c in table.schema.columns if c.action == "drop"]
     kept_pii = [c.name for c in table.schema.columns if c.action == "keep" and c.pii]
@@ -536,6 +553,26 @@ def _metadata(table: StudioTable) -> None:
             f"Real personal data is kept in {', '.join(kept_pii)}: the synthesizer learns these "
             "values and can copy them into the synthetic data.", icon=":material/warning:"
         )
+
+
+def _text_pii(table: StudioTable) -> None:
+    """For each generated-text column, the personal data found inside it (masked)."""
+    for name in table.schema.text_columns:
+        matches = find_text_pii(table.frame[name])
+        with st.container(border=True, key=f"text_pii_{name}"):
+            st.markdown(f":material/edit_note: **{md(name)}** (generate text): "
+                        f"{md(describe_text_pii(matches))}")
+            if not matches.empty:
+                st.dataframe(
+                    matches[["label", "count", "rows", "examples"]],
+                    column_config={
+                        "label": st.column_config.TextColumn("found"),
+                        "count": st.column_config.NumberColumn("how many"),
+                        "rows": st.column_config.NumberColumn("in texts"),
+                        "examples": st.column_config.TextColumn("examples (partly hidden)"),
+                    },
+                    hide_index=True, width="stretch",
+                )
 
 
 for tab, draw in ((preview_tab, _preview), (profile_tab, _profile), (metadata_tab, _metadata)):

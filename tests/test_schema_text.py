@@ -190,3 +190,32 @@ def test_the_product_can_be_told_from_the_words_and_pii_is_planted(complaints) -
     found = find_text_pii(complaints["complaint_text"]).set_index("kind")
     assert {"name", "email", "phone", "account"} <= set(found.index)
     assert found["rows"].sum() == pytest.approx(0.12 * len(complaints), rel=0.25)
+
+
+# --- the Data page ---------------------------------------------------------------------------
+
+
+def test_the_data_page_offers_generate_text_and_shows_the_pii_found() -> None:
+    from tests.apptest import open_app, page_text
+
+    at = open_app()
+    at.button(key="load_sample_complaints").click().run()
+    assert not at.exception
+    at.session_state["data_tab"] = "Metadata"
+    at.run()
+    assert not at.exception
+    text = page_text(at)
+    assert "a small language model is trained here on this column and writes new text for " \
+           "each synthetic row" in text
+    assert "**complaint_text** (generate text): Found " in text
+    assert "names: they are replaced with fake ones before the model sees the text" in text
+    found = next(frame.value for frame in at.dataframe if "examples" in frame.value.columns)
+    assert set(found["label"]) >= {"names", "e-mail addresses", "phone numbers"}
+    assert found["examples"].str.contains(r"\*\*\*").all()
+    # The one-column form offers "generate" for the text column only.
+    at.selectbox(key="column_form_column").set_value("complaint_text").run()
+    action = next(box for box in at.selectbox if box.key.startswith("column_form_action_"))
+    assert action.value == "generate" and "generate" in action.options[-1]
+    at.selectbox(key="column_form_column").set_value("product").run()
+    action = next(box for box in at.selectbox if box.key.startswith("column_form_action_"))
+    assert all("generate" not in option for option in action.options)
