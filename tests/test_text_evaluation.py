@@ -113,9 +113,10 @@ def test_a_run_of_eight_words_leaks_and_seven_do_not() -> None:
     seven = "so one two three four five six seven it said"
     # The end of one training text and the start of the next are no run.
     across = "seven eight nine ten alpha beta gamma delta"
-    (rate, copies, examples), = leak_check(training, [[eight, seven, across]])
-    assert rate == pytest.approx(1 / 3) and copies == 0.0
-    marked = examples[0]
+    found, = leak_check(training, [[eight, seven, across]])
+    assert found.rate == pytest.approx(1 / 3) and found.copy_rate == 0.0
+    assert list(found.longest) == [LEAK_NGRAM, 0, 0]
+    marked = found.examples[0]
     assert marked.words == LEAK_NGRAM
     assert marked.marked() == "so [one two three four five six seven eight] it said"
     assert tokens("Don't STOP, now!") == ["don't", "stop", "now"]
@@ -162,7 +163,24 @@ def test_the_unseen_texts_baseline_subtracts_shared_template_phrases(real) -> No
     assert scored.leak_rate == 1.0 and scored.holdout_leak_rate == 1.0  # every text shares it
     assert scored.excess_leak_rate == 0.0 and scored.leak_level == "good"
     assert scored.templated and "templated" in scored.sentences["leak"]
+    assert scored.long_run_words > len(TEMPLATE)  # beyond the shared phrase
     assert any("'complaint'" in w for w in text_warnings(result))
+
+
+def test_copied_passages_show_beyond_a_shared_template(real) -> None:
+    """Every text shares the template's 8-word runs; copying 15 more words still shows."""
+    train, holdout = make_frame(420, 1, template=True), make_frame(180, 2, template=True)
+    fresh = make_frame(420, 3)
+    passages = [" ".join(tokens(text)[:len(TEMPLATE) + 15]) for text in train["complaint"]]
+    synthetic = fresh.assign(complaint=[f"{passage} {text}" for passage, text
+                                        in zip(passages, fresh["complaint"], strict=True)])
+    scored = text_scores(train, holdout, synthetic, make_schema(),
+                         target="product").columns["complaint"]
+    assert scored.leak_rate - scored.holdout_leak_rate == 0.0  # 8 words cannot tell
+    assert scored.exact_copy_rate == 0.0
+    assert scored.long_run_rate == 1.0 and scored.holdout_long_run_rate <= 0.05
+    assert scored.leak_level == "poor"
+    assert scored.examples[0].words >= len(TEMPLATE) + 15
 
 
 def test_metrics_json_and_the_report_carry_the_text_scores(copied) -> None:

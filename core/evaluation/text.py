@@ -30,8 +30,13 @@ synthetic texts with the real training texts, and with real held-out texts as th
   model never saw: templated language ("I am writing to dispute a charge on my account")
   shares runs by chance, and only the excess over that baseline is memorising. Texts shorter
   than 8 words cannot repeat a run; whole-text copies are counted as well
-  (``exact_copy_rate`` against ``holdout_exact_copy_rate``). The judgement
-  (:func:`~core.evaluation.thresholds.text_leak_level`) takes the larger excess. Up to
+  (``exact_copy_rate`` against ``holdout_exact_copy_rate``). Where most held-out texts share
+  8-word runs (templated language: the complaints sample's held-out texts all do), the excess
+  at 8 words can hide a model that copies long passages, so runs longer than 95 % of the
+  held-out texts' longest copied runs count too (:func:`long_run_words`: ``long_run_rate``
+  against ``holdout_long_run_rate``, judged at the low end of the difference's 95 % interval
+  because the length is fitted on those held-out texts). The judgement
+  (:func:`~core.evaluation.thresholds.text_leak_level`) takes the largest excess. Up to
   :data:`MAX_EXAMPLES` synthetic texts with the longest copied run marked are kept, and
   nothing else of the training row. A run may be stitched from two overlapping training
   8-word runs of different texts; it is still training text reproduced.
@@ -85,10 +90,13 @@ __all__ = [
     "LEAK_TRAIN_TEXTS",
     "MAX_EXAMPLES",
     "TEXT_ROWS",
+    "LONG_RUN_QUANTILE",
+    "LeakCounts",
     "LeakExample",
     "TextColumnResult",
     "TextResult",
     "leak_check",
+    "long_run_words",
     "text_columns_of",
     "text_leak_figure",
     "text_length_figure",
@@ -119,6 +127,10 @@ MAX_LABEL_CANDIDATES = 5
 MIN_TEXT_SKILL = 0.05
 #: Fewest texts with a label on each side for the classifier test.
 MIN_CLASSIFIER_TEXTS = 20
+#: Templated language: a copied run counts as long beyond this quantile of the held-out
+#: texts' longest copied runs (:func:`long_run_words`).
+LONG_RUN_QUANTILE = 0.95
+_Z95 = 1.959963984540054
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 #: Fixed odd 64-bit multipliers, one per position of a run (the hash of a run of word ids).
@@ -181,6 +193,12 @@ class TextColumnResult:
         holdout_exact_copy_rate: The same share for held-out real texts.
         leak_level: good / fair / poor (:func:`~core.evaluation.thresholds.text_leak_level`).
         examples: Up to :data:`MAX_EXAMPLES` leaking synthetic texts, longest run first.
+        long_run_words: The copied-run length that counts as long (:func:`long_run_words`):
+            8, or more where unseen real texts share longer runs by chance.
+        long_run_rate: Share of synthetic texts copying a run that long.
+        holdout_long_run_rate: The same share for held-out real texts.
+        long_run_excess: The first minus the second at the low end of its 95 % interval
+            (the threshold is fitted on the held-out texts, so chance is allowed for).
         length_score_holdout: ``length_score`` of held-out real texts (the ceiling).
         vocabulary_overlap_holdout: ``vocabulary_overlap`` of as many held-out real texts.
         real_word_share: Share of synthetic words that occur in the training texts.
@@ -210,6 +228,10 @@ class TextColumnResult:
     holdout_exact_copy_rate: float
     leak_level: str
     examples: tuple[LeakExample, ...]
+    long_run_words: int
+    long_run_rate: float
+    holdout_long_run_rate: float
+    long_run_excess: float
     length_score_holdout: float
     vocabulary_overlap_holdout: float
     real_word_share: float
@@ -227,9 +249,10 @@ class TextColumnResult:
 
     @property
     def excess_leak_rate(self) -> float:
-        """The judged excess: the larger of runs and whole copies beyond the baseline."""
-        return max(0.0, self.leak_rate - self.holdout_leak_rate,
-                   self.exact_copy_rate - self.holdout_exact_copy_rate)
+        """The judged excess: the largest of runs, whole copies and long runs beyond chance."""
+        values = (self.leak_rate - self.holdout_leak_rate,
+                  self.exact_copy_rate - self.holdout_exact_copy_rate, self.long_run_excess)
+        return max([0.0, *(v for v in values if v == v)])
 
     @property
     def templated(self) -> bool:
@@ -250,6 +273,9 @@ class TextColumnResult:
             "excess_leak_rate": number(self.excess_leak_rate, 5),
             "exact_copy_rate": number(self.exact_copy_rate, 5),
             "holdout_exact_copy_rate": number(self.holdout_exact_copy_rate, 5),
+            "long_run_words": self.long_run_words,
+            "long_run_rate": number(self.long_run_rate, 5),
+            "holdout_long_run_rate": number(self.holdout_long_run_rate, 5),
             "leak_ngram": LEAK_NGRAM,
             "leak_level": self.leak_level,
             "leak_examples": len(self.examples),
@@ -397,19 +423,6 @@ def _run_hashes(token_lists: Sequence[list[str]], vocabulary: dict[str, int]
     return hashes[inside], owner[:windows][inside], position[:windows][inside]
 
 
-def _longest_run(hit_positions: np.ndarray) -> tuple[int, int]:
-    """(first word, words) of the longest chain of copied runs (sorted run starts)."""
-    best_start, best_words, start, previous = 0, 0, None, None
-    for position in hit_positions.tolist():
-        if start is None or position != previous + 1:
-            start = position
-        previous = position
-        words = previous - start + LEAK_NGRAM
-        if words > best_words:
-            best_start, best_words = start, words
-    return best_start, best_words
-
-
 def _example(text: str, first_word: int, words: int) -> LeakExample:
     spans = [match.span() for match in _WORD.finditer(text)]
     begin, end = spans[first_word][0], spans[first_word + words - 1][1]
@@ -421,19 +434,60 @@ def _example(text: str, first_word: int, words: int) -> LeakExample:
     return LeakExample(cut, begin + shift, end + shift, words)
 
 
+@dataclass(frozen=True)
+class LeakCounts:
+    """What the leak check found in one set of texts.
+
+    Attributes:
+        rate: Share of texts (with words) repeating ≥ :data:`LEAK_NGRAM` training words.
+        copy_rate: Share of texts whose words equal a training text's.
+        longest: Per text with words, its longest copied run in words (0: none).
+        examples: Up to :data:`MAX_EXAMPLES` texts with their longest copied run located.
+    """
+
+    rate: float
+    copy_rate: float
+    longest: np.ndarray
+    examples: tuple[LeakExample, ...] = ()
+
+
+def _longest_runs(owner: np.ndarray, position: np.ndarray, texts: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Per text: the longest chain of copied runs in words (0: none) and where it starts.
+
+    ``owner`` and ``position`` are the copied runs' text and first word, in text order.
+    """
+    longest = np.zeros(texts, dtype=np.int64)
+    first = np.zeros(texts, dtype=np.int64)
+    if not len(owner):
+        return longest, first
+    starts = np.ones(len(owner), dtype=bool)
+    starts[1:] = (owner[1:] != owner[:-1]) | (position[1:] != position[:-1] + 1)
+    chain = np.cumsum(starts) - 1
+    words = np.bincount(chain) + LEAK_NGRAM - 1
+    chain_owner, chain_first = owner[starts], position[starts]
+    # Longest chain per text: sort by text, then length (the first, longest, wins).
+    order = np.lexsort((-words, chain_owner))
+    keep = np.ones(len(order), dtype=bool)
+    keep[1:] = chain_owner[order][1:] != chain_owner[order][:-1]
+    best = order[keep]
+    longest[chain_owner[best]] = words[best]
+    first[chain_owner[best]] = chain_first[best]
+    return longest, first
+
+
 def leak_check(training: Sequence[str], others: Sequence[Sequence[str]],
-               examples_of: int | None = 0) -> list[tuple[float, float, tuple[LeakExample, ...]]]:
-    """Share of each text set repeating a training run, and whole-text copies.
+               examples_of: int | None = 0) -> list[LeakCounts]:
+    """Which texts of each set repeat a run of training text, and whole-text copies.
 
     Args:
         training: The training texts.
         others: Text sets to check (e.g. synthetic, then held-out).
         examples_of: Index in ``others`` whose leaking texts are kept as examples (None:
-            none).
+            none), longest copied run first.
 
     Returns:
-        Per set: (share of texts repeating ≥ :data:`LEAK_NGRAM` training words, share of
-        texts whose words equal a training text's, up to :data:`MAX_EXAMPLES` examples).
+        One :class:`LeakCounts` per set (rates NaN for a set without a word).
     """
     vocabulary: dict[str, int] = {}
     train_tokens = [tokens(t) for t in training]
@@ -442,9 +496,9 @@ def leak_check(training: Sequence[str], others: Sequence[Sequence[str]],
     results = []
     for index, texts in enumerate(others):
         token_lists = [tokens(t) for t in texts]
-        worded = [t for t in token_lists if t]
-        if not worded:
-            results.append((math.nan, math.nan, ()))
+        worded = np.array([bool(t) for t in token_lists], dtype=bool)
+        if not worded.any():
+            results.append(LeakCounts(math.nan, math.nan, np.zeros(0, dtype=np.int64)))
             continue
         hashes, owner, position = _run_hashes(token_lists, vocabulary)
         if len(train_hashes) and len(hashes):
@@ -453,21 +507,41 @@ def leak_check(training: Sequence[str], others: Sequence[Sequence[str]],
             hit = train_hashes[found] == hashes
         else:
             hit = np.zeros(len(hashes), dtype=bool)
-        leaking = np.bincount(owner[hit], minlength=len(token_lists)) > 0
-        copies = sum(" ".join(t) in whole for t in worded)
-        found_examples: list[LeakExample] = []
-        if examples_of is not None and index == examples_of and leaking.any():
-            hit_owner, hit_position = owner[hit], position[hit]
-            runs = []
-            for text_index in np.flatnonzero(leaking).tolist():
-                first, words = _longest_run(np.sort(hit_position[hit_owner == text_index]))
-                runs.append((words, text_index, first))
-            runs.sort(key=lambda item: (-item[0], item[1]))
-            found_examples = [_example(texts[i], first, words)
-                              for words, i, first in runs[:MAX_EXAMPLES]]
-        results.append((float(leaking.sum() / len(worded)), float(copies / len(worded)),
-                        tuple(found_examples)))
+        longest, first = _longest_runs(owner[hit], position[hit], len(token_lists))
+        copies = sum(" ".join(t) in whole for t in token_lists if t)
+        found_examples: tuple[LeakExample, ...] = ()
+        if examples_of is not None and index == examples_of:
+            ranked = sorted(np.flatnonzero(longest).tolist(), key=lambda i: (-longest[i], i))
+            found_examples = tuple(_example(texts[i], int(first[i]), int(longest[i]))
+                                   for i in ranked[:MAX_EXAMPLES])
+        results.append(LeakCounts(float((longest > 0).sum() / worded.sum()),
+                                  float(copies / worded.sum()), longest[worded],
+                                  found_examples))
     return results
+
+
+def long_run_words(holdout_longest: np.ndarray) -> int:
+    """The run length that counts as long: beyond what most unseen real texts copy by chance.
+
+    :data:`LEAK_NGRAM`, or one more word than the :data:`LONG_RUN_QUANTILE` quantile of the
+    held-out texts' longest copied runs when that is longer (templated language).
+    """
+    if not len(holdout_longest):
+        return LEAK_NGRAM
+    return max(LEAK_NGRAM, int(np.quantile(holdout_longest, LONG_RUN_QUANTILE)) + 1)
+
+
+def _low_end_excess(synthetic: np.ndarray, holdout: np.ndarray) -> float:
+    """Synthetic minus held-out share, at the low end of its 95 % interval (0: not above).
+
+    Two proportions, normal approximation with the pooled share.
+    """
+    if not len(synthetic) or not len(holdout):
+        return math.nan
+    first, second = float(synthetic.mean()), float(holdout.mean())
+    pooled = (synthetic.sum() + holdout.sum()) / (len(synthetic) + len(holdout))
+    error = math.sqrt(pooled * (1 - pooled) * (1 / len(synthetic) + 1 / len(holdout)))
+    return max(0.0, first - second - _Z95 * error)
 
 
 # --------------------------------------------------------------------------- the classifier
@@ -633,9 +707,10 @@ def _sentences(result: dict[str, Any]) -> dict[str, str]:
         sentence += f"; {copies:.1%} copy a whole training text ({copy_base:.1%} by chance)"
     sentence += f": {verdicts[level]}."
     if base >= TEXT_TEMPLATED:
-        sentence += (" Most unseen real texts share such runs too (templated language), so "
-                     "this check can miss a model that copies parts of texts; whole copies "
-                     "are still counted.")
+        sentence += (f" Most unseen real texts share such runs too (templated language), so "
+                     f"runs of {result['long_run_words']} or more words count instead: "
+                     f"{result['long_run_rate']:.1%} of synthetic texts copy one "
+                     f"({result['holdout_long_run_rate']:.1%} of unseen real texts).")
     out["leak"] = sentence
     return out
 
@@ -675,9 +750,16 @@ def _score_column(column: str, real_train: pd.DataFrame, holdout: pd.DataFrame,
     leak_train = sample_rows(real_all.to_frame(), LEAK_TRAIN_TEXTS, seed + 5)[column]
     leak_syn = sample_rows(syn_all.to_frame(), LEAK_TEXTS, seed + 6)[column]
     leak_holdout = sample_rows(holdout_all.to_frame(), LEAK_TEXTS, seed + 7)[column]
-    (leak, copies, examples), (base, copy_base, _) = leak_check(
+    synthetic_leaks, holdout_leaks = leak_check(
         leak_train.tolist(), [leak_syn.tolist(), leak_holdout.tolist()], examples_of=0)
-    leak_level = text_leak_level(leak, base, copies, copy_base)
+    leak, copies, examples = (synthetic_leaks.rate, synthetic_leaks.copy_rate,
+                              synthetic_leaks.examples)
+    base, copy_base = holdout_leaks.rate, holdout_leaks.copy_rate
+    long_words = long_run_words(holdout_leaks.longest)
+    long_synthetic = synthetic_leaks.longest >= long_words
+    long_holdout = holdout_leaks.longest >= long_words
+    long_excess = _low_end_excess(long_synthetic, long_holdout)
+    leak_level = text_leak_level(leak, base, copies, copy_base, long_excess)
 
     fields: dict[str, Any] = {
         "column": column,
@@ -687,6 +769,10 @@ def _score_column(column: str, real_train: pd.DataFrame, holdout: pd.DataFrame,
         "leak_rate": leak, "holdout_leak_rate": base,
         "exact_copy_rate": copies, "holdout_exact_copy_rate": copy_base,
         "leak_level": leak_level, "examples": examples,
+        "long_run_words": long_words,
+        "long_run_rate": float(long_synthetic.mean()) if len(long_synthetic) else math.nan,
+        "holdout_long_run_rate": float(long_holdout.mean()) if len(long_holdout) else math.nan,
+        "long_run_excess": long_excess,
         "length_score_holdout": _ks_complement(lengths["real"], lengths["holdout"]),
         "vocabulary_overlap_holdout": _weighted_jaccard(real_counts, holdout_counts),
         "real_word_share": known / syn_words if syn_words else math.nan,

@@ -34,8 +34,8 @@ rate* is the larger of those two shares minus the share of never-seen real texts
 same by chance. The privacy reading takes the worst text column's level too
 (:data:`TEXT_LEAK_GOOD`, :data:`TEXT_LEAK_FAIR`): copied words of a real complaint expose its
 writer however private the table's other columns are. When most never-seen texts share such
-runs by chance (:data:`TEXT_TEMPLATED`: templated language), the verdict warns that the run
-check can miss partial copying.
+runs by chance (:data:`TEXT_TEMPLATED`: templated language), runs longer than those texts
+share count instead (:func:`core.evaluation.text.long_run_words`) and the verdict says so.
 
 *Excess copies* are the synthetic rows that copy a training row, minus the share of
 never-seen real rows that match a training row by chance (a table with few distinct rows
@@ -224,7 +224,7 @@ def epsilon_strength(epsilon: float | None) -> str | None:
 
 
 def text_leak_level(leak_rate: float, by_chance: float = 0.0, copy_rate: float = 0.0,
-                    copy_by_chance: float = 0.0) -> str:
+                    copy_by_chance: float = 0.0, long_run_excess: float = 0.0) -> str:
     """The privacy reading of a text column from its leak check (NaN: not measured).
 
     Args:
@@ -232,11 +232,15 @@ def text_leak_level(leak_rate: float, by_chance: float = 0.0, copy_rate: float =
         by_chance: The same share for never-seen real texts.
         copy_rate: Share of synthetic texts copying a whole training text.
         copy_by_chance: The same share for never-seen real texts.
+        long_run_excess: Extra share of synthetic texts copying runs longer than never-seen
+            texts do (templated language), already net of chance.
     """
     if leak_rate != leak_rate:
         return NOT_MEASURED
     copies = 0.0 if copy_rate != copy_rate else copy_rate - (copy_by_chance or 0.0)
-    excess = max(0.0, leak_rate - (by_chance if by_chance == by_chance else 0.0), copies)
+    longer = 0.0 if long_run_excess != long_run_excess else long_run_excess
+    excess = max(0.0, leak_rate - (by_chance if by_chance == by_chance else 0.0), copies,
+                 longer)
     return ("good" if excess <= TEXT_LEAK_GOOD
             else "fair" if excess <= TEXT_LEAK_FAIR else "poor")
 

@@ -192,10 +192,13 @@ def _text_leak(level: str, text: TextResult | None) -> tuple[str, str]:
         return level, ""
     if worst.leak_level in ("fair", "poor"):
         what = "memorises" if worst.leak_level == "poor" else "repeats some"
-        sentence = (f". The text model {what} training text: {worst.leak_rate:.0%} of "
-                    f"synthetic '{worst.column}' texts repeat 8 or more words in a row of a "
-                    f"training text ({worst.holdout_leak_rate:.0%} of unseen real texts do, "
-                    "by chance)")
+        rate, chance, words = worst.leak_rate, worst.holdout_leak_rate, 8
+        if worst.templated:  # every text shares short runs: the long ones tell
+            rate, chance = worst.long_run_rate, worst.holdout_long_run_rate
+            words = worst.long_run_words
+        sentence = (f". The text model {what} training text: {rate:.0%} of synthetic "
+                    f"'{worst.column}' texts repeat {words} or more words in a row of a "
+                    f"training text ({chance:.0%} of unseen real texts do, by chance)")
         if worst.exact_copy_rate - worst.holdout_exact_copy_rate > 0:
             sentence += f" and {worst.exact_copy_rate:.0%} copy a whole one"
         if LEVELS.index(worst.leak_level) > LEVELS.index(level):
@@ -322,9 +325,9 @@ def text_warnings(text: TextResult | None) -> tuple[str, ...]:
         return ()
     return tuple(
         f"Most unseen real texts in '{name}' ({result.holdout_leak_rate:.0%}) share runs of "
-        "8 or more words with training texts (templated language), so the leak check can "
-        "miss a text model that copies parts of texts; only whole copies and the excess "
-        "over that share count."
+        "8 or more words with training texts (templated language), so only runs of "
+        f"{result.long_run_words} or more words and whole copies show memorising: a text "
+        "model copying shorter passages cannot be told from the template."
         for name, result in text.columns.items() if result.templated)
 
 
