@@ -156,7 +156,7 @@ def test_the_time_limit_ends_the_text_fit_and_keeps_a_usable_model(registry, tin
     frame = _complaints(200, seed=3)
     record = run_training(_request(frame, _schema(), seed=4), frame, registry=registry)
     note = next(n for n in record.notes if n.startswith("The text model for 'complaint'"))
-    assert "part of one epoch (1 batches)" in note and "time limit" in note
+    assert "part of one epoch (1 step)" in note and "time limit" in note
     synthesizer = load_synthesizer(registry, record.model_id)
     model = synthesizer.studio_text_models["complaint"]
     assert model.stopped_by == STOPPED_AT_TIME_LIMIT and model.steps_run == 1
@@ -220,7 +220,7 @@ def test_the_synthesizer_pickle_carries_the_text_models(fitted_text_model):
         fitted_text_model.generate(context, seed=1))
 
 
-def test_a_cancel_is_polled_every_batch():
+def test_a_cancel_is_polled_every_step():
     frame = _complaints(100)
     polls = []
 

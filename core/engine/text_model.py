@@ -23,13 +23,16 @@ drawn at random after sampling and carry nothing the text depends on.
 **Missing text** is the empty sequence (start, then end): the network learns how often a
 row of each context has no text, and an empty generated text comes back missing.
 
-Training uses teacher forcing (the real previous character is the input at every step),
-Adam and gradient clipping; it is seeded (torch and numpy), runs on one CPU thread like the
-other CPU fits (``core.engine.studio_models.one_cpu_thread``) or on the GPU when the
-device is one, reports each epoch, polls the cancel check every batch and stops at the time
-limit keeping what it learned. Sampling always runs on the CPU with a seeded
+Training uses teacher forcing (the real previous character is the input at every step)
+with truncated back-propagation (one update per window of 64 characters, the memory
+carried across windows: a long text gives several updates, so a minute on a CPU is
+hundreds of updates rather than dozens), Adam and gradient clipping; it is seeded (torch
+and numpy), runs on one CPU thread like the other CPU fits
+(``core.engine.studio_models.one_cpu_thread``) or on the GPU when the device is one, reports
+each epoch, polls the cancel check every step and stops at the time limit keeping what it
+learned. Sampling always runs on the CPU with a seeded
 ``torch.Generator``, so the same model and seed write the same text on every machine. The
-pickled model holds its weights and vocabularies only (no callbacks), a few hundred KB.
+pickled model holds its weights and vocabularies only (no callbacks): under a megabyte.
 """
 
 from __future__ import annotations
@@ -206,26 +209,27 @@ class TextModel:
     Args:
         epochs: Most passes over the texts.
         hidden_size: The GRU's memory size (None: chosen from the amount of text, 64 to 192).
-        batch_size: Texts per training step.
+        batch_size: Texts learned together.
+        window: Characters per training step (longer texts take several steps).
         max_chars: Longest text learned and written; longer texts are learned up to it.
         max_vocabulary: Most distinct characters kept.
         learning_rate: Adam's step size.
         temperature: Sampling temperature (below 1: safer, more repetitive text).
         on_epoch: Called after each epoch (not saved with the model).
-        should_cancel: Polled every batch; True raises ``TrainingCancelled`` (not saved).
-        time_limit: Seconds of training (0: no limit); it ends at the first batch past it.
+        should_cancel: Polled every step; True raises ``TrainingCancelled`` (not saved).
+        time_limit: Seconds of training (0: no limit); it ends at the first step past it.
         seed: Seed of the weights and the batch order.
 
     Attributes:
         epochs_run: Whole epochs finished by the last fit.
-        steps_run: Batches learned by the last fit (a time limit may end one mid-epoch).
+        steps_run: Updates made by the last fit (one per window of each batch of texts).
         losses: Mean loss per character of each finished epoch (nats).
         stopped_by: ``STOPPED_AT_TIME_LIMIT`` when the time limit ended the fit, else None.
         fit_seconds: Seconds the last fit took.
     """
 
     def __init__(self, *, epochs: int = 20, hidden_size: int | None = None,
-                 batch_size: int = 64, max_chars: int = 500,
+                 batch_size: int = 32, window: int = 64, max_chars: int = 500,
                  max_vocabulary: int = MAX_VOCABULARY, learning_rate: float = 3e-3,
                  temperature: float = 0.8, on_epoch: TextEpochCallback | None = None,
                  should_cancel: Callable[[], bool] | None = None, time_limit: float = 0.0,
@@ -233,6 +237,7 @@ class TextModel:
         self.epochs = max(int(epochs), 1)
         self.hidden_size = hidden_size
         self.batch_size = max(int(batch_size), 1)
+        self.window = max(int(window), 1)
         self.max_chars = max(int(max_chars), 1)
         self.max_vocabulary = max(int(max_vocabulary), 1)
         self.learning_rate = float(learning_rate)
@@ -338,29 +343,41 @@ class TextModel:
             for epoch in range(self.epochs):
                 total_loss, total_chars = 0.0, 0
                 for batch in _length_batches(lengths, self.batch_size, rng):
-                    if self.should_cancel is not None and self.should_cancel():
-                        raise TrainingCancelled("Training was cancelled.")
-                    # At least one step, so a model stopped at once still writes text.
-                    if (self.time_limit and steps
-                            and time.monotonic() - clock_start > self.time_limit):
-                        self.stopped_by = STOPPED_AT_TIME_LIMIT
-                        break
                     tokens = _padded([sequences[i] for i in batch]).to(device)
                     conditions = torch.as_tensor(codes[batch], device=device)
-                    context_vector = network.context_vector(conditions)
-                    logits, _ = network(tokens[:, :-1], context_vector,
-                                        network.initial_state(context_vector))
-                    targets = tokens[:, 1:]
-                    loss = loss_function(logits.reshape(-1, logits.shape[-1]),
-                                         targets.reshape(-1))
-                    chars = int((targets != _PAD).sum())
-                    optimiser.zero_grad()
-                    (loss / max(chars, 1)).backward()
-                    torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
-                    optimiser.step()
-                    total_loss += loss.item()
-                    total_chars += chars
-                    steps += 1
+                    state = None
+                    # Truncated back-propagation: one update per window of characters, the
+                    # memory carried on, so long texts give many updates per pass.
+                    for begin in range(0, tokens.shape[1] - 1, self.window):
+                        if self.should_cancel is not None and self.should_cancel():
+                            raise TrainingCancelled("Training was cancelled.")
+                        # At least one step, so a model stopped at once still writes text.
+                        if (self.time_limit and steps
+                                and time.monotonic() - clock_start > self.time_limit):
+                            self.stopped_by = STOPPED_AT_TIME_LIMIT
+                            break
+                        inputs = tokens[:, begin:begin + self.window]
+                        targets = tokens[:, begin + 1:begin + self.window + 1]
+                        chars = int((targets != _PAD).sum())
+                        if not chars:
+                            break
+                        context_vector = network.context_vector(conditions)
+                        if state is None:
+                            state = network.initial_state(context_vector)
+                        logits, state = network(inputs[:, : targets.shape[1]], context_vector,
+                                                state)
+                        state = state.detach()
+                        loss = loss_function(logits.reshape(-1, logits.shape[-1]),
+                                             targets.reshape(-1))
+                        optimiser.zero_grad()
+                        (loss / chars).backward()
+                        torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+                        optimiser.step()
+                        total_loss += loss.item()
+                        total_chars += chars
+                        steps += 1
+                    if self.stopped_by is not None:
+                        break
                 if self.stopped_by is not None:
                     break
                 self.epochs_run = epoch + 1

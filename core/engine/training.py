@@ -444,14 +444,11 @@ def _text_time_limit(params: dict[str, Any], elapsed: float, columns_left: int) 
 
 def _scrubbed_text(series: pd.Series, seed: int, column: str, notes: list[str]) -> pd.Series:
     """The column's text with names, e-mails, phone and account numbers replaced."""
-    try:
-        from core.data.text_pii import scrub_text_pii
-    except ImportError:  # the scrubber lands with the data layer's text support
-        return series
+    from core.data.text_pii import scrub_text_pii
+
     result = scrub_text_pii(series, seed=seed)
-    matches = getattr(result, "matches", None)
-    if matches is not None and len(matches) and "count" in getattr(matches, "columns", ()):
-        found = int(matches["count"].sum())
+    if len(result.matches):
+        found = int(result.matches["count"].sum())
         if found:
             notes.append(f"{found:,} pieces of personal data inside '{column}' (names, "
                          "e-mails, phone or account numbers) were replaced with fake ones "
@@ -526,7 +523,8 @@ def _fit_text_models(request: TrainingRequest, train: pd.DataFrame, device: Devi
         model.on_epoch = model.should_cancel = None  # the job's callbacks stay with the job
         seconds = model.fit_seconds
         learned = (f"{model.epochs_run} epoch{'s' if model.epochs_run != 1 else ''}"
-                   if model.epochs_run else f"part of one epoch ({model.steps_run} batches)")
+                   if model.epochs_run else f"part of one epoch ({model.steps_run} step"
+                   f"{'s' if model.steps_run != 1 else ''})")
         note = f"The text model for '{column}' learned {learned} in {seconds:.0f} s"
         if model.stopped_by is not None:
             note += (f", stopped at its {limit:.0f} s share of the time limit (raise the "
@@ -669,8 +667,8 @@ def estimate_text_seconds(frame: pd.DataFrame, schema: TableSchema, train_share:
     """Seconds the text models would take for all their epochs, without a time limit.
 
     Rows × characters per text × epochs, at a cost per character that grows with the GRU's
-    size (measured on the shared 2-core machine: 1.9e-5 s at 64, 2.9e-5 at 128, 3.7e-5 at
-    192 units), scaled to this machine.
+    size (measured on the shared 2-core machine: 1.9e-5 s at 64, 2.9e-5 at 128 and 3.7e-5
+    to 4.2e-5 at 192 units, busy machine), scaled to this machine.
     """
     from core.engine.text_model import hidden_size_for
 
@@ -684,7 +682,7 @@ def estimate_text_seconds(frame: pd.DataFrame, schema: TableSchema, train_share:
         lengths = frame[column].dropna().astype(str).str.len().clip(upper=500)
         characters = rows * (float(lengths.mean()) if len(lengths) else 0.0) + 2 * rows
         hidden = int(TEXT_MODEL_OPTIONS.get("hidden_size") or hidden_size_for(int(characters)))
-        total += 1.0 + scale * epochs * characters * (1e-5 + 1.4e-7 * hidden)
+        total += 1.0 + scale * epochs * characters * (1.2e-5 + 1.6e-7 * hidden)
     return total
 
 
