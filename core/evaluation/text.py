@@ -563,32 +563,42 @@ def _label_candidates(schema: TableSchema, frames: Sequence[pd.DataFrame],
     return [name for _, _, name in sorted(found)]
 
 
-def _macro_f1(model: Any, test_texts: pd.Series, test_labels: np.ndarray) -> float:
-    from sklearn.metrics import f1_score
+class _TextFeatures:
+    """TF-IDF of words and word pairs, learned from one side's texts only.
 
-    predicted = model.predict(test_texts)
-    return float(f1_score(test_labels, predicted, labels=np.unique(test_labels),
-                          average="macro", zero_division=0))
+    Fitted once per side: the real side's features serve every label column tried.
+    """
 
+    def __init__(self, texts: pd.Series) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
 
-def _text_model(texts: pd.Series, labels: np.ndarray, seed: int) -> Any:
-    """TF-IDF of words and word pairs + logistic regression (a constant with one class)."""
-    from sklearn.dummy import DummyClassifier
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    if len(np.unique(labels)) < 2:
-        return DummyClassifier(strategy="most_frequent").fit(texts.to_frame(), labels)
-    model = make_pipeline(
-        TfidfVectorizer(token_pattern=_WORD.pattern, ngram_range=(1, 2), min_df=2,
-                        max_features=20_000, sublinear_tf=True, dtype=np.float32),
-        LogisticRegression(C=4.0, max_iter=300, class_weight="balanced", random_state=seed))
-    with single_threaded_native_code():
+        self.vectorizer = TfidfVectorizer(token_pattern=_WORD.pattern, ngram_range=(1, 2),
+                                          min_df=2, max_features=20_000, sublinear_tf=True,
+                                          dtype=np.float32)
+        self.position = pd.Series(np.arange(len(texts)), index=texts.index)
         try:
-            return model.fit(texts, labels)
+            self.matrix = self.vectorizer.fit_transform(texts)
         except ValueError:  # every word below min_df: too few texts for a vocabulary
-            return DummyClassifier(strategy="most_frequent").fit(texts.to_frame(), labels)
+            self.matrix = None
+
+    def score(self, texts: pd.Series, labels: np.ndarray, test: pd.Series,
+              test_labels: np.ndarray, seed: int) -> float:
+        """Macro-F1 on ``test`` of a logistic regression fitted on ``texts`` (a subset)."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.metrics import f1_score
+
+        classes = np.unique(labels)
+        if self.matrix is None or len(classes) < 2:  # nothing to learn: the commonest class
+            values, counts = np.unique(labels, return_counts=True)
+            predicted = np.full(len(test), values[np.argmax(counts)], dtype=object)
+        else:
+            model = LogisticRegression(C=4.0, max_iter=300, class_weight="balanced",
+                                       random_state=seed)
+            with single_threaded_native_code():
+                model.fit(self.matrix[self.position[texts.index].to_numpy()], labels)
+                predicted = model.predict(self.vectorizer.transform(test))
+        return float(f1_score(test_labels, predicted, labels=np.unique(test_labels),
+                              average="macro", zero_division=0))
 
 
 def _chance_f1(labels: np.ndarray, test_labels: np.ndarray) -> float:
@@ -635,13 +645,13 @@ def _classifier_test(real: pd.Series, holdout: pd.Series, synthetic: pd.Series,
     real_frame, holdout_frame, synthetic_frame = frames
     tried: list[tuple[float, str, float, Any, float]] = []
     pool = candidates[:MAX_LABEL_CANDIDATES + (candidates[0] == target)]
+    features = _TextFeatures(real)
     for column in pool:
         train_texts, train_labels = _labelled(real, real_frame, column)
         test_texts, test_labels = _labelled(holdout, holdout_frame, column)
         if len(train_texts) < MIN_CLASSIFIER_TEXTS or len(test_texts) < MIN_CLASSIFIER_TEXTS:
             continue
-        model = _text_model(train_texts, train_labels, seed)
-        score = _macro_f1(model, test_texts, test_labels)
+        score = features.score(train_texts, train_labels, test_texts, test_labels, seed)
         chance = _chance_f1(train_labels, test_labels)
         tried.append((score - chance, column, score, (test_texts, test_labels), chance))
         if column == target and score - chance >= MIN_TEXT_SKILL:
@@ -655,7 +665,8 @@ def _classifier_test(real: pd.Series, holdout: pd.Series, synthetic: pd.Series,
     if len(syn_texts) < 2:
         return _Classifier(column, real_score, None, None,
                            f"the synthetic rows have almost no text with a '{column}' value")
-    syn_score = _macro_f1(_text_model(syn_texts, syn_labels, seed), test_texts, test_labels)
+    syn_score = _TextFeatures(syn_texts).score(syn_texts, syn_labels, test_texts,
+                                                test_labels, seed)
     if skill < MIN_TEXT_SKILL:
         return _Classifier(column, real_score, syn_score, None,
                            f"even the real texts barely predict '{column}' (score "
