@@ -156,7 +156,7 @@ def test_the_time_limit_ends_the_text_fit_and_keeps_a_usable_model(registry, tin
     frame = _complaints(200, seed=3)
     record = run_training(_request(frame, _schema(), seed=4), frame, registry=registry)
     note = next(n for n in record.notes if n.startswith("The text model for 'complaint'"))
-    assert "part of one epoch (1 step)" in note and "time limit" in note
+    assert "part of one epoch (1 step)" in note and "stopped after the 0 s" in note
     synthesizer = load_synthesizer(registry, record.model_id)
     model = synthesizer.studio_text_models["complaint"]
     assert model.stopped_by == STOPPED_AT_TIME_LIMIT and model.steps_run == 1

@@ -89,6 +89,9 @@ def test_automatic_batch_size_suits_the_data_and_pac():
 
 def test_eta_grows_with_rows_and_epochs(people_table):
     frame, schema = people_table.frame, people_table.schema
+    # The table's part only: a text model's time does not grow with the table's epochs.
+    schema = replace(schema, columns=tuple(replace(c, action="drop") if c.action == "generate"
+                                           else c for c in schema.columns))
     quick = {**resolve_params("ctgan", "quick", rows=280), "time_limit": 0}
     longer = {**quick, "epochs": quick["epochs"] * 10}
     small = estimate_fit_seconds("ctgan", quick, frame, schema, speed=0.05)

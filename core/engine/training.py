@@ -526,9 +526,13 @@ def _fit_text_models(request: TrainingRequest, train: pd.DataFrame, device: Devi
                    if model.epochs_run else f"part of one epoch ({model.steps_run} step"
                    f"{'s' if model.steps_run != 1 else ''})")
         note = f"The text model for '{column}' learned {learned} in {seconds:.0f} s"
-        if model.stopped_by is not None:
+        if model.stopped_by is not None and "time_limit" in request.params:
             note += (f", stopped at its {limit:.0f} s share of the time limit (raise the "
-                     "limit to let it write better text)")
+                     "limit in Advanced to let it write better text)")
+        elif model.stopped_by is not None:
+            note += (f", stopped after the {limit:.0f} s a text model gets beside "
+                     f"{get_spec(request.synthesizer).title} (a synthesizer with a time limit "
+                     "setting lets you give it longer)")
         notes.append(note + ".")
         models[column] = model
     return models
