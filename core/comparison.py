@@ -142,9 +142,13 @@ def selection_score(evaluation: EvaluationResult) -> tuple[bool, float, str]:
     privacy = evaluation.privacy
     quality = evaluation.quality.quality_score
     worst_attack = highest_attack(evaluation.attacks)
-    eligible = privacy_acceptable(privacy.exact_match_rate, privacy.dcr_share,
-                                  privacy.holdout_exact_match_rate,
-                                  None if worst_attack is None else worst_attack[1])
+    # The verdict's privacy reading also weighs what the table numbers cannot see (a text
+    # column's leak check), so the guard is that reading; it agrees with privacy_acceptable
+    # on the table's own numbers (tests/test_workflow.py).
+    eligible = evaluation.verdict.privacy.level in ACCEPTABLE
+    table_eligible = privacy_acceptable(privacy.exact_match_rate, privacy.dcr_share,
+                                        privacy.holdout_exact_match_rate,
+                                        None if worst_attack is None else worst_attack[1])
     utility = evaluation.utility
     if utility is not None and utility.ratio is not None and utility.informative:
         ratio = min(max(utility.ratio, 0.0), 1.0)
@@ -162,8 +166,11 @@ def selection_score(evaluation: EvaluationResult) -> tuple[bool, float, str]:
                   if privacy.holdout_exact_match_rate >= 0.005 else "")
         attack = ("" if worst_attack is None
                   else f", {ATTACK_NAMES[worst_attack[0]]} risk at least {worst_attack[1]:.2f}")
-        reason += (f"; fails the privacy guard (exact copies {privacy.exact_match_rate:.1%}"
-                   f"{chance}, DCR share {privacy.dcr_share:.2f}{attack})")
+        if table_eligible:  # the table passes: what failed is said in the reading
+            reason += f"; fails the privacy guard ({evaluation.verdict.privacy.reason})"
+        else:
+            reason += (f"; fails the privacy guard (exact copies {privacy.exact_match_rate:.1%}"
+                       f"{chance}, DCR share {privacy.dcr_share:.2f}{attack})")
     return eligible, score, reason
 
 

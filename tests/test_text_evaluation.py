@@ -153,6 +153,12 @@ def test_a_copying_text_model_is_flagged_however_good_the_table_is(copied, real)
     assert result.verdict.headline.startswith("Not ready to share")
     assert "complaint" not in result.excluded_columns
     assert without.text is None and "text" not in without.skipped
+    # Compare's privacy guard is the same reading: the copier is not eligible, its table is.
+    from core.comparison import selection_score
+
+    eligible, _, reason = selection_score(result)
+    assert not eligible and "'complaint'" in reason
+    assert selection_score(without)[0] == (without.verdict.privacy.level in ("good", "fair"))
 
 
 def test_the_unseen_texts_baseline_subtracts_shared_template_phrases(real) -> None:
