@@ -54,6 +54,7 @@ __all__ = [
     "BUDGET_SLACK",
     "GPU_SPEEDUP",
     "IN_PROCESS_SAMPLE_ROWS",
+    "IN_PROCESS_TEXT_ROWS",
     "LONG_FIT_SECONDS",
     "MAX_CONDITION_CLASSES",
     "MIN_EPOCHS",
@@ -95,6 +96,9 @@ MAX_CONDITION_CLASSES = 20
 #: A small sample takes a second or two here, and as a job it could wait in the queue
 #: behind another user's long fit; a large one (seconds to minutes) would slow every page.
 IN_PROCESS_SAMPLE_ROWS = 50_000
+#: The same bound when the model writes text: its language model writes a few hundred
+#: texts a second on a CPU (3,000 complaints took 14 s), so more go to a worker.
+IN_PROCESS_TEXT_ROWS = 500
 #: A deep fit planned into a time budget gets at least this many epochs.
 MIN_EPOCHS = 5
 #: A preset fits a fit budget when its own time limit is within this factor of the budget.
@@ -314,9 +318,12 @@ def condition_columns(real_train: pd.DataFrame, schema: TableSchema) -> list[str
             if real_train[c].nunique() <= MAX_CONDITION_CLASSES]
 
 
-def sample_in_process(rows: int) -> bool:
-    """Whether the app draws ``rows`` rows itself (see :data:`IN_PROCESS_SAMPLE_ROWS`)."""
-    return rows <= IN_PROCESS_SAMPLE_ROWS
+def sample_in_process(rows: int, writes_text: bool = False) -> bool:
+    """Whether the app draws ``rows`` rows itself (see :data:`IN_PROCESS_SAMPLE_ROWS`).
+
+    ``writes_text``: the model fills text columns (:data:`IN_PROCESS_TEXT_ROWS`).
+    """
+    return rows <= (IN_PROCESS_TEXT_ROWS if writes_text else IN_PROCESS_SAMPLE_ROWS)
 
 
 def sample_model(

@@ -312,3 +312,11 @@ def test_a_noisy_attack_whose_interval_reaches_zero_is_not_held_against_the_mode
     verdict = make_verdict(quality, None, privacy, attacks=noisy)  # type: ignore[arg-type]
     assert verdict.privacy.level == "good"
     assert "no attack gains a clear edge" in verdict.privacy.reason
+
+
+def test_a_model_that_writes_text_draws_large_samples_in_a_worker():
+    from core.workflow import IN_PROCESS_TEXT_ROWS, sample_in_process
+
+    assert sample_in_process(IN_PROCESS_TEXT_ROWS * 4)  # a table model draws it in the app
+    assert not sample_in_process(IN_PROCESS_TEXT_ROWS * 4, writes_text=True)
+    assert sample_in_process(IN_PROCESS_TEXT_ROWS, writes_text=True)

@@ -16,7 +16,13 @@ from core.engine.training import TrainingRequest
 from core.errors import StudioError
 from core.jobs.status import STAGE_QUEUED, JobStatus, cancelled_message, ordinal
 from core.progress import ProgressCallback
-from core.workflow import Trained, sample_in_process, sample_model, train_or_reuse
+from core.workflow import (
+    Trained,
+    model_schema,
+    sample_in_process,
+    sample_model,
+    train_or_reuse,
+)
 
 if TYPE_CHECKING:
     from core.store.registry import ModelRecord
@@ -220,7 +226,7 @@ def generate_rows(record: ModelRecord, rows: int | None = None, seed: int = 0, *
     rows = int(rows or record.train_rows)
     options = {"real_example": real_example, "fixed_values": fixed_values,
                "rebalance_column": rebalance_column, "class_shares": class_shares}
-    if not sample_in_process(rows):
+    if not sample_in_process(rows, writes_text=bool(model_schema(record).text_columns)):
         state.put(state.SAMPLE_JOB,
                   caching.job_runner().start_sample(record, rows, seed, **options))
         return None
