@@ -259,6 +259,7 @@ def _correlations() -> None:
     show_reading(relations_reading(correlation.pair_score))
     st.metric(glossary.name("pair_score"), glossary.fmt("pair_score", correlation.pair_score),
               help=glossary.help_text("pair_score"))
+    evidence.draw_pair_ceiling(result)
     st.caption(glossary.PAIR_SCORES_DIFFER)
     show_chart(correlation_heatmaps(correlation), key="eval_heatmaps")
     st.caption("Read the third panel: a dark cell is a pair whose relation the synthetic data "

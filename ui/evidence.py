@@ -69,8 +69,11 @@ def draw_ceiling(result: EvaluationResult) -> None:
         f"also computed for **{ceiling.rows_compared:,} held-out real rows** (the "
         "ceiling), beside as many synthetic rows, both against the same training rows."
     )
-    columns = st.columns(len(CEILING_SCORES) + 1)
-    for column, name in zip(columns, CEILING_SCORES, strict=False):
+    # The all-pairs score's ceiling is on the Correlations tab, beside that score: the
+    # Quality tab speaks of strong-pair trends only (glossary.PAIR_SCORES_DIFFER).
+    shown = [name for name in CEILING_SCORES if name != "column_pair_score"]
+    columns = st.columns(len(shown) + 1)
+    for column, name in zip(columns, shown, strict=False):
         key = _CEILING_TERMS[name]
         synthetic = ceiling.synthetic_at_holdout_size.get(name, math.nan)
         real = ceiling.holdout_ceiling.get(name, math.nan)
@@ -81,13 +84,27 @@ def draw_ceiling(result: EvaluationResult) -> None:
                        _number(ceiling.discriminator_auc),
                        delta=f"real rows {_number(ceiling.holdout_discriminator_auc)}",
                        delta_color="off", help=glossary.help_text("discriminator_auc"))
-    show_chart(ceiling_figure(ceiling), key="eval_ceiling")
-    for name in CEILING_SCORES:
+    for name in shown:
         if ceiling.sentences.get(name):
             st.markdown(f"- {glossary.plain(ceiling.sentences[name])}")
+    st.markdown(f"**{glossary.name('holdout_ceiling')}** — Each bar is a score: blue for the "
+                "real rows the model never saw, orange for as many synthetic rows. Orange as "
+                "tall as blue is as good as synthetic data can get.")
+    show_chart(ceiling_figure(ceiling), key="eval_ceiling")
+    st.markdown(f"**{glossary.name('discriminator_auc')}** — Each bar is how well a "
+                "classifier tells those rows from the training rows: at the dashed 0.5 line it "
+                "cannot tell them apart, which is the ideal; near 1 it always can.")
     show_chart(discriminator_figure(ceiling), key="eval_discriminator")
     if ceiling.sentences.get("discriminator"):
         st.markdown(glossary.plain(ceiling.sentences["discriminator"]))
+
+
+def draw_pair_ceiling(result: EvaluationResult) -> None:
+    """The all-pairs relation score of real rows the model never saw (Correlations tab)."""
+    ceiling = result.ceiling
+    if ceiling is not None and ceiling.sentences.get("column_pair_score"):
+        st.markdown(glossary.plain(ceiling.sentences["column_pair_score"]),
+                    help=glossary.help_text("holdout_ceiling"))
 
 
 def draw_epsilon(result: EvaluationResult) -> None:
@@ -346,5 +363,5 @@ def draw_text(result: EvaluationResult) -> None:
         st.caption("Common English words (the, and, my, …) are left out of the top lists.")
 
 
-__all__ = ["PRIVACY_LIMITS", "draw_attacks", "draw_ceiling", "draw_drivers",
-           "draw_epsilon", "draw_fairness", "draw_text"]
+__all__ = ["PRIVACY_LIMITS", "draw_attacks", "draw_ceiling", "draw_drivers", "draw_epsilon",
+           "draw_fairness", "draw_pair_ceiling", "draw_text"]

@@ -54,6 +54,8 @@ EVALUATE_TABS = {
     "Quality": True,
     "Utility": True,
     "Privacy": True,
+    "Fairness": True,
+    "Drivers": True,
     "Planted truth": False,
     "Record explorer": False,
     "Report": False,
