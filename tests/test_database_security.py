@@ -251,11 +251,13 @@ class FakePostgres:
                 continue
             _read(client, length - 8)  # the startup message's parameters
             break
+        # Counted before it is sent: the client may give up (and the test look) as soon as
+        # the request arrives, before this thread runs again.
+        self.asked += 1
         if self.method == self.CLEARTEXT:
             client.sendall(b"R" + struct.pack("!ii", 8, 3))
         else:
             client.sendall(b"R" + struct.pack("!ii", 12, 5) + b"salt")
-        self.asked += 1
         chunk = client.recv(65536)  # the answer, if any; then hang up
         self.after_request += chunk
 
