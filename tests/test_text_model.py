@@ -283,3 +283,14 @@ def test_vocabulary_and_length_bounds():
     assert written.dropna().str.len().max() <= 40
     assert set("".join(written.dropna())) <= set(model.characters)
 
+
+
+def test_written_texts_are_about_as_long_as_the_real_ones_even_after_little_training():
+    """One short epoch leaves the end-of-text guess eager; lengths are drawn from the real."""
+    frame = _complaints(300, seed=8)
+    model = TextModel(**{**_TINY, "epochs": 1}, seed=3).fit(frame["complaint"],
+                                                            frame[["product"]])
+    written = model.generate(frame[["product"]], seed=4)
+    real = frame["complaint"].str.len().mean()
+    assert written.notna().all()
+    assert 0.7 * real <= written.str.len().mean() <= 1.3 * real

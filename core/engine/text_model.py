@@ -72,6 +72,12 @@ STOPPED_AT_TIME_LIMIT = "time_limit"
 TextEpochCallback = Callable[[int, int, float], None]
 
 _PAD, _BOS, _EOS, _UNK = 0, 1, 2, 3
+#: Quantiles of the training texts' lengths kept for writing (see TextModel.generate).
+_LENGTH_QUANTILES = 101
+#: Characters that end a sentence: past its drawn length, a text ends at the next one.
+_SENTENCE_ENDS = ".!?"
+#: ...or, with no sentence end in sight, once it is this many times its drawn length.
+_OVERRUN = 1.25
 _SPECIALS = 4
 _NOT_SAVED = ("on_epoch", "should_cancel", "_network")
 
@@ -325,6 +331,11 @@ class TextModel:
         self.characters = sorted(ranked[: self.max_vocabulary])
         self.encoder = ContextEncoder(context)
         sequences = self._encode_texts(texts)
+        # How long the texts are, kept as 101 quantiles: writing draws a length from them,
+        # so a briefly trained model does not end its texts early.
+        written = np.array([len(s) - 2 for s in sequences if len(s) > 2], dtype=float)
+        self.lengths_ = (np.quantile(written, np.linspace(0, 1, _LENGTH_QUANTILES)).round()
+                         if len(written) else None)
         codes = self.encoder.encode(context)
         if self.hidden_size is None:
             self.hidden_size = hidden_size_for(sum(len(s) for s in sequences))
@@ -449,11 +460,30 @@ class TextModel:
         token = torch.full((count, 1), _BOS, dtype=torch.long)
         finished = torch.zeros(count, dtype=torch.bool)
         written = []
-        for _ in range(self.max_chars):  # at most max_chars characters; then it ends
+        # Each text gets a length drawn from the training texts' lengths: once begun it may
+        # not end before it (a few epochs leave the end-of-text guess too eager: texts came
+        # out half as long as the real ones) and ends at the first sentence end after it
+        # (at the latest at 1.25 times it).
+        # Whether a row has a text at all stays the model's guess from its context (an end
+        # at the first step). Models saved without the lengths write as they always did.
+        lengths = getattr(self, "lengths_", None)
+        target = (None if lengths is None else torch.as_tensor(lengths, dtype=torch.float32)[
+            torch.randint(len(lengths), (count,), generator=generator)])
+        ends = torch.zeros(len(self.characters) + _SPECIALS, dtype=torch.bool)
+        for char in _SENTENCE_ENDS:
+            if char in self.characters:
+                ends[self.characters.index(char) + _SPECIALS] = True
+        for step in range(self.max_chars):  # at most max_chars characters; then it ends
             logits, state = network(token, context, state)
             logits = logits[:, -1, :].masked_fill(blocked, float("-inf"))
+            if target is not None and step > 0:
+                logits[step < target, _EOS] = float("-inf")
             probabilities = torch.softmax(logits / heat, dim=1)
+            previous = token[:, 0]
             token = torch.multinomial(probabilities, 1, generator=generator)
+            if target is not None and step > 0:
+                over = ((step >= target) & ends[previous]) | (step >= _OVERRUN * target)
+                token[over, 0] = _EOS
             token[finished] = _PAD
             written.append(token[:, 0].clone())
             finished |= token[:, 0] == _EOS
