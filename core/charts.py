@@ -60,8 +60,11 @@ def loss_figure(losses: dict[str, list[float]]) -> go.Figure:
     for index, (name, values) in enumerate(
         (name, values) for name, values in losses.items() if name != "Epoch"
     ):
-        figure.add_scatter(x=[e + 1 for e in epochs][: len(values)], y=values, mode="lines",
-                           name=name, line={"color": colours[index % len(colours)]})
+        # A text model's loss has its own epochs, counted from 1 like the table's.
+        x = ([e + 1 for e in epochs][: len(values)] if len(epochs) >= len(values)
+             else list(range(1, len(values) + 1)))
+        figure.add_scatter(x=x, y=values, mode="lines", name=name,
+                           line={"color": colours[index % len(colours)]})
     figure.update_layout(
         height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10},
         title={"text": "Loss per epoch", "font": {"size": 14}},

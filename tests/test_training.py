@@ -180,7 +180,9 @@ def test_deep_model_records_losses_per_epoch(people_table):
                           people_table.frame, registry=ModelRegistry())
     assert record.epochs_run == 4
     assert record.losses["Epoch"] == [0, 1, 2, 3]
-    assert set(record.final_loss) == {"Generator Loss", "Discriminator Loss"}
+    # The people table's comment column is generated text: its model's loss is its own series.
+    assert set(record.final_loss) == {"Generator Loss", "Discriminator Loss", "Text loss"}
+    assert len(record.losses["Text loss"]) >= 1
 
 
 def test_a_time_limit_ends_a_deep_fit_and_keeps_what_it_learned(people_table):

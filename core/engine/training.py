@@ -482,11 +482,9 @@ def _fit_text_models(request: TrainingRequest, train: pd.DataFrame, device: Devi
 
         def on_epoch(done: int, total: int, loss: float, column: str = column,
                      limit: float = limit, text_started: float = text_started) -> None:
-            series = progress.losses.setdefault(name_of[column], [])
-            series.append(loss)
-            epochs = progress.losses.get("Epoch") or []
-            if len(epochs) < len(series):  # the chart's x axis covers the longest series
-                progress.losses["Epoch"] = list(range(len(series)))
+            # Its own series; "Epoch" stays the table synthesizer's (core.charts.loss_figure
+            # counts a longer series' epochs from 1).
+            progress.losses.setdefault(name_of[column], []).append(loss)
             progress.epoch, progress.total_epochs = done, total
             progress.stage = (f"Training the text model for '{column}': epoch {done} of "
                               f"{total} (loss {loss:.3f})")
