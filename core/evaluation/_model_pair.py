@@ -19,20 +19,15 @@ import pandas as pd
 
 from core.data.schema import TableSchema
 from core.errors import EvaluationError
-from core.evaluation._common import evaluated_columns, evaluation_sdtype, sample_rows
+from core.evaluation._common import evaluated_columns, evaluation_sdtype
 from core.evaluation.utility import (
-    _MIN_HOLDOUT_ROWS,
     _Y,
-    MIN_CLASS_ROWS,
     Task,
-    _check_classes,
     _ConstantClassifier,
-    _drop_missing_target,
-    _features,
     _fit,
     _models,
-    _target_values,
     detect_task,
+    supervised_data,
 )
 
 __all__ = ["ModelPair", "fit_model_pair", "target_task"]
@@ -131,73 +126,14 @@ def fit_model_pair(
     """
     task, columns = target_task(real_train, holdout, synthetic, schema, target)
     assert target is not None  # target_task refuses a missing one
-    kinds = {
-        c: "categorical" if evaluation_sdtype(schema.column(c)) == "categorical" else "number"
-        for c in columns if c != target
-    }
-    if not kinds:
-        raise EvaluationError(
-            f"'{target}' is the only modelled column: there is nothing to predict it from. "
-            "Model at least one more column."
-        )
     notes: list[str] = []
-    real_train, holdout, synthetic = (
-        frame.reset_index(drop=True) for frame in (real_train, holdout, synthetic)
-    )
-    train_y = _target_values(real_train[target], task)
-    if train_y.isna().all():
-        raise EvaluationError(
-            f"The target '{target}' is empty (missing in every real training row): pick "
-            "another target."
-        )
-    train_x, train_y = _drop_missing_target(real_train, train_y, "real training", notes)
-    test_x, test_y = _drop_missing_target(
-        holdout, _target_values(holdout[target], task), "held-out", notes
-    )
-    synth_x, synth_y = _drop_missing_target(
-        synthetic, _target_values(synthetic[target], task), "synthetic", notes
-    )
-    classes: tuple[str, ...] = ()
-    if task == "classification":
-        classes = _check_classes(target, train_y, notes)
-        keep = set(classes)
-        train_mask = train_y.isin(keep).to_numpy()
-        train_x, train_y = train_x.loc[train_mask], train_y.loc[train_mask]
-        test_mask = test_y.isin(keep).to_numpy()
-        test_x, test_y = test_x.loc[test_mask], test_y.loc[test_mask]
-    elif train_y.nunique() < 2:
-        raise EvaluationError(
-            f"The target '{target}' has only one value in the real training rows: nothing to "
-            "predict — pick another target."
-        )
-    if len(test_y) < _MIN_HOLDOUT_ROWS:
-        raise EvaluationError(
-            f"Only {len(test_y)} held-out rows have a target value; at least "
-            f"{_MIN_HOLDOUT_ROWS} are needed to score models. Hold out a larger share."
-        )
-    if synth_y.empty:
-        raise EvaluationError(
-            f"The synthetic target '{target}' is missing in every row, so no model can be "
-            "trained on it. The synthesizer did not learn this column; retrain or pick "
-            "another target."
-        )
-    stratified = task == "classification"
-    train_rows = sample_rows(train_x.assign(**{_Y: train_y}), max_train_rows, seed,
-                             train_y if stratified else None, MIN_CLASS_ROWS)
-    synth_rows = sample_rows(synth_x.assign(**{_Y: synth_y}), max_train_rows, seed + 1,
-                             synth_y if stratified else None, MIN_CLASS_ROWS)
-    test_rows = sample_rows(test_x.assign(**{_Y: test_y}), max_test_rows, seed + 2,
-                            test_y if stratified else None, MIN_CLASS_ROWS)
-    for what, before, after in (
-        ("real training", len(train_x), len(train_rows)),
-        ("synthetic", len(synth_x), len(synth_rows)),
-        ("held-out", len(test_x), len(test_rows)),
-    ):
-        if after < before:
-            notes.append(f"Used a seeded sample of {after:,} of {before:,} {what} rows.")
-    features_train, features_synth, features_test = _features(
-        [train_rows, synth_rows, test_rows], kinds
-    )
+    data = supervised_data(real_train, holdout, synthetic, schema, target, task, columns,
+                           seed=seed, max_train_rows=max_train_rows,
+                           max_test_rows=max_test_rows, notes=notes)
+    kinds, classes, train_y, synth_y = data.kinds, data.classes, data.train_y, data.synth_y
+    train_rows, synth_rows, test_rows = data.train_rows, data.synth_rows, data.test_rows
+    features_train, features_synth, features_test = (data.features_train, data.features_synth,
+                                                     data.features_test)
     minority: int | None = None
     if task == "classification":
         lookup = {label: code for code, label in enumerate(classes)}

@@ -60,8 +60,10 @@ from core.progress import ProgressCallback, null_progress
 __all__ = [
     "MIN_CLASS_ROWS",
     "MIN_SKILL",
+    "SupervisedData",
     "UtilityResult",
     "detect_task",
+    "supervised_data",
     "utility_scores",
 ]
 
@@ -412,42 +414,48 @@ def _ratio(trtr: float, tstr: float, higher_is_better: bool) -> float | None:
 # --------------------------------------------------------------------------- main
 
 
-def utility_scores(
-    real_train: pd.DataFrame,
-    holdout: pd.DataFrame,
-    synthetic: pd.DataFrame,
-    schema: TableSchema,
-    target: str,
-    seed: int = 0,
-    progress: ProgressCallback | None = None,
-) -> UtilityResult:
-    """Train on real vs synthetic, test both on the same held-out real rows.
+@dataclass(frozen=True, eq=False)
+class SupervisedData:
+    """The rows and features of a train-on-real vs train-on-synthetic test (bounded, seeded).
 
-    Args:
-        real_train: The real rows the synthesizer trained on.
-        holdout: Held-out real rows (never seen by the synthesizer).
-        synthetic: Generated rows.
-        schema: The reviewed schema; the features are the other modelled columns.
-        target: Column to predict.
-        seed: Seed of the subsamples and the models.
-        progress: Called with (fraction, message).
+    Attributes:
+        kinds: Feature column -> "categorical" or "number".
+        classes: The learnable classes (classification), else empty.
+        train_y: The real training rows' target (all rows with one).
+        synth_y: The synthetic rows' target (all rows with one).
+        train_rows: The sampled real training rows, target in column ``_Y``.
+        synth_rows: The sampled synthetic rows, the same.
+        test_rows: The sampled held-out rows, the same.
+        features_train: ``train_rows`` encoded for the models.
+        features_synth: ``synth_rows`` encoded.
+        features_test: ``test_rows`` encoded.
+    """
 
-    Returns:
-        The scores; see :class:`UtilityResult`.
+    kinds: dict[str, str]
+    classes: tuple[str, ...]
+    train_y: pd.Series
+    synth_y: pd.Series
+    train_rows: pd.DataFrame
+    synth_rows: pd.DataFrame
+    test_rows: pd.DataFrame
+    features_train: Any
+    features_synth: Any
+    features_test: Any
+
+
+def supervised_data(real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
+                    schema: TableSchema, target: str, task: str, columns: list[str], *,
+                    seed: int, max_train_rows: int, max_test_rows: int, notes: list[str]
+                    ) -> SupervisedData:
+    """Targets, checks, seeded samples and features shared by every model pair.
+
+    Shared by :func:`utility_scores` and the fairness and drivers checks
+    (``core/evaluation/_model_pair.py``); what was left out or sampled is added to ``notes``.
 
     Raises:
-        EvaluationError: The target is missing, empty, has one class in the real training
-            rows, or too few rows per class; too few held-out rows.
+        EvaluationError: No feature column, an empty or one-class target, too few held-out
+            rows with a target, or a synthetic target missing everywhere.
     """
-    report = progress or null_progress
-    columns = evaluated_columns(schema, real_train, holdout, synthetic)
-    if target not in columns:
-        why = "is not in the data" if target not in real_train.columns else (
-            "is not a column the synthesizer learns (dropped, faked or an identifier)"
-        )
-        raise EvaluationError(f"The target '{target}' {why}: pick another target column.")
-    sdtype = evaluation_sdtype(schema.column(target))
-    task = detect_task(real_train[target], sdtype)
     # Booleans and dates become numbers (0/1, days); categories stay text.
     kinds = {
         c: "categorical" if evaluation_sdtype(schema.column(c)) == "categorical" else "number"
@@ -458,7 +466,6 @@ def utility_scores(
             f"'{target}' is the only modelled column: there is nothing to predict it from. "
             "Model at least one more column."
         )
-    notes: list[str] = []
     # Positions, not labels: the frames may come with repeated index labels.
     real_train, holdout, synthetic = (
         frame.reset_index(drop=True) for frame in (real_train, holdout, synthetic)
@@ -509,11 +516,11 @@ def utility_scores(
 
     stratify_train = train_y if task == "classification" else None
     stratify_synth = synth_y if task == "classification" else None
-    train_rows = sample_rows(train_x.assign(**{_Y: train_y}), _MAX_TRAIN_ROWS, seed,
+    train_rows = sample_rows(train_x.assign(**{_Y: train_y}), max_train_rows, seed,
                              stratify_train, MIN_CLASS_ROWS)
-    synth_rows = sample_rows(synth_x.assign(**{_Y: synth_y}), _MAX_TRAIN_ROWS, seed + 1,
+    synth_rows = sample_rows(synth_x.assign(**{_Y: synth_y}), max_train_rows, seed + 1,
                              stratify_synth, MIN_CLASS_ROWS)
-    test_rows = sample_rows(test_x.assign(**{_Y: test_y}), _MAX_TEST_ROWS, seed + 2,
+    test_rows = sample_rows(test_x.assign(**{_Y: test_y}), max_test_rows, seed + 2,
                             test_y if task == "classification" else None, MIN_CLASS_ROWS)
     for what, before, after in (
         ("real training", len(train_x), len(train_rows)),
@@ -525,6 +532,54 @@ def utility_scores(
     features_train, features_synth, features_test = _features(
         [train_rows, synth_rows, test_rows], kinds
     )
+    return SupervisedData(kinds, classes, train_y, synth_y, train_rows, synth_rows, test_rows,
+                          features_train, features_synth, features_test)
+
+
+def utility_scores(
+    real_train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    schema: TableSchema,
+    target: str,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+) -> UtilityResult:
+    """Train on real vs synthetic, test both on the same held-out real rows.
+
+    Args:
+        real_train: The real rows the synthesizer trained on.
+        holdout: Held-out real rows (never seen by the synthesizer).
+        synthetic: Generated rows.
+        schema: The reviewed schema; the features are the other modelled columns.
+        target: Column to predict.
+        seed: Seed of the subsamples and the models.
+        progress: Called with (fraction, message).
+
+    Returns:
+        The scores; see :class:`UtilityResult`.
+
+    Raises:
+        EvaluationError: The target is missing, empty, has one class in the real training
+            rows, or too few rows per class; too few held-out rows.
+    """
+    report = progress or null_progress
+    columns = evaluated_columns(schema, real_train, holdout, synthetic)
+    if target not in columns:
+        why = "is not in the data" if target not in real_train.columns else (
+            "is not a column the synthesizer learns (dropped, faked or an identifier)"
+        )
+        raise EvaluationError(f"The target '{target}' {why}: pick another target column.")
+    sdtype = evaluation_sdtype(schema.column(target))
+    task = detect_task(real_train[target], sdtype)
+    notes: list[str] = []
+    data = supervised_data(real_train, holdout, synthetic, schema, target, task, columns,
+                           seed=seed, max_train_rows=_MAX_TRAIN_ROWS,
+                           max_test_rows=_MAX_TEST_ROWS, notes=notes)
+    kinds, classes = data.kinds, data.classes
+    train_rows, synth_rows, test_rows = data.train_rows, data.synth_rows, data.test_rows
+    features_train, features_synth, features_test = (data.features_train, data.features_synth,
+                                                     data.features_test)
 
     single_class = None
     if task == "classification":
