@@ -28,6 +28,7 @@ from core.evaluation._common import (
     evaluated_columns,
     evaluation_sdtype,
     excluded_columns,
+    require_rows,
     sample_rows,
 )
 from core.evaluation.attacks import AttackResult, attack_scores
@@ -233,12 +234,8 @@ def evaluate_all(
     """
     report = progress or null_progress
     columns = evaluated_columns(schema, real_train, holdout, synthetic)
-    for what, frame in (("real training", real_train), ("held-out", holdout),
-                        ("synthetic", synthetic)):
-        if frame.empty:
-            raise EvaluationError(
-                f"The {what} data has no rows: nothing to evaluate. Generate or load rows first."
-            )
+    require_rows(real_train, holdout, synthetic, "The evaluation needs",
+                 "there is nothing to evaluate. Load the data and generate rows first")
     timings: dict[str, float] = {}
     started = time.perf_counter()
 

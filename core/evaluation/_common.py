@@ -16,6 +16,7 @@ from core.data.schema import ColumnSchema, TableSchema, as_timestamps
 from core.errors import EvaluationError
 
 __all__ = [
+    "require_rows",
     "EVAL_SDTYPES",
     "MISSING_LABEL",
     "as_labels",
@@ -79,6 +80,23 @@ def excluded_columns(schema: TableSchema) -> dict[str, str]:
         else:
             reasons[column.name] = "not learned by the synthesizer"
     return reasons
+
+
+def require_rows(real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
+                 who_needs: str, why: str) -> None:
+    """Raise a plain :class:`EvaluationError` when one of the three sets has no rows.
+
+    Args:
+        real_train: The real training rows.
+        holdout: The held-out real rows.
+        synthetic: The synthetic rows.
+        who_needs: "Privacy needs", "The privacy attacks need", ...
+        why: Why, and the fix (without the final stop).
+    """
+    for what, frame in (("real training", real_train), ("held-out", holdout),
+                        ("synthetic", synthetic)):
+        if frame.empty:
+            raise EvaluationError(f"{who_needs} {what} rows and there are none: {why}.")
 
 
 def evaluated_columns(schema: TableSchema, *frames: pd.DataFrame) -> list[str]:

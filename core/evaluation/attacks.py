@@ -89,6 +89,7 @@ from core.evaluation._common import (
     evaluated_columns,
     evaluation_sdtype,
     is_continuous,
+    require_rows,
     sample_rows,
     single_threaded_native_code,
 )
@@ -672,14 +673,9 @@ def attack_scores(
     """
     report = progress or null_progress
     columns = evaluated_columns(schema, real_train, holdout, synthetic)
-    for what, frame in (("real training", real_train), ("held-out", holdout),
-                        ("synthetic", synthetic)):
-        if frame.empty:
-            raise EvaluationError(
-                f"The privacy attacks need {what} rows and there are none: the held-out rows "
-                "are the baseline every attack is compared with. Keep a held-out share when "
-                "splitting."
-            )
+    require_rows(real_train, holdout, synthetic, "The privacy attacks need",
+                 "the held-out rows are the baseline every attack is compared with. Keep a "
+                 "held-out share when splitting")
     notes: list[str] = []
     empty = [name for name in columns if real_train[name].isna().all()]
     if empty:

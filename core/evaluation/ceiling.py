@@ -61,9 +61,13 @@ import numpy as np
 import pandas as pd
 
 from core.data.schema import TableSchema
-from core.errors import EvaluationError
 from core.evaluation import glossary
-from core.evaluation._common import evaluated_columns, sample_rows, single_threaded_native_code
+from core.evaluation._common import (
+    evaluated_columns,
+    require_rows,
+    sample_rows,
+    single_threaded_native_code,
+)
 from core.evaluation.fidelity import (
     column_scores,
     correlation_matrices,
@@ -330,13 +334,9 @@ def holdout_ceiling(
     """
     report = progress or null_progress
     columns = evaluated_columns(schema, real_train, holdout, synthetic)
-    for what, frame in (("real training", real_train), ("held-out", holdout),
-                        ("synthetic", synthetic)):
-        if frame.empty:
-            raise EvaluationError(
-                f"The {what} data has no rows, so there is no ceiling to compare with. "
-                "Keep a held-out share when splitting, and generate rows first."
-            )
+    require_rows(real_train, holdout, synthetic, "The real-data ceiling needs",
+                 "it compares held-out and synthetic rows with the training rows. Keep a "
+                 "held-out share when splitting, and generate rows first")
     bound = min(CEILING_ROWS, quality_rows_bound(len(columns)))
     size = min(len(holdout), len(synthetic), bound)
     reference = sample_rows(real_train[columns], bound, seed)

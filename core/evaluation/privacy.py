@@ -48,13 +48,13 @@ import numpy as np
 import pandas as pd
 
 from core.data.schema import TableSchema
-from core.errors import EvaluationError
 from core.evaluation._common import (
     as_labels,
     as_numeric,
     as_timestamps,
     evaluated_columns,
     evaluation_sdtype,
+    require_rows,
     sample_rows,
     single_threaded_native_code,
 )
@@ -331,14 +331,9 @@ def privacy_scores(
     """
     report = progress or null_progress
     columns = evaluated_columns(schema, real_train, holdout, synthetic)
-    for what, frame in (("real training", real_train), ("held-out", holdout),
-                        ("synthetic", synthetic)):
-        if frame.empty:
-            raise EvaluationError(
-                f"Privacy needs {what} rows and there are none: the held-out rows are the "
-                "baseline every distance is compared with. Keep a held-out share when "
-                "splitting."
-            )
+    require_rows(real_train, holdout, synthetic, "Privacy needs",
+                 "the held-out rows are the baseline every distance is compared with. Keep a "
+                 "held-out share when splitting")
 
     report(0.0, "Looking for synthetic rows that copy a training row…")
     train_hashes, synthetic_hashes, holdout_hashes = _joint_row_hashes(
