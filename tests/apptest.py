@@ -52,3 +52,36 @@ def poll(at: AppTest, done: Callable[[AppTest], bool], what: str,
         at.run()
         assert not at.exception, at.exception
     return at
+
+
+def quick_model(table: Any, rows: int, seed: int = 3) -> tuple[Any, Any, Any, Any]:
+    """A quick Gaussian Copula fitted on ``table`` in this process, and ``rows`` of its rows.
+
+    Returns:
+        (record, sample, real training rows, held-out rows).
+    """
+    from core.engine.models import load_synthesizer
+    from core.store.registry import ModelRegistry
+    from core.workflow import (
+        fit_in_process,
+        model_parts,
+        plan_request,
+        sample_model,
+        train_or_reuse,
+    )
+
+    registry = ModelRegistry()
+    record = train_or_reuse(plan_request(table, "gaussian_copula", "quick", seed=seed),
+                            table.frame, registry, fit_in_process(registry)).record
+    sample = sample_model(load_synthesizer(registry, record.model_id), record, rows=rows)
+    return (record, sample, *model_parts(table, record))
+
+
+def open_evaluation(at: AppTest, record: Any, sample: Any, result: Any) -> AppTest:
+    """Open Evaluate on ``result`` as the session holds a finished evaluation."""
+    at.session_state["studio.current_model"] = record
+    at.session_state["studio.synthetic"] = sample
+    at.session_state["studio.evaluations"] = {sample.key: result}
+    at.switch_page("app_pages/evaluate.py").run()
+    assert not at.exception, at.exception
+    return at

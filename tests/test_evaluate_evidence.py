@@ -9,19 +9,8 @@ from __future__ import annotations
 import pytest
 import streamlit as st
 
-from core.engine.models import load_synthesizer
-from core.store.registry import ModelRegistry
-from core.workflow import (
-    evaluate_sample,
-    fit_in_process,
-    model_parts,
-    plan_request,
-    sample_model,
-    train_or_reuse,
-)
-from tests.apptest import open_app, texts
-
-MODEL = "studio.current_model"
+from core.workflow import evaluate_sample
+from tests.apptest import open_app, open_evaluation, quick_model, texts
 
 
 @pytest.fixture(autouse=True)
@@ -46,17 +35,10 @@ def _open_tab(at, name: str):
 def evaluated():
     at = open_app()
     at.button(key="load_sample_loans").click().run()
-    table = at.session_state["studio.dataset"]
-    registry = ModelRegistry()
-    record = train_or_reuse(plan_request(table, "gaussian_copula", "quick", seed=3),
-                            table.frame, registry, fit_in_process(registry)).record
-    sample = sample_model(load_synthesizer(registry, record.model_id), record, rows=600)
-    result = evaluate_sample(record, sample, *model_parts(table, record))
-    at.session_state[MODEL] = record
-    at.session_state["studio.synthetic"] = sample
-    at.session_state["studio.evaluations"] = {sample.key: result}
-    at.switch_page("app_pages/evaluate.py").run()
-    assert not at.exception
+    record, sample, real_train, holdout = quick_model(at.session_state["studio.dataset"],
+                                                      rows=600)
+    result = evaluate_sample(record, sample, real_train, holdout)
+    open_evaluation(at, record, sample, result)
     return at, result, sample
 
 

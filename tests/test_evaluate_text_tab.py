@@ -14,17 +14,8 @@ import pytest
 import streamlit as st
 
 from core.engine.metadata import detect_table
-from core.engine.models import load_synthesizer
-from core.store.registry import ModelRegistry
-from core.workflow import (
-    evaluate_sample,
-    fit_in_process,
-    model_parts,
-    plan_request,
-    sample_model,
-    train_or_reuse,
-)
-from tests.apptest import open_app, texts
+from core.workflow import evaluate_sample
+from tests.apptest import open_app, open_evaluation, quick_model, texts
 from tests.test_text_evaluation import make_frame
 
 
@@ -43,20 +34,11 @@ def copied_texts():
         schema = table.schema.with_column(dataclasses.replace(column, sdtype="text",
                                                                action="generate"))
         table = dataclasses.replace(table, schema=schema)
-    registry = ModelRegistry()
-    record = train_or_reuse(plan_request(table, "gaussian_copula", "quick", seed=3),
-                            table.frame, registry, fit_in_process(registry)).record
-    real_train, holdout = model_parts(table, record)
-    sample = sample_model(load_synthesizer(registry, record.model_id), record, rows=300)
+    record, sample, real_train, holdout = quick_model(table, rows=300)
     copies = real_train["complaint"].sample(300, random_state=0).to_numpy()
     sample = dataclasses.replace(sample, frame=sample.frame.assign(complaint=copies))
     result = evaluate_sample(record, sample, real_train, holdout)
-    at = open_app(table)
-    at.session_state["studio.current_model"] = record
-    at.session_state["studio.synthetic"] = sample
-    at.session_state["studio.evaluations"] = {sample.key: result}
-    at.switch_page("app_pages/evaluate.py").run()
-    assert not at.exception, at.exception
+    at = open_evaluation(open_app(table), record, sample, result)
     return at, result
 
 
