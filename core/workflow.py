@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -62,6 +62,7 @@ __all__ = [
     "Run",
     "Trained",
     "check_target",
+    "entity_split",
     "condition_columns",
     "estimate_fit",
     "evaluate_model",
@@ -121,7 +122,7 @@ def train_rows(table: StudioTable, split: SplitSpec) -> int:
 def real_parts(table: StudioTable, schema: TableSchema, split: SplitSpec
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The prepared real (train, holdout) parts for ``schema`` and ``split``."""
-    return split_real(prepare_training_frame(table.frame, schema), split)
+    return split_real(prepare_training_frame(table.frame, schema), entity_split(schema, split))
 
 
 def model_schema(record: ModelRecord) -> TableSchema:
@@ -143,6 +144,15 @@ def model_target(record: ModelRecord) -> str | None:
 def model_parts(table: StudioTable, record: ModelRecord) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The real (train, holdout) parts a stored model was trained and is judged with."""
     return real_parts(table, model_schema(record), model_split(record))
+
+
+def entity_split(schema: TableSchema, split: SplitSpec) -> SplitSpec:
+    """``split``, keeping each entity on one side when the rows are events.
+
+    The schema's ``sequence`` decides; this is the one place that does, so every caller agrees.
+    """
+    group = schema.sequence.key if schema.sequence is not None else None
+    return split if split.group == group else replace(split, group=group)
 
 
 def plan_request(
@@ -172,7 +182,7 @@ def plan_request(
     Raises:
         ParameterError: An override is out of range or inconsistent (the message says why).
     """
-    split = split or SplitSpec(target=table.target)
+    split = entity_split(table.schema, split or SplitSpec(target=table.target))
     params = resolve_params(synthesizer, preset, overrides, rows=train_rows(table, split))
     # ε and δ alone leave the preset's name: the model's privacy label says them.
     preset_name = preset if not set(overrides or {}) - {"epsilon", "delta"} else "custom"

@@ -38,6 +38,7 @@ __all__ = [
     "TABLE_NAME",
     "TEXT_SDTYPE",
     "ColumnSchema",
+    "SequenceSpec",
     "TableSchema",
     "as_timestamps",
     "correct_detection",
@@ -167,12 +168,57 @@ class ColumnSchema:
 
 
 @dataclass(frozen=True)
+class SequenceSpec:
+    """How the rows of an event table form one sequence per entity.
+
+    Attributes:
+        key: The column naming the entity each row belongs to (an account, a ticker, a
+            customer); every entity's rows are one sequence.
+        index: The column that orders an entity's rows (a timestamp or a step number), or
+            None when the rows are already in order.
+        context: Columns whose value is constant within an entity (account type, customer
+            segment, an entity-level flag): learned once per entity, not per event.
+    """
+
+    key: str
+    index: str | None = None
+    context: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (for keys, the registry and job files)."""
+        return {"key": self.key, "index": self.index, "context": list(self.context)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> SequenceSpec | None:
+        """Inverse of :meth:`to_dict` (None stays None)."""
+        if not data:
+            return None
+        return cls(key=data["key"], index=data.get("index"),
+                   context=tuple(data.get("context") or ()))
+
+
+@dataclass(frozen=True)
 class TableSchema:
-    """The reviewed metadata of one table."""
+    """The reviewed metadata of one table.
+
+    ``sequence`` is set when the rows are events of entities (:class:`SequenceSpec`): the
+    split then keeps each entity on one side, and sequence synthesizers and the sequence
+    evaluation apply.
+    """
 
     columns: tuple[ColumnSchema, ...]
     primary_key: str | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    sequence: SequenceSpec | None = None
+
+    @property
+    def is_sequence(self) -> bool:
+        """True when the rows are events of entities (``sequence`` is set)."""
+        return self.sequence is not None
+
+    def with_sequence(self, sequence: SequenceSpec | None) -> TableSchema:
+        """Return a copy with the sequence description set (None: independent rows)."""
+        return replace(self, sequence=sequence)
 
     def column(self, name: str) -> ColumnSchema:
         """Return the column called ``name`` (KeyError if absent)."""
@@ -234,7 +280,8 @@ class TableSchema:
                          datetime_format=datetime_format, timezone=zones.get(name))
             for name, sdtype, pii, action, datetime_format in data["columns"]
         )
-        return cls(columns=columns, primary_key=data.get("primary_key"))
+        return cls(columns=columns, primary_key=data.get("primary_key"),
+                   sequence=SequenceSpec.from_dict(data.get("sequence")))
 
     def fingerprint_dict(self) -> dict[str, Any]:
         """A JSON-able summary that changes whenever a training-relevant choice changes."""
@@ -247,6 +294,8 @@ class TableSchema:
         zones = {c.name: c.timezone for c in self.columns if c.timezone}
         if zones:  # only then, so models of tables without zones keep their ids
             summary["timezones"] = zones
+        if self.sequence is not None:  # likewise: independent-row models keep their ids
+            summary["sequence"] = self.sequence.to_dict()
         return summary
 
 

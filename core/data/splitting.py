@@ -30,15 +30,23 @@ class SplitSpec:
         test_size: Share of rows held out (0.1..0.5).
         seed: Random seed of the split.
         target: Column to stratify on (keeps class shares equal in both parts).
+        group: For event tables, the entity column (``SequenceSpec.key``): whole entities
+            go to one side, never some of an entity's rows to each, so held-out sequences
+            are sequences the synthesizer never saw (``test_size`` is then a share of
+            entities).
     """
 
     test_size: float = 0.3
     seed: int = 0
     target: str | None = None
+    group: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (for keys and the registry)."""
-        return asdict(self)
+        data = asdict(self)
+        if self.group is None:  # so models of independent rows keep their ids
+            del data["group"]
+        return data
 
 
 def split_real(frame: pd.DataFrame, spec: SplitSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -62,6 +70,8 @@ def split_real(frame: pd.DataFrame, spec: SplitSpec) -> tuple[pd.DataFrame, pd.D
             f"The table has only {len(frame)} rows; at least {MIN_ROWS} are needed to hold "
             "some out for testing and still train. Load a larger table."
         )
+    if spec.group is not None:
+        return _split_entities(frame, spec)
     stratify = None
     if spec.target is not None:
         if spec.target not in frame.columns:
@@ -75,6 +85,42 @@ def split_real(frame: pd.DataFrame, spec: SplitSpec) -> tuple[pd.DataFrame, pd.D
         frame, test_size=spec.test_size, random_state=spec.seed, stratify=stratify
     )
     return train.reset_index(drop=True), holdout.reset_index(drop=True)
+
+
+def _split_entities(frame: pd.DataFrame, spec: SplitSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split whole entities (``spec.group``), stratified on an entity-level target.
+
+    The target stratifies only when it is constant within each entity (an account's flag);
+    rows keep their order within each part.
+    """
+    from sklearn.model_selection import train_test_split  # lazy: ~1 s import
+
+    if spec.group not in frame.columns:
+        raise ParameterError(f"The entity column '{spec.group}' is not in the data.")
+    keys = frame[spec.group].astype(object).where(frame[spec.group].notna(), "<missing>")
+    entities = pd.Index(pd.unique(keys))
+    if len(entities) < 4:
+        raise DataValidationError(
+            f"The table has only {len(entities)} entities in '{spec.group}'; at least 4 are "
+            "needed to hold whole entities out for testing and still train. Load more "
+            "entities, or clear the sequence settings to treat rows as independent."
+        )
+    stratify = None
+    if spec.target is not None and spec.target in frame.columns:
+        labels = frame[spec.target].astype(object).where(frame[spec.target].notna(), "<missing>")
+        per_entity = labels.groupby(keys, sort=False).nunique()
+        if (per_entity <= 1).all():
+            entity_labels = labels.groupby(keys, sort=False).first().reindex(entities).astype(str)
+            counts = entity_labels.value_counts()
+            holdout = round(len(entities) * spec.test_size)
+            if len(counts) > 1 and counts.min() >= 2 and holdout >= len(counts):
+                stratify = entity_labels.to_numpy()
+    train_keys, _ = train_test_split(
+        entities.to_numpy(), test_size=spec.test_size, random_state=spec.seed,
+        stratify=stratify,
+    )
+    in_train = keys.isin(set(train_keys)).to_numpy()
+    return (frame[in_train].reset_index(drop=True), frame[~in_train].reset_index(drop=True))
 
 
 def training_positions(frame: pd.DataFrame, spec: SplitSpec) -> set[int]:

@@ -132,19 +132,23 @@ def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
 
 def schema_to_dict(schema: TableSchema) -> dict[str, Any]:
     """The full schema as JSON-able data (notes included)."""
-    return {
+    data: dict[str, Any] = {
         "primary_key": schema.primary_key,
         "columns": [asdict(column) for column in schema.columns],
     }
+    if schema.sequence is not None:
+        data["sequence"] = schema.sequence.to_dict()
+    return data
 
 
 def schema_from_dict(data: dict[str, Any]) -> TableSchema:
     """Inverse of :func:`schema_to_dict`."""
-    from core.data.schema import ColumnSchema
+    from core.data.schema import ColumnSchema, SequenceSpec
 
     return TableSchema(
         columns=tuple(ColumnSchema(**column) for column in data["columns"]),
         primary_key=data.get("primary_key"),
+        sequence=SequenceSpec.from_dict(data.get("sequence")),
     )
 
 
