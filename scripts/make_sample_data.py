@@ -24,13 +24,21 @@ if str(PROJECT_ROOT) not in sys.path:  # run as a plain script, not installed
 import pandas as pd  # noqa: E402
 
 from core.data.datasets import (  # noqa: E402
+    RelatedSample,
     SampleDataset,
     column_descriptions,
     id_column_for,
+    list_related_samples,
     list_sample_datasets,
     pii_columns_for,
     planted_relations_for,
     read_generated_csv,
+)
+from core.data.datasets.bank import (  # noqa: E402
+    BANK_COLUMNS,
+    BANK_RELATIONS,
+    read_bank_csv,
+    write_bank_sqlite,
 )
 from core.data.datasets.complaints import (  # noqa: E402
     COMPLAINTS_COLUMNS,
@@ -40,6 +48,8 @@ from core.data.text_pii import find_text_pii  # noqa: E402
 
 # The complaints' text is about 1 MB of the total.
 MAX_TOTAL_BYTES = 4 * 1024 * 1024
+# The related samples (CSV files and the SQLite file) have a budget of their own.
+MAX_RELATED_BYTES = 2 * 1024 * 1024
 
 
 def _kind(series: pd.Series) -> str:
@@ -130,6 +140,71 @@ def _complaints_section(sample: SampleDataset, df: pd.DataFrame, size: int) -> s
     return "\n".join(lines)
 
 
+def _size(size: int) -> str:
+    return f"{size / 1024:,.0f} KB" if size >= 1024 else f"{size:,} bytes"
+
+
+def _related_section(sample: RelatedSample, frames: dict[str, pd.DataFrame],
+                     sizes: dict[str, int]) -> str:
+    """The README section of a related sample: its tables, keys and planted relations."""
+    table_name, column = sample.target or ("", "")
+    target = frames[table_name][column] if sample.target else None
+    lines = [
+        f"## `{sample.directory}/` and `{sample.database}` — {sample.title}",
+        "",
+        sample.description,
+        "",
+        "- Tables: " + ", ".join(f"`{sample.directory}/{name}.csv` ({len(frames[name]):,} "
+                                  f"rows, {_size(sizes[name])})"
+                                  for name in sample.tables),
+        f"- The same tables in one SQLite file, `{sample.database}` "
+        f"({_size(sizes['database'])}), with PRIMARY KEY and FOREIGN KEY declared",
+        "- Primary keys: " + ", ".join(f"`{name}.{key}`"
+                                       for name, key in sample.primary_keys.items()),
+        "- Foreign keys: " + ", ".join(f"`{r.child}.{r.child_key}` → `{r.parent}.{r.parent_key}`"
+                                       for r in sample.relationships),
+    ]
+    if target is not None:
+        lines.append(f"- Target: `{table_name}.{column}` — {target.mean():.1%} `True` "
+                     f"({int(target.sum()):,} rows)")
+    fraud = frames["transactions"]["is_fraud"]
+    lines += [
+        f"- Also: `transactions.is_fraud` — {fraud.mean():.1%} `True` ({int(fraud.sum()):,} rows)",
+        f"- Generator: `bank_database(seed={sample.seed})` (numpy only: the same rows on "
+        "every machine)",
+        "",
+        "Planted relations:",
+        "",
+        *[f"- {relation}" for relation in BANK_RELATIONS],
+    ]
+    for name in sample.tables:
+        lines += ["", f"### `{name}`", "", "| Column | Type | PII | Description |",
+                  "| --- | --- | --- | --- |"]
+        for described in BANK_COLUMNS[name]:
+            lines.append(f"| `{described.name}` | {_kind(frames[name][described.name])} | "
+                         f"{'yes' if described.pii else ''} | {described.description} |")
+    return "\n".join(lines)
+
+
+def _write_related(sample: RelatedSample, out: Path) -> tuple[str, int]:
+    """Write one related sample's CSV files and SQLite file; return its section and size."""
+    frames = sample.generate()
+    folder = out / sample.directory
+    folder.mkdir(parents=True, exist_ok=True)
+    sizes: dict[str, int] = {}
+    for name in sample.tables:
+        path = folder / f"{name}.csv"
+        frames[name].to_csv(path, index=False, lineterminator="\n")
+        pd.testing.assert_frame_equal(read_bank_csv(str(path), name), frames[name])
+        sizes[name] = path.stat().st_size
+        print(f"wrote {path} ({len(frames[name]):,} rows, {sizes[name] / 1024:,.0f} KB)")
+    database = out / sample.database
+    write_bank_sqlite(frames, str(database))
+    sizes["database"] = database.stat().st_size
+    print(f"wrote {database} ({sizes['database'] / 1024:,.0f} KB)")
+    return _related_section(sample, frames, sizes), sum(sizes.values())
+
+
 def _readme(sections: list[str], license_text: str) -> str:
     return "\n".join(
         [
@@ -145,7 +220,9 @@ def _readme(sections: list[str], license_text: str) -> str:
             "choices. The state column of `loans.csv` is a US state code, not PII (SDV's "
             "detector wrongly flags any column named `state`). `complaints.csv` adds a "
             "free-text column to practise the *generate text* action: a small language model "
-            "trained on the column writes new complaints.",
+            "trained on the column writes new complaints. The bank database (`bank/` and "
+            "`bank.sqlite`) is four related tables joined by foreign keys, to practise "
+            "synthesizing several tables with their keys intact.",
             "",
             "Regenerate the files and this README (byte for byte the same) with "
             "`make sample-data` or `python scripts/make_sample_data.py`.",
@@ -214,11 +291,22 @@ def main(argv: list[str] | None = None) -> int:
             f"{sample.target} = {df[sample.target].mean():.1%})"
         )
 
+    related_total = 0
+    for related in list_related_samples():
+        section, size = _write_related(related, out)
+        sections.append(section)
+        related_total += size
+        licenses.add(related.license)
+
     readme = out / "README.md"
     readme.write_text(_readme(sections, " / ".join(sorted(licenses))), encoding="utf-8")
     print(f"wrote {readme}; total data {total / 1024 / 1024:.2f} MB")
     if total > MAX_TOTAL_BYTES:
         print(f"error: sample data is {total:,} bytes, over the {MAX_TOTAL_BYTES:,} budget")
+        return 1
+    if related_total > MAX_RELATED_BYTES:
+        print(f"error: related samples are {related_total:,} bytes, over the "
+              f"{MAX_RELATED_BYTES:,} budget")
         return 1
     return 0
 

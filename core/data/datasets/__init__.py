@@ -23,12 +23,14 @@ domain lookups), one module per domain (:mod:`~core.data.datasets.loans`,
 :mod:`~core.data.datasets.transactions`, :mod:`~core.data.datasets.customers`,
 :mod:`~core.data.datasets.patients`), the machinery they share
 (:mod:`~core.data.datasets.machinery`, :mod:`~core.data.datasets.pii`), the complaints
-sample (:mod:`~core.data.datasets.complaints`) and the shipped samples
-(:mod:`~core.data.datasets.samples`).
+sample (:mod:`~core.data.datasets.complaints`), the bank database of related tables
+(:mod:`~core.data.datasets.bank`) and the shipped samples (:mod:`~core.data.datasets.samples`:
+single tables, and related ones in :data:`RELATED_SAMPLES`).
 """
 
 from __future__ import annotations
 
+from core.data.datasets.bank import bank_database
 from core.data.datasets.complaints import ComplaintsSpec, complaints_dataset
 from core.data.datasets.generator import (
     DOMAINS,
@@ -50,10 +52,15 @@ from core.data.datasets.machinery import (
     outlier_rows,
 )
 from core.data.datasets.samples import (
+    RELATED_SAMPLES,
+    RelatedSample,
     SampleDataset,
+    list_related_samples,
     list_sample_datasets,
+    load_related_sample,
     load_sample_dataset,
     read_generated_csv,
+    related_sample,
 )
 
 __all__ = [
@@ -67,15 +74,21 @@ __all__ = [
     "MAX_ROWS",
     "MIN_ROWS",
     "FakeSpec",
+    "RELATED_SAMPLES",
+    "RelatedSample",
     "SampleDataset",
+    "bank_database",
     "column_descriptions",
     "complaints_dataset",
     "fake_dataset",
     "id_column_for",
+    "list_related_samples",
     "list_sample_datasets",
+    "load_related_sample",
     "load_sample_dataset",
     "pii_columns_for",
     "planted_relations_for",
     "read_generated_csv",
+    "related_sample",
     "target_column_for",
 ]

@@ -13,6 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.data.datasets.bank import (
+    BANK_PRIMARY_KEYS,
+    BANK_RELATIONSHIPS,
+    BANK_SEED,
+    BANK_TABLES,
+    bank_database,
+    read_bank_csv,
+)
 from core.data.datasets.complaints import (
     COMPLAINTS_COLUMNS,
     ComplaintsSpec,
@@ -20,6 +28,7 @@ from core.data.datasets.complaints import (
 )
 from core.data.datasets.generator import FakeSpec, _domain, fake_dataset
 from core.data.datasets.machinery import _Column
+from core.data.related import Relationship
 from core.errors import DataLoadError, ParameterError
 from core.store.settings import get_settings
 
@@ -226,3 +235,114 @@ def _as_flags(series: pd.Series, name: str, path: Path) -> pd.Series:
     if flags.isna().any():
         return flags.astype(object)
     return flags.astype(bool)
+
+
+# --------------------------------------------------------------------------------------
+# Related samples: several tables joined by foreign keys
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelatedSample:
+    """A set of related tables shipped in ``sample_data/<directory>/`` and as one SQLite file.
+
+    Attributes:
+        key: Short identifier (``"bank"``).
+        title: Human title for pickers.
+        description: What the tables hold and what to predict.
+        directory: Folder of the CSV files inside the sample data directory.
+        database: The SQLite file (PRIMARY KEY and FOREIGN KEY declared) beside it.
+        tables: Table names, parents before children.
+        primary_keys: Table name → its primary key.
+        relationships: The foreign keys.
+        target: ``(table, column)`` a parent-level usefulness test predicts.
+        license: License of the files.
+        seed: The generator's seed.
+    """
+
+    key: str
+    title: str
+    description: str
+    directory: str
+    database: str
+    tables: tuple[str, ...]
+    primary_keys: dict[str, str] = field(compare=False)
+    relationships: tuple[Relationship, ...]
+    target: tuple[str, str] | None
+    license: str
+    seed: int
+
+    def generate(self) -> dict[str, pd.DataFrame]:
+        """Make the tables again from the seed."""
+        return bank_database(self.seed)
+
+    def path(self, table: str) -> Path:
+        """The CSV file of one table."""
+        return get_settings().sample_data_dir / self.directory / f"{table}.csv"
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file."""
+        return get_settings().sample_data_dir / self.database
+
+
+#: The related samples, in display order.
+RELATED_SAMPLES: tuple[RelatedSample, ...] = (
+    RelatedSample(
+        key="bank",
+        title="Bank: customers, accounts, transactions (related tables)",
+        description=(
+            "A small fictitious bank: 10 branches, 500 customers with PII, their 1-3 accounts "
+            "and about 7,700 card and online transactions (about 2 % fraud). Predict a "
+            "customer's `churned` from their accounts and transactions."
+        ),
+        directory="bank",
+        database="bank.sqlite",
+        tables=BANK_TABLES,
+        primary_keys=dict(BANK_PRIMARY_KEYS),
+        relationships=BANK_RELATIONSHIPS,
+        target=("customers", "churned"),
+        license=_SAMPLE_LICENSE,
+        seed=BANK_SEED,
+    ),
+)
+
+
+def list_related_samples() -> list[RelatedSample]:
+    """The related samples shipped in ``sample_data/``."""
+    return list(RELATED_SAMPLES)
+
+
+def related_sample(key: str) -> RelatedSample:
+    """The related sample called ``key``.
+
+    Raises:
+        ParameterError: No related sample has that key.
+    """
+    for sample in RELATED_SAMPLES:
+        if sample.key == key:
+            return sample
+    keys = ", ".join(s.key for s in RELATED_SAMPLES)
+    raise ParameterError(f"Unknown related sample {key!r}; choose one of {keys}.")
+
+
+def load_related_sample(key: str) -> dict[str, pd.DataFrame]:
+    """Read a related sample's CSV files with the generator's dtypes, parents first.
+
+    Raises:
+        ParameterError: ``key`` is not a related sample.
+        DataLoadError: A file is missing or unreadable (run ``make sample-data``).
+    """
+    sample = related_sample(key)
+    frames: dict[str, pd.DataFrame] = {}
+    for table in sample.tables:
+        path = sample.path(table)
+        try:
+            frames[table] = read_bank_csv(str(path), table)
+        except FileNotFoundError:
+            raise DataLoadError(
+                f"Sample file {path} is missing; run `make sample-data` to write it."
+            ) from None
+        except (OSError, ValueError, pd.errors.ParserError) as error:
+            raise DataLoadError(f"Could not read {path}: {error}") from error
+    return frames
