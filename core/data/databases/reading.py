@@ -2,6 +2,8 @@
 
 Rows come in chunks with progress; values are made table-friendly and the result is
 checked like an uploaded file (:func:`core.data.loading.validate_table`).
+:func:`read_related` reads several tables with the primary and foreign keys the catalogue
+declares (:func:`read_catalogue_keys`), for related tables.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from core.data.databases.errors import DatabaseError
 from core.data.databases.guard import check_select
 from core.data.databases.sources import DatabaseSource, TableRef
 from core.data.loading import check_table_budget, validate_table
+from core.data.related import MAX_RELATED_TABLES, Relationship, safe_table_name
 from core.errors import DataValidationError
-from core.progress import ProgressCallback, null_progress
+from core.progress import ProgressCallback, null_progress, scaled
 
 DEFAULT_ROW_CAP = 500_000
 """The most rows :func:`read_table` reads unless told otherwise."""
@@ -288,3 +291,294 @@ def _normalise(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     for column, how in converted.items():
         notes.append(f"Column {column}: {how}.")
     return frame, notes
+
+
+# --------------------------------------------------------------------------- related tables
+
+
+@dataclass(frozen=True, eq=False)
+class RelatedDatabase:
+    """Several tables of one database with the keys its catalogue declares.
+
+    Attributes:
+        frames: Studio table name -> rows (each read like :func:`read_table`).
+        relationships: The foreign keys between the tables read (``source="declared"``).
+        primary_keys: Studio table name -> its declared primary key (None: none, or one
+            over several columns, which the studio does not use).
+        tables: Studio table name -> the database table it was read from.
+        notes: What the reader noticed (row caps, renamed tables, keys left out).
+        name: The database's name, for display.
+        source: Where the rows came from, with the redacted URL.
+    """
+
+    frames: dict[str, pd.DataFrame]
+    relationships: tuple[Relationship, ...]
+    primary_keys: dict[str, str | None]
+    tables: dict[str, TableRef]
+    notes: tuple[str, ...]
+    name: str
+    source: str
+
+
+@dataclass(frozen=True)
+class CatalogueKeys:
+    """Keys declared in a database's catalogue, by database table.
+
+    Attributes:
+        primary_keys: Table -> its primary key column (single-column keys only).
+        foreign_keys: ``(child table, child column, parent table, parent column)``,
+            single-column foreign keys only.
+        skipped: Plain notes on keys over several columns, which are not used.
+    """
+
+    primary_keys: dict[TableRef, str]
+    foreign_keys: tuple[tuple[TableRef, str, TableRef, str], ...]
+    skipped: tuple[str, ...]
+
+
+def list_base_tables(source: DatabaseSource) -> list[TableRef]:
+    """The tables (not views) a user can read, sorted like :func:`list_tables`.
+
+    Raises:
+        DatabaseError: The database cannot be reached or read.
+    """
+    if source.backend == "sqlite":
+        sql = ("SELECT NULL, name FROM sqlite_master WHERE type = 'table' "
+               "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+    elif source.backend == "postgresql":
+        sql = ("SELECT table_schema, table_name FROM information_schema.tables "
+               "WHERE table_type = 'BASE TABLE' "
+               "AND table_schema NOT IN ('pg_catalog', 'information_schema') "
+               "AND table_schema NOT LIKE 'pg\\_toast%' AND table_schema NOT LIKE 'pg\\_temp%' "
+               "ORDER BY table_schema, table_name")
+    else:
+        sql = ("SELECT CASE WHEN table_schema = 'main' THEN NULL ELSE table_schema END, "
+               "table_name FROM information_schema.tables "
+               "WHERE table_catalog = current_database() AND table_type = 'BASE TABLE' "
+               "ORDER BY table_schema <> 'main', table_schema, table_name")
+    with _connected(source, "list the tables") as connection:
+        rows = _driver_sql(connection, sql).fetchall()
+    return [TableRef(schema=row[0], name=row[1]) for row in rows]
+
+
+def read_catalogue_keys(source: DatabaseSource, tables: list[TableRef]) -> CatalogueKeys:
+    """The primary and foreign keys the catalogue declares on ``tables``.
+
+    SQLite: ``PRAGMA table_info`` and ``PRAGMA foreign_key_list``; PostgreSQL:
+    ``pg_constraint`` (readable by a user that may only read, unlike
+    ``information_schema``'s constraint views); DuckDB: ``duckdb_constraints()``. Only
+    keys of one column are used; foreign keys to tables outside ``tables`` are left out.
+
+    Raises:
+        DatabaseError: The database cannot be reached or read.
+    """
+    with _connected(source, "read the keys") as connection:
+        if source.backend == "sqlite":
+            rows = _sqlite_keys(connection, source, tables)
+        elif source.backend == "postgresql":
+            rows = _postgres_keys(connection)
+        else:
+            rows = _duckdb_keys(connection)
+    by_label = {_key_label(t): t for t in tables}
+
+    def find(schema: str | None, name: str) -> TableRef | None:
+        exact = by_label.get(_key_label(TableRef(schema, name)))
+        if exact is not None or source.backend != "sqlite":
+            return exact
+        folded = [t for t in tables if t.name.lower() == name.lower()]
+        return folded[0] if len(folded) == 1 else None
+
+    primary: dict[TableRef, str] = {}
+    foreign: list[tuple[TableRef, str, TableRef, str]] = []
+    skipped: list[str] = []
+    for kind, schema, name, columns, parent_schema, parent_name, parent_columns in rows:
+        table = find(schema, name)
+        if table is None:
+            continue
+        columns, parent_columns = list(columns or []), list(parent_columns or [])
+        if kind == "p":
+            if len(columns) == 1:
+                primary[table] = str(columns[0])
+            else:
+                skipped.append(f"The primary key of {table.label} spans {len(columns)} columns "
+                               f"({', '.join(map(str, columns))}); the studio uses one-column "
+                               "keys only, so it picks no primary key there.")
+            continue
+        parent = find(parent_schema, parent_name) if parent_name else None
+        if parent is None:
+            continue
+        if len(columns) != 1 or len(parent_columns) > 1:
+            skipped.append(f"The foreign key of {table.label} on {', '.join(map(str, columns))} "
+                           "spans several columns; the studio uses one-column keys only, so it "
+                           "leaves this relationship out.")
+            continue
+        parent_column = str(parent_columns[0]) if parent_columns else None
+        foreign.append((table, str(columns[0]), parent, parent_column or ""))
+    resolved = tuple((child, column, parent, parent_column or primary.get(parent, ""))
+                     for child, column, parent, parent_column in foreign)
+    return CatalogueKeys(primary_keys=primary,
+                         foreign_keys=tuple(f for f in resolved if f[3]),
+                         skipped=tuple(skipped))
+
+
+def read_related(
+    source: DatabaseSource,
+    tables: list[TableRef | str] | None = None,
+    *,
+    row_cap: int | None = DEFAULT_ROW_CAP,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: ProgressCallback | None = None,
+    max_table_bytes: int | None = None,
+) -> RelatedDatabase:
+    """Read several tables of a database and the keys its catalogue declares between them.
+
+    Each table is read with :func:`read_table` (row cap, chunks, the memory budget, the
+    read-only connection). Studio table names are the database names made safe
+    (:func:`core.data.related.safe_table_name`); two tables of the same name in different
+    schemas are told apart by their schema.
+
+    Args:
+        source: The database.
+        tables: The tables to read (``TableRef`` or names found with :func:`find_table`);
+            None reads every table (views are left out).
+        row_cap: Rows per table at most; None reads everything.
+        chunk_rows: Rows per fetch.
+        progress: Called with ``(fraction, message)``.
+        max_table_bytes: Memory budget per table; None uses ``STUDIO_MAX_TABLE_MB``.
+
+    Returns:
+        The rows, the declared relationships and primary keys, and notes.
+
+    Raises:
+        DatabaseError: The database cannot be read, a named table is missing, there are
+            no tables, or more than :data:`core.data.related.MAX_RELATED_TABLES`.
+        DataValidationError: A table is not usable (no rows, one column, ...).
+    """
+    report = progress or null_progress
+    report(0.0, f"Listing the tables of {source.database_name}…")
+    if tables is None:
+        refs = list_base_tables(source)
+    else:
+        refs = []
+        for item in tables:
+            ref = item if isinstance(item, TableRef) else find_table(source, item)
+            if ref not in refs:
+                refs.append(ref)
+    if not refs:
+        raise DatabaseError(f"{source.display} has no tables this user can read.")
+    if len(refs) > MAX_RELATED_TABLES:
+        raise DatabaseError(f"{source.display} has {len(refs)} tables; the studio reads at most "
+                            f"{MAX_RELATED_TABLES} related tables at once. Name the ones to "
+                            "read (e.g. customers,accounts,transactions).")
+    counts: dict[str, int] = {}
+    for ref in refs:
+        counts[ref.name.lower()] = counts.get(ref.name.lower(), 0) + 1
+    names: dict[TableRef, str] = {}
+    notes: list[str] = []
+    for ref in refs:
+        wanted = ref.name if counts[ref.name.lower()] == 1 else f"{ref.schema}_{ref.name}"
+        names[ref] = safe_table_name(wanted, names.values())
+        if names[ref] != ref.name:
+            notes.append(f"The table {ref.label} is called {names[ref]} here (table names "
+                         "hold letters, digits and _ only, and each is different).")
+    report(0.02, "Reading the keys from the catalogue…")
+    keys = read_catalogue_keys(source, refs)
+    notes.extend(keys.skipped)
+    frames: dict[str, pd.DataFrame] = {}
+    truncated: list[str] = []
+    for position, ref in enumerate(refs):
+        loaded = read_table(source, ref, row_cap=row_cap, chunk_rows=chunk_rows,
+                            max_table_bytes=max_table_bytes,
+                            progress=scaled(report, 0.05 + 0.95 * position / len(refs),
+                                            0.05 + 0.95 * (position + 1) / len(refs)))
+        frames[names[ref]] = loaded.frame
+        notes.extend(f"{names[ref]}: {note}" for note in loaded.notes)
+        if loaded.truncated:
+            truncated.append(names[ref])
+    if truncated:
+        notes.append(f"The row cap cut {', '.join(truncated)}: some child rows may now miss "
+                     "their parent, and the checks will say how many.")
+    primary_keys: dict[str, str | None] = {}
+    for ref in refs:
+        key = keys.primary_keys.get(ref)
+        if key is not None and key not in frames[names[ref]].columns:
+            notes.append(f"The primary key {ref.label}.{key} was not read (an empty column); "
+                         "the studio picks none there.")
+            key = None
+        primary_keys[names[ref]] = key
+    relationships: list[Relationship] = []
+    for child, column, parent, parent_column in keys.foreign_keys:
+        child_name, parent_name = names[child], names[parent]
+        if column not in frames[child_name].columns or \
+                parent_column not in frames[parent_name].columns:
+            notes.append(f"The foreign key {child.label}.{column} → {parent.label}."
+                         f"{parent_column} names a column that was not read (an empty column); "
+                         "it is left out.")
+            continue
+        relationship = Relationship(parent=parent_name, parent_key=parent_column,
+                                    child=child_name, child_key=column, source="declared")
+        if relationship not in relationships:
+            relationships.append(relationship)
+    report(1.0, f"Read {len(frames)} tables and {len(relationships)} foreign keys.")
+    return RelatedDatabase(frames=frames, relationships=tuple(relationships),
+                           primary_keys=primary_keys, tables={v: k for k, v in names.items()},
+                           notes=tuple(notes), name=source.database_name,
+                           source=f"Database {source.display}")
+
+
+def _key_label(table: TableRef) -> str:
+    schema = table.schema if table.schema not in (None, "main") else ""
+    return f"{schema}.{table.name}"
+
+
+_KeyRow = tuple[str, str | None, str, list[Any], str | None, str | None, list[Any]]
+
+
+def _sqlite_keys(connection: Any, source: DatabaseSource, tables: list[TableRef]
+                 ) -> list[_KeyRow]:
+    rows: list[_KeyRow] = []
+    for table in tables:
+        quoted = _quote_table(source, table)
+        info = _driver_sql(connection, f"PRAGMA table_info({quoted})").fetchall()
+        key = [row[1] for row in sorted(info, key=lambda r: r[5]) if row[5]]
+        if key:
+            rows.append(("p", None, table.name, key, None, None, []))
+        links: dict[int, list[Any]] = {}
+        for row in _driver_sql(connection, f"PRAGMA foreign_key_list({quoted})").fetchall():
+            links.setdefault(int(row[0]), []).append(row)
+        for parts in links.values():
+            parts.sort(key=lambda r: r[1])
+            parent_columns = [r[4] for r in parts if r[4] is not None]
+            rows.append(("f", None, table.name, [r[3] for r in parts], None, parts[0][2],
+                         parent_columns))
+    return rows
+
+
+_POSTGRES_KEYS_SQL = """
+SELECT c.contype::text, n.nspname::text, t.relname::text,
+  ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY AS k(num, pos)
+        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num ORDER BY k.pos),
+  fn.nspname::text, ft.relname::text,
+  ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY AS k(num, pos)
+        JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.num ORDER BY k.pos)
+FROM pg_constraint c
+JOIN pg_class t ON t.oid = c.conrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+LEFT JOIN pg_class ft ON ft.oid = c.confrelid
+LEFT JOIN pg_namespace fn ON fn.oid = ft.relnamespace
+WHERE c.contype IN ('p', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY n.nspname, t.relname, c.conname
+"""
+
+
+def _postgres_keys(connection: Any) -> list[_KeyRow]:
+    return [tuple(row) for row in _driver_sql(connection, _POSTGRES_KEYS_SQL).fetchall()]
+
+
+def _duckdb_keys(connection: Any) -> list[_KeyRow]:
+    sql = ("SELECT CASE constraint_type WHEN 'PRIMARY KEY' THEN 'p' ELSE 'f' END, schema_name, "
+           "table_name, constraint_column_names, schema_name, referenced_table, "
+           "referenced_column_names FROM duckdb_constraints() "
+           "WHERE constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY') "
+           "AND database_name = current_database() ORDER BY schema_name, table_name")
+    return [tuple(row) for row in _driver_sql(connection, sql).fetchall()]
