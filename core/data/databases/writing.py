@@ -8,14 +8,20 @@ Where it may write is the operator's choice (:mod:`~core.data.databases.policy`)
 ``readwrite`` also existing database files there and PostgreSQL on an allowed host. A file
 that is not a database of the right kind is never opened for writing, and nothing is
 written into the studio's data directory or Python's libraries.
+
+:func:`write_related` writes several related tables into a NEW database (a new file, or a
+new PostgreSQL schema) with their primary and foreign keys declared, parents first, and
+has the database confirm that every child row has its parent.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -35,6 +41,8 @@ from core.data.databases.errors import (
     WriteNotAllowedError,
 )
 from core.data.databases.sources import DatabaseSource, TableRef
+from core.data.related import RelatedTables
+from core.data.related import check_table_name as check_related_name
 from core.errors import StudioError
 from core.progress import ProgressCallback, null_progress
 
@@ -311,3 +319,271 @@ def _existing_kind(connection: sa.Connection, source: DatabaseSource,
     if found is None:
         return None
     return "view" if "VIEW" in str(found).upper() else "table"
+
+
+# --------------------------------------------------------------------------- related tables
+
+
+@dataclass(frozen=True)
+class RelatedWriteResult:
+    """What :func:`write_related` did.
+
+    Attributes:
+        destination: The redacted URL of the new database.
+        schema: The new PostgreSQL schema the tables are in (None for a new file).
+        tables: One :class:`WriteResult` per table, parents before children.
+        foreign_keys: Foreign keys declared.
+        broken_links: Child rows whose parent is missing, counted in the database after
+            writing (always 0: otherwise nothing is kept).
+        check: How integrity was confirmed, in plain words.
+    """
+
+    destination: str
+    schema: str | None
+    tables: tuple[WriteResult, ...]
+    foreign_keys: int
+    broken_links: int
+    check: str
+
+    @property
+    def rows(self) -> int:
+        """Rows written over all tables."""
+        return sum(table.rows for table in self.tables)
+
+
+def write_related(
+    frames: Mapping[str, pd.DataFrame],
+    related: RelatedTables,
+    destination: DatabaseSource,
+    *,
+    schema: str | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: ProgressCallback | None = None,
+) -> RelatedWriteResult:
+    """Write related tables into a NEW database with their primary and foreign keys.
+
+    The tables are created parents first (``related.dependency_order()``), each with its
+    ``PRIMARY KEY`` and ``FOREIGN KEY`` declared and column types from the frames, then
+    filled parents first, all in one transaction. Afterwards the database itself counts
+    the child rows whose parent is missing (and SQLite runs ``PRAGMA foreign_key_check``;
+    PostgreSQL and DuckDB enforce the keys on insert); any broken link undoes everything.
+
+    Where: a new SQLite or DuckDB file in an allowed folder (never an existing file), or,
+    with ``STUDIO_DATABASES=readwrite``, a new ``schema`` in PostgreSQL on an allowed host
+    (never an existing schema) -- the rules of :func:`check_destination`.
+
+    Args:
+        frames: Table name -> rows (every table of ``related``).
+        related: The tables' schemas (primary keys) and relationships.
+        destination: Where to write.
+        schema: The new PostgreSQL schema (required there; not for files).
+        chunk_rows: Rows per insert batch.
+        progress: Called with ``(fraction, message)``.
+
+    Returns:
+        The tables and rows written, and how integrity was confirmed.
+
+    Raises:
+        WriteNotAllowedError: The operator's switches forbid writing there, or the file
+            exists.
+        TableExistsError: The PostgreSQL schema exists.
+        DatabaseWriteError: Bad names, missing rows or columns, a broken link, or the
+            database refused (nothing was written).
+        MetadataError: The relationships form a cycle.
+    """
+    report = progress or null_progress
+    order = related.dependency_order()
+    _check_related_frames(frames, related, order, destination)
+    if destination.backend == "postgresql":
+        if not schema:
+            raise DatabaseWriteError("Give a name for the new PostgreSQL schema the tables go "
+                                     "into (e.g. bank_synthetic); an existing schema is never "
+                                     "written into.")
+        schema_ref = check_table_name(schema)
+        if schema_ref.schema is not None or schema_ref.name.lower().startswith("pg_"):
+            raise DatabaseWriteError(f"'{schema[:80]}' cannot be a schema name: use letters, "
+                                     "digits and _ only, not starting with pg_.")
+        check_destination(destination)
+        new_file = None
+    else:
+        if schema:
+            raise DatabaseWriteError(f"{destination.kind} files have no schemas: leave the "
+                                     "schema empty.")
+        new_file = check_destination(destination)
+        if new_file is None:
+            raise WriteNotAllowedError(
+                f"{destination.location} already exists. Related tables go into a new "
+                f"database file, so their keys are declared from the start: give a new file "
+                f"name ending in {' or '.join(_NEW_FILE_SUFFIXES[destination.backend])}.")
+    tables = _related_sa_tables(frames, related, order, schema)
+    total = sum(len(frames[name]) for name in order)
+    report(0.0, f"Connecting to {destination.display}…")
+    created = _create_file(new_file, destination) if new_file is not None else False
+    try:
+        engine = _engine(destination, writable=True)
+    except DatabaseError as error:
+        _remove_created(new_file, created)
+        raise DatabaseWriteError(str(error)) from None
+    results: list[WriteResult] = []
+    done = False
+    try:
+        with engine.begin() as connection:
+            if schema:
+                exists = connection.execute(sa.text(
+                    "SELECT 1 FROM pg_namespace WHERE nspname = :name"), {"name": schema}).scalar()
+                if exists:
+                    raise TableExistsError(
+                        f"A schema '{schema}' already exists in {destination.display}, and the "
+                        "studio writes related tables only into a new one. Pick another name.")
+                connection.execute(sa.schema.CreateSchema(schema))
+            for name in order:
+                tables[name].create(connection)
+            written = 0
+            for name in order:
+                frame = _related_values(frames[name], tables[name])
+                for start in range(0, len(frame), max(1, int(chunk_rows))):
+                    part = frame.iloc[start:start + max(1, int(chunk_rows))]
+                    connection.execute(tables[name].insert(), part.to_dict("records"))
+                    written += len(part)
+                    report(0.05 + 0.85 * written / max(total, 1),
+                           f"Wrote {written:,} of {total:,} rows ({name})…")
+                results.append(WriteResult(
+                    table=TableRef(schema=schema, name=name), rows=len(frame), replaced=False,
+                    destination=destination.display))
+            report(0.92, "Checking that every child row has its parent…")
+            broken, check = _broken_links(connection, destination, related, tables)
+            if broken:
+                raise DatabaseWriteError(
+                    f"After writing, {'; '.join(broken)}; nothing was kept. Check the "
+                    "relationships on the Data page and generate again.")
+        done = True
+    except StudioError:
+        raise
+    except Exception as error:  # noqa: BLE001 - driver errors become one message
+        message = _describe_failure(error, destination, "write the related tables")
+        raise DatabaseWriteError(f"{message} Nothing was written.") from None
+    finally:
+        engine.dispose()
+        if not done:
+            _remove_created(new_file, created)
+    report(1.0, f"Wrote {len(results)} tables ({total:,} rows) with their keys.")
+    return RelatedWriteResult(destination=destination.display, schema=schema,
+                              tables=tuple(results),
+                              foreign_keys=len(related.relationships), broken_links=0,
+                              check=check)
+
+
+def _check_related_frames(frames: Mapping[str, pd.DataFrame], related: RelatedTables,
+                          order: list[str], destination: DatabaseSource) -> None:
+    """Refuse names, missing tables or columns and empty tables before anything opens."""
+    for name in order:
+        check_related_name(name)
+        check_table_name(name, destination)
+        if name not in frames:
+            raise DatabaseWriteError(f"There are no rows for the table {name}: generate every "
+                                     "table of the set, then write them together.")
+        frame = frames[name]
+        if frame.empty:
+            raise DatabaseWriteError(f"The table {name} has no rows to write: generate some "
+                                     "first.")
+        for column in frame.columns:
+            text = str(column)
+            if not text.isprintable() or not text.strip() or len(text) > 63:
+                raise DatabaseWriteError(f"The column {text[:60]!r} of {name} cannot be an SQL "
+                                         "column name (printable, at most 63 characters).")
+        key = related.table(name).schema.primary_key
+        if key is not None and key not in frame.columns:
+            raise DatabaseWriteError(f"The table {name} has no column {key} (its primary key).")
+    for rel in related.relationships:
+        for table, column in ((rel.parent, rel.parent_key), (rel.child, rel.child_key)):
+            if column not in frames[table].columns:
+                raise DatabaseWriteError(f"The table {table} has no column {column}, which the "
+                                         f"relationship {rel.label} needs.")
+
+
+def _sa_type(series: pd.Series, key: bool) -> sa.types.TypeEngine:
+    """The column type of a frame column; a key of whole numbers with gaps is an integer."""
+    if pd.api.types.is_bool_dtype(series):
+        return sa.Boolean()
+    if pd.api.types.is_integer_dtype(series):
+        return sa.BigInteger()
+    if pd.api.types.is_float_dtype(series) and key:
+        values = series.dropna()
+        whole = bool(len(values)) and bool((values % 1 == 0).all()) and \
+            bool(values.abs().max() < 2**53)
+        return sa.BigInteger() if whole else sa.Float()
+    if pd.api.types.is_float_dtype(series):
+        return sa.Float()
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return sa.DateTime()
+    return sa.Text()
+
+
+def _related_sa_tables(frames: Mapping[str, pd.DataFrame], related: RelatedTables,
+                       order: list[str], schema: str | None) -> dict[str, sa.Table]:
+    """SQLAlchemy tables with types from the frames (a foreign key takes its parent's)."""
+    metadata = sa.MetaData(schema=schema)
+    keys = {(name, related.table(name).schema.primary_key) for name in order}
+    keys |= {(r.child, r.child_key) for r in related.relationships}
+    types = {name: {str(column): _sa_type(frames[name][column], (name, column) in keys)
+                    for column in frames[name].columns} for name in order}
+    for rel in related.relationships:
+        types[rel.child][rel.child_key] = types[rel.parent][rel.parent_key]
+    tables: dict[str, sa.Table] = {}
+    for name in order:
+        key = related.table(name).schema.primary_key
+        parts: list[Any] = [sa.Column(column, kind, nullable=column != key, autoincrement=False)
+                            for column, kind in types[name].items()]
+        if key is not None:
+            parts.append(sa.PrimaryKeyConstraint(key))
+        for rel in related.parents_of(name):
+            target = f"{schema}.{rel.parent}.{rel.parent_key}" if schema else \
+                f"{rel.parent}.{rel.parent_key}"
+            parts.append(sa.ForeignKeyConstraint([rel.child_key], [target]))
+        tables[name] = sa.Table(name, metadata, *parts)
+    return tables
+
+
+def _related_values(frame: pd.DataFrame, table: sa.Table) -> pd.DataFrame:
+    """The frame's values as the declared column types take them; missing values None."""
+    out = pd.DataFrame(index=frame.index)
+    for column in table.columns:
+        series = frame[column.name]
+        if isinstance(column.type, sa.BigInteger):
+            series = pd.to_numeric(series, errors="raise").astype("Int64")
+        elif isinstance(column.type, sa.Text) and not pd.api.types.is_string_dtype(series):
+            numeric = pd.to_numeric(series, errors="coerce")
+            if numeric.notna().all() and len(numeric) and (numeric % 1 == 0).all():
+                series = numeric.astype("Int64")
+            series = series.astype("string")
+        elif isinstance(column.type, sa.Text):
+            series = series.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+        out[column.name] = series.astype(object).where(series.notna(), None)
+    return out.reset_index(drop=True)
+
+
+def _broken_links(connection: sa.Connection, destination: DatabaseSource,
+                  related: RelatedTables, tables: Mapping[str, sa.Table]
+                  ) -> tuple[list[str], str]:
+    """Child rows without their parent, counted by the database; and how it was checked."""
+    broken: list[str] = []
+    for rel in related.relationships:
+        child, parent = tables[rel.child], tables[rel.parent]
+        link = child.c[rel.child_key]
+        missing = sa.select(sa.func.count()).select_from(child).where(
+            link.is_not(None),
+            ~sa.exists().where(parent.c[rel.parent_key] == link))
+        count = int(connection.execute(missing).scalar() or 0)
+        if count:
+            broken.append(f"{count:,} rows of {rel.child} refer to a {rel.child_key} that is "
+                          f"not in {rel.parent}")
+    check = (f"the database counted 0 child rows without their parent over "
+             f"{len(related.relationships)} foreign keys")
+    if destination.backend == "sqlite":
+        violations = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if violations and not broken:
+            broken.append(f"PRAGMA foreign_key_check found {len(violations):,} broken links")
+        check = "PRAGMA foreign_key_check found no broken link, and " + check
+    else:
+        check = f"{destination.kind} enforced every foreign key on insert, and " + check
+    return broken, check
