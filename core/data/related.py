@@ -595,7 +595,7 @@ def _plan(related: RelatedTables) -> _Plan:  # noqa: C901 - one pass per kind, i
             child = plan.converted.get((name, rel.child_key), frame[rel.child_key])
             parent_values = frames[rel.parent][rel.parent_key]
             kept_parents = parent_values[plan.keep[rel.parent]]
-            has_value = child.notna().to_numpy()
+            has_value = frame[rel.child_key].notna().to_numpy()
             in_kept = child.isin(kept_parents).to_numpy()
             in_any = child.isin(parent_values).to_numpy()
             orphan = has_value & ~in_kept & keep
