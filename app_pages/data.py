@@ -25,7 +25,7 @@ from core.data.table import StudioTable, fingerprint_frame
 from core.data.text_pii import describe_text_pii, find_text_pii
 from core.errors import MetadataError, StudioError
 from core.evaluation.planted import PlantedTruth, planted_truth
-from ui import caching, demo, state
+from ui import caching, demo, related, state
 from ui.widgets import md, move_password_out_of_url, progress_bar, streamlit_secrets, user_errors
 
 UPLOAD_DONE = "studio.data.upload_done"  # file_id of the last upload handled
@@ -267,7 +267,7 @@ else:
     # so without it the choice fell back to "Sample dataset" after a visit to another page.
     source = st.radio(
         "Where does the data come from?",
-        ["Sample dataset", "Upload a file", "Fake a dataset", DB_OPTION],
+        ["Sample dataset", "Upload a file", "Fake a dataset", DB_OPTION, related.SOURCE],
         horizontal=True,
         key=state.DATA_SOURCE,
         persist_state="session",
@@ -313,6 +313,9 @@ elif source == "Upload a file":
 
 elif source == DB_OPTION:
     _database_source()
+
+elif source == related.SOURCE:
+    related.data_source()
 
 else:
     domain = st.selectbox(
@@ -371,6 +374,9 @@ else:
 
 # --------------------------------------------------------------------------- the dataset
 
+if state.get_related() is not None:  # several related tables: their own review
+    related.show_related(state.get_related())
+    st.stop()
 table: StudioTable | None = state.get_dataset()
 if table is None:
     st.info("No dataset yet: load a sample, upload a file or fake one above.",

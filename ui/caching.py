@@ -34,6 +34,12 @@ def sample_frame(key: str) -> pd.DataFrame:
     return datasets.load_sample_dataset(key)
 
 
+@st.cache_data(show_spinner=False, max_entries=2)
+def related_sample_frames(key: str) -> dict[str, pd.DataFrame]:
+    """A shipped related sample's tables, parents first (public, so shared)."""
+    return datasets.load_related_sample(key)
+
+
 @st.cache_resource(show_spinner=False, scope="session", max_entries=6)
 def studio_table(
     fingerprint: str,

@@ -33,12 +33,21 @@ def render() -> None:
                   "as it is; its link still opens it.")
         st.markdown("### Session")
         table = state.get_dataset()
-        if table is None:
+        related_tables = state.get_related()
+        if related_tables is not None:  # several related tables instead of one
+            from ui.related import dataset_line
+
+            st.markdown(f"**Dataset:** {md(dataset_line(related_tables))}",
+                        help=md(related_tables.source))
+            links = len(related_tables.relationships)
+            st.caption(f"{links} relationship{'' if links == 1 else 's'} · target: "
+                       + (".".join(related_tables.target) if related_tables.target else "—"))
+        elif table is None:
             st.caption("**Dataset:** none loaded yet")
         else:
             st.markdown(f"**Dataset:** {md(table.name)}", help=md(table.source))
             st.caption(f"{table.shape_label} · target: {table.target or '—'}")
-        model = state.get(state.CURRENT_MODEL)
+        model = state.get(state.CURRENT_MODEL) or state.get(state.RELATED_MODEL)
         if model is None:
             st.caption("**Model:** none trained yet")
         else:
@@ -72,6 +81,7 @@ _JOB_PAGES = (
     (state.COMPARE_JOB, "app_pages/compare.py", "Compare"),
     (state.SAMPLE_JOB, "app_pages/generate.py", "Generate"),
     (state.EVALUATION_JOB, "app_pages/evaluate.py", "Evaluate"),
+    (state.RELATED_JOB, "app_pages/train.py", "Train"),
 )
 
 
@@ -91,6 +101,8 @@ def job_line(status: JobStatus) -> str:
     if status.kind == "train":
         title = REGISTRY[status.synthesizer].title if status.synthesizer in REGISTRY else ""
         return f"Training {title}".strip()
+    if status.kind == "related":
+        return "Training the related tables"
     return {"compare": "Comparing the candidates", "sample": "Generating rows",
             "evaluate": "Evaluating the rows"}.get(status.kind, "A background job")
 

@@ -56,6 +56,16 @@ DATA_SOURCE = "data_source"
 TARGET_CHOICES = "studio.target_choices"
 #: (job id, TrainingRequest) of the session's latest fit, so a page can say what it trains.
 FIT_REQUEST = "studio.fit_request"
+#: Several related tables (core.data.related.RelatedTables) the session works on instead of
+#: one table: loading one clears the other (:func:`set_related`, :func:`set_dataset`).
+RELATED = "studio.related"
+#: The related tables' current model (a ModelRecord of shape "related"), the id of their
+#: fit job, their generated tables ({"model_id", "seed", "tables": {name: frame}, ...}) and
+#: the evaluation of those tables ({"sample_key", "result"}).
+RELATED_MODEL = "studio.related.model"
+RELATED_JOB = "studio.related.job"
+RELATED_SAMPLE = "studio.related.sample"
+RELATED_EVALUATION = "studio.related.evaluation"
 #: Keys whose changes are saved to the workspace.
 SAVED = (DATASET, CURRENT_MODEL, CURRENT_JOB, COMPARE_JOB, COMPARE_RESULT, SAMPLE_JOB)
 
@@ -106,6 +116,7 @@ def set_dataset(table: StudioTable, recipe: dict[str, Any] | None = None) -> Non
             st.session_state.pop(key, None)
         _stop_row_jobs()
     st.session_state[DATASET] = table
+    _clear_related()
     from ui import workspace
 
     st.session_state[DATASET_RECIPE] = workspace.keep_dataset(table, recipe)
@@ -123,6 +134,41 @@ def _stop_row_jobs() -> None:
         runner = caching.job_runner()
         for job_id in jobs:
             runner.cancel(job_id)
+
+
+def get_related() -> Any:
+    """The related tables the user works on (a RelatedTables), or None."""
+    return st.session_state.get(RELATED)
+
+
+def set_related(related: Any) -> None:
+    """Make ``related`` the session's data: the single table and its model are cleared.
+
+    The related tables' model, rows and evaluation stay only if the tables are the same.
+    """
+    previous = st.session_state.get(RELATED)
+    if previous is None or previous.fingerprint != related.fingerprint:
+        _clear_related()
+    if st.session_state.pop(DATASET, None) is not None:
+        for key in (CURRENT_MODEL, SYNTHETIC, DATASET_RECIPE):
+            st.session_state.pop(key, None)
+        _stop_row_jobs()
+        _save()
+    st.session_state[RELATED] = related
+
+
+def update_related(related: Any) -> None:
+    """Replace the related tables after an edit (keys, relationships, target).
+
+    Models stay listed: each names the tables' fingerprint it was trained on.
+    """
+    st.session_state[RELATED] = related
+
+
+def _clear_related() -> None:
+    """Forget the related tables, their rows and evaluation; a running fit goes on."""
+    for key in (RELATED, RELATED_SAMPLE, RELATED_EVALUATION, RELATED_MODEL):
+        st.session_state.pop(key, None)
 
 
 def update_dataset(table: StudioTable) -> None:
