@@ -125,6 +125,11 @@ class ModelRecord:
             plus the paid-for value ranges), None for a model without differential privacy
             (older records load as None). The asked-for ε and δ stay in ``params``.
         delta: The δ that ``epsilon_spent`` holds with, None without differential privacy.
+        shape: What the model learned: "table" (one table; older records load so) or
+            "related" (several tables joined by keys, ``core.engine.multi_table``: its
+            ``schema`` is ``{"tables": {name: fingerprint dict}, "relationships": [...]}``
+            and its ``split`` is by root entity). Single-table screens never list
+            related models, nor the related screens single-table ones.
     """
 
     model_id: str
@@ -150,6 +155,7 @@ class ModelRecord:
     title: str = ""
     epsilon_spent: float | None = None
     delta: float | None = None
+    shape: str = "table"
 
     @property
     def label(self) -> str:
@@ -204,6 +210,7 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "epochs_run": (int, types.NoneType), "stopped_early": bool, "final_loss": dict,
     "scores": dict, "losses": dict, "notes": list, "title": str,
     "epsilon_spent": (*_NUMBER, types.NoneType), "delta": (*_NUMBER, types.NoneType),
+    "shape": str,
 }
 _REQUIRED_FIELDS = [name for name, spec in ModelRecord.__dataclass_fields__.items()
                     if spec.default is MISSING and spec.default_factory is MISSING]
@@ -588,14 +595,19 @@ class ModelRegistry:
             return None
         return ModelRecord.from_json(row[0])
 
-    def list_for_data(self, data_fingerprint: str) -> list[ModelRecord]:
-        """This workspace's models trained on the table with this fingerprint, newest first."""
+    def list_for_data(self, data_fingerprint: str, shape: str = "table") -> list[ModelRecord]:
+        """This workspace's models of ``shape`` trained on this data, newest first.
+
+        ``shape`` "table" (the default, every single-table screen) leaves related-tables
+        models out; "related" lists only those.
+        """
         rows = self._query(lambda connection: connection.execute(
             "SELECT model_id, record_json FROM models WHERE workspace = ? "
             "AND data_fingerprint = ? ORDER BY created_at DESC",
             (self.workspace, data_fingerprint)).fetchall())
-        return [ModelRecord.from_json(text) for model_id, text in rows
-                if self.model_path(model_id).exists()]
+        records = [ModelRecord.from_json(text) for model_id, text in rows
+                   if self.model_path(model_id).exists()]
+        return [record for record in records if record.shape == shape]
 
     # ----------------------------------------------------------------- writing
 
