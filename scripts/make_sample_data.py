@@ -40,16 +40,25 @@ from core.data.datasets.bank import (  # noqa: E402
     read_bank_csv,
     write_bank_sqlite,
 )
+from core.data.datasets.bank_events import BANK_EVENTS_RELATIONS  # noqa: E402
 from core.data.datasets.complaints import (  # noqa: E402
     COMPLAINTS_COLUMNS,
     COMPLAINTS_RELATIONS,
 )
+from core.data.datasets.customer_journeys import CUSTOMER_JOURNEYS_RELATIONS  # noqa: E402
+from core.data.datasets.market_prices import MARKET_PRICES_RELATIONS  # noqa: E402
+from core.data.datasets.samples import _columns_of  # noqa: E402
 from core.data.text_pii import find_text_pii  # noqa: E402
 
 # The complaints' text is about 1 MB of the total.
 MAX_TOTAL_BYTES = 4 * 1024 * 1024
 # The related samples (CSV files and the SQLite file) have a budget of their own.
 MAX_RELATED_BYTES = 2 * 1024 * 1024
+# So do the event tables (one sequence per entity).
+MAX_SEQUENCE_BYTES = 2 * 1024 * 1024
+_SEQUENCE_RELATIONS = {"bank_events": BANK_EVENTS_RELATIONS,
+                       "market_prices": MARKET_PRICES_RELATIONS,
+                       "customer_journeys": CUSTOMER_JOURNEYS_RELATIONS}
 
 
 def _kind(series: pd.Series) -> str:
@@ -140,6 +149,51 @@ def _complaints_section(sample: SampleDataset, df: pd.DataFrame, size: int) -> s
     return "\n".join(lines)
 
 
+def _sequence_section(sample: SampleDataset, df: pd.DataFrame, size: int) -> str:
+    assert sample.event_spec is not None and sample.sequence is not None
+    sequence = sample.sequence
+    lengths = df.groupby(sequence.key).size()
+    entities = df.groupby(sequence.key)[sample.target].first()
+    spec = sample.event_spec
+    settings = ", ".join(f"{name}={value!r}" for name, value in vars(spec).items())
+    if pd.api.types.is_bool_dtype(entities):
+        target = (f"`{sample.target}` (one value per {sequence.key}) — {entities.mean():.1%} "
+                  f"`True` ({int(entities.sum()):,} of {len(entities):,})")
+    else:
+        counts = entities.value_counts()
+        target = (f"`{sample.target}` (one value per {sequence.key}) — {len(counts)} classes, "
+                  f"{counts.min()} to {counts.max()} of {len(entities):,} each")
+    lines = [
+        f"## `{sample.filename}` — {sample.title}",
+        "",
+        sample.description,
+        "",
+        f"- Rows: {len(df):,}; columns: {df.shape[1]}; size: {size / 1024:,.0f} KB; no "
+        "missing cells",
+        f"- Sequences: entity key `{sequence.key}` ({len(lengths):,} entities, "
+        f"{int(lengths.min())} to {int(lengths.max())} rows each, median "
+        f"{int(lengths.median())}), ordered by `{sequence.index}`; context columns (one value "
+        f"per entity): {', '.join(f'`{c}`' for c in sequence.context)}",
+        f"- Target: {target}",
+        "- Rows are sorted by the entity key, then the order column; times have no zone",
+        "- PII columns: none (every id is invented)",
+        f"- Generator: `{type(spec).__name__}({settings})` in "
+        f"`core/data/datasets/{sample.domain}.py` (numpy only, seeded)",
+        "",
+        "Planted relations:",
+        "",
+        *[f"- {relation}" for relation in _SEQUENCE_RELATIONS[sample.domain]],
+        "",
+        "| Column | Type | PII | Description |",
+        "| --- | --- | --- | --- |",
+    ]
+    descriptions = {c.name: c.description for c in _columns_of(sample.domain)}
+    for column in df.columns:
+        kind = "identifier" if column == sequence.key else _kind(df[column])
+        lines.append(f"| `{column}` | {kind} |  | {descriptions[column]} |")
+    return "\n".join(lines)
+
+
 def _size(size: int) -> str:
     return f"{size / 1024:,.0f} KB" if size >= 1024 else f"{size:,} bytes"
 
@@ -222,7 +276,11 @@ def _readme(sections: list[str], license_text: str) -> str:
             "free-text column to practise the *generate text* action: a small language model "
             "trained on the column writes new complaints. The bank database (`bank/` and "
             "`bank.sqlite`) is four related tables joined by foreign keys, to practise "
-            "synthesizing several tables with their keys intact.",
+            "synthesizing several tables with their keys intact. Three event tables "
+            "(`bank_events.csv`, `market_prices.csv`, `customer_journeys.csv`) hold one "
+            "sequence of rows per entity (an account, a ticker, a customer) with context "
+            "columns constant per entity, to practise sequence synthesizers; their target is "
+            "a column of the entity, not of the row.",
             "",
             "Regenerate the files and this README (byte for byte the same) with "
             "`make sample-data` or `python scripts/make_sample_data.py`.",
@@ -271,9 +329,10 @@ def main(argv: list[str] | None = None) -> int:
 
     sections: list[str] = []
     total = 0
+    sequence_total = 0
     licenses = set()
     for sample in list_sample_datasets():
-        if sample.spec is None and sample.text_spec is None:
+        if sample.spec is None and sample.text_spec is None and sample.event_spec is None:
             raise SystemExit(f"{sample.key}: the registry has no generator spec")
         df = sample.generate()
         if len(df) != sample.rows or sample.target not in df.columns:
@@ -282,8 +341,14 @@ def main(argv: list[str] | None = None) -> int:
         _for_csv(df).to_csv(path, index=False, lineterminator="\n")
         _check_round_trip(path, df, sample.domain)
         size = path.stat().st_size
-        total += size
         licenses.add(sample.license)
+        if sample.event_spec is not None:
+            sequence_total += size
+            sections.append(_sequence_section(sample, df, size))
+            print(f"wrote {path} ({len(df):,} rows, {size / 1024:,.0f} KB, "
+                  f"{df[sample.sequence.key].nunique():,} sequences)")
+            continue
+        total += size
         make = _section if sample.spec is not None else _complaints_section
         sections.append(make(sample, df, size))
         print(
@@ -303,6 +368,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {readme}; total data {total / 1024 / 1024:.2f} MB")
     if total > MAX_TOTAL_BYTES:
         print(f"error: sample data is {total:,} bytes, over the {MAX_TOTAL_BYTES:,} budget")
+        return 1
+    if sequence_total > MAX_SEQUENCE_BYTES:
+        print(f"error: event tables are {sequence_total:,} bytes, over the "
+              f"{MAX_SEQUENCE_BYTES:,} budget")
         return 1
     if related_total > MAX_RELATED_BYTES:
         print(f"error: related samples are {related_total:,} bytes, over the "

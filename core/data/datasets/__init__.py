@@ -23,7 +23,9 @@ domain lookups), one module per domain (:mod:`~core.data.datasets.loans`,
 :mod:`~core.data.datasets.transactions`, :mod:`~core.data.datasets.customers`,
 :mod:`~core.data.datasets.patients`), the machinery they share
 (:mod:`~core.data.datasets.machinery`, :mod:`~core.data.datasets.pii`), the complaints
-sample (:mod:`~core.data.datasets.complaints`), the bank database of related tables
+sample (:mod:`~core.data.datasets.complaints`), the three event tables with one sequence
+per entity (:mod:`~core.data.datasets.bank_events`, :mod:`~core.data.datasets.market_prices`,
+:mod:`~core.data.datasets.customer_journeys`), the bank database of related tables
 (:mod:`~core.data.datasets.bank`) and the shipped samples (:mod:`~core.data.datasets.samples`:
 single tables, and related ones in :data:`RELATED_SAMPLES`).
 """
@@ -31,7 +33,9 @@ single tables, and related ones in :data:`RELATED_SAMPLES`).
 from __future__ import annotations
 
 from core.data.datasets.bank import bank_database
+from core.data.datasets.bank_events import BankEventsSpec, bank_events_dataset
 from core.data.datasets.complaints import ComplaintsSpec, complaints_dataset
+from core.data.datasets.customer_journeys import CustomerJourneysSpec, customer_journeys_dataset
 from core.data.datasets.generator import (
     DOMAINS,
     MAX_ROWS,
@@ -51,6 +55,7 @@ from core.data.datasets.machinery import (
     canary_rows,
     outlier_rows,
 )
+from core.data.datasets.market_prices import MarketPricesSpec, market_prices_dataset
 from core.data.datasets.samples import (
     RELATED_SAMPLES,
     RelatedSample,
@@ -61,6 +66,8 @@ from core.data.datasets.samples import (
     load_sample_dataset,
     read_generated_csv,
     related_sample,
+    sample_dataset,
+    sample_for_file,
 )
 
 __all__ = [
@@ -69,26 +76,34 @@ __all__ = [
     "OUTLIER_COLUMNS",
     "canary_rows",
     "outlier_rows",
+    "BankEventsSpec",
     "ComplaintsSpec",
+    "CustomerJourneysSpec",
     "DOMAINS",
     "MAX_ROWS",
     "MIN_ROWS",
     "FakeSpec",
+    "MarketPricesSpec",
     "RELATED_SAMPLES",
     "RelatedSample",
     "SampleDataset",
     "bank_database",
+    "bank_events_dataset",
     "column_descriptions",
     "complaints_dataset",
+    "customer_journeys_dataset",
     "fake_dataset",
     "id_column_for",
     "list_related_samples",
     "list_sample_datasets",
     "load_related_sample",
     "load_sample_dataset",
+    "market_prices_dataset",
     "pii_columns_for",
     "planted_relations_for",
     "read_generated_csv",
     "related_sample",
+    "sample_dataset",
+    "sample_for_file",
     "target_column_for",
 ]

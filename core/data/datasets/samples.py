@@ -1,14 +1,19 @@
 """The sample datasets shipped in ``sample_data/``, and reading generated CSV files back.
 
 The files are written by ``scripts/make_sample_data.py`` from the specs kept here, with
-:func:`~core.data.datasets.generator.fake_dataset`, and the complaints table with
-:func:`~core.data.datasets.complaints.complaints_dataset`.
+:func:`~core.data.datasets.generator.fake_dataset`, the complaints table with
+:func:`~core.data.datasets.complaints.complaints_dataset` and the three event tables
+(``bank_events``, ``market_prices``, ``customer_journeys``) with their own generators. An
+event table's sample carries its :class:`~core.data.schema.SequenceSpec`, so loading it
+gives a table whose rows are known to be sequences of entities.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,16 +26,46 @@ from core.data.datasets.bank import (
     bank_database,
     read_bank_csv,
 )
+from core.data.datasets.bank_events import (
+    BANK_EVENTS_COLUMNS,
+    BANK_EVENTS_SEQUENCE,
+    BankEventsSpec,
+    bank_events_dataset,
+)
 from core.data.datasets.complaints import (
     COMPLAINTS_COLUMNS,
     ComplaintsSpec,
     complaints_dataset,
 )
+from core.data.datasets.customer_journeys import (
+    CUSTOMER_JOURNEYS_COLUMNS,
+    CUSTOMER_JOURNEYS_SEQUENCE,
+    CustomerJourneysSpec,
+    customer_journeys_dataset,
+)
 from core.data.datasets.generator import FakeSpec, _domain, fake_dataset
 from core.data.datasets.machinery import _Column
+from core.data.datasets.market_prices import (
+    MARKET_PRICES_COLUMNS,
+    MARKET_PRICES_SEQUENCE,
+    MarketPricesSpec,
+    market_prices_dataset,
+)
 from core.data.related import Relationship
+from core.data.schema import SequenceSpec
 from core.errors import DataLoadError, ParameterError
 from core.store.settings import get_settings
+
+#: The settings of an event table's generator.
+EventSpec = BankEventsSpec | MarketPricesSpec | CustomerJourneysSpec
+
+# Each event table's name, columns and generator, by the type of its settings.
+_EVENT_TABLES: dict[type, tuple[str, tuple[_Column, ...], Callable[[Any], pd.DataFrame]]] = {
+    BankEventsSpec: ("bank_events", BANK_EVENTS_COLUMNS, bank_events_dataset),
+    MarketPricesSpec: ("market_prices", MARKET_PRICES_COLUMNS, market_prices_dataset),
+    CustomerJourneysSpec: ("customer_journeys", CUSTOMER_JOURNEYS_COLUMNS,
+                           customer_journeys_dataset),
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +83,10 @@ class SampleDataset:
         spec: The generator settings that wrote the file (``None`` if it was not generated
             by :func:`~core.data.datasets.generator.fake_dataset`).
         text_spec: The settings of the complaints generator, for the table with free text.
+        event_spec: The settings of an event table's generator (bank events, market prices,
+            customer journeys).
+        sequence: For an event table, its entity key, order column and context columns
+            (the target is then an entity-level column); None for independent rows.
     """
 
     key: str
@@ -59,10 +98,14 @@ class SampleDataset:
     license: str
     spec: FakeSpec | None = field(default=None, compare=False)
     text_spec: ComplaintsSpec | None = field(default=None, compare=False)
+    event_spec: EventSpec | None = field(default=None, compare=False)
+    sequence: SequenceSpec | None = None
 
     @property
     def domain(self) -> str:
         """The generator's domain (how :func:`read_generated_csv` reads the file)."""
+        if self.event_spec is not None:
+            return _EVENT_TABLES[type(self.event_spec)][0]
         return self.spec.domain if self.spec else "complaints" if self.text_spec else self.key
 
     def generate(self) -> pd.DataFrame:
@@ -71,6 +114,8 @@ class SampleDataset:
             return fake_dataset(self.spec)
         if self.text_spec is not None:
             return complaints_dataset(self.text_spec)
+        if self.event_spec is not None:
+            return _EVENT_TABLES[type(self.event_spec)][2](self.event_spec)
         raise ParameterError(f"The sample {self.key!r} has no generator.")
 
 
@@ -142,6 +187,52 @@ _SAMPLES: tuple[SampleDataset, ...] = (
         license=_SAMPLE_LICENSE,
         text_spec=ComplaintsSpec(rows=3000, seed=2024),
     ),
+    SampleDataset(
+        key="bank_events",
+        title="Bank account histories (events)",
+        description=(
+            "5,900 events of 600 fictitious bank accounts, from the opening to deposits, card "
+            "purchases, ATM withdrawals and transfers; predict the account flag `structuring` "
+            "(5 %: bursts of cash deposits just under 10,000, then a transfer out)."
+        ),
+        filename="bank_events.csv",
+        target="structuring",
+        rows=5_856,
+        license=_SAMPLE_LICENSE,
+        event_spec=BankEventsSpec(accounts=600, structuring_rate=0.05, seed=2024),
+        sequence=BANK_EVENTS_SEQUENCE,
+    ),
+    SampleDataset(
+        key="market_prices",
+        title="Daily market prices (time series)",
+        description=(
+            "250 trading days of 28 invented stocks in four sectors: close, return, volume "
+            "and option-style columns, with correlated returns and volatility clustering; "
+            "predict a ticker's `sector` (its only column of its own; sectors differ in "
+            "volatility and volume)."
+        ),
+        filename="market_prices.csv",
+        target="sector",
+        rows=7_000,
+        license=_SAMPLE_LICENSE,
+        event_spec=MarketPricesSpec(tickers_per_sector=7, days=250, seed=2024),
+        sequence=MARKET_PRICES_SEQUENCE,
+    ),
+    SampleDataset(
+        key="customer_journeys",
+        title="Customer app journeys (events)",
+        description=(
+            "7,300 app and web events of 320 fictitious bank customers in sessions (login, "
+            "balance, transfers, bills, support chats); predict the customer flag `churned` "
+            "(20 %)."
+        ),
+        filename="customer_journeys.csv",
+        target="churned",
+        rows=7_345,
+        license=_SAMPLE_LICENSE,
+        event_spec=CustomerJourneysSpec(customers=320, churn_rate=0.2, seed=2024),
+        sequence=CUSTOMER_JOURNEYS_SEQUENCE,
+    ),
 )
 
 
@@ -156,6 +247,28 @@ def _sample(key: str) -> SampleDataset:
             return sample
     keys = ", ".join(s.key for s in _SAMPLES)
     raise ParameterError(f"Unknown sample dataset {key!r}; choose one of {keys}.")
+
+
+def sample_dataset(key: str) -> SampleDataset:
+    """The shipped sample called ``key`` (ParameterError naming the keys if unknown)."""
+    return _sample(key)
+
+
+def sample_for_file(path: str | Path) -> SampleDataset | None:
+    """The shipped sample whose file ``path`` is (None for any other file).
+
+    So a run on ``sample_data/bank_events.csv`` knows the sample's declarations (its
+    sequence description) as loading the sample in the app does.
+    """
+    try:
+        resolved = Path(path).resolve()
+        directory = get_settings().sample_data_dir.resolve()
+    except OSError:
+        return None
+    for sample in _SAMPLES:
+        if resolved == directory / sample.filename:
+            return sample
+    return None
 
 
 def load_sample_dataset(key: str) -> pd.DataFrame:
@@ -187,8 +300,8 @@ def read_generated_csv(path: str | Path, domain: str) -> pd.DataFrame:
 
     Args:
         path: The CSV file.
-        domain: The domain the file was generated for (one of :data:`DOMAINS`, or
-            ``"complaints"``).
+        domain: The domain the file was generated for (one of :data:`DOMAINS`,
+            ``"complaints"`` or an event table's name such as ``"bank_events"``).
 
     Returns:
         The table.
@@ -222,6 +335,9 @@ def read_generated_csv(path: str | Path, domain: str) -> pd.DataFrame:
 
 
 def _columns_of(domain: str) -> tuple[_Column, ...]:
+    for name, columns, _ in _EVENT_TABLES.values():
+        if name == domain:
+            return columns
     return COMPLAINTS_COLUMNS if domain == "complaints" else _domain(domain).columns
 
 
