@@ -38,6 +38,7 @@ __all__ = [
     "export_bytes",
     "generate",
     "guard_formula_cells",
+    "max_entities",
     "validate_class_shares",
 ]
 
@@ -156,10 +157,15 @@ def generate(
 ) -> GeneratedSample:
     """Sample ``rows`` synthetic rows.
 
+    For a sequence model (an event table's: ``studio_shape == "sequence"``) ``rows``
+    counts **entities**: each new entity comes with its events, under a fresh key that is
+    never a real one, sorted by key then order column; ``fixed_values`` and rebalancing
+    apply to context columns only (constant per entity, e.g. only business accounts).
+
     Args:
         synthesizer: A fitted SDV synthesizer.
         model_id: Its registry id (recorded in the result).
-        rows: How many rows (1 .. 5,000,000).
+        rows: How many rows (1 .. 5,000,000), or entities for a sequence model.
         seed: Sampling seed.
         schema: The schema it was trained with (to check condition columns).
         real_example: A few real rows, to convert typed condition values to column types.
@@ -175,6 +181,9 @@ def generate(
     """
     load_libraries()
     report = progress or null_progress
+    if getattr(synthesizer, "studio_shape", "table") == "sequence":
+        return _generate_entities(synthesizer, model_id, rows, seed, schema, real_example,
+                                  fixed_values, rebalance_column, class_shares, report)
     if not 1 <= rows <= _MAX_ROWS:
         raise ParameterError(f"Rows must be between 1 and {_MAX_ROWS:,}; got {rows:,}.")
     fixed = dict(fixed_values or {})
@@ -215,6 +224,107 @@ def generate(
         class_shares=shares, rebalanced_column=rebalance_column if shares else None,
         seconds=time.monotonic() - started,
     )
+
+
+#: Entities per call to a sequence model (the progress bar moves between calls).
+_BATCH_ENTITIES = 500
+
+
+def max_entities(synthesizer: Any) -> int:
+    """The most entities one request may ask of a sequence model.
+
+    Bounded so that entities x the mean events per training entity stays within the row
+    limit of plain sampling (5,000,000).
+    """
+    mean = float(getattr(synthesizer, "mean_events_", 0.0) or 1.0)
+    return max(int(_MAX_ROWS / max(mean, 1.0)), 1)
+
+
+def _generate_entities(synthesizer: Any, model_id: str, entities: int, seed: int,
+                       schema: TableSchema | None, real_example: pd.DataFrame | None,
+                       fixed_values: Mapping[str, Any] | None, rebalance_column: str | None,
+                       class_shares: Mapping[str, float] | None,
+                       report: ProgressCallback) -> GeneratedSample:
+    """:func:`generate` for a sequence model: ``entities`` new entities with their events."""
+    limit = max_entities(synthesizer)
+    if not 1 <= entities <= limit:
+        raise ParameterError(
+            f"Entities must be between 1 and {limit:,} (each brings its events: about "
+            f"{float(getattr(synthesizer, 'mean_events_', 1.0)):.0f} per entity); got "
+            f"{entities:,}.")
+    fixed = dict(fixed_values or {})
+    shares = validate_class_shares(class_shares) if class_shares else {}
+    sequence = schema.sequence if schema is not None else None
+    context = list(sequence.context) if sequence is not None else list(
+        getattr(synthesizer, "context", None) or getattr(synthesizer, "context_columns", []))
+    conditioned = list(fixed) + ([rebalance_column] if shares and rebalance_column else [])
+    for column in conditioned:
+        if column not in context:
+            allowed = (f"its context columns ({', '.join(context)})" if context else
+                       "nothing: this model has no context columns (set some on the Data "
+                       "page, e.g. an account type, and train again)")
+            raise ParameterError(
+                f"'{column}' cannot be fixed for new sequences: it changes from event to "
+                f"event. Only values constant per entity can be fixed, that is {allowed}.")
+    if real_example is not None:
+        fixed = {column: _typed_value(real_example[column].dtype, value, column)
+                 for column, value in fixed.items()}
+    started = time.monotonic()
+    _reset_randomness(synthesizer, seed)
+    groups: list[tuple[dict[str, Any], int]] = [(fixed, entities)]
+    if shares and rebalance_column is not None:
+        groups = []
+        for label, count in _apportion(entities, shares).items():
+            value: Any = label
+            if real_example is not None:
+                value = _match_label(real_example[rebalance_column], label)
+            groups.append(({**fixed, rebalance_column: value}, count))
+    text_models = getattr(synthesizer, "studio_text_models", None) or {}
+    rows_report = scaled(report, 0.0, 0.3) if text_models else report
+    parts, done = [], 0
+    for values, count in groups:
+        for first in range(0, count, _BATCH_ENTITIES):
+            size = min(_BATCH_ENTITIES, count - first)
+            try:
+                parts.append(synthesizer.sample_entities(size, values or None))
+            except (ParameterError, SamplingError):
+                raise
+            except Exception as error:  # the libraries' long texts
+                raise SamplingError(
+                    f"The model could not generate sequences with {_describe(values)}: "
+                    f"{str(error)[:200]}. Try a value seen in the training data."
+                    if values else f"Generating sequences failed: {str(error)[:200]}."
+                ) from error
+            done += size
+            rows_report(done / entities * 0.99, f"Generated {done:,} of {entities:,} "
+                        "sequences…")
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    frame = _in_sequence_order(frame, synthesizer, sequence)
+    if text_models:
+        frame = _write_text(frame, text_models, seed, schema, scaled(report, 0.3, 0.99))
+    frame = _ids_in_real_format(frame, synthesizer, seed)
+    if schema is not None:
+        frame = _in_their_zones(frame, schema)
+    if schema is not None and schema.fake_specs:
+        report(0.99, "Filling personal-data columns with fake values…")
+        frame = add_fake_columns(frame, schema.fake_specs, list(frame.columns), seed)
+    key = sequence.key if sequence is not None else None
+    count = int(frame[key].nunique()) if key in frame.columns else entities
+    report(1.0, f"Generated {count:,} sequences ({len(frame):,} events).")
+    return GeneratedSample(
+        frame=frame, model_id=model_id, seed=seed, fixed_values=fixed, class_shares=shares,
+        rebalanced_column=rebalance_column if shares else None,
+        seconds=time.monotonic() - started)
+
+
+def _in_sequence_order(frame: pd.DataFrame, synthesizer: Any, sequence: Any) -> pd.DataFrame:
+    """Events sorted by key, then order column (stable: equal times keep their order)."""
+    key = sequence.key if sequence is not None else getattr(synthesizer, "key", None)
+    index = sequence.index if sequence is not None else getattr(synthesizer, "index", None)
+    columns = [c for c in (key, index) if c is not None and c in frame.columns]
+    if not columns:
+        return frame.reset_index(drop=True)
+    return frame.sort_values(columns, kind="stable", na_position="last").reset_index(drop=True)
 
 
 def _write_text(frame: pd.DataFrame, text_models: Mapping[str, Any], seed: int,

@@ -16,7 +16,14 @@ from typing import Any
 import pandas as pd
 
 from core.data.id_formats import derive_id_regex
-from core.data.schema import TABLE_NAME, TableSchema, correct_detection, to_sdv_metadata_dict
+from core.data.schema import (
+    TABLE_NAME,
+    SequenceSpec,
+    TableSchema,
+    correct_detection,
+    to_sdv_metadata_dict,
+)
+from core.data.sequences import declare_sequence
 from core.data.table import StudioTable, make_table
 from core.engine.patches import load_libraries
 
@@ -72,9 +79,18 @@ def detect_table(
     notes: tuple[str, ...] = (),
     target: str | None = None,
     planted: Any = None,
+    sequence: SequenceSpec | None = None,
 ) -> StudioTable:
-    """Detect the schema of ``frame`` and bundle everything into a :class:`StudioTable`."""
-    return make_table(frame, name, source, detect_schema(frame), notes=notes, target=target,
+    """Detect the schema of ``frame`` and bundle everything into a :class:`StudioTable`.
+
+    ``sequence`` (a shipped event table's own declaration, or one the user confirmed) makes
+    the rows sequences of entities: ``core.data.sequences.declare_sequence`` types its key
+    as an identifier and its order column as a date or number.
+    """
+    schema = detect_schema(frame)
+    if sequence is not None:
+        schema = declare_sequence(schema, sequence, frame)
+    return make_table(frame, name, source, schema, notes=notes, target=target,
                       planted=planted)
 
 
@@ -86,6 +102,11 @@ def to_sdv_metadata(schema: TableSchema, frame: pd.DataFrame | None = None) -> A
         frame: The rows the model learns from; with it, identifier columns carry the format
             of their real values (``regex_format``), which sampling keeps.
 
+    For an event table (``schema.sequence`` set) the entity key is SDV's ``sequence_key``
+    (an identifier, kept whatever its action says: every event needs it) and the order
+    column its ``sequence_index``; the key gets no real format, as new entities get fresh
+    keys (``core.engine.sequence_models.FreshKeys``).
+
     Returns:
         ``sdv.metadata.Metadata`` (typed ``Any`` so this module loads without SDV).
     """
@@ -93,8 +114,18 @@ def to_sdv_metadata(schema: TableSchema, frame: pd.DataFrame | None = None) -> A
     from sdv.metadata import Metadata
 
     data = to_sdv_metadata_dict(schema)
+    table = data["tables"][TABLE_NAME]
+    columns = table["columns"]
+    sequence = schema.sequence
     if frame is not None:
-        columns = data["tables"][TABLE_NAME]["columns"]
         for name, regex in id_regexes(schema, frame).items():
-            columns[name]["regex_format"] = regex
+            if sequence is None or name != sequence.key:
+                columns[name]["regex_format"] = regex
+    if sequence is not None:
+        columns[sequence.key] = {"sdtype": "id"}
+        table["sequence_key"] = sequence.key
+        if table.get("primary_key") in (sequence.key, sequence.index):
+            del table["primary_key"]
+        if sequence.index is not None and sequence.index in columns:
+            table["sequence_index"] = sequence.index
     return Metadata.load_from_dict(data)

@@ -59,8 +59,9 @@ import pandas as pd
 from core.data.schema import TABLE_NAME
 from core.errors import TrainingCancelled, TrainingError
 
-__all__ = ["MODEL_SIZES", "VALUE_PROTECTION_SHARE", "TabularARGNSynthesizer",
-           "build_tabular_argn", "estimate_seconds"]
+__all__ = ["CONTEXT_TIME_SHARE", "MODEL_SIZES", "VALUE_PROTECTION_SHARE",
+           "SequentialARGNSynthesizer", "TabularARGNSynthesizer", "build_tabular_argn",
+           "estimate_seconds"]
 
 #: The share of ε spent on reading value ranges and categories (the engine's analysis);
 #: the rest pays for training. The engine's own defaults spend 1 of 10 the same way.
@@ -82,6 +83,15 @@ _ENCODINGS = {"numerical": "TABULAR_NUMERIC_AUTO", "datetime": "TABULAR_DATETIME
 # Rows per call to the engine's generate: a fixed batch size keeps the rows of a seed the
 # same on every machine (the engine's own choice depends on the free memory).
 _SAMPLE_BATCH = 20_000
+# The sequential mode's context side: what generating events for new entities reads.
+_CONTEXT_FILES = ("ModelStore/ctx-stats/stats.json",
+                  "OriginalData/ctx-meta/encoding-types.json",
+                  "OriginalData/ctx-meta/keys.json")
+#: Sequential mode: the share of the time limit the entities' context model may use (it
+#: learns one row per entity, the event model all the events).
+CONTEXT_TIME_SHARE = 0.25
+# Entities per call to the engine's generate in sequential mode (fixed, as _SAMPLE_BATCH).
+_SAMPLE_ENTITIES = 2_000
 _LOSS_COLUMNS = ["Epoch", "Training Loss", "Validation Loss"]
 _NOT_SAVED = ("on_epoch", "should_cancel", "time_limit_start", "_workspace_dir", "_cleanup")
 
@@ -418,6 +428,208 @@ class TabularARGNSynthesizer:
         return value
 
 
+class SequentialARGNSynthesizer(TabularARGNSynthesizer):
+    """TabularARGN's sequential mode: events of entities, with each entity's context.
+
+    Two engine models, as MOSTLY AI's own two-table setup has them: a flat TabularARGN
+    learns the context table (one row per entity: the context columns) and draws new
+    entities' context; the engine's sequential model learns the events of each entity
+    given its context (``tgt_context_key`` = the entity key) and writes new events for the
+    drawn context. A datetime order column is learned as gaps between events
+    (``TABULAR_DATETIME_RELATIVE``), so generated times run forward.
+
+    Args:
+        metadata_dict: SDV metadata (dict form) of the event columns.
+        key: The entity key column.
+        index: The order column (None: the rows' order).
+        context: Columns constant within an entity.
+        **options: :class:`TabularARGNSynthesizer`'s options; the context model gets
+            :data:`CONTEXT_TIME_SHARE` of the time limit and no loss reports.
+    """
+
+    studio_shape = "sequence"
+
+    def __init__(self, metadata_dict: Mapping[str, Any], *, key: str,
+                 index: str | None = None, context: Sequence[str] = (),
+                 **options: Any) -> None:
+        if options.get("epsilon") is not None:
+            raise ValueError("differential privacy is not offered for sequences")
+        super().__init__(metadata_dict, **options)
+        self.key = key
+        self.index = index
+        self.context = [name for name in context if name in self._columns()]
+        self.context_model_: TabularARGNSynthesizer | None = None
+        self.fresh_keys_: Any = None
+        self.entities_ = 0
+        self.mean_events_ = 0.0
+        self._keys_issued = 0
+
+    def _events(self) -> list[str]:
+        return [name for name in self._modelled() if name not in (self.key, *self.context)]
+
+    def _event_encodings(self) -> dict[str, str]:
+        encodings = {name: kind for name, kind in self._encoding_types().items()
+                     if name in self._events()}
+        if self.index in encodings and encodings[self.index] == "TABULAR_DATETIME":
+            encodings[self.index] = "TABULAR_DATETIME_RELATIVE"
+        return encodings
+
+    def fit(self, data: Mapping[str, pd.DataFrame]) -> SequentialARGNSynthesizer:
+        """Learn the entities' context, then their events (ordered by key, then order).
+
+        Raises:
+            TrainingCancelled: ``should_cancel`` returned True.
+        """
+        from mostlyai import engine
+
+        from core.engine.sequence_models import FreshKeys
+
+        start = self.time_limit_start if self.time_limit_start is not None else time.monotonic()
+        frame = data[TABLE_NAME].reset_index(drop=True)
+        self.columns_ = list(frame.columns)
+        self.dtypes_ = {name: frame[name].dtype for name in self.columns_}
+        self.fresh_keys_ = FreshKeys.for_keys(frame[self.key])
+        entities = frame.groupby(self.key, sort=False)[self.context].first().reset_index()
+        self.entities_ = len(entities)
+        self.mean_events_ = len(frame) / max(self.entities_, 1)
+        self.stopped_by = None
+        self.loss_values = pd.DataFrame(columns=_LOSS_COLUMNS)
+        self.context_model_ = None
+        if self.context:
+            columns = {name: self._columns()[name] for name in self.context}
+            limit = self.time_limit * CONTEXT_TIME_SHARE if self.time_limit else 0.0
+            self.context_model_ = TabularARGNSynthesizer(
+                {"tables": {TABLE_NAME: {"columns": columns}}}, model_size=self.model_size,
+                max_epochs=self.max_epochs, time_limit=limit,
+                value_protection=self.value_protection, device=self.device,
+                should_cancel=self.should_cancel, time_limit_start=start)
+            self.context_model_.fit({TABLE_NAME: entities[self.context]})
+        self._check_cancel()
+        events = self._events()
+        encodings = self._event_encodings()
+        context_encodings = {name: _ENCODINGS.get(self._columns()[name]["sdtype"],
+                                                  "TABULAR_CATEGORICAL")
+                             for name in self.context}
+        labels = {name: {str(value): value for value in frame[name].dropna().unique()}
+                  for name, kind in encodings.items() if kind == "TABULAR_CATEGORICAL"}
+        engine.set_random_state(int(np.random.randint(0, 2**31 - 1)))
+        workspace = Path(tempfile.mkdtemp(prefix="studio-argn-fit-"))
+        try:
+            engine.split(tgt_data=frame[[self.key, *events]], ctx_data=entities,
+                         tgt_context_key=self.key, ctx_primary_key=self.key,
+                         tgt_encoding_types=encodings, ctx_encoding_types=context_encodings,
+                         model_type="TABULAR", workspace_dir=workspace)
+            engine.analyze(value_protection=self.value_protection, workspace_dir=workspace)
+            self.labels_ = _kept_labels(labels, workspace)
+            engine.encode(workspace_dir=workspace)
+            self._check_cancel()
+            minutes = None
+            if self.time_limit:
+                minutes = max(self.time_limit - (time.monotonic() - start), 1.0) / 60
+            engine.train(model=MODEL_SIZES[self.model_size], max_epochs=self.max_epochs,
+                         max_training_time=minutes, device=self.device,
+                         workspace_dir=workspace, update_progress=self._progress(start))
+            self.files_ = {name: (workspace / name).read_bytes()
+                           for name in (*_KEPT_FILES, *_CONTEXT_FILES)
+                           if (workspace / name).is_file()}
+        finally:
+            shutil.rmtree(workspace, ignore_errors=True)
+        self._close_workspace()
+        self._why_it_stopped(start)
+        return self
+
+    def reset_sampling(self) -> None:
+        """Start sampling over: the next entities are those a fresh load would give."""
+        self.seed_sampling(0)
+
+    def seed_sampling(self, seed: int) -> None:
+        """Make the next samples reproducible (the context model's and the events')."""
+        super().seed_sampling(seed)
+        self._keys_issued = 0
+        if self.context_model_ is not None:
+            self.context_model_.seed_sampling(int(seed) + 1)
+
+    def sample(self, num_rows: int) -> dict[str, pd.DataFrame]:
+        """``num_rows`` new entities with their events (see :meth:`sample_entities`)."""
+        return {TABLE_NAME: self.sample_entities(int(num_rows))}
+
+    def sample_from_conditions(self, conditions: Sequence[Any], **_: Any
+                               ) -> dict[str, pd.DataFrame]:
+        """Not offered: fix context columns with :meth:`sample_entities` instead."""
+        raise ValueError("sequence models fix context columns through sample_entities")
+
+    def sample_entities(self, entities: int,
+                        fixed_context: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """``entities`` new entities with their events, under fresh keys.
+
+        Args:
+            entities: How many entities.
+            fixed_context: Context column -> value every new entity has (the context model
+                draws the other context columns given it).
+
+        Raises:
+            ValueError: A fixed column is not a context column.
+        """
+        fixed = dict(fixed_context or {})
+        unknown = [name for name in fixed if name not in self.context]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} is not a context column")
+        context = self._draw_context(entities, fixed)
+        context[self.key] = np.arange(entities)
+        events = self._generate_events(context)
+        positions = events[self.key].to_numpy(dtype=np.int64)
+        result = {}
+        keys = self.fresh_keys_.make(self._keys_issued, entities).to_numpy()
+        self._keys_issued += entities
+        for name in self.columns_:
+            if name == self.key:
+                result[name] = keys[positions]
+            elif name in self.context:
+                values = context[name].reset_index(drop=True)
+                result[name] = values.iloc[positions].reset_index(drop=True)
+            else:
+                result[name] = events[name].reset_index(drop=True)
+        frame = pd.DataFrame(result)
+        for name, value in fixed.items():
+            frame[name] = pd.Series([value] * len(frame), dtype=frame[name].dtype)
+        return frame
+
+    def _draw_context(self, entities: int, fixed: Mapping[str, Any]) -> pd.DataFrame:
+        if self.context_model_ is None:
+            return pd.DataFrame(index=range(entities))
+        model = self.context_model_
+        seeds = None
+        if fixed:
+            seeds = pd.DataFrame({name: [model._engine_value(name, value)] * entities
+                                  for name, value in fixed.items()})
+        return model._generate(entities, seeds).reset_index(drop=True)
+
+    def _generate_events(self, context: pd.DataFrame) -> pd.DataFrame:
+        """The engine's events for ``context`` (positions as keys), in the trained types."""
+        from mostlyai import engine
+        from mostlyai.engine._common import load_generated_data
+
+        workspace = self._workspace()
+        parts = []
+        for first in range(0, len(context), _SAMPLE_ENTITIES):
+            batch = context.iloc[first:first + _SAMPLE_ENTITIES][[self.key, *self.context]]
+            engine.set_random_state(int(self._rng.integers(0, 2**31 - 1)))
+            engine.generate(ctx_data=batch.reset_index(drop=True), sample_size=len(batch),
+                            batch_size=len(batch), device="cpu",
+                            rare_category_replacement_method="SAMPLE",
+                            workspace_dir=workspace)
+            parts.append(load_generated_data(workspace))
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        result = {self.key: pd.to_numeric(frame[self.key]).astype("int64")}
+        for name in self._events():
+            result[name] = _restore(frame[name], self.dtypes_[name], self.labels_.get(name))
+        for name in self.columns_:
+            if self._columns()[name]["sdtype"] == "id" and name != self.key:
+                result[name] = self._fresh_ids(len(frame), self.dtypes_[name])
+        self._ids_issued += len(frame)
+        return pd.DataFrame(result)
+
+
 def _kept_labels(labels: Mapping[str, Mapping[str, Any]], workspace: Path
                  ) -> dict[str, dict[str, Any]]:
     """Each column's labels limited to the categories in the engine's column statistics."""
@@ -477,18 +689,35 @@ def estimate_seconds(params: Mapping[str, Any], rows: int, columns: int, scale: 
 def build_tabular_argn(metadata: Any, params: Mapping[str, Any], use_gpu: bool, *,
                        on_epoch: Callable[[pd.DataFrame], bool] | None = None,
                        should_cancel: Callable[[], bool] | None = None,
-                       time_limit_start: float | None = None) -> TabularARGNSynthesizer:
+                       time_limit_start: float | None = None,
+                       sequence: Any = None) -> TabularARGNSynthesizer:
     """The synthesizer for resolved catalogue ``params`` (``core.engine.catalogue``).
 
     Training runs on CUDA when a GPU is asked for and torch sees one; otherwise (CPU, or
-    an Apple GPU, which the engine does not use) on the CPU.
+    an Apple GPU, which the engine does not use) on the CPU. With ``sequence`` (the
+    table's ``SequenceSpec``) it is the sequential mode, :class:`SequentialARGNSynthesizer`.
+
+    Raises:
+        ParameterError: A privacy budget asked for an event table (not offered yet).
     """
     import torch
 
+    from core.errors import ParameterError
+
     device = "cuda" if use_gpu and torch.cuda.is_available() else "cpu"
-    return TabularARGNSynthesizer(
-        metadata.to_dict(), model_size=str(params.get("model_size", "medium")),
+    options: dict[str, Any] = dict(
+        model_size=str(params.get("model_size", "medium")),
         max_epochs=int(params.get("epochs", 100)), time_limit=float(params.get("time_limit") or 0),
         value_protection=bool(params.get("value_protection", True)), device=device,
         on_epoch=on_epoch, should_cancel=should_cancel, time_limit_start=time_limit_start,
         epsilon=params.get("epsilon"), delta=params.get("delta"))
+    if sequence is None:
+        return TabularARGNSynthesizer(metadata.to_dict(), **options)
+    if options["epsilon"] is not None:
+        raise ParameterError(
+            "A privacy budget ε is not offered for sequences yet: the guarantee would have to "
+            "cover each entity's whole history, which the studio does not account for. "
+            "Leave ε empty, or clear the sequence settings on the Data page.")
+    return SequentialARGNSynthesizer(metadata.to_dict(), key=sequence.key,
+                                     index=sequence.index, context=tuple(sequence.context),
+                                     **options)

@@ -34,7 +34,7 @@ import pandas as pd
 
 from core.data.schema import TableSchema, prepare_training_frame
 from core.data.splitting import SplitSpec, split_real
-from core.engine.catalogue import build_synthesizer, get_spec
+from core.engine.catalogue import build_synthesizer, check_shape, get_spec
 from core.engine.device import DeviceInfo, resolve_device
 from core.engine.metadata import to_sdv_metadata
 from core.engine.models import model_to_bytes
@@ -292,15 +292,23 @@ def run_training(
     registry = registry or ModelRegistry()
     notify = listener or (lambda progress: None)
     spec = get_spec(request.synthesizer)
+    check_shape(request.synthesizer, request.schema)
     device = device or resolve_device(request.device)
     started = time.monotonic()
     progress = FitProgress(stage="Preparing the data", device=device.label,
                            total_epochs=int(request.params.get("epochs", 0)) if spec.deep else 0)
     notify(progress)
 
-    prepared = prepare_training_frame(frame, request.schema)
+    fit_schema = request.schema
+    if request.schema.is_sequence:
+        fit_schema = sequence_fit_schema(request.schema)
+        _check_entity_split(request)
+    prepared = prepare_training_frame(frame, fit_schema)
     train, _holdout = split_real(prepared, request.split)
-    metadata = to_sdv_metadata(request.schema, train)
+    fit_columns = fit_schema.sdv_columns
+    if fit_schema.sequence is not None:
+        train = _ordered_events(train, fit_schema)
+    metadata = to_sdv_metadata(fit_schema, train)
     torch.set_num_threads(max(device.cpu_threads, 1))
     seed_everything(request.seed)
     notes: list[str] = []
@@ -348,13 +356,13 @@ def run_training(
                                     use_gpu=device.is_gpu, class_column=class_column,
                                     on_epoch=on_epoch, should_cancel=should_cancel,
                                     time_limit_start=started, target=request.split.target,
-                                    on_column=on_column)
+                                    on_column=on_column, sequence=fit_schema.sequence)
     progress.stage = "Learning column distributions" if not spec.deep else (
         "Preparing columns for the network")
     progress.elapsed = time.monotonic() - started
     notify(progress)
     try:
-        synthesizer.fit({"data": train[request.schema.sdv_columns]})
+        synthesizer.fit({"data": train[fit_columns]})
     except (TrainingCancelled, TrainingError):  # already in plain words
         raise
     except MemoryError as error:
@@ -366,6 +374,8 @@ def run_training(
         raise TrainingError(_explain_fit_error(error, request)) from error
     stopped_by = getattr(synthesizer, "stopped_by", None)
     notes.extend(getattr(synthesizer, "fit_notes", []))  # core.engine.sequential_trees
+    if fit_schema.sequence is not None:
+        notes.append(_sequence_note(train, fit_schema))
     table_epochs = progress.epoch
     if stopped_by == STOPPED_AT_TIME_LIMIT:
         notes.append(f"Stopped at the {time_limit:g} s time limit after {progress.epoch} of "
@@ -419,6 +429,69 @@ def run_training(
     progress.stage = "Done"
     notify(progress)
     return record
+
+
+def sequence_fit_schema(schema: TableSchema) -> TableSchema:
+    """The schema a sequence model fits with: key, order and context columns always kept.
+
+    The entity key is an identifier the model needs to tell sequences apart (and the output
+    keeps, with fresh values), whatever action the Data page gave it; the order and context
+    columns are learned even when marked to drop or fake. Other columns keep their actions.
+    """
+    from dataclasses import replace
+
+    spec = schema.sequence
+    if spec is None:
+        return schema
+    columns = []
+    for column in schema.columns:
+        if column.name == spec.key:
+            column = replace(column, sdtype="id", pii=False, action="model")
+        elif column.name == spec.index or column.name in spec.context:
+            if column.action not in ("model", "keep"):
+                column = replace(column, action="model")
+        columns.append(column)
+    return replace(schema, columns=tuple(columns))
+
+
+def _check_entity_split(request: TrainingRequest) -> None:
+    """Refuse a sequence fit whose split would put one entity on both sides."""
+    key = request.schema.sequence.key  # type: ignore[union-attr]
+    if request.split.group != key:
+        raise ParameterError(
+            f"This event table must be split by whole entities ('{key}'), so that held-out "
+            "sequences are ones the model never saw; the request splits by rows. Plan it "
+            "with core.workflow.plan_request, which sets the entity split.")
+
+
+def _ordered_events(train: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """The training events in sequence order: by entity, then by the order column (stable).
+
+    Rows without a key are left out; rows without an order value come last in their entity.
+    """
+    spec = schema.sequence
+    kept = train[train[spec.key].notna()]  # type: ignore[union-attr]
+    codes = pd.factorize(kept[spec.key], sort=True)[0]  # type: ignore[union-attr]
+    if spec.index is None:  # type: ignore[union-attr]
+        order = np.argsort(codes, kind="stable")
+    else:
+        values = kept[spec.index]  # type: ignore[union-attr]
+        numbers = (values.astype("int64").to_numpy(dtype=float)
+                   if pd.api.types.is_datetime64_any_dtype(values)
+                   else pd.to_numeric(values, errors="coerce").to_numpy(dtype=float))
+        if pd.api.types.is_datetime64_any_dtype(values):
+            numbers[values.isna().to_numpy()] = np.nan
+        order = np.lexsort((np.where(np.isnan(numbers), np.inf, numbers), codes))
+    return kept.iloc[order].reset_index(drop=True)
+
+
+def _sequence_note(train: pd.DataFrame, schema: TableSchema) -> str:
+    spec = schema.sequence
+    entities = int(train[spec.key].nunique())  # type: ignore[union-attr]
+    context = (f"; context learned once per entity: {', '.join(spec.context)}"
+               if spec.context else "")  # type: ignore[union-attr]
+    return (f"Learned {entities:,} sequences ('{spec.key}') with {len(train):,} events in "  # type: ignore[union-attr]
+            f"all, about {len(train) / max(entities, 1):.1f} each{context}.")
 
 
 #: The text models' settings (``core.engine.text_model.TextModel`` arguments).
