@@ -57,8 +57,9 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     run.add_argument("--data", required=True,
-                     help="CSV/TSV/TXT, Excel, Parquet or JSON file, or a database URL "
-                     "(then give --table or --query)")
+                     help="CSV/TSV/TXT, Excel, Parquet or JSON file, a database URL "
+                     "(then give --table or --query), or a shipped sample's name "
+                     "(loans, bank_events, ...)")
     source = run.add_mutually_exclusive_group()
     source.add_argument("--table", help="database table to read, e.g. public.loans")
     source.add_argument("--query", help="read-only SELECT to run on the database")
@@ -151,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
         selection_score,
     )
     from core.data import databases, loading
+    from core.data.datasets import sample_dataset, sample_for_file, sample_keys
     from core.data.splitting import SplitSpec
     from core.engine.catalogue import dp_capable, dp_synthesizers, get_spec
     from core.engine.device import resolve_device
@@ -158,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
     from core.evaluation.outputs import build_metrics, report_title_of, run_card, write_outputs
     from core.progress import scaled
     from core.store.registry import ModelRegistry
+    from core.store.settings import get_settings
     from core.workflow import (
         check_target,
         fit_in_process,
@@ -181,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
     privacy = ({} if args.epsilon is None
                else {"epsilon": args.epsilon, "delta": args.delta})
     device = resolve_device(args.device)
+    shipped = None  # a shipped sample's own declarations (an event table's sequence)
     if databases.is_database_url(args.data):
         frame, name, source, notes = _read_database(args, progress)
     else:
@@ -188,8 +192,11 @@ def run(args: argparse.Namespace) -> int:
             raise StudioError("--table and --query apply only when --data is a database URL "
                               "(sqlite:///..., duckdb:///..., postgresql://...).")
         data_path = Path(args.data)
+        if not data_path.is_file() and args.data in sample_keys():  # --data bank_events
+            data_path = get_settings().sample_data_dir / sample_dataset(args.data).filename
         if not data_path.is_file():
             raise StudioError(f"No file at {args.data}. Check the path given to --data.")
+        shipped = sample_for_file(data_path)
         progress(0.0, f"Reading {data_path.name}…")
         loaded = loading.load_table(data_path.read_bytes(), data_path.name, sheet=args.sheet,
                                     max_bytes=50 * 1024**3)
@@ -197,7 +204,8 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         progress.log(f"  note: {note}")
     progress(0.02, "Detecting column types…")
-    table = detect_table(frame, name=name, source=source, notes=notes)
+    table = detect_table(frame, name=name, source=source, notes=notes,
+                         sequence=shipped.sequence if shipped else None)
     target = None if args.target.lower() == "none" else args.target
     table = check_target(table, target)
     if target is None:

@@ -16,7 +16,7 @@ import streamlit as st
 
 from core import workflow
 from core.data import datasets
-from core.data.schema import TableSchema
+from core.data.schema import SequenceSpec, TableSchema
 from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
 from core.engine.device import DeviceInfo, detect_device
@@ -49,15 +49,17 @@ def studio_table(
     notes: tuple[str, ...],
     target: str | None,
     planted: Any = None,
+    sequence: SequenceSpec | None = None,
 ) -> StudioTable:
     """Detect the schema once per (session, data fingerprint, name).
 
     ``_frame`` is not hashed: ``fingerprint`` is its content hash (Streamlit would only
-    sample rows of large frames). ``planted`` is the planted truth of a faked table.
+    sample rows of large frames). ``planted`` is the planted truth of a faked table;
+    ``sequence`` a shipped event table's own description (its key typed as an identifier).
     """
     del fingerprint  # the cache key; detect_table recomputes it from the frame
     return detect_table(_frame, name=name, source=source, notes=notes, target=target,
-                      planted=planted)
+                      planted=planted, sequence=sequence)
 
 
 @st.cache_resource(show_spinner="Checking for a GPU…")

@@ -320,7 +320,8 @@ def declare_sequence(schema: TableSchema, spec: SequenceSpec | None,
     key = schema.column(spec.key)
     schema = schema.with_column(replace(
         key, sdtype="id", pii=False, action="model", datetime_format=None, timezone=None,
-        note=f"entity key: each value is one of the {noun}, whose rows form one sequence",
+        note=(f"entity key: the rows of each of the {noun} form one sequence; new "
+              f"{noun} get fresh keys"),
     ))
     if spec.index is not None:
         column = schema.column(spec.index)
@@ -333,7 +334,8 @@ def declare_sequence(schema: TableSchema, spec: SequenceSpec | None,
             column, sdtype=sdtype, pii=False, action="model",
             datetime_format=column.datetime_format if is_date else None,
             timezone=column.timezone if is_date else None,
-            note="; ".join(p for p in (f"orders the events of each of the {noun}",
+            note="; ".join(p for p in (f"orders the events of each of the {noun} (sequence "
+                                       "order)",
                                        column.note if column.sdtype == sdtype else "") if p),
         ))
     if schema.primary_key in (spec.key, spec.index):

@@ -68,6 +68,7 @@ from core.data.datasets.samples import (
     related_sample,
     sample_dataset,
     sample_for_file,
+    sample_keys,
 )
 
 __all__ = [
@@ -105,5 +106,6 @@ __all__ = [
     "related_sample",
     "sample_dataset",
     "sample_for_file",
+    "sample_keys",
     "target_column_for",
 ]

@@ -249,6 +249,11 @@ def _sample(key: str) -> SampleDataset:
     raise ParameterError(f"Unknown sample dataset {key!r}; choose one of {keys}.")
 
 
+def sample_keys() -> tuple[str, ...]:
+    """The keys of the shipped samples (what ``--data`` accepts besides a path)."""
+    return tuple(sample.key for sample in _SAMPLES)
+
+
 def sample_dataset(key: str) -> SampleDataset:
     """The shipped sample called ``key`` (ParameterError naming the keys if unknown)."""
     return _sample(key)
