@@ -196,6 +196,28 @@ _TERMS: tuple[Term, ...] = (
          "from real ones (0.5 = it cannot, the ideal; 1.0 = trivially).",
          "discriminator AUC (detection)", "number", 2, aliases=("discriminator AUC",),
          group="Fidelity"),
+    # ------------------------------------------------------------------ related tables
+    Term("referential_integrity", "Keys that match", "The share of rows in a child table "
+         "whose link (foreign key) points at a row that exists in its parent table; must be "
+         "100%: a row pointing nowhere is an orphan.", "referential integrity", "percent", 1,
+         aliases=("referential integrity",), group="Related tables"),
+    Term("orphans", "Orphans", "Child rows whose link points at a parent row that does not "
+         "exist (an account of a customer who is not there).", "orphan rows",
+         group="Related tables"),
+    Term("cardinality_score", "Children per parent kept", "How alike the number of child rows "
+         "per parent is in the real and synthetic tables (how many accounts each customer "
+         "has): 100% minus the largest gap between the two distributions.",
+         "cardinality shape similarity (KS complement)", "percent",
+         aliases=("cardinality score", "Cardinality"), group="Related tables"),
+    Term("pii_consistency", "Same person, same fake value", "The share of child rows whose "
+         "fake personal value (a name, an e-mail) equals the one their parent row has, where "
+         "the real tables repeat it: one synthetic person keeps one fake name everywhere.",
+         "cross-table PII consistency", "percent", 1, group="Related tables"),
+    Term("related_utility_ratio", "Utility from linked rows", "The utility ratio of models "
+         "that predict a parent table's column (a customer's churn) from its own columns and "
+         "summaries of its child rows (counts, averages, shares), trained on synthetic vs "
+         "real tables and tested on the same unseen real rows.",
+         "TSTR / TRTR on aggregated child features", "percent", group="Related tables"),
     # ------------------------------------------------------------------ bias, drivers
     Term("sensitive_column", "Sensitive column", "A column describing a protected trait, "
          "such as sex, age band, race or nationality, whose groups should be treated alike.",

@@ -17,6 +17,10 @@ privacy: distances      excess copies ≤ 1 % and DCR      excess copies ≤ 5 %
                        share ≤ 0.60                     share ≤ 0.70
 privacy: attacks       highest attack risk ≤ 0.05       highest attack risk ≤ 0.15
 privacy: text leaks    excess leak rate ≤ 1 %           excess leak rate ≤ 5 %
+related tables:        100 % (no orphan)                ≥ 99 %
+referential integrity
+related tables:        ≥ 0.85                           ≥ 0.70
+cardinality
 =====================  ===============================  ===============================
 
 The privacy reading is the worse of its two rows: distances (copies, DCR share) and attacks
@@ -67,6 +71,13 @@ __all__ = [
     "attack_level",
     "epsilon_strength",
     "CANARY_NEAR_RATIO",
+    "CARDINALITY_FAIR",
+    "CARDINALITY_GOOD",
+    "INTEGRITY_FAIR",
+    "INTEGRITY_GOOD",
+    "PII_SAME_ENTITY",
+    "cardinality_level",
+    "integrity_level",
     "CLASS_SHARE_FACTOR",
     "CLASS_SHARE_MIN_CHANGE",
     "DRIVER_SHARE",
@@ -182,6 +193,20 @@ LOST_DRIVER_DROP = 0.02
 #: See :data:`LOST_DRIVER_DROP`.
 LOST_DRIVER_SHARE = 0.5
 
+#: Related tables (core/evaluation/multi_table.py): referential integrity, the share of child
+#: rows whose foreign key finds its parent, is "good" only when every row does (a correct
+#: synthesizer never writes an orphan) and "fair" down to 99 %.
+INTEGRITY_GOOD = 1.0
+INTEGRITY_FAIR = 0.99
+#: A relationship's cardinality score (1 − the largest gap between the real and synthetic
+#: distributions of children per parent) is read like any other similarity score.
+CARDINALITY_GOOD = FIDELITY_GOOD
+CARDINALITY_FAIR = FIDELITY_FAIR
+#: A personal-data column of a child table counts as the same person's value as a parent's
+#: column when at least this share of real child rows repeats their parent's value; only
+#: then must the synthetic tables keep one fake value per person.
+PII_SAME_ENTITY = 0.99
+
 #: Compare's privacy guard: the "fair" privacy limits, so eligible means acceptable privacy.
 MAX_EXCESS_EXACT_MATCH_RATE, MAX_DCR_SHARE = PRIVACY_FAIR
 
@@ -195,6 +220,19 @@ def _level(value: float, good: float, fair: float) -> str:
 def fidelity_level(score: float) -> str:
     """The reading of a 0..1 similarity score (quality score, a column's or pairs' score)."""
     return _level(score, FIDELITY_GOOD, FIDELITY_FAIR)
+
+
+def integrity_level(fraction: float) -> str:
+    """The reading of a referential-integrity fraction (1.0 = no orphan)."""
+    if fraction != fraction:
+        return NOT_MEASURED
+    return ("good" if fraction >= INTEGRITY_GOOD
+            else "fair" if fraction >= INTEGRITY_FAIR else "poor")
+
+
+def cardinality_level(score: float) -> str:
+    """The reading of a relationship's cardinality score (children per parent kept)."""
+    return _level(score, CARDINALITY_GOOD, CARDINALITY_FAIR)
 
 
 def utility_level(ratio: float) -> str:

@@ -31,6 +31,7 @@ import pandas as pd
 
 from core.data.fake_values import phone_numbers
 from core.data.related import Relationship
+from core.data.schema import ColumnSchema, TableSchema
 
 __all__ = [
     "BANK_COLUMNS",
@@ -41,6 +42,7 @@ __all__ = [
     "BANK_TABLES",
     "BankColumn",
     "bank_database",
+    "bank_schemas",
     "read_bank_csv",
     "write_bank_sqlite",
 ]
@@ -367,3 +369,33 @@ def write_bank_sqlite(tables: dict[str, pd.DataFrame], path: str) -> None:
         connection.commit()
     finally:
         connection.close()
+
+
+_PII_KINDS = {"name": "name", "email": "email", "phone": "phone_number", "holder_name": "name"}
+_SDTYPES = {"float": "numerical", "category": "categorical", "date": "datetime",
+            "datetime": "datetime", "bool": "boolean", "text": "categorical"}
+
+
+def bank_schemas() -> dict[str, TableSchema]:
+    """The reviewed schema of each bank table, as the Data page would settle it.
+
+    Keys are identifiers (primary key set), personal data is faked, dates are dates, the
+    rest is learned.
+    """
+    keys = {r.child_key for r in BANK_RELATIONSHIPS} | set(BANK_PRIMARY_KEYS.values())
+    schemas: dict[str, TableSchema] = {}
+    for table in BANK_TABLES:
+        columns = []
+        for column in BANK_COLUMNS[table]:
+            if column.name in keys and column.kind == "int":
+                columns.append(ColumnSchema(column.name, "id"))
+            elif column.pii:
+                columns.append(ColumnSchema(column.name, _PII_KINDS[column.name], pii=True,
+                                            action="fake"))
+            else:
+                fmt = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%d %H:%M:%S"}.get(column.kind)
+                columns.append(ColumnSchema(column.name, _SDTYPES[column.kind],
+                                            datetime_format=fmt))
+        schemas[table] = TableSchema(columns=tuple(columns),
+                                     primary_key=BANK_PRIMARY_KEYS[table])
+    return schemas
