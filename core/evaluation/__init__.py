@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -52,6 +52,7 @@ from core.evaluation.fidelity import (
 )
 from core.evaluation.importance import ImportanceResult, importance_scores
 from core.evaluation.privacy import PrivacyResult, privacy_scores
+from core.evaluation.sequences import SequenceResult, entity_target_constant, sequence_scores
 from core.evaluation.text import TextResult, text_columns_of, text_scores
 from core.evaluation.utility import UtilityResult, detect_task, utility_scores
 from core.evaluation.verdict import Reading, SampleDesign, Verdict, data_warnings, make_verdict
@@ -74,6 +75,7 @@ __all__ = [
     "Reading",
     "TextResult",
     "SampleDesign",
+    "SequenceResult",
     "UtilityResult",
     "Verdict",
     "column_score",
@@ -89,6 +91,7 @@ __all__ = [
     "privacy_scores",
     "quality_and_diagnostic",
     "score_gauge",
+    "sequence_scores",
     "text_scores",
     "utility_figure",
     "utility_scores",
@@ -152,6 +155,9 @@ class EvaluationResult:
             ``fairness``, ``importance``, ``text``).
         text: The free-text columns' scores and leak check
             (:func:`~core.evaluation.text.text_scores`), or None without text columns.
+        sequence: The sequence scores of an event table
+            (:func:`~core.evaluation.sequences.sequence_scores`), or None for independent
+            rows. With an entity-level target, ``utility`` is its entity-level check.
     """
 
     columns: list[ColumnScore]
@@ -181,6 +187,7 @@ class EvaluationResult:
     delta: float | None = None
     skipped: dict[str, str] = field(default_factory=dict)
     text: TextResult | None = None
+    sequence: SequenceResult | None = None
 
     def column_figure(self, column: str) -> go.Figure:
         """:func:`distribution_figure` of one evaluated column from the kept samples."""
@@ -209,6 +216,17 @@ def evaluate_all(
     ceiling and discriminator 36–46%, utility 46–62%, fairness and drivers 62–72%, distances
     72–82%, attacks 82–95%, text columns 95–99%.
 
+    Event tables (``schema.sequence`` set) are also compared as sequences
+    (:func:`~core.evaluation.sequences.sequence_scores`, in the utility's 46–62%). The rows
+    are events, not people, so: the entity key is left out of the row comparisons (synthetic
+    entities are new); when the target is an entity's label (constant within entities),
+    usefulness is the entity-level check (one row per entity, tested on held-out entities),
+    because a row-level model would learn an account's flag from any one of its events;
+    fairness and drivers (row-level models) are then skipped; and the row attacks are
+    skipped, because they treat each row as a person while here a person is a whole
+    sequence: the copied-sequence check and the per-entity distances measure that instead.
+    The row distances stay, beside the entity ones.
+
     Args:
         real_train: The real rows the synthesizer trained on.
         holdout: Held-out real rows it never saw.
@@ -233,6 +251,8 @@ def evaluate_all(
             missing column, no rows, SDMetrics failed).
     """
     report = progress or null_progress
+    full_schema = schema
+    schema, key_reason = _row_schema(schema)
     columns = evaluated_columns(schema, real_train, holdout, synthetic)
     require_rows(real_train, holdout, synthetic, "The evaluation needs",
                  "there is nothing to evaluate. Load the data and generate rows first")
@@ -269,7 +289,26 @@ def evaluate_all(
 
     utility: UtilityResult | None = None
     utility_reason: str | None = None
-    if target is None:
+    sequence: SequenceResult | None = None
+    entity_level = False
+    if full_schema.sequence is not None:
+        key = full_schema.sequence.key
+        entity_level = (target is not None and key in real_train.columns
+                        and target in real_train.columns
+                        and entity_target_constant(real_train, key, target))
+        try:
+            sequence = sequence_scores(real_train, holdout, synthetic, full_schema, target,
+                                       seed=seed, progress=scaled(progress, 0.46, 0.62))
+        except EvaluationError as error:
+            skipped["sequence"] = str(error)
+        timings["sequence"] = round(time.perf_counter() - clock, 3)
+        clock = time.perf_counter()
+    if entity_level:
+        utility = None if sequence is None else sequence.utility
+        if utility is None:
+            utility_reason = (skipped["sequence"] if sequence is None
+                              else sequence.skipped.get("entity_utility"))
+    elif target is None:
         utility_reason = "no target column was chosen, so no model was trained"
     else:
         try:
@@ -286,7 +325,9 @@ def evaluate_all(
     sensitive = [c for c in sensitive if c != target]
     fairness: FairnessResult | None = None
     importance: ImportanceResult | None = None
-    if utility is None:
+    if entity_level:
+        skipped["fairness"] = skipped["importance"] = _ENTITY_LEVEL_SKIP
+    elif utility is None:
         skipped["fairness"] = skipped["importance"] = (
             utility_reason or "no target column was chosen, so no model was trained")
     else:
@@ -301,7 +342,7 @@ def evaluate_all(
             except EvaluationError as error:
                 skipped["fairness"] = str(error)
     clock = timed("fairness", clock)
-    if utility is not None:
+    if utility is not None and not entity_level:
         try:
             importance = importance_scores(real_train, holdout, synthetic, schema, target,
                                            seed=seed, progress=scaled(progress, 0.67, 0.72))
@@ -315,11 +356,14 @@ def evaluate_all(
     clock = timed("privacy", clock)
 
     attacks: AttackResult | None = None
-    try:
-        attacks = attack_scores(real_train, holdout, synthetic, schema, seed=seed,
-                                progress=scaled(progress, 0.82, 0.95))
-    except EvaluationError as error:
-        skipped["attacks"] = str(error)
+    if full_schema.is_sequence:
+        skipped["attacks"] = _SEQUENCE_ATTACKS_SKIP
+    else:
+        try:
+            attacks = attack_scores(real_train, holdout, synthetic, schema, seed=seed,
+                                    progress=scaled(progress, 0.82, 0.95))
+        except EvaluationError as error:
+            skipped["attacks"] = str(error)
     clock = timed("attacks", clock)
 
     text: TextResult | None = None
@@ -334,7 +378,8 @@ def evaluate_all(
     sdtypes = {c: evaluation_sdtype(schema.column(c)) for c in columns}
     warnings = data_warnings(real_train, holdout, synthetic, target, sdtypes, design)
     verdict = make_verdict(quality, utility, privacy, utility_reason=utility_reason,
-                           warnings=warnings, attacks=attacks, epsilon=epsilon, text=text)
+                           warnings=warnings, attacks=attacks, epsilon=epsilon, text=text,
+                           sequence=sequence)
     timings["total"] = round(time.perf_counter() - started, 3)
     report(1.0, "Evaluation done.")
 
@@ -343,7 +388,11 @@ def evaluate_all(
         notes.extend(utility.notes)
     if text is not None:
         notes.extend(text.notes)
+    if sequence is not None:
+        notes.extend(sequence.notes)
     excluded = excluded_columns(schema)
+    if key_reason is not None:
+        excluded[key_reason[0]] = key_reason[1]
     for column in text.columns if text is not None else ():
         excluded.pop(column, None)  # scored on their own (the Text tab)
     return EvaluationResult(
@@ -377,4 +426,31 @@ def evaluate_all(
         delta=delta,
         skipped=skipped,
         text=text,
+        sequence=sequence,
     )
+
+
+_ENTITY_LEVEL_SKIP = (
+    "the rows are events of entities and the target is an entity's label: usefulness is "
+    "measured per entity (Sequences), while fairness and drivers compare row-level models "
+    "that would learn an account's label from any one of its events")
+_SEQUENCE_ATTACKS_SKIP = (
+    "the rows are events of entities: the attacks treat each row as one person, but here a "
+    "person is a whole sequence; the copied-sequence check and the per-entity distances "
+    "(Sequences) measure that instead")
+
+
+def _row_schema(schema: TableSchema) -> tuple[TableSchema, tuple[str, str] | None]:
+    """The schema for row-level comparisons: an event table's entity key left out.
+
+    Synthetic entities are new entities, so their keys are not comparable values; the key
+    is still used by the sequence checks. Returns the schema and (key, why) when left out.
+    """
+    spec = schema.sequence
+    if spec is None or spec.key not in {c.name for c in schema.columns}:
+        return schema, None
+    why = (spec.key, "the entity key: synthetic entities are new, so their sequences are "
+           "compared entity by entity (Sequences), not key by key")
+    if spec.key not in schema.modelled_columns:
+        return schema, why
+    return schema.with_column(replace(schema.column(spec.key), sdtype="id")), why

@@ -187,6 +187,37 @@ _TERMS: tuple[Term, ...] = (
     Term("delta", "Failure chance (δ)", "The small chance that the privacy budget's "
          "guarantee does not hold; set far below one in the number of rows.",
          "differential privacy δ (delta)", group="Privacy"),
+    # ------------------------------------------------------------------ sequences
+    Term("length_score", "Sequence lengths", "How alike the number of events per entity "
+         "(account, customer, ticker) is in synthetic and real data (100% = identical).",
+         "KS complement of sequence lengths", "percent", group="Sequences"),
+    Term("transition_score", "Event order", "How alike the chances of each kind of event "
+         "following another are, counting the first and last events (100% = identical).",
+         "1 − total variation distance of transition pairs", "percent", group="Sequences"),
+    Term("gap_score", "Time between events", "How alike the waiting times between an "
+         "entity's consecutive events are in synthetic and real data (100% = identical).",
+         "KS complement of inter-event times", "percent", group="Sequences"),
+    Term("autocorrelation_score", "Memory of past values", "How alike the link between an "
+         "entity's number and its next few values (autocorrelation) is in synthetic and real "
+         "sequences (100% = identical).", "autocorrelation similarity at lags 1–5", "percent",
+         aliases=("autocorrelation score",), group="Sequences"),
+    Term("cross_correlation", "Moving together", "How much the changes (returns) of two "
+         "series go up and down together: between entities observed on the same days, or "
+         "between two numeric columns.", "cross-series correlation of returns", "number", 2,
+         group="Sequences"),
+    Term("copy_rate", "Copied sequences", "The share of synthetic sequences that repeat a "
+         "whole training sequence or a long run of its events; compare it with how often "
+         "unseen real sequences do so by chance.", "sequence copy rate", "percent", 1,
+         group="Sequences"),
+    Term("entity_dcr_share", "Closer-to-training share, per entity", "The closer-to-training "
+         "share measured on one row per entity (its counts, totals, time span and context) "
+         "instead of on single events: 50% is ideal.", "entity-level DCR share", "percent",
+         group="Sequences"),
+    Term("entity_utility_ratio", "Usefulness per entity", "Models predicting an entity's "
+         "label (such as a laundering flag) from one row per entity: the score of those "
+         "trained on synthetic entities as a share of those trained on real ones, both tested "
+         "on unseen real entities.", "entity-level TSTR / TRTR", "percent",
+         group="Sequences"),
     # ------------------------------------------------------------------ against real data
     Term("holdout_ceiling", "Real-data ceiling", "The same score for real rows the model never "
          "saw, at the same size: what a perfect synthesizer could reach, since even new real "

@@ -69,6 +69,7 @@ def build_metrics(
         "importance_agreement": (None if evaluation.importance is None
                                  else evaluation.importance.as_dict()),
         "text": None if evaluation.text is None else evaluation.text.as_dict(),
+        "sequence": None if evaluation.sequence is None else evaluation.sequence.as_dict(),
         "not_measured": dict(evaluation.skipped),
         "verdict": {reading.aspect: {"level": reading.level, "reason": reading.reason}
                     for reading in evaluation.verdict.readings},

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.evaluation import glossary
+from core.evaluation.sequences import COPY_RUN_EVENTS
 from core.evaluation.thresholds import MIN_CLASS_ROWS, MIN_REAL_ROWS, epsilon_strength
 
 if TYPE_CHECKING:
@@ -326,6 +327,11 @@ def _class_shares_table(result: EvaluationResult) -> str:
     )
 
 
+#: The order in which the sequence section's sentences are listed.
+_SEQUENCE_SENTENCES = ("length", "transitions", "gaps", "autocorrelation", "cross_correlation",
+                       "entity_utility", "copies", "entity_distances")
+
+
 def _limits(result: EvaluationResult) -> str:
     """The section "What these checks do not show", with this run's numbers."""
     rows = result.rows
@@ -360,6 +366,13 @@ def _limits(result: EvaluationResult) -> str:
     else:
         items.append(("Usefulness not tested.",
                       f"No prediction was tested: {result.utility_reason or 'no target'}."))
+    if result.sequence is not None:
+        items.append(("Sequences, not people.",
+                      "The rows are events of entities: the attacks on single rows were not "
+                      "run, and copying is judged on whole sequences and runs of "
+                      f"{COPY_RUN_EVENTS} events in a row. A sequence can still give its "
+                      "entity away through a rare detail the checks do not compare (a date, "
+                      "an unusual amount)."))
     if not result.design.plain:
         items.append(("A deliberately shaped sample.",
                       "This sample was rebalanced or conditioned on purpose, so scores that "
@@ -426,6 +439,7 @@ def build_report(
     from core.evaluation.charts import correlation_heatmaps, dcr_figure, utility_figure
     from core.evaluation.fairness import fairness_figure
     from core.evaluation.importance import importance_figure
+    from core.evaluation.sequences import sequence_figures
     from core.evaluation.text import text_leak_figure, text_length_figure, text_words_figure
 
     if title is None:
@@ -510,6 +524,21 @@ def build_report(
         cards.append(_score_card(f"Text '{name}': repeated training text",
                                  f"{scored.leak_rate:.1%} ({scored.leak_level})",
                                  scored.sentences.get("leak", "")))
+    sequence = result.sequence
+    if sequence is not None:
+        for key in ("length_score", "transition_score", "gap_score", "autocorrelation_score"):
+            value = getattr(sequence, key)
+            if value is not None:
+                cards.append(card(key, value, glossary.help_text(key)))
+        if sequence.copy_rate is not None:
+            cards.append(_score_card(
+                glossary.name("copy_rate"),
+                f"{glossary.fmt('copy_rate', sequence.copy_rate)} / "
+                f"{glossary.fmt('copy_rate', sequence.holdout_copy_rate)}",
+                sequence.sentences.get("copies", "")))
+        if sequence.entity_dcr_share is not None:
+            cards.append(card("entity_dcr_share", sequence.entity_dcr_share,
+                              sequence.sentences.get("entity_distances", "")))
     parts.append('<section id="scores" class="page"><h2>The scores in detail</h2>'
                  '<div class="scores">' + "".join(cards) + "</div>")
     if result.notes:
@@ -546,6 +575,14 @@ def build_report(
             figures.append(("fairness", f"figure-fairness-{index}",
                             fairness_figure(result.fairness, column)))
         notes["fairness"] = result.fairness.sentences + list(result.fairness.notes)
+    if sequence is not None:
+        for name, figure in sequence_figures(sequence):
+            figures.append(("sequences", f"figure-sequence-{name}", figure))
+        notes["sequences"] = ([sequence.sentences[name] for name in _SEQUENCE_SENTENCES
+                               if sequence.sentences.get(name)]
+                              + [f"Not measured, {part.replace('_', ' ')}: {why}."
+                                 for part, why in sequence.skipped.items()]
+                              + list(sequence.notes))
     if result.importance is not None:
         figures.append(("drivers", "figure-drivers", importance_figure(result.importance)))
         notes["drivers"] = [result.importance.sentence, *result.importance.notes]
@@ -594,6 +631,15 @@ def build_report(
                  "commonest words, real vs synthetic, and how often synthetic texts repeat "
                  "8 or more words in a row of a training text, beside how often unseen real "
                  "texts do by chance. Copied runs are shown in brackets."),
+        "sequences": ("Sequences: each entity's story",
+                      "Each entity (an account, a customer, a ticker) is a sequence of events. "
+                      "How many events each has; which kind of event follows which (a row "
+                      "per current event, its next events' shares; the third panel is "
+                      "synthetic minus real: red = more often in synthetic, blue = less); the "
+                      "time between events; the average per entity of counts and totals; how "
+                      "much a number remembers its past values (autocorrelation) and moves "
+                      "with other series; and how often synthetic sequences repeat a training "
+                      "sequence, beside how often unseen real sequences do by chance."),
         "drivers": ("Drivers: what the models rely on",
                     "How much each column matters to the model trained on real rows vs the "
                     "one trained on synthetic rows (permutation importance on held-out rows)."),

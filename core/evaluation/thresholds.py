@@ -51,6 +51,15 @@ closer to the training rows than unseen real rows are, and 1.0 when every row hu
 A model passes Compare's privacy guard exactly when its privacy reading is acceptable
 (good or fair): the guard's limits are the "fair" row above.
 
+Sequences (event tables, :mod:`core.evaluation.sequences`) add two rows. Fidelity is the
+worse of the quality score's level and the *weakest* sequence score's (lengths, transitions,
+time between events, autocorrelation) read with :data:`SEQUENCE_GOOD` / :data:`SEQUENCE_FAIR`:
+shuffled events keep every column's values, so only the order scores see them. Privacy is
+the worse of the row distances and the entity check: the *excess copy rate* (synthetic
+sequences repeating a training sequence or a long run of one, minus held-out sequences that
+do by chance) within :data:`SEQUENCE_COPY_GOOD` / :data:`SEQUENCE_COPY_FAIR` and the DCR share
+of the per-entity rows within the DCR limits above. The row attacks are not run on events.
+
 The verdict also warns when the data is too thin to trust the reading (fewer than
 :data:`MIN_REAL_ROWS` real rows, or a target class with fewer than :data:`MIN_CLASS_ROWS`)
 and names a class whose share the synthetic rows change by :data:`CLASS_SHARE_FACTOR` or more
@@ -100,7 +109,12 @@ __all__ = [
     "PLANTED_SHARE_TOLERANCE",
     "PRIVACY_FAIR",
     "PRIVACY_GOOD",
+    "MIN_REAL_ENTITIES",
     "REPEATED_TABLE",
+    "SEQUENCE_COPY_FAIR",
+    "SEQUENCE_COPY_GOOD",
+    "SEQUENCE_FAIR",
+    "SEQUENCE_GOOD",
     "TEXT_LEAK_FAIR",
     "TEXT_LEAK_GOOD",
     "TEXT_TEMPLATED",
@@ -110,6 +124,8 @@ __all__ = [
     "fidelity_level",
     "privacy_acceptable",
     "privacy_level",
+    "sequence_level",
+    "sequence_privacy_level",
     "text_leak_level",
     "utility_level",
 ]
@@ -147,6 +163,18 @@ TEXT_LEAK_FAIR = 0.05
 #: Share of never-seen real texts repeating a training run from which the language counts as
 #: templated: the run check says little about partial copying, and the verdict says so.
 TEXT_TEMPLATED = 0.5
+
+#: Sequences: the weakest order score (lengths, transitions, time between events,
+#: autocorrelation) at or above this reads "good", at or above SEQUENCE_FAIR "fair".
+SEQUENCE_GOOD = 0.85
+SEQUENCE_FAIR = 0.70
+#: Largest excess copy rate of synthetic sequences (copying a training sequence or a long run
+#: of one, beyond held-out sequences) for "good" and "fair" privacy.
+SEQUENCE_COPY_GOOD = 0.01
+SEQUENCE_COPY_FAIR = 0.05
+#: Fewer real entities (training + held-out) than this: sequence scores swing, and the verdict
+#: says so.
+MIN_REAL_ENTITIES = 100
 
 #: Fewer real rows (training + held-out) than this: every score swings from run to run, so
 #: the verdict warns that its reading is unreliable.
@@ -311,3 +339,29 @@ def privacy_acceptable(exact_match_rate: float, dcr_share: float, by_chance: flo
                        attack_risk: float | None = None) -> bool:
     """True when :func:`privacy_level` is good or fair: Compare's privacy guard."""
     return privacy_level(exact_match_rate, dcr_share, by_chance, attack_risk) in ACCEPTABLE
+
+
+def sequence_level(weakest_score: float | None) -> str:
+    """The reading of the weakest sequence order score (None or NaN: not measured)."""
+    if weakest_score is None:
+        return NOT_MEASURED
+    return _level(weakest_score, SEQUENCE_GOOD, SEQUENCE_FAIR)
+
+
+def sequence_privacy_level(excess_copy_rate: float | None, entity_dcr_share: float | None
+                           ) -> str:
+    """The entity-level privacy reading: copied sequences and per-entity distances.
+
+    Args:
+        excess_copy_rate: Share of synthetic sequences copying a training one (or a long run
+            of one) beyond what held-out sequences do by chance, or None.
+        entity_dcr_share: DCR share of the per-entity rows, or None.
+    """
+    levels = []
+    if excess_copy_rate is not None and excess_copy_rate == excess_copy_rate:
+        levels.append("good" if excess_copy_rate <= SEQUENCE_COPY_GOOD
+                      else "fair" if excess_copy_rate <= SEQUENCE_COPY_FAIR else "poor")
+    if entity_dcr_share is not None and entity_dcr_share == entity_dcr_share:
+        levels.append("good" if entity_dcr_share <= PRIVACY_GOOD[1]
+                      else "fair" if entity_dcr_share <= PRIVACY_FAIR[1] else "poor")
+    return max(levels, key=LEVELS.index) if levels else NOT_MEASURED

@@ -22,6 +22,13 @@ a warning alone, because it is what the headline, the report's first page and Co
 privacy guard read: a copied complaint exposes its writer however private the table's other
 columns are, so good table numbers must never hide it. A warning is added when the language
 is so templated that the run check cannot see partial copying.
+
+Event tables (``schema.sequence``, :mod:`core.evaluation.sequences`) are judged as sequences:
+fidelity is the worse of the quality score and the weakest order score (lengths, transitions,
+time between events, autocorrelation), since shuffled events keep every column's values and
+only the order scores see them; usefulness is the entity-level check (one row per entity,
+tested on held-out entities) when the target is an entity's label; privacy is the worse of
+the row distances and the entity check (copied sequences beyond chance, per-entity DCR share).
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from core.evaluation.thresholds import (
     MIN_CLASS_ROWS,
     MIN_EXPECTED_FOR_DROP,
     MIN_EXPECTED_FOR_SHIFT,
+    MIN_REAL_ENTITIES,
     MIN_REAL_ROWS,
     NOT_MEASURED,
     PRIVACY_FAIR,
@@ -56,12 +64,15 @@ from core.evaluation.thresholds import (
     epsilon_strength,
     fidelity_level,
     privacy_level,
+    sequence_level,
+    sequence_privacy_level,
     utility_level,
 )
 from core.evaluation.utility import UtilityResult
 
 if TYPE_CHECKING:
     from core.evaluation.attacks import AttackResult
+    from core.evaluation.sequences import SequenceResult
     from core.evaluation.text import TextResult
 
 __all__ = [
@@ -78,6 +89,7 @@ __all__ = [
     "data_warnings",
     "make_verdict",
     "relations_reading",
+    "sequence_warnings",
     "text_warnings",
 ]
 
@@ -141,7 +153,27 @@ def _fidelity(quality: QualityResult) -> Reading:
     return Reading("fidelity", level, f"Quality score {score:.0%}{weakest}: {describe}.")
 
 
-def _utility(utility: UtilityResult | None, reason: str | None) -> Reading:
+def _sequence_fidelity(reading: Reading, sequence: SequenceResult | None) -> Reading:
+    """The fidelity reading lowered to the weakest sequence order score's level."""
+    weakest = None if sequence is None else sequence.weakest
+    if weakest is None:
+        return reading
+    name, score = weakest
+    level = sequence_level(score)
+    scores = ", ".join(f"{glossary.name(key).lower()} {value:.0%}"
+                       for key, value in sequence.scores.items())
+    describe = {"good": "sequences follow the real ones",
+                "fair": "sequences partly follow the real ones",
+                "poor": "the sequences' order or timing differs clearly from the real ones"}[level]
+    if reading.level != NOT_MEASURED:
+        level = max(reading.level, level, key=LEVELS.index)
+    sentence = (f"{reading.reason.rstrip('.')}. Sequences: {scores}; weakest "
+                f"{glossary.name(name).lower()}: {describe}.")
+    return Reading("fidelity", level, sentence)
+
+
+def _utility(utility: UtilityResult | None, reason: str | None,
+             per_entity: bool = False) -> Reading:
     if utility is None:
         why = reason or "no target column was chosen, so no model was trained"
         return Reading("utility", NOT_MEASURED, f"Not measured: {why.rstrip('.')}.")
@@ -157,10 +189,13 @@ def _utility(utility: UtilityResult | None, reason: str | None) -> Reading:
         "fair": "useful, but models trained on it do somewhat worse",
         "poor": "models trained on it do clearly worse on real data",
     }[level]
+    trained = "synthetic entities" if per_entity else "synthetic data"
+    tested = ", from one row per entity tested on held-out real entities," if per_entity else ""
     return Reading(
         "utility", level,
-        f"Models trained on synthetic data reach {ratio:.0%} of the real-data {label} "
-        f"for '{utility.target}' ({utility.synthetic:.2f} vs {utility.real:.2f}): {describe}.",
+        f"Models trained on {trained} reach {ratio:.0%} of the real-data {label} "
+        f"for '{utility.target}'{tested} ({utility.synthetic:.2f} vs {utility.real:.2f}): "
+        f"{describe}.",
     )
 
 
@@ -255,6 +290,42 @@ def _privacy(privacy: PrivacyResult | None, attacks: AttackResult | None = None,
     )
 
 
+def _sequence_privacy(reading: Reading, sequence: SequenceResult | None) -> Reading:
+    """The privacy reading lowered to the entity check's level (copies, per-entity DCR)."""
+    if sequence is None:
+        return reading
+    level = sequence_privacy_level(sequence.excess_copy_rate, sequence.entity_dcr_share)
+    if level == NOT_MEASURED:
+        return reading
+    parts = []
+    if sequence.copy_rate is not None:
+        parts.append(f"{sequence.copy_rate:.1%} of synthetic sequences repeat a training "
+                     f"sequence or a long run of one ({sequence.holdout_copy_rate or 0:.1%} of "
+                     "held-out sequences do, by chance)")
+    if sequence.entity_dcr_share is not None:
+        parts.append(f"the {glossary.name('dcr_share').lower()} of whole entities is "
+                     f"{sequence.entity_dcr_share:.0%}")
+    describe = {"good": "no sign of memorised sequences",
+                "fair": "some sequences sit closer to training entities than new ones would",
+                "poor": "the synthesizer reproduces or hugs training sequences"}[level]
+    if reading.level != NOT_MEASURED:
+        level = max(reading.level, level, key=LEVELS.index)
+    return Reading("privacy", level,
+                   f"{reading.reason.rstrip('.')}. Per entity: {_join(parts)}: {describe}.")
+
+
+def sequence_warnings(sequence: SequenceResult | None) -> tuple[str, ...]:
+    """A sentence when too few real entities were compared for a steady sequence reading."""
+    if sequence is None:
+        return ()
+    real = sequence.entities.get("real_train", 0) + sequence.entities.get("holdout", 0)
+    if real >= MIN_REAL_ENTITIES:
+        return ()
+    return (f"The real table has only {real:,} entities (at least {MIN_REAL_ENTITIES:,} are "
+            "needed for a steady reading of sequences): the sequence scores and the "
+            "entity-level checks can swing from one run to the next.",)
+
+
 def relations_reading(pair_score: float) -> Reading:
     """The reading of the column-pair similarity: are relations between columns kept?
 
@@ -300,6 +371,7 @@ def make_verdict(
     attacks: AttackResult | None = None,
     epsilon: float | None = None,
     text: TextResult | None = None,
+    sequence: SequenceResult | None = None,
 ) -> Verdict:
     """Turn the numbers into three readings and a headline.
 
@@ -312,11 +384,17 @@ def make_verdict(
         attacks: The attack risks, or None when not measured.
         epsilon: The model's differential-privacy ε, or None.
         text: The text columns' scores (their leak check joins the privacy reading), or None.
+        sequence: The sequence scores of an event table (they join fidelity and privacy;
+            ``utility`` is then the entity-level check when the target is an entity's label),
+            or None.
     """
-    readings = (_fidelity(quality), _utility(utility, utility_reason),
-                _privacy(privacy, attacks, epsilon, text))
+    per_entity = sequence is not None and sequence.utility is not None and (
+        sequence.utility is utility)
+    readings = (_sequence_fidelity(_fidelity(quality), sequence),
+                _utility(utility, utility_reason, per_entity),
+                _sequence_privacy(_privacy(privacy, attacks, epsilon, text), sequence))
     return Verdict(*readings, headline=_headline(readings),
-                   warnings=tuple(warnings) + text_warnings(text))
+                   warnings=tuple(warnings) + text_warnings(text) + sequence_warnings(sequence))
 
 
 def text_warnings(text: TextResult | None) -> tuple[str, ...]:
