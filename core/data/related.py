@@ -3,6 +3,15 @@
 A :class:`RelatedTables` is what the studio works on when a user brings a database schema
 or several files (customers -> accounts -> transactions): one :class:`StudioTable` per
 table (its ``schema.primary_key`` set) and one :class:`Relationship` per foreign key.
+
+Here too: the table names the studio accepts (:func:`check_table_name`,
+:func:`safe_table_name`), several uploaded files read as tables
+(:func:`load_related_files`), relationships suggested by names and values
+(:func:`suggest_relationships`), and the checks that say in plain words what stands in a
+synthesizer's way (:func:`check_related`: orphans, duplicate or missing keys, cycles,
+self-references, key types) with the repair that does what they say
+(:func:`repair_related`). The detection with SDV is
+:func:`core.engine.related_metadata.detect_related`.
 """
 
 from __future__ import annotations
