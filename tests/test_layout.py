@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "core.workflow": 5,
     "core.comparison": 5,
     "core.privacy_sweep": 5,
+    "core.related_workflow": 5,
     "core.jobs": 6,
     "core.__main__": 7, "core.cli": 7,
 }

@@ -48,6 +48,7 @@ __all__ = [
     "RelatedModel",
     "RelatedRequest",
     "estimate_related_seconds",
+    "keyed_schemas",
     "plan_related_request",
     "related_cost_warning",
     "related_split_of",
@@ -477,6 +478,14 @@ def _keyed_schema(schema: TableSchema, keys: Sequence[str], notes: list[str],
     return replace(schema, columns=tuple(columns))
 
 
+def keyed_schemas(schemas: Mapping[str, TableSchema], relationships: Sequence[Relationship],
+                  notes: list[str] | None = None) -> dict[str, TableSchema]:
+    """Each table's schema as the model sees it: key columns as ids it keeps, no free text."""
+    notes = [] if notes is None else notes
+    return {name: _keyed_schema(schema, _key_columns(name, relationships, schema.primary_key),
+                                notes, name) for name, schema in schemas.items()}
+
+
 def related_split_of(request: RelatedRequest, frames: Mapping[str, pd.DataFrame]
                      ) -> RelatedSplit:
     """The real split a request trains and is judged on (raw rows, not prepared)."""
@@ -563,9 +572,7 @@ def run_related_training(
     if reason:
         raise MetadataError(reason)
     notes: list[str] = []
-    keyed = {name: _keyed_schema(schemas[name], _key_columns(
-        name, request.relationships, schemas[name].primary_key), notes, name)
-        for name in names}
+    keyed = keyed_schemas({name: schemas[name] for name in names}, request.relationships, notes)
     report(0.0, "Splitting the tables by root entity")
     split = related_split_of(request, frames)
     notes.extend(split.notes)

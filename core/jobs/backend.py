@@ -10,8 +10,9 @@ returns the local runner with a ``warning`` saying so.
 The page polls :meth:`JobRunner.status` from an ``st.fragment(run_every=...)``; once a job
 has ended, the runner answers from memory (the local job folder is gone by then).
 
-Fits, comparisons, what-if sweeps, samples (:meth:`JobRunner.start_sample`) and evaluations
-(:meth:`JobRunner.start_evaluation`) all run away from the server process. Locally at most
+Fits, comparisons, what-if sweeps, related-tables fits (:meth:`JobRunner.start_related`),
+samples (:meth:`JobRunner.start_sample`) and evaluations (:meth:`JobRunner.start_evaluation`)
+all run away from the server process. Locally at most
 ``STUDIO_MAX_JOBS`` run at once and the rest wait in a queue (their status has a
 ``queue_position``); on Ray the cluster schedules them. A status has a fraction only for
 measured work (:attr:`JobStatus.measured_fraction`); :meth:`JobRunner.startup_seconds_estimate`
@@ -39,6 +40,7 @@ from core.jobs.status import JobStatus
 from core.store.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
+    from core.data.related import RelatedTables
     from core.engine.generation import GeneratedSample
     from core.store.registry import ModelRecord
 
@@ -72,6 +74,16 @@ class JobRunner(Protocol):
                     fit_seconds: int | None = None, delta: float | None = None,
                     epochs: int | None = None, workspace: str = "") -> str:
         """Start a privacy-budget what-if sweep (one fit per ε); return the job id."""
+
+    def start_related(self, related: RelatedTables, synthesizer: str, preset: str = "balanced",
+                      seed: int = 0, device: str = "auto", test_size: float = 0.3,
+                      overrides: Mapping[str, Any] | None = None,
+                      estimate_seconds: float | None = None, workspace: str = "") -> str:
+        """Start fitting a related-tables model ("hma" or "tabular_argn"); return the job id.
+
+        The model's id is :func:`core.engine.multi_table.related_training_key` of
+        :func:`core.related_workflow.plan_related` with the same arguments.
+        """
 
     def start_sample(self, record: ModelRecord, rows: int | None = None, seed: int = 0,
                      real_example: pd.DataFrame | None = None,

@@ -41,13 +41,14 @@ if TYPE_CHECKING:
     from core.data.table import StudioTable
     from core.engine.device import DeviceInfo
     from core.engine.generation import GeneratedSample
+    from core.engine.multi_table import RelatedRequest
     from core.engine.training import FitProgress, TrainingRequest
     from core.evaluation import EvaluationResult
     from core.privacy_sweep import SweepResult
     from core.store.registry import ModelRecord
 
-__all__ = ["StatusReporter", "run_compare_job", "run_evaluation_job", "run_sample_job",
-           "run_sweep_job", "run_training_job"]
+__all__ = ["StatusReporter", "run_compare_job", "run_evaluation_job", "run_related_job",
+           "run_sample_job", "run_sweep_job", "run_training_job"]
 
 _LOG = logging.getLogger("studio.worker")
 _FAILED_TRAINING = ("Training failed unexpectedly; the server's log has details. "
@@ -56,8 +57,10 @@ _FAILED_COMPARE = "The comparison failed unexpectedly; the server's log has deta
 _FAILED_SWEEP = "The what-if sweep failed unexpectedly; the server's log has details."
 _FAILED_SAMPLE = "Generating rows failed unexpectedly; the server's log has details."
 _FAILED_EVALUATION = "The evaluation failed unexpectedly; the server's log has details."
+_FAILED_RELATED = ("Training the related tables failed unexpectedly; the server's log has "
+                   "details. Try the other synthesizer or the Quick preset.")
 #: Kinds whose progress is the ``progress`` field (a fit's is its epochs).
-_STEPPED_KINDS = ("compare", "sweep", "sample", "evaluate")
+_STEPPED_KINDS = ("compare", "sweep", "sample", "evaluate", "related")
 
 
 class StatusReporter:
@@ -210,6 +213,41 @@ def run_training_job(
     except Exception:  # noqa: BLE001 - reported to the user as a plain message
         _LOG.exception("Training failed")
         reporter.finish("failed", _FAILED_TRAINING)
+    else:
+        reporter.finish("done", model_id=record.model_id, elapsed=record.fit_seconds)
+        return record
+    return None
+
+
+def run_related_job(
+    reporter: StatusReporter,
+    request: RelatedRequest,
+    frames: dict[str, pd.DataFrame],
+    device: DeviceInfo,
+    should_cancel: Callable[[], bool] | None = None,
+    registry: ModelRegistry | None = None,
+) -> ModelRecord | None:
+    """Fit a related-tables model (:func:`core.engine.multi_table.run_related_training`).
+
+    Progress is per table and step; cancel and the time limit as for fits.
+
+    Returns:
+        The model's record if the job is done, else None (the reporter says why).
+    """
+    from core.engine.multi_table import run_related_training
+
+    reporter.begin_work()
+    try:
+        record = run_related_training(request, frames, registry=registry,
+                                      progress=reporter.progress_callback(None),
+                                      should_cancel=should_cancel, device=device)
+    except TrainingCancelled:
+        reporter.finish("cancelled", "Training the related tables was cancelled.")
+    except StudioError as error:
+        reporter.finish("failed", str(error))
+    except Exception:  # noqa: BLE001 - reported to the user as a plain message
+        _LOG.exception("Related training failed")
+        reporter.finish("failed", _FAILED_RELATED)
     else:
         reporter.finish("done", model_id=record.model_id, elapsed=record.fit_seconds)
         return record

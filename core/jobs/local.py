@@ -79,6 +79,7 @@ from core.jobs.specs import (
     write_compare_request,
     write_inputs,
     write_job_request,
+    write_related_request,
     write_sweep_request,
 )
 from core.jobs.status import (
@@ -99,6 +100,7 @@ from core.store.settings import (
 )
 
 if TYPE_CHECKING:
+    from core.data.related import RelatedTables
     from core.engine.generation import GeneratedSample
     from core.store.registry import ModelRecord
 
@@ -209,7 +211,8 @@ def _job_limit() -> int:
 
 
 _WHAT = {"train": "training", "compare": "comparison", "sample": "sampling",
-         "evaluate": "evaluation", "sweep": "what-if sweep"}
+         "evaluate": "evaluation", "sweep": "what-if sweep",
+         "related": "related-tables training"}
 
 
 def _died_message(exit_code: int | None, kind: str = "train") -> str:
@@ -221,7 +224,8 @@ def _died_message(exit_code: int | None, kind: str = "train") -> str:
         how = "stopped unexpectedly" + (f" (exit code {exit_code})"
                                          if exit_code is not None else "")
     what = _WHAT.get(kind, "training")
-    advice = ("perhaps with the Quick preset or fewer rows" if kind in ("train", "compare")
+    advice = ("perhaps with the Quick preset or fewer rows"
+              if kind in ("train", "compare", "related")
               else "perhaps with fewer rows or fewer values of ε" if kind == "sweep"
               else "perhaps with fewer rows")
     return (f"The {what} process {how}. The app is fine and nothing else was lost; "
@@ -349,6 +353,31 @@ class LocalJobRunner:
                                   data_fingerprint=table.fingerprint, workspace=workspace)
         return self._submit(status,
                             lambda job_dir: write_sweep_request(job_dir, spec, table.frame))
+
+    def start_related(self, related: RelatedTables, synthesizer: str, preset: str = "balanced",
+                      seed: int = 0, device: str = "auto", test_size: float = 0.3,
+                      overrides: Mapping[str, Any] | None = None,
+                      estimate_seconds: float | None = None, workspace: str = "") -> str:
+        """Queue fitting a related-tables model (:func:`core.related_workflow.plan_related`).
+
+        The worker stores the model in ``workspace`` (its id is the request's
+        :func:`~core.engine.multi_table.related_training_key`); progress is per table and
+        step, cancel and the time limit work as for fits.
+
+        Raises:
+            ParameterError: Unknown synthesizer, preset or setting.
+            MetadataError: The synthesizer cannot model the schema (the message says why).
+        """
+        from core.engine.multi_table import plan_related_request
+
+        request = plan_related_request(related, synthesizer, preset, seed=seed, device=device,
+                                       test_size=test_size, overrides=overrides)
+        frames = {table.name: table.frame for table in related.tables}
+        status = self._new_status(kind="related", synthesizer=request.synthesizer,
+                                  data_fingerprint=request.data_fingerprint,
+                                  estimate_seconds=estimate_seconds, workspace=workspace)
+        return self._submit(status,
+                            lambda job_dir: write_related_request(job_dir, request, frames))
 
     def start_sample(self, record: ModelRecord, rows: int | None = None, seed: int = 0,
                      real_example: pd.DataFrame | None = None,

@@ -58,6 +58,7 @@ from core.store.registry import ModelRecord, ModelRegistry
 from core.store.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from core.data.related import RelatedTables
     from core.engine.generation import GeneratedSample
 
 __all__ = ["DEFAULT_CPUS_PER_JOB", "RayJobRunner", "plan_resources"]
@@ -351,7 +352,7 @@ class RayJobRunner:
                               f"the Ray cluster at {self.address}")
 
     def _launch(self, kind: str, options: dict[str, Any], status: JobStatus, payload: Any,
-                frame: pd.DataFrame | None) -> Any:
+                frame: pd.DataFrame | dict[str, pd.DataFrame] | None) -> Any:
         """Submit the job's task; returns its result reference."""
         import ray
 
@@ -360,7 +361,7 @@ class RayJobRunner:
             int(options["num_cpus"]), options["num_gpus"] > 0)
 
     def _submit(self, kind: str, preference: str, status: JobStatus, payload: Any,
-                frame: pd.DataFrame | None) -> str:
+                frame: pd.DataFrame | dict[str, pd.DataFrame] | None) -> str:
         options = self.task_options(preference)
         cpus = int(options["num_cpus"])
         gpu = " and a GPU" if options["num_gpus"] > 0 else ""
@@ -422,6 +423,31 @@ class RayJobRunner:
                            workspace=workspace)
         return self._submit("sweep", device, status, {"spec": spec, "stored": stored},
                             table.frame)
+
+    def start_related(self, related: RelatedTables, synthesizer: str, preset: str = "balanced",
+                      seed: int = 0, device: str = "auto", test_size: float = 0.3,
+                      overrides: Mapping[str, Any] | None = None,
+                      estimate_seconds: float | None = None, workspace: str = "") -> str:
+        """Submit fitting a related-tables model; it lands in this app's registry.
+
+        The tables travel as one Ray object; cancel raises the job's flag, polled between
+        the fit's steps, as for fits.
+
+        Raises:
+            ParameterError: Unknown synthesizer, preset or setting, or a GPU the cluster
+                does not have.
+            MetadataError: The synthesizer cannot model the schema.
+        """
+        from core.engine.multi_table import plan_related_request
+
+        request = plan_related_request(related, synthesizer, preset, seed=seed, device=device,
+                                       test_size=test_size, overrides=overrides)
+        frames = {table.name: table.frame for table in related.tables}
+        status = JobStatus(job_id=uuid.uuid4().hex[:16], kind="related",
+                           synthesizer=request.synthesizer,
+                           data_fingerprint=request.data_fingerprint,
+                           estimate_seconds=estimate_seconds, workspace=workspace)
+        return self._submit("related", request.device, status, request.to_json(), frames)
 
     def start_sample(self, record: ModelRecord, rows: int | None = None, seed: int = 0,
                      real_example: pd.DataFrame | None = None,
@@ -645,7 +671,7 @@ class RayJobRunner:
         try:
             if self._board is not None:
                 self._board.cancel.remote(job_id)
-            if queued or job.kind != "train":
+            if queued or job.kind not in ("train", "related"):
                 ray.cancel(job.ref)  # interrupts the task; its worker stays warm
         except Exception:  # noqa: BLE001 - the grace period ends it anyway
             _LOG.warning("Could not signal Ray job %s; it will be killed", job_id)
@@ -696,7 +722,8 @@ def _died_message(job: _RayJob, error: Exception) -> str:
     lines = [line for line in str(error).strip().splitlines() if line.strip()]
     reason = lines[-1][:200] if lines else type(error).__name__
     what = {"compare": "comparison", "sweep": "what-if sweep", "sample": "sampling",
-            "evaluate": "evaluation"}.get(job.kind, "training")
+            "evaluate": "evaluation", "related": "related-tables training"}.get(job.kind,
+                                                                             "training")
     return (f"The Ray worker running this {what} stopped ({reason}). The app is fine and "
             "nothing else was lost; start it again, perhaps with the Quick preset or fewer "
             "rows. If it keeps failing, check that the cluster's nodes have this app's "

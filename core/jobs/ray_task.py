@@ -30,6 +30,7 @@ from core.jobs.execution import (
     StatusReporter,
     run_compare_job,
     run_evaluation_job,
+    run_related_job,
     run_sample_job,
     run_sweep_job,
     run_training_job,
@@ -59,9 +60,10 @@ class MemoryRegistry:
         """The record of a model fitted in this job, or None."""
         return self.records.get(model_id)
 
-    def list_for_data(self, data_fingerprint: str) -> list[ModelRecord]:
-        """Models of this job trained on the table with this fingerprint."""
-        return [r for r in self.records.values() if r.data_fingerprint == data_fingerprint]
+    def list_for_data(self, data_fingerprint: str, shape: str = "table") -> list[ModelRecord]:
+        """Models of ``shape`` of this job trained on the data with this fingerprint."""
+        return [r for r in self.records.values()
+                if r.data_fingerprint == data_fingerprint and r.shape == shape]
 
     def add(self, record: ModelRecord, model_bytes: bytes) -> ModelRecord:
         """Keep a fitted model's bytes and record."""
@@ -180,9 +182,10 @@ class _BoardLink:
         self._done.set()
 
 
-def run_job(kind: str, status: dict[str, Any], payload: Any, frame: pd.DataFrame | None,
+def run_job(kind: str, status: dict[str, Any], payload: Any,
+            frame: pd.DataFrame | dict[str, pd.DataFrame] | None,
             board: Any, cpus: int, use_gpu: bool) -> dict[str, Any]:
-    """The body of a job's Ray task: fit, compare, sweep, sample or evaluate, posting progress.
+    """The body of a job's Ray task: fit, compare, sweep, sample, evaluate or fit related tables.
 
     The job runs on this task's device (the GPU Ray gave it, else ``cpus`` CPU threads),
     handed to the job functions; a comparison's "auto" means that device too. A sample's
@@ -228,6 +231,12 @@ def run_job(kind: str, status: dict[str, Any], payload: Any, frame: pd.DataFrame
             registry = MemoryRegistry()  # the model came from the app: nothing to return
         elif kind == "evaluate":
             result = run_evaluation_job(reporter, payload)
+        elif kind == "related":
+            from core.engine.multi_table import RelatedRequest
+
+            run_related_job(reporter, RelatedRequest.from_json(payload), dict(frame or {}),
+                            device, should_cancel=link.cancelled.is_set,
+                            registry=cast(ModelRegistry, registry))
         else:
             run_training_job(reporter, TrainingRequest.from_json(payload), frame, device,
                              should_cancel=link.cancelled.is_set,

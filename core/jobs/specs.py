@@ -19,6 +19,7 @@ import pandas as pd
 
 from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
+from core.engine.multi_table import RelatedRequest
 from core.engine.training import TrainingRequest, schema_from_dict, schema_to_dict
 from core.jobs.folders import (
     COMPARE_FILE,
@@ -41,6 +42,7 @@ __all__ = [
     "load_compare_request",
     "load_inputs",
     "load_job_request",
+    "load_related_request",
     "load_sweep_request",
     "sample_inputs",
     "sweep_spec",
@@ -48,6 +50,7 @@ __all__ = [
     "write_compare_request",
     "write_inputs",
     "write_job_request",
+    "write_related_request",
     "write_sweep_request",
 ]
 
@@ -156,6 +159,18 @@ def evaluation_inputs(record: ModelRecord, sample: GeneratedSample, real_train: 
     return {"record": record, "sample": sample, "real_train": real_train, "holdout": holdout,
             "seed": seed,
             "sensitive_columns": None if sensitive_columns is None else list(sensitive_columns)}
+
+
+def write_related_request(job_dir: Path, request: RelatedRequest,
+                          frames: Mapping[str, pd.DataFrame]) -> None:
+    """Write a related-tables fit's inputs: the request (JSON) and every table's rows."""
+    write_inputs(job_dir, {"related": request.to_json(), "frames": dict(frames)})
+
+
+def load_related_request(job_dir: Path) -> tuple[RelatedRequest, dict[str, pd.DataFrame]]:
+    """Read a related-tables fit's inputs (the worker)."""
+    inputs = load_inputs(job_dir)
+    return RelatedRequest.from_json(inputs["related"]), dict(inputs["frames"])
 
 
 def write_inputs(job_dir: Path, inputs: dict[str, Any]) -> None:

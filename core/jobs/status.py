@@ -35,8 +35,9 @@ __all__ = [
 
 #: States in which a job may still change.
 ACTIVE_STATES = ("queued", "running")
-#: What a job does: fit a model, compare candidates, sample rows, evaluate rows, sweep ε.
-JOB_KINDS = ("train", "compare", "sample", "evaluate", "sweep")
+#: What a job does: fit a model, compare candidates, sample rows, evaluate rows, sweep ε,
+#: fit a model of related tables.
+JOB_KINDS = ("train", "compare", "sample", "evaluate", "sweep", "related")
 
 # The stages before a job's own work; none of them has a fraction (nothing is measured yet).
 #: Waiting for a free slot on this server (see :func:`queue_stage`).
@@ -52,7 +53,8 @@ STAGE_CLUSTER = "Waiting for the cluster"
 _CANCELLED = {"train": "Training was cancelled.", "compare": "The comparison was cancelled.",
               "sample": "Generating rows was cancelled.",
               "evaluate": "The evaluation was cancelled.",
-              "sweep": "The what-if sweep was cancelled."}
+              "sweep": "The what-if sweep was cancelled.",
+              "related": "Training the related tables was cancelled."}
 
 
 def cancelled_message(kind: str) -> str:

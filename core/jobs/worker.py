@@ -38,6 +38,7 @@ from core.jobs.execution import (
     StatusReporter,
     run_compare_job,
     run_evaluation_job,
+    run_related_job,
     run_sample_job,
     run_sweep_job,
     run_training_job,
@@ -58,6 +59,7 @@ from core.jobs.specs import (
     load_compare_request,
     load_inputs,
     load_job_request,
+    load_related_request,
     load_sweep_request,
 )
 from core.jobs.status import (
@@ -69,8 +71,8 @@ from core.jobs.status import (
 )
 from core.store.registry import ModelRegistry
 
-__all__ = ["main", "run_compare", "run_evaluation", "run_fit", "run_sample", "run_sweep",
-           "standby"]
+__all__ = ["main", "run_compare", "run_evaluation", "run_fit", "run_related", "run_sample",
+           "run_sweep", "standby"]
 
 _LOG = logging.getLogger("studio.worker")
 #: Set by the app when it launches a worker: the Unix time of the launch.
@@ -168,6 +170,18 @@ def run_fit(job_dir: Path, reporter: StatusReporter) -> int:
     return 0 if record is not None else 1
 
 
+def run_related(job_dir: Path, reporter: StatusReporter) -> int:
+    """Run a related-tables fit; the worker registers the model itself."""
+    request, frames = load_related_request(job_dir)
+    device = _device(reporter, request.device)
+    if device is None:
+        return 1
+    record = run_related_job(reporter, request, frames, device,
+                             should_cancel=lambda: (job_dir / CANCEL_FILE).exists(),
+                             registry=_registry(reporter.status.workspace))
+    return 0 if record is not None else 1
+
+
 def run_sample(job_dir: Path, reporter: StatusReporter) -> int:
     """Generate rows from a stored model; they go to ``result.pkl`` before "done"."""
     inputs = load_inputs(job_dir)
@@ -184,7 +198,7 @@ def run_evaluation(job_dir: Path, reporter: StatusReporter) -> int:
 
 
 _RUNS = {"train": run_fit, "compare": run_compare, "sample": run_sample,
-         "evaluate": run_evaluation, "sweep": run_sweep}
+         "evaluate": run_evaluation, "sweep": run_sweep, "related": run_related}
 
 
 def _launched_at() -> float | None:
