@@ -9,7 +9,7 @@ from core.charts import privacy_utility_figure
 from core.comparison import selection_rule_text
 from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
-from core.engine.catalogue import PRESETS, REGISTRY
+from core.engine.catalogue import PRESETS, REGISTRY, synthesizers_for
 from core.evaluation import glossary
 from core.store.registry import ModelRecord
 from ui import caching, state
@@ -37,7 +37,8 @@ if not require_dataset():
 table: StudioTable = state.get_dataset()
 runner = caching.job_runner()
 
-options = [f"{key}:{preset}" for key in REGISTRY for preset in PRESETS]
+# Only candidates usable on this data's shape (sequences: those that learn histories).
+options = [f"{key}:{preset}" for key in synthesizers_for(table.schema) for preset in PRESETS]
 
 
 def use_recommended(record: ModelRecord, seed: int) -> None:
@@ -64,9 +65,11 @@ def _label(option: str) -> str:
     return f"{REGISTRY[key].title} · {preset}"
 
 
+defaults = [option for option in ("gaussian_copula:quick", "gaussian_copula:balanced",
+                                   "tvae:quick") if option in options]
 chosen = st.multiselect(
-    "Candidates", options, default=["gaussian_copula:quick", "gaussian_copula:balanced",
-                                    "tvae:quick"],
+    "Candidates", options,
+    default=defaults or [f"{key}:quick" for key in synthesizers_for(table.schema)][:2],
     format_func=_label, key="compare_candidates",
     help="Each synthesizer with a preset. Deep models get the epochs the budget allows.",
 )

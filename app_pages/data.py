@@ -19,6 +19,7 @@ from core.data.schema import (
     BASE_SDTYPES,
     PII_SDTYPES,
     TEXT_SDTYPE,
+    SequenceSpec,
     schema_from_records,
 )
 from core.data.table import StudioTable, fingerprint_frame
@@ -26,6 +27,7 @@ from core.data.text_pii import describe_text_pii, find_text_pii
 from core.errors import MetadataError, StudioError
 from core.evaluation.planted import PlantedTruth, planted_truth
 from ui import caching, demo, related, state
+from ui import sequences as sequence_ui
 from ui.widgets import md, move_password_out_of_url, progress_bar, streamlit_secrets, user_errors
 
 UPLOAD_DONE = "studio.data.upload_done"  # file_id of the last upload handled
@@ -68,12 +70,13 @@ demo.banner("data")
 
 def _adopt(frame: pd.DataFrame, name: str, source: str, notes: tuple[str, ...] = (),
            target: str | None = None, planted: PlantedTruth | None = None,
-           recipe: dict[str, Any] | None = None) -> None:
+           recipe: dict[str, Any] | None = None, sequence: SequenceSpec | None = None) -> None:
     """Detect metadata and make this the session's dataset (only after everything worked).
 
     ``recipe`` rebuilds the table after a reload (see :func:`ui.state.set_dataset`). A
     target the user chose for the same rows before is kept; without a known ``target`` the
-    studio's guess is marked as suggested until the user confirms or changes it.
+    studio's guess is marked as suggested until the user confirms or changes it. A sample's
+    ``sequence`` (its event histories) arrives confirmed; so does one the user chose before.
     """
     fingerprint = fingerprint_frame(frame)
     chosen = state.chosen_target(fingerprint)
@@ -85,6 +88,7 @@ def _adopt(frame: pd.DataFrame, name: str, source: str, notes: tuple[str, ...] =
             table = table.with_target(chosen[0])
         except MetadataError:
             chosen = None  # that column is no longer modelled: back to a guess
+    table = sequence_ui.adopted(table, sequence)
     state.set_dataset(table, recipe)
     if target is None and chosen is None:
         state.note_suggested_target(table)
@@ -277,11 +281,12 @@ if source is None:
     pass
 elif source == "Sample dataset":
     samples = datasets.list_sample_datasets()
-    columns = st.columns(len(samples))
-    for column, sample in zip(columns, samples, strict=True):
-        with column.container(border=True):
+    columns = st.columns(min(len(samples), 4))  # rows of four cards
+    for index, sample in enumerate(samples):
+        with columns[index % len(columns)].container(border=True):
             st.markdown(f"**{sample.title}**")
-            st.caption(f"{sample.rows:,} rows · target `{sample.target}`")
+            st.caption(f"{sample.rows:,} rows · target `{sample.target}`"
+                       + (" · event histories" if sample.sequence is not None else ""))
             st.write(sample.description)
             if st.button("Load", key=f"load_sample_{sample.key}", type="primary"):
                 with user_errors(f"loading the sample '{sample.title}'"):
@@ -289,7 +294,8 @@ elif source == "Sample dataset":
                     _adopt(frame, sample.filename, f"Sample dataset: {sample.title}",
                            target=sample.target,
                            planted=planted_truth(sample.spec) if sample.spec else None,
-                           recipe={"kind": "sample", "key": sample.key})
+                           recipe={"kind": "sample", "key": sample.key},
+                           sequence=sample.sequence)
 
 elif source == "Upload a file":
     st.caption(
@@ -391,6 +397,7 @@ if state.target_is_suggested(table):
                "confirm it under the tabs below.")
 for note in table.notes:
     st.caption(f":material/info: {note}")
+sequence_ui.data_section(table)
 
 # Stateful tabs: a click reruns the script and only the open tab is computed and drawn (the
 # profile charts alone cost a second or two on every rerun). Pickers inside a tab keep their

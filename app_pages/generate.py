@@ -13,6 +13,7 @@ from core.errors import StudioError
 from core.store.registry import ModelRecord
 from core.workflow import IN_PROCESS_SAMPLE_ROWS, condition_columns, model_schema
 from ui import caching, demo, presentation, state
+from ui import sequences as sequence_ui
 from ui.widgets import (
     download_button,
     generate_rows,
@@ -45,11 +46,15 @@ schema = model_schema(record)
 real_train, _holdout = caching.real_parts_for(table, record)
 
 left, right = st.columns(2)
-rows = left.number_input(
-    "Rows to generate", min_value=1, max_value=5_000_000, value=record.train_rows, step=1000,
-    key="gen_rows", help="By default as many as the real training part, for a fair comparison. "
-    f"More than {IN_PROCESS_SAMPLE_ROWS:,} rows are generated in a background worker.",
-)
+if schema.sequence is not None:  # a sequence model draws entities, each a whole history
+    rows = sequence_ui.entities_input(left, schema.sequence, real_train)
+else:
+    rows = left.number_input(
+        "Rows to generate", min_value=1, max_value=5_000_000, value=record.train_rows,
+        step=1000, key="gen_rows", help="By default as many as the real training part, for a "
+        f"fair comparison. More than {IN_PROCESS_SAMPLE_ROWS:,} rows are generated in a "
+        "background worker.",
+    )
 seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="gen_seed",
                           help="Same model + seed + settings → the same rows.")
 
@@ -57,7 +62,9 @@ categorical = condition_columns(real_train, schema)
 fixed_values: dict[str, object] = {}
 shares: dict[str, float] = {}
 rebalance_column: str | None = None
-if not presentation.is_on():
+if schema.sequence is not None:
+    fixed_values = sequence_ui.context_conditions(schema.sequence, real_train)
+elif not presentation.is_on():
     with st.expander("Conditions (optional)", icon=":material/filter_alt:"):
         st.markdown(
             "**Fix values**: every generated row gets these values (e.g. only `state = CA`). "
@@ -106,7 +113,8 @@ if sample is None or sample.model_id != record.model_id:
     st.stop()
 
 st.divider()
-st.subheader(f"{len(sample.frame):,} synthetic rows")
+st.subheader(f"{len(sample.frame):,} synthetic rows" if schema.sequence is None
+             else sequence_ui.sample_heading(sample.frame, schema.sequence))
 details = [f"seed {sample.seed}"]
 if sample.fixed_values:
     details.append("fixed: " + ", ".join(f"{k} = {v}" for k, v in sample.fixed_values.items()))
@@ -114,10 +122,14 @@ if sample.class_shares:
     details.append(f"rebalanced {sample.rebalanced_column}: " + ", ".join(
         f"{k} {v:.0%}" for k, v in sample.class_shares.items()))
 st.caption(" · ".join(details))
-st.dataframe(sample.frame.head(200), width="stretch", height=320)
+st.dataframe(sample.frame.head(200) if schema.sequence is None
+             else sequence_ui.preview(sample.frame, schema.sequence), width="stretch", height=320)
 if table.target and table.target in sample.frame.columns:
-    real_share = real_train[table.target].astype(str).value_counts(normalize=True)
-    synth_share = sample.frame[table.target].astype(str).value_counts(normalize=True)
+    # Of entities for sequences (an entity-level flag), not of their events.
+    real_share = sequence_ui.per_entity(real_train, schema)[table.target].astype(
+        str).value_counts(normalize=True)
+    synth_share = sequence_ui.per_entity(sample.frame, schema)[table.target].astype(
+        str).value_counts(normalize=True)
     st.caption(
         f"Class shares of **{md(table.target)}**"
         + (" (the suggested target)" if state.target_is_suggested(table) else "") + " — real: "

@@ -18,6 +18,7 @@ from core.engine.catalogue import (
     SynthesizerSpec,
     default_delta,
     dp_synthesizers,
+    synthesizers_for,
 )
 from core.engine.device import DeviceInfo
 from core.engine.training import TrainingRequest, wide_table_warning
@@ -33,6 +34,7 @@ from core.workflow import (
     train_rows,
 )
 from ui import caching, demo, presentation, state
+from ui import sequences as sequence_ui
 from ui.widgets import (
     download_button,
     duration,
@@ -108,6 +110,8 @@ if state.target_is_suggested(table):
         f":material/help: Usefulness is tested by predicting **{md(table.target)}**, the "
         "suggested target (the studio's guess). Confirm it or pick another on the Data page."
     )
+
+sequence_ui.train_shape(table)
 
 # --------------------------------------------------------------------------- choices
 
@@ -189,14 +193,15 @@ def privacy_option(spec: SynthesizerSpec, rows: int) -> dict[str, float]:
 def choose_and_start() -> None:
     """Pick the synthesizer and settings, see the estimate, and start (or reuse) a fit."""
     st.subheader("1 · Synthesizer")
-    cards = st.columns(len(REGISTRY))
-    for column, each in zip(cards, REGISTRY.values(), strict=True):
+    usable = synthesizers_for(table.schema)  # sequences: only those that learn histories
+    cards = st.columns(len(usable))
+    for column, each in zip(cards, [REGISTRY[key] for key in usable], strict=True):
         with column.container(border=True, height="stretch"):
             st.markdown(f"**{each.title}**")
             st.caption(each.tagline)
             st.markdown(f":material/speed: {each.speed}")
     synth_key = st.radio(
-        "Synthesizer", list(REGISTRY), format_func=lambda key: REGISTRY[key].title,
+        "Synthesizer", usable, format_func=lambda key: REGISTRY[key].title,
         horizontal=True, key="train_synthesizer", label_visibility="collapsed",
     )
     spec: SynthesizerSpec = REGISTRY[synth_key]
@@ -307,7 +312,7 @@ def choose_and_start() -> None:
                                   speed=caching.machine_speed(), on_gpu=uses_gpu)
         if wide:
             st.warning(md(wide), icon=":material/view_week:")
-    why_off = why_train_is_off()
+    why_off = why_train_is_off() or sequence_ui.why_not_trainable(table)
     if st.button("Train", type="primary", key="train_start", disabled=why_off is not None,
                  icon=":material/play_arrow:", help=why_off):
         with user_errors("starting the training"):

@@ -12,6 +12,7 @@ import streamlit as st
 from core.engine.catalogue import REGISTRY
 from core.jobs.status import STAGE_QUEUED, JobStatus, queue_stage
 from ui import caching, presentation, state, warmup, workspace
+from ui import sequences as sequence_ui
 from ui.widgets import md
 
 WORKSPACE_NOTICE = (
@@ -46,7 +47,7 @@ def render() -> None:
             st.caption("**Dataset:** none loaded yet")
         else:
             st.markdown(f"**Dataset:** {md(table.name)}", help=md(table.source))
-            st.caption(f"{table.shape_label} · target: {table.target or '—'}")
+            st.caption(f"{md(sequence_ui.table_line(table))} · target: {table.target or '—'}")
         model = state.get(state.CURRENT_MODEL) or state.get(state.RELATED_MODEL)
         if model is None:
             st.caption("**Model:** none trained yet")

@@ -66,6 +66,13 @@ RELATED_MODEL = "studio.related.model"
 RELATED_JOB = "studio.related.job"
 RELATED_SAMPLE = "studio.related.sample"
 RELATED_EVALUATION = "studio.related.evaluation"
+#: The user's answer to each dataset's sequence question: {fingerprint: SequenceSpec or None
+#: (independent rows)}; the Data page stops offering its suggestion once answered, and the
+#: answer comes back when the same rows are loaded again.
+SEQUENCE_CHOICES = "studio.sequence.choices"
+#: What core said of a dataset's sequences, kept for a few (dataset, description) pairs:
+#: {(kind, fingerprint, spec): suggestion or issues} (:mod:`ui.sequences`).
+SEQUENCE_MEMO = "studio.sequence.memo"
 #: Keys whose changes are saved to the workspace.
 SAVED = (DATASET, CURRENT_MODEL, CURRENT_JOB, COMPARE_JOB, COMPARE_RESULT, SAMPLE_JOB)
 
@@ -275,6 +282,17 @@ def target_is_suggested(table: StudioTable | None) -> bool:
         return False
     entry = st.session_state.get(TARGET_CHOICES, {}).get(table.fingerprint)
     return bool(entry) and not entry["confirmed"] and entry["target"] == table.target
+
+
+def choose_sequence(fingerprint: str, spec: Any) -> None:
+    """Remember the user's sequence description for this dataset (None: independent rows)."""
+    st.session_state.setdefault(SEQUENCE_CHOICES, {})[fingerprint] = spec
+
+
+def chosen_sequence(fingerprint: str) -> tuple[Any] | None:
+    """The user's answer for this dataset as a 1-tuple (spec or None); None if never asked."""
+    choices = st.session_state.get(SEQUENCE_CHOICES, {})
+    return (choices[fingerprint],) if fingerprint in choices else None
 
 
 def fit_request(job_id: str | None) -> Any:
