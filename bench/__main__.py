@@ -18,6 +18,8 @@ Sections:
            text classifier, leak rate) against held-out real texts
   multitable  HMA and TabularARGN on the shipped bank database (related tables): fit time,
            quality, keys that match, children per parent, usefulness ratio
+  sequences  PAR and TabularARGN on the three event samples: fit time, each sequence score,
+           entity-level usefulness ratio, copy rate (--sequence-quick: a smoke run)
 
 Each section writes bench/results/<section>.md; RESULTS.md is rebuilt from all of them.
 """
@@ -37,6 +39,8 @@ from bench.peers import section as section_peers
 from bench.privacy import PRIVACY_DATASETS
 from bench.privacy import section as section_privacy
 from bench.public import PUBLIC
+from bench.sequences import SEQUENCE_DATASETS, SEQUENCE_SYNTHESIZERS
+from bench.sequences import section as section_sequences
 from bench.text import section as section_text
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -281,7 +285,7 @@ SECTIONS = {"synth": section_synth, "public": section_public, "deep": section_de
             "eval": section_eval, "scaling": section_scaling, "app": section_app,
             "responsive": section_responsive, "peers": section_peers,
             "privacy": section_privacy, "text": section_text,
-            "multitable": section_multitable}
+            "multitable": section_multitable, "sequences": section_sequences}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -348,6 +352,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="multitable section: a smoke run (120 customers, Quick preset)")
     parser.add_argument("--multitable-timeout", type=float, default=None, metavar="SECONDS",
                         help="multitable section: stop a run still going after this long")
+    parser.add_argument("--sequence-datasets", nargs="*", choices=SEQUENCE_DATASETS,
+                        help="sequences section: event samples (default: all three)")
+    parser.add_argument("--sequence-synthesizers", nargs="*", choices=SEQUENCE_SYNTHESIZERS,
+                        help="sequences section: synthesizers (default: par tabular_argn)")
+    parser.add_argument("--sequence-seconds", type=float, default=None, metavar="SECONDS",
+                        help="sequences section: each fit's time limit (default: 60)")
+    parser.add_argument("--sequence-max-entities", type=int, default=None, metavar="N",
+                        help="sequences section: use at most this many entities per sample")
+    parser.add_argument("--sequence-timeout", type=float, default=None, metavar="SECONDS",
+                        help="sequences section: stop a run still going after this long")
+    parser.add_argument("--sequence-quick", action="store_true",
+                        help="sequences section: a smoke run (5 s fits, 60 entities)")
     args = parser.parse_args(argv)
     unknown = [name for name in args.sections if name not in SECTIONS]
     if unknown:

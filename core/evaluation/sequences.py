@@ -158,7 +158,7 @@ class SequenceResult:
         transitions: ``real``, ``synthetic``, ``difference``: next-event shares by current
             event (rows add up to 1; ``difference`` = synthetic − real), or None.
         gaps: Time between events, ``real`` and ``synthetic`` (sampled), or None.
-        gap_unit: ``days``, ``hours`` or ``steps``.
+        gap_unit: ``days``, ``hours``, ``minutes`` or ``steps``.
         autocorrelation: ``column``, ``lag``, ``real``, ``synthetic``.
         cross: Correlation of returns, or None (see ``skipped``).
         aggregates: ``feature``, ``real``, ``synthetic``: the mean per entity.
@@ -817,10 +817,12 @@ def sequence_scores(
             gap_score = _ks_complement(real_gaps, synth_gaps)
             dated = evaluation_sdtype(schema.column(spec.index)) == "datetime"
             gap_unit = "steps"
-            if dated:
+            if dated:  # days, or hours or minutes when events come closer
                 gap_unit = "days"
-                if np.median(real_gaps) < 1:
-                    gap_unit, real_gaps, synth_gaps = "hours", real_gaps * 24, synth_gaps * 24
+                for unit, factor in (("hours", 24), ("minutes", 60)):
+                    if np.median(real_gaps) < 1:
+                        gap_unit, real_gaps, synth_gaps = (unit, real_gaps * factor,
+                                                           synth_gaps * factor)
             rng = np.random.default_rng(seed)
             gaps = {"real": _bounded(real_gaps, rng), "synthetic": _bounded(synth_gaps, rng)}
             sentences["gaps"] = (
@@ -904,7 +906,9 @@ def sequence_scores(
                                      plan.schema, entity_target, seed=seed,
                                      progress=scaled(progress, 0.3, 0.75))
         except EvaluationError as error:
-            skipped["entity_utility"] = f"at the entity level: {error}"
+            message = str(error)
+            skipped["entity_utility"] = ("at the entity level (one row per entity), "
+                                         f"{message[:1].lower()}{message[1:]}")
         else:
             sentences["entity_utility"] = (
                 f"Predicting '{entity_target}' from one row per entity, models trained on "
