@@ -12,7 +12,7 @@ from core.data.table import StudioTable
 from core.engine.catalogue import PRESETS, REGISTRY, synthesizers_for
 from core.evaluation import glossary
 from core.store.registry import ModelRecord
-from ui import caching, state
+from ui import caching, related_work, state
 from ui.widgets import (
     duration,
     generate_rows,
@@ -32,6 +32,9 @@ st.caption(
     "same held-out rows, and rank them. Models already trained are reused."
 )
 state.show_flash()
+if state.get_related() is not None:  # several related tables (ui/related_work.py)
+    related_work.compare_page()
+    st.stop()
 if not require_dataset():
     st.stop()
 table: StudioTable = state.get_dataset()

@@ -29,7 +29,7 @@ from core.workflow import (
     record_scores,
     run_timings,
 )
-from ui import caching, demo, evidence, state
+from ui import caching, demo, evidence, related_evaluation, state
 from ui.widgets import (
     download_button,
     generate_rows,
@@ -67,6 +67,9 @@ st.caption(
     "the same analysis, and **private** (not copies)? Each number says what it means."
 )
 state.show_flash()
+if state.get_related() is not None:  # several related tables (ui/related_evaluation.py)
+    related_evaluation.evaluate_page()
+    st.stop()
 if not require_dataset():
     st.stop()
 table: StudioTable

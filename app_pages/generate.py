@@ -12,7 +12,7 @@ from core.engine.generation import EXPORT_FORMATS, GeneratedSample, export_bytes
 from core.errors import StudioError
 from core.store.registry import ModelRecord
 from core.workflow import IN_PROCESS_SAMPLE_ROWS, condition_columns, model_schema
-from ui import caching, demo, presentation, state
+from ui import caching, demo, presentation, related_work, state
 from ui import sequences as sequence_ui
 from ui.widgets import (
     download_button,
@@ -34,6 +34,9 @@ st.caption(
     "on purpose (the Evaluate page checks whether any were anyway)."
 )
 state.show_flash()
+if state.get_related() is not None:  # several related tables (ui/related_work.py)
+    related_work.generate_page()
+    st.stop()
 if not require_dataset():
     st.stop()
 table: StudioTable

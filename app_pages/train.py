@@ -33,7 +33,7 @@ from core.workflow import (
     runs_on_gpu,
     train_rows,
 )
-from ui import caching, demo, presentation, state
+from ui import caching, demo, presentation, related_work, state
 from ui import sequences as sequence_ui
 from ui.widgets import (
     download_button,
@@ -53,6 +53,9 @@ st.caption(
     "can watch the loss, cancel, or switch pages and come back."
 )
 state.show_flash()
+if state.get_related() is not None:  # several related tables (ui/related_work.py)
+    related_work.train_page()
+    st.stop()
 if not require_dataset():
     st.stop()
 

@@ -8,13 +8,16 @@ Evaluate (integrity 100 %) runs through the pages' widgets.
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import numpy as np
 import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest import open_app, sidebar_text, texts
+from tests.apptest import open_app, poll, sidebar_text, texts
 
 RELATED = "studio.related"
 SOURCE = "Several related tables"
@@ -195,3 +198,45 @@ def test_a_database_schema_brings_its_declared_foreign_keys(tmp_path, monkeypatc
         ("customers.customer_id → accounts.customer_id", "declared"),
         ("accounts.account_id → transactions.account_id", "declared")}
     assert arrows(diagram(at)) == {("customers", "accounts"), ("accounts", "transactions")}
+
+
+def test_train_hma_as_a_job_then_generate_and_evaluate(monkeypatch):
+    from core.engine.related_metadata import detect_related
+    from ui.related_work import tables_zip
+
+    monkeypatch.setenv("STUDIO_MAX_JOBS", "1")
+    related = detect_related(tiny_bank(), name="tiny bank", source="test",
+                             target=("customers", "churned"))
+    at = open_app()
+    at.session_state[RELATED] = related
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception, at.exception
+    assert at.radio(key="related_synthesizer").value == "hma"
+    assert any("Estimated fit time" in text for text in texts(at.markdown))
+    at.button(key="related_train").click().run()
+    assert not at.exception, at.exception
+    assert "studio.related.job" in at.session_state  # a job, not a fit in the page
+    poll(at, lambda at: "studio.related.job" not in at.session_state, "the related fit")
+    record = at.session_state["studio.related.model"]
+    assert record.shape == "related" and record.synthesizer == "hma"
+    assert any("Trained" in text for text in texts(at.success))
+
+    at.switch_page("app_pages/generate.py").run()
+    at.button(key="related_generate").click().run()
+    assert not at.exception, at.exception
+    tables = at.session_state["studio.related.sample"]["tables"]
+    assert list(tables) == ["customers", "accounts", "transactions"]
+    assert [tab.label.split(" (")[0] for tab in at.tabs] == list(tables)
+    with zipfile.ZipFile(io.BytesIO(tables_zip(tables))) as archive:
+        assert sorted(archive.namelist()) == ["accounts.csv", "customers.csv",
+                                              "transactions.csv"]
+        accounts = pd.read_csv(archive.open("accounts.csv"))
+    assert len(accounts) == len(tables["accounts"])
+    assert at.get("download_button")  # the ZIP's button is drawn
+
+    at.switch_page("app_pages/evaluate.py").run()
+    assert not at.exception, at.exception
+    shown = {metric.label: metric.value for metric in at.metric}
+    assert shown["Referential integrity"] == "100.0%"
+    assert any("Every synthetic child row points at a parent" in text
+               for text in texts(at.markdown))

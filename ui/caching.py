@@ -119,6 +119,16 @@ class WorkspaceJobs:
         return self._runner.start_sweep(table, epsilons, seed=seed, device=device, split=split,
                                         fit_seconds=fit_seconds, workspace=self.workspace)
 
+    def start_related(self, related: Any, synthesizer: str, preset: str = "balanced",
+                      seed: int = 0, device: str = "auto", test_size: float = 0.3,
+                      overrides: Any = None, estimate_seconds: float | None = None) -> str:
+        """Start fitting a related-tables model for this workspace; return the job id."""
+        return self._runner.start_related(related, synthesizer, preset, seed=seed,
+                                          device=device, test_size=test_size,
+                                          overrides=overrides,
+                                          estimate_seconds=estimate_seconds,
+                                          workspace=self.workspace)
+
     def start_sample(self, record: ModelRecord, rows: int | None = None, seed: int = 0,
                      **options: Any) -> str:
         """Start generating rows from this workspace's model; return the job id."""
