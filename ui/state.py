@@ -173,8 +173,12 @@ def update_related(related: Any) -> None:
 
 
 def _clear_related() -> None:
-    """Forget the related tables, their rows and evaluation; a running fit goes on."""
-    for key in (RELATED, RELATED_SAMPLE, RELATED_EVALUATION, RELATED_MODEL):
+    """Forget the related tables, their model, rows and evaluation.
+
+    A running fit is no longer followed but goes on: its model is stored and Train finds
+    it again when the same tables are loaded.
+    """
+    for key in (RELATED, RELATED_SAMPLE, RELATED_EVALUATION, RELATED_MODEL, RELATED_JOB):
         st.session_state.pop(key, None)
 
 
