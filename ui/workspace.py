@@ -265,11 +265,13 @@ def _rebuild_dataset(workspace_id: str, entry: dict[str, Any]) -> StudioTable | 
     """The saved dataset, made again from its recipe or its copy (None if it changed)."""
     recipe = entry["recipe"]
     planted = None
+    shipped = None  # a sample's own sequence description (the same detection as on load)
     if recipe["kind"] == "sample":
         samples = {sample.key: sample for sample in datasets.list_sample_datasets()}
         sample = samples[recipe["key"]]
         frame = caching.sample_frame(sample.key)
         planted = planted_truth(sample.spec) if sample.spec else None
+        shipped = sample.sequence
     elif recipe["kind"] == "fake":
         values = dict(recipe["spec"])
         if values.get("pii_columns") is not None:
@@ -288,11 +290,13 @@ def _rebuild_dataset(workspace_id: str, entry: dict[str, Any]) -> StudioTable | 
         _LOG.warning("A workspace's dataset changed since it was saved; not restored")
         return None
     table = caching.studio_table(fingerprint, frame, entry["name"], entry["source"],
-                                 tuple(entry["notes"]), entry["detected_target"], planted)
+                                 tuple(entry["notes"]), entry["detected_target"], planted,
+                                 shipped)
     if schema_to_dict(table.schema) != entry["schema"]:
         edited = schema_from_dict(entry["schema"])
         table = table.with_schema(replace(table.schema, columns=edited.columns,
-                                          primary_key=edited.primary_key))
+                                          primary_key=edited.primary_key,
+                                          sequence=edited.sequence))
     if entry["target"] != table.target:
         table = table.with_target(entry["target"])
     return table
