@@ -30,6 +30,7 @@ from core.workflow import (
     run_timings,
 )
 from ui import caching, demo, evidence, related_evaluation, state
+from ui import sequences as sequence_ui
 from ui.widgets import (
     download_button,
     generate_rows,
@@ -87,8 +88,8 @@ if sample is None or sample.model_id != record.model_id:
     if state.get(state.SAMPLE_JOB) is not None:  # a large sample is on its way
         sample_job_panel()
         st.stop()
-    if st.button(f"Generate {record.train_rows:,} rows and evaluate", type="primary",
-                 key="eval_generate"):
+    if st.button(f"Generate {sequence_ui.default_amount(record, schema, real_train)} and "
+                 "evaluate", type="primary", key="eval_generate"):
         with user_errors("generating rows"):
             generate_rows(record)  # here, or in a job followed above
             st.rerun()
@@ -170,6 +171,12 @@ if result.text is not None or "text" in result.skipped:  # the table has text co
     tab_names.insert(tab_names.index("Drivers") + 1, "Text")
 if table.planted is not None:
     tab_names.insert(tab_names.index("Record explorer"), "Planted truth")
+if result.sequence is not None or "sequence" in result.skipped:  # events of entities
+    tab_names.insert(1, "Sequences")
+    # Measured per entity there: row-level fairness and drivers were not computed.
+    tab_names = [name for name in tab_names
+                 if not (name == "Fairness" and result.fairness is None
+                         or name == "Drivers" and result.importance is None)]
 # Keyed and stateful so a widget inside a tab (a column picker) reruns without jumping back
 # to the first tab; a click on a tab reruns the script and only the open tab is computed and
 # drawn. Pickers inside a tab keep their value while another tab is open.
@@ -499,6 +506,7 @@ DRAW = {"Verdict": _verdict, "Distributions": _distributions, "Correlations": _c
         "Quality": _quality, "Utility": _utility, "Privacy": _privacy,
         "Fairness": _fairness, "Drivers": lambda: evidence.draw_drivers(result),
         "Text": lambda: evidence.draw_text(result),
+        "Sequences": lambda: sequence_ui.draw_evaluation(result),
         "Planted truth": _planted_truth, "Record explorer": _explorer, "Report": _report}
 for name, tab in tabs.items():
     if tab.open:

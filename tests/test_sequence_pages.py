@@ -36,6 +36,7 @@ def make_events(accounts: int = 40, seed: int = 5) -> pd.DataFrame:
     rows = []
     for number in range(accounts):
         segment = "business" if number % 3 == 0 else "retail"
+        flagged = bool(number % 4 == 0)  # an account-level label (the target)
         start = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 60)))
         events = int(rng.integers(3, 8))
         gaps = np.cumsum(rng.integers(1, 72, events))
@@ -46,7 +47,9 @@ def make_events(accounts: int = 40, seed: int = 5) -> pd.DataFrame:
                 "segment": segment,
                 "timestamp": (start + pd.Timedelta(hours=int(gaps[step]))).isoformat(),
                 "event_type": kind,
-                "amount": round(float(rng.lognormal(4 + (segment == "business"), 0.6)), 2),
+                "amount": round(float(rng.lognormal(4 + (segment == "business") + flagged,
+                                                    0.6)), 2),
+                "flagged": flagged,
             })
     return pd.DataFrame(rows)
 
@@ -89,6 +92,14 @@ def test_an_uploaded_event_table_is_suggested_and_confirming_sets_the_sequence()
     assert "segment" in spec.context
     assert at.session_state[DATASET].schema.column("account_id").sdtype == "id"
     assert "Sequences of account_id: 40 accounts" in sidebar_text(at)
+
+    at.switch_page("app_pages/compare.py").run()  # only candidates that learn histories
+    assert not at.exception, at.exception
+    candidates = at.multiselect(key="compare_candidates")
+    assert {option.split(" · ")[0] for option in candidates.options} == {
+        "PAR (sequences)", "TabularARGN"}
+    assert len(candidates.value) == 2
+    at.switch_page("app_pages/data.py").run()
 
     # Declining makes the rows independent again; the suggestion does not come back uninvited.
     at.button(key="seq_independent_edit").click().run()
@@ -184,3 +195,59 @@ def test_train_offers_only_sequence_synthesizers_and_fits_par_as_a_job_then_gene
     assert keys == sorted(keys)  # by entity, then by time
     first = preview[preview["account_id"] == keys[0]]["timestamp"]
     assert first.tolist() == sorted(first.tolist())
+
+
+# --------------------------------------------------------------------------- Evaluate
+
+
+def test_evaluate_shows_the_sequences_tab_with_its_scores_and_no_empty_row_level_tabs():
+    from core.data.schema import SequenceSpec
+    from core.engine.metadata import detect_table
+    from core.engine.models import load_synthesizer
+    from core.store.registry import ModelRegistry
+    from core.workflow import (
+        evaluate_sample,
+        fit_in_process,
+        model_parts,
+        plan_request,
+        sample_model,
+        train_or_reuse,
+    )
+    from tests.apptest import open_evaluation
+
+    table = detect_table(make_events(60), "events.csv", "test", target="flagged",
+                         sequence=SequenceSpec("account_id", "timestamp", ("segment",)))
+    registry = ModelRegistry()
+    record = train_or_reuse(plan_request(table, "par", "quick", overrides={"epochs": 3}),
+                            table.frame, registry, fit_in_process(registry)).record
+    sample = sample_model(load_synthesizer(registry, record.model_id), record, rows=30)
+    real_train, holdout = model_parts(table, record)
+    result = evaluate_sample(record, sample, real_train, holdout)
+    found = result.sequence
+    assert found is not None
+
+    at = open_evaluation(open_app(table), record, sample, result)
+    labels = [tab.label for tab in at.tabs]
+    assert labels[1] == "Sequences"
+    assert "Fairness" not in labels and "Drivers" not in labels  # measured per entity
+    at.session_state["eval_tab"] = "Sequences"
+    at.run()
+    assert not at.exception, at.exception
+    metrics = {metric.label: metric for metric in at.metric}
+    assert metrics["Sequence lengths"].value == f"{found.length_score:.0%}"
+    assert metrics["Event order"].value == f"{found.transition_score:.0%}"
+    assert metrics["Time between events"].value == f"{found.gap_score:.0%}"
+    assert metrics["Copied sequences"].value == f"{found.copy_rate:.1%}"
+    shown = page_text(at)
+    assert "Which event follows which" in " ".join(h.value for h in at.subheader)
+    assert found.sentences["length"] in shown
+    assert found.sentences["copies"] in shown
+    # Parts core did not measure say why instead of drawing an empty chart.
+    for part, why in found.skipped.items():
+        if part in ("cross_correlation", "entity_utility", "autocorrelation"):
+            assert why in " ".join(texts(at.info)), part
+    assert len(at.get("plotly_chart")) >= 4
+
+    at.session_state["eval_tab"] = "Record explorer"
+    at.run()
+    assert not at.exception, at.exception

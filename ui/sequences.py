@@ -382,10 +382,149 @@ def per_entity(frame: pd.DataFrame, schema: Any) -> pd.DataFrame:
     return frame.drop_duplicates(spec.key)
 
 
+def default_amount(record: Any, schema: Any, real_train: pd.DataFrame) -> str:
+    """What drawing a model's default sample makes: "2,800 rows" or "420 accounts"."""
+    spec = schema.sequence
+    if spec is None:
+        return f"{record.train_rows:,} rows"
+    entities = count_entities(real_train, spec)
+    return f"{entities:,} {entity_noun(spec.key, entities)}"
+
+
 def sample_heading(frame: pd.DataFrame, spec: SequenceSpec) -> str:
     """"40 synthetic accounts, 812 events"."""
     entities = count_entities(frame, spec)
     return f"{entities:,} synthetic {entity_noun(spec.key, entities)}, {len(frame):,} events"
+
+
+# --------------------------------------------------------------------------- Evaluate
+
+_BADGES = {"good": ":green-badge[good]", "fair": ":orange-badge[fair]",
+           "poor": ":red-badge[poor]", "not measured": ":gray-badge[not measured]"}
+#: The Sequences tab's parts: (title, the result's sentence and skipped key, what to look for).
+_PARTS = (
+    ("Events per entity", "length", "Bars of the same height mean synthetic entities have as "
+     "many events as real ones; a synthetic pile at one length means every story is as long."),
+    ("Which event follows which", "transitions", "Each row is the current event, each column "
+     "the next one (start and end included). Read the third panel: red cells are next events "
+     "the synthetic data makes too common, blue ones too rare; white means kept."),
+    ("Time between events", "gaps", "Look for the synthetic bars to cover the same waiting "
+     "times as the real ones, including the long tail."),
+    ("Averages per entity", "aggregates", "Each pair of bars is one per-entity number (events, "
+     "counts per event type, totals): short or long orange bars are what the synthetic "
+     "entities do less or more of."),
+    ("Memory of past values", "autocorrelation", "Solid lines are real, dashed synthetic: a "
+     "dashed line near zero where the solid one is high means the model forgot that a value "
+     "depends on the ones just before."),
+    ("Moving together", "cross_correlation", "Whether changes of series go up and down "
+     "together in synthetic data as in real data: shown, not judged."),
+)
+
+
+def _sequence_metrics(found: Any) -> None:
+    """The headline numbers of the sequence comparison, each with its term's meaning."""
+    from core.evaluation import glossary
+
+    cards = [(key, value) for key, value in (
+        ("length_score", found.length_score), ("transition_score", found.transition_score),
+        ("gap_score", found.gap_score), ("autocorrelation_score", found.autocorrelation_score))
+        if value is not None]
+    for column, (key, value) in zip(st.columns(len(cards)), cards, strict=True):
+        column.metric(glossary.name(key), glossary.fmt(key, value), help=glossary.help_text(key))
+    left, middle, right = st.columns(3)
+    left.metric(glossary.name("copy_rate"), glossary.fmt("copy_rate", found.copy_rate),
+                delta=None if found.holdout_copy_rate is None else
+                f"unseen real sequences {glossary.fmt('copy_rate', found.holdout_copy_rate)}",
+                delta_color="off", help=glossary.help_text("copy_rate"))
+    middle.metric(glossary.name("entity_dcr_share"),
+                  glossary.fmt("entity_dcr_share", found.entity_dcr_share),
+                  help=glossary.help_text("entity_dcr_share"))
+    right.metric(glossary.name("entity_utility_ratio"),
+                 glossary.fmt("entity_utility_ratio", found.utility_ratio),
+                 help=glossary.help_text("entity_utility_ratio"))
+
+
+def draw_evaluation(result: Any) -> None:
+    """Evaluate's Sequences tab: every part of the sequence comparison, sentence and chart.
+
+    A part ``core`` did not measure says why instead of drawing an empty chart.
+    """
+    from core.evaluation import glossary
+    from core.evaluation.charts import utility_figure
+    from core.evaluation.sequences import (
+        aggregates_figure,
+        autocorrelation_figure,
+        copy_figure,
+        cross_correlation_figure,
+        gap_figure,
+        length_figure,
+        transition_figure,
+    )
+    from core.evaluation.thresholds import sequence_level, sequence_privacy_level
+    from ui.widgets import show_chart
+
+    found = result.sequence
+    if found is None:
+        st.info(f"Not measured: {result.skipped.get('sequence', 'the rows are not sequences')}.",
+                icon=":material/info:")
+        return
+    noun = entity_noun(found.key)
+    counts = found.entities
+    st.markdown(
+        f"Each synthetic {md(entity_noun(found.key, 1))} is a whole story. Here the "
+        f"{counts.get('synthetic', 0):,} synthetic {md(noun)} are compared with the "
+        f"{counts.get('real_train', 0):,} real training {md(noun)} as stories: how many "
+        "events, in which order, how far apart, and whether any story was copied. Held-out "
+        f"real {md(noun)} ({counts.get('holdout', 0):,}) show what chance alone gives.")
+    weakest = found.weakest
+    order_level = sequence_level(None if weakest is None else weakest[1])
+    privacy_level = sequence_privacy_level(found.excess_copy_rate, found.entity_dcr_share)
+    st.markdown(f"**Order and timing:** {_BADGES.get(order_level, '')} · "
+                f"**Copying:** {_BADGES.get(privacy_level, '')}",
+                help=glossary.help_text("level"))
+    _sequence_metrics(found)
+    for note in found.notes:
+        st.caption(md(note))
+    drawers = {"length": length_figure, "transitions": transition_figure, "gaps": gap_figure,
+               "aggregates": aggregates_figure, "autocorrelation": autocorrelation_figure,
+               "cross_correlation": cross_correlation_figure}
+    available = {"length": True, "transitions": found.transitions is not None,
+                 "gaps": found.gaps is not None, "aggregates": not found.aggregates.empty,
+                 "autocorrelation": found.autocorrelation_score is not None,
+                 "cross_correlation": found.cross is not None}
+    for title, part, look in _PARTS:
+        st.subheader(title)
+        if not available[part]:
+            st.info(f"Not measured: {found.skipped.get(part, 'nothing to compare')}.",
+                    icon=":material/info:")
+            continue
+        if found.sentences.get(part):
+            st.markdown(md(glossary.plain(found.sentences[part])))
+        show_chart(drawers[part](found), key=f"eval_seq_{part}")
+        st.caption(look)
+    st.subheader(f"Usefulness per {entity_noun(found.key, 1)}")
+    if found.utility is None:
+        st.info(f"Not measured: {found.skipped.get('entity_utility', 'no entity label')}.",
+                icon=":material/info:")
+    else:
+        st.markdown(md(found.sentences.get("entity_utility", "")))
+        show_chart(utility_figure(found.utility), key="eval_seq_utility")
+        st.caption("Look for orange bars as tall as the blue ones: each pair is one model "
+                   "trained on synthetic vs on real entities, tested on held-out real ones.")
+    st.subheader(f"Privacy per {entity_noun(found.key, 1)}")
+    if found.copy_rate is None:
+        st.info(f"Not measured: {found.skipped.get('copies', 'nothing to compare')}.",
+                icon=":material/info:")
+    else:
+        st.markdown(md(found.sentences.get("copies", "")))
+        show_chart(copy_figure(found), key="eval_seq_copies")
+        st.caption("Orange taller than blue means the model repeats training stories more "
+                   "often than unseen real ones match them by chance.")
+    if found.privacy is None:
+        st.caption(f"Distances per entity not measured: "
+                   f"{md(found.skipped.get('entity_distances', 'too few entities'))}.")
+    else:
+        st.markdown(md(glossary.plain(found.sentences.get("entity_distances", ""))))
 
 
 __all__ = [
@@ -396,6 +535,8 @@ __all__ = [
     "count_entities",
     "data_section",
     "declared",
+    "default_amount",
+    "draw_evaluation",
     "entities_input",
     "entity_noun",
     "errors_of",

@@ -223,10 +223,16 @@ def generate_rows(record: ModelRecord, rows: int | None = None, seed: int = 0, *
     """
     from ui import caching, state
 
+    events_per_row = 1.0
+    if model_schema(record).sequence is not None:  # rows count entities, each with its events
+        model = caching.synthesizer(record.model_id)
+        rows = rows or getattr(model, "entities_", None)
+        events_per_row = max(float(getattr(model, "mean_events_", 1.0) or 1.0), 1.0)
     rows = int(rows or record.train_rows)
     options = {"real_example": real_example, "fixed_values": fixed_values,
                "rebalance_column": rebalance_column, "class_shares": class_shares}
-    if not sample_in_process(rows, writes_text=bool(model_schema(record).text_columns)):
+    if not sample_in_process(int(rows * events_per_row),
+                             writes_text=bool(model_schema(record).text_columns)):
         state.put(state.SAMPLE_JOB,
                   caching.job_runner().start_sample(record, rows, seed, **options))
         return None
