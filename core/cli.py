@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
             "([database] password = \"...\"), not on the command line; it is never printed."
         ),
     )
-    run.add_argument("--data", required=True,
+    run.add_argument("--data", required=True, action="append",
                      help="CSV/TSV/TXT, Excel, Parquet or JSON file, a database URL "
                      "(then give --table or --query), or a shipped sample's name "
                      "(loans, bank_events, ...)")
@@ -65,12 +65,38 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--query", help="read-only SELECT to run on the database")
     run.add_argument("--row-cap", type=int, default=DEFAULT_ROW_CAP,
                      help=f"read at most this many database rows (default {DEFAULT_ROW_CAP:,})")
-    run.add_argument("--synthesizer", required=True, choices=[*REGISTRY, "auto"],
-                     help="which synthesizer, or 'auto' to compare and keep the best")
+    run.add_argument("--synthesizer", required=True, choices=[*REGISTRY, "hma", "auto"],
+                     help="which synthesizer, or 'auto' to compare and keep the best; for "
+                     "related tables hma, tabular_argn or auto")
+    related = run.add_argument_group(
+        "related tables", "give --data once per file, or a database with --tables; then "
+        "--target is table.column and one CSV per table is written")
+    related.add_argument("--tables", help="comma-separated tables of the --data database to "
+                         "synthesize together, with the foreign keys its catalogue declares")
+    related.add_argument("--relationship", action="append", metavar="PARENT.KEY=CHILD.FK",
+                         help="a foreign key between two tables (repeatable), e.g. "
+                         "customers.customer_id=accounts.customer_id")
+    related.add_argument("--scale", type=float, help="related tables: synthetic root rows as "
+                         "a multiple of the real training ones (default 1)")
     run.add_argument("--target", required=True,
                      help="column to predict for the utility test ('none' to skip it)")
     run.add_argument("--out", required=True, type=Path, help="output directory")
-    run.add_argument("--rows", type=int, help="synthetic rows (default: real train size)")
+    run.add_argument("--rows", type=int, help="synthetic rows (default: real train size); for "
+                     "an event table, entities (as --entities)")
+    run.add_argument("--entities", type=int,
+                     help="event tables: new entities to generate, each with its events "
+                     "(default: as many as the model learned)")
+    run.add_argument("--sequence-key",
+                     help="event tables: the column naming each entity (account, customer, "
+                     "ticker) whose rows form one sequence; 'none' treats rows as independent "
+                     "(a shipped event sample declares its own)")
+    run.add_argument("--sequence-index",
+                     help="with --sequence-key: the column ordering each entity's events "
+                     "(a time or step); default: the file's order")
+    run.add_argument("--context-columns",
+                     help="with --sequence-key: comma-separated columns constant per entity "
+                     "(account type, segment), learned once per entity and fixable when "
+                     "sampling; 'none' for none")
     run.add_argument("--seed", type=int, default=0, help="seed of split, fit and sampling")
     run.add_argument("--preset", choices=PRESETS, default="balanced")
     run.add_argument("--epochs", type=int, help="epochs for deep models (overrides preset)")
@@ -154,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     from core.data import databases, loading
     from core.data.datasets import sample_dataset, sample_for_file, sample_keys
     from core.data.splitting import SplitSpec
-    from core.engine.catalogue import dp_capable, dp_synthesizers, get_spec
+    from core.engine.catalogue import check_shape, dp_capable, dp_synthesizers, get_spec
     from core.engine.device import resolve_device
     from core.engine.metadata import detect_table
     from core.evaluation.outputs import build_metrics, report_title_of, run_card, write_outputs
@@ -170,8 +196,24 @@ def run(args: argparse.Namespace) -> int:
     )
 
     progress = _StderrProgress()
+    from core.related_cli import is_related_run, run_related_cli
+
+    if is_related_run(args):
+        return run_related_cli(args, progress)
+    if args.synthesizer == "hma":
+        raise StudioError("--synthesizer hma learns several related tables: give --data once "
+                          "per table with --relationship parent.key=child.fk, or a database "
+                          "URL with --tables.")
+    args.data = args.data[0]
     if args.rows is not None and args.rows < 1:
         raise StudioError(f"--rows must be at least 1; got {args.rows}.")
+    if args.entities is not None:
+        if args.entities < 1:
+            raise StudioError(f"--entities must be at least 1; got {args.entities}.")
+        if args.rows is not None and args.rows != args.entities:
+            raise StudioError("--rows and --entities both give the number of new entities of "
+                              "an event table: give one of them.")
+        args.rows = args.entities
     if args.budget is not None and args.budget <= 0:
         raise StudioError(f"--budget must be a positive number of seconds; got {args.budget}.")
     if args.epochs is not None:
@@ -204,8 +246,13 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         progress.log(f"  note: {note}")
     progress(0.02, "Detecting column types…")
-    table = detect_table(frame, name=name, source=source, notes=notes,
-                         sequence=shipped.sequence if shipped else None)
+    sequence = _sequence_spec(args, [str(c) for c in frame.columns],
+                              shipped.sequence if shipped else None)
+    table = detect_table(frame, name=name, source=source, notes=notes, sequence=sequence)
+    _check_sequence(table, progress)
+    if args.entities is not None and not table.schema.is_sequence:
+        raise StudioError("--entities applies to event tables (give --sequence-key); use "
+                          "--rows for independent rows.")
     target = None if args.target.lower() == "none" else args.target
     table = check_target(table, target)
     if target is None:
@@ -274,6 +321,7 @@ def run(args: argparse.Namespace) -> int:
             "budget_s": budget,
         }
     else:
+        check_shape(args.synthesizer, table.schema)
         overrides = {**({"epochs": args.epochs} if args.epochs is not None else {}),
                      **privacy} or None
         request = plan_request(table, args.synthesizer, args.preset, args.seed, args.device,
@@ -292,6 +340,82 @@ def run(args: argparse.Namespace) -> int:
     progress(1.0, f"Wrote {args.out / 'synthetic.csv'}, report.html and metrics.json.")
     sys.stdout.write(f"{evaluation.verdict.headline}\n")
     return 0
+
+
+def _column_list(value: str) -> list[str]:
+    if value.strip().lower() == "none":
+        return []
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def _sequence_spec(args: argparse.Namespace, columns: list[str], declared: Any) -> Any:
+    """The sequence description from the flags, over the shipped sample's own (``declared``).
+
+    Raises:
+        StudioError: A flag names no column, the key is the order or a context column, or
+            an order or context column is given without a key.
+    """
+    from core.data.schema import SequenceSpec
+
+    key_flag = args.sequence_key
+    if key_flag is not None and key_flag.strip().lower() == "none":
+        if args.sequence_index is not None or args.context_columns is not None:
+            raise StudioError("--sequence-key none treats rows as independent: drop "
+                              "--sequence-index and --context-columns.")
+        return None
+    if key_flag is None and declared is None:
+        if args.sequence_index is not None or args.context_columns is not None:
+            raise StudioError("--sequence-index and --context-columns describe an event table: "
+                              "give --sequence-key too (the column naming each entity).")
+        return None
+    key = key_flag if key_flag is not None else declared.key
+    same = declared is not None and declared.key == key
+    index = (args.sequence_index if args.sequence_index is not None
+             else declared.index if same else None)
+    if index is not None and index.strip().lower() == "none":
+        index = None
+    context = (_column_list(args.context_columns) if args.context_columns is not None
+               else list(declared.context) if same else [])
+    for flag, names in (("--sequence-key", [key]), ("--sequence-index", [index] if index else []),
+                        ("--context-columns", context)):
+        unknown = [name for name in names if name not in columns]
+        if unknown:
+            raise StudioError(
+                f"{flag}: {', '.join(repr(n) for n in unknown)} "
+                f"{'is' if len(unknown) == 1 else 'are'} not a column of the data (columns: "
+                f"{', '.join(columns)}).")
+    if index == key:
+        raise StudioError(f"--sequence-index must differ from --sequence-key: '{key}' names "
+                          "the entity, the order column orders its events (a time or step).")
+    if key in context or (index is not None and index in context):
+        which = key if key in context else index
+        raise StudioError(f"--context-columns: '{which}' is already the entity key or the order "
+                          "column; context columns are the other columns constant per entity.")
+    if len(set(context)) != len(context):
+        raise StudioError("--context-columns names a column twice.")
+    return SequenceSpec(key=key, index=index, context=tuple(context))
+
+
+def _check_sequence(table: StudioTable, progress: _StderrProgress) -> None:
+    """Say what the studio does about an event table's issues; refuse what it cannot train.
+
+    Raises:
+        StudioError: The table cannot be trained as described (the message says why).
+    """
+    from core.data.sequences import check_sequence
+
+    spec = table.schema.sequence
+    if spec is None:
+        return
+    issues = check_sequence(table.frame, spec)
+    errors = [issue.message for issue in issues if issue.severity == "error"]
+    if errors:
+        raise StudioError(" ".join(errors))
+    for issue in issues:
+        progress.log(f"  sequence: {issue.message}")
+    context = f", context {', '.join(spec.context)}" if spec.context else ""
+    progress.log(f"  sequence: entities '{spec.key}', order "
+                 f"{repr(spec.index) if spec.index else 'the file order'}{context}")
 
 
 def _check_privacy(args: argparse.Namespace, dp_capable: Any, dp_synthesizers: Any) -> None:

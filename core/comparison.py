@@ -18,7 +18,7 @@ from typing import Any
 
 from core.data.splitting import SplitSpec
 from core.data.table import StudioTable
-from core.engine.catalogue import REGISTRY, dp_capable, get_spec
+from core.engine.catalogue import REGISTRY, dp_capable, get_spec, synthesizers_for
 from core.engine.device import DeviceInfo
 from core.engine.generation import GeneratedSample
 from core.engine.training import (
@@ -54,6 +54,8 @@ __all__ = [
     "AUTO_BUDGET_SECONDS",
     "AUTO_CANDIDATES",
     "AUTO_FAST",
+    "AUTO_SEQUENCE_FAST",
+    "AUTO_SEQUENCE_SLOW",
     "AUTO_SLOW",
     "CandidateResult",
     "GOOD",
@@ -84,6 +86,12 @@ AUTO_SLOW: tuple[tuple[str, str], ...] = (
     ("ctgan", "balanced"),
     ("copula_gan", "balanced"),
 )
+
+
+#: ``auto`` on an event table (``schema.sequence`` set): PAR first (about a minute on a few
+#: hundred entities), TabularARGN's sequential mode only while PAR reads weak.
+AUTO_SEQUENCE_FAST: tuple[tuple[str, str], ...] = (("par", "balanced"),)
+AUTO_SEQUENCE_SLOW: tuple[tuple[str, str], ...] = (("tabular_argn", "balanced"),)
 
 
 #: Everything ``auto`` may try, in order (only synthesizers the catalogue has).
@@ -466,18 +474,31 @@ def compare(
     return results
 
 
-def auto_candidates(private: bool = False
+def auto_candidates(private: bool = False, schema: Any = None
                     ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """``auto``'s (fast, slow) candidates: those of the two lists the catalogue has.
 
     With ``private`` (a privacy budget ε was asked for), only the DP-capable ones, all
-    screened first: there is no faster private one to try before them.
+    screened first: there is no faster private one to try before them. With ``schema``,
+    only the synthesizers that can learn its shape (``synthesizers_for``): an event table
+    gets the sequence synthesizers.
+
+    Raises:
+        ParameterError: No synthesizer can learn this shape with what was asked.
     """
+    is_sequence = schema is not None and getattr(schema, "sequence", None) is not None
+    fast_list, slow_list = ((AUTO_SEQUENCE_FAST, AUTO_SEQUENCE_SLOW) if is_sequence
+                            else (AUTO_FAST, AUTO_SLOW))
+    usable = set(synthesizers_for(schema)) if schema is not None else set(REGISTRY)
     if private:
-        return ([c for c in (*AUTO_FAST, *AUTO_SLOW) if c[0] in REGISTRY and dp_capable(c[0])],
-                [])
-    return ([c for c in AUTO_FAST if c[0] in REGISTRY],
-            [c for c in AUTO_SLOW if c[0] in REGISTRY])
+        found = [c for c in (*fast_list, *slow_list) if c[0] in usable and dp_capable(c[0])]
+        if not found:
+            raise ParameterError(
+                "No synthesizer trains this table's shape with a privacy budget ε (sequences "
+                "have none yet). Leave ε empty.")
+        return found, []
+    return ([c for c in fast_list if c[0] in usable],
+            [c for c in slow_list if c[0] in usable])
 
 
 def auto_compare(table: StudioTable, budget: float = AUTO_BUDGET_SECONDS, *,
@@ -493,7 +514,7 @@ def auto_compare(table: StudioTable, budget: float = AUTO_BUDGET_SECONDS, *,
         **options: Passed on to :func:`compare` (seed, device, split, rows, registry,
             progress, log, resolved_device, clock).
     """
-    fast, slow = auto_candidates(private=epsilon is not None)
+    fast, slow = auto_candidates(private=epsilon is not None, schema=table.schema)
     privacy = None if epsilon is None else {"epsilon": epsilon, "delta": delta}
     return compare(table, fast, budget, slow=slow, privacy=privacy, **options)
 

@@ -64,6 +64,7 @@ __all__ = [
     "check_target",
     "entity_split",
     "condition_columns",
+    "default_rows",
     "estimate_fit",
     "evaluate_model",
     "evaluate_sample",
@@ -83,6 +84,7 @@ __all__ = [
     "sample_in_process",
     "sample_model",
     "scores_for_registry",
+    "train_entities",
     "train_or_reuse",
     "train_rows",
 ]
@@ -323,17 +325,48 @@ def fit_in_process(registry: ModelRegistry, device: DeviceInfo | None = None) ->
 
 
 def condition_columns(real_train: pd.DataFrame, schema: TableSchema) -> list[str]:
-    """Modelled columns few-valued enough to fix or rebalance when sampling."""
-    return [c for c in schema.modelled_columns
-            if real_train[c].nunique() <= MAX_CONDITION_CLASSES]
+    """Modelled columns few-valued enough to fix or rebalance when sampling.
+
+    For an event table only its context columns (constant per entity) can be fixed.
+    """
+    columns = schema.modelled_columns
+    if schema.sequence is not None:
+        columns = [c for c in schema.sequence.context if c in real_train.columns]
+    return [c for c in columns if real_train[c].nunique() <= MAX_CONDITION_CLASSES]
 
 
-def sample_in_process(rows: int, writes_text: bool = False) -> bool:
+def sample_in_process(rows: int, writes_text: bool = False,
+                      events_per_row: float = 1.0) -> bool:
     """Whether the app draws ``rows`` rows itself (see :data:`IN_PROCESS_SAMPLE_ROWS`).
 
     ``writes_text``: the model fills text columns (:data:`IN_PROCESS_TEXT_ROWS`).
+    ``events_per_row``: for a sequence model ``rows`` counts entities, each bringing about
+    this many events (``mean_events_`` of the loaded model): the bound is on the events.
     """
-    return rows <= (IN_PROCESS_TEXT_ROWS if writes_text else IN_PROCESS_SAMPLE_ROWS)
+    events = rows * max(float(events_per_row or 1.0), 1.0)
+    return events <= (IN_PROCESS_TEXT_ROWS if writes_text else IN_PROCESS_SAMPLE_ROWS)
+
+
+def train_entities(table: StudioTable, split: SplitSpec) -> int | None:
+    """How many entities the synthesizer will see for an event table (None otherwise).
+
+    A sequence model's ``rows`` count entities, so this is its default sample size.
+    """
+    sequence = table.schema.sequence
+    if sequence is None or sequence.key not in table.frame.columns:
+        return None
+    entities = int(table.frame[sequence.key].nunique())
+    return max(int(round(entities * (1 - split.test_size))), 1)
+
+
+def default_rows(synthesizer: Any, record: ModelRecord) -> int:
+    """What :func:`sample_model` draws when no count is given.
+
+    As many rows as the model was trained on; for a sequence model as many entities.
+    """
+    if getattr(synthesizer, "studio_shape", "table") == "sequence":
+        return int(getattr(synthesizer, "entities_", 0) or 1)
+    return record.train_rows
 
 
 def sample_model(
@@ -352,15 +385,19 @@ def sample_model(
     Args:
         synthesizer: The loaded model of ``record``.
         record: Its record (its schema checks the conditions).
-        rows: How many (default: as many as the real rows it was trained on).
+        rows: How many (default: as many as the real rows it was trained on). For a
+            sequence model: how many entities, each with its events (default: as many as
+            it was trained on).
         seed: Sampling seed.
         real_example: Real rows, to convert condition values to column types.
-        fixed_values: Column -> value every row must have.
+        fixed_values: Column -> value every row must have (sequence models: context
+            columns only, e.g. account type).
         rebalance_column: A column whose class shares are set by ``class_shares``.
         class_shares: Class -> share of ``rebalance_column``.
         progress: Progress callback.
     """
-    return generate(synthesizer, record.model_id, rows or record.train_rows, seed=seed,
+    return generate(synthesizer, record.model_id, rows or default_rows(synthesizer, record),
+                    seed=seed,
                     schema=model_schema(record), real_example=real_example,
                     fixed_values=fixed_values, rebalance_column=rebalance_column,
                     class_shares=class_shares, progress=progress)
