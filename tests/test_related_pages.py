@@ -200,7 +200,7 @@ def test_a_database_schema_brings_its_declared_foreign_keys(tmp_path, monkeypatc
     assert arrows(diagram(at)) == {("customers", "accounts"), ("accounts", "transactions")}
 
 
-def test_train_hma_as_a_job_then_generate_and_evaluate(monkeypatch):
+def test_train_hma_as_a_job_then_generate_and_evaluate(monkeypatch, tmp_path):
     from core.engine.related_metadata import detect_related
     from ui.related_work import tables_zip
 
@@ -213,6 +213,11 @@ def test_train_hma_as_a_job_then_generate_and_evaluate(monkeypatch):
     assert not at.exception, at.exception
     assert at.radio(key="related_synthesizer").value == "hma"
     assert any("Estimated fit time" in text for text in texts(at.markdown))
+    at.radio(key="related_synthesizer").set_value("tabular_argn").run()
+    assert not at.exception, at.exception
+    assert any("How TabularARGN works" in text for text in texts(at.markdown))
+    assert any("Estimated fit time" in text for text in texts(at.markdown))
+    at.radio(key="related_synthesizer").set_value("hma").run()
     at.button(key="related_train").click().run()
     assert not at.exception, at.exception
     assert "studio.related.job" in at.session_state  # a job, not a fit in the page
@@ -233,6 +238,14 @@ def test_train_hma_as_a_job_then_generate_and_evaluate(monkeypatch):
         accounts = pd.read_csv(archive.open("accounts.csv"))
     assert len(accounts) == len(tables["accounts"])
     assert at.get("download_button")  # the ZIP's button is drawn
+
+    monkeypatch.setenv("STUDIO_DB_FILE_DIRS", str(tmp_path))
+    at.text_input(key="related_db_out_url").set_value(f"sqlite:///{tmp_path / 'out.db'}")
+    at.button(key="related_db_write").click().run()
+    assert not at.exception, at.exception
+    written = " ".join(texts(at.success))
+    assert "Wrote 3 tables" in written and "2 foreign keys declared" in written, written
+    assert "Broken links: 0" in written
 
     at.switch_page("app_pages/evaluate.py").run()
     assert not at.exception, at.exception
