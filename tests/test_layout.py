@@ -25,7 +25,7 @@ LAYERS: dict[str, int] = {
     "core.privacy_sweep": 5,
     "core.related_workflow": 5,
     "core.jobs": 6,
-    "core.__main__": 7, "core.cli": 7,
+    "core.__main__": 7, "core.cli": 7, "core.related_cli": 7,
 }
 #: Libraries only the engine may import (SDMetrics is evaluation's).
 ENGINE_ONLY = {"sdv", "ctgan", "rdt", "copulas", "torch", "mostlyai"}

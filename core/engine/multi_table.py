@@ -434,9 +434,9 @@ class RelatedModel:
         lookups: Tables copied as they are (TabularARGN) or modelled as roots (HMA).
         train_rows: Table -> real training rows.
         key_formats: Table -> (regex of its real keys or None, whole numbers?).
-        fake_plans: Table -> [(column, kind, how, via)]: how is "row", "entity" (one fake
-            per value of the foreign key ``via``) or "copy" (from the parent reached by
-            the relationship whose child key is ``via``).
+        fake_plans: Table -> [(column, kind, how, via, source)]: how is "row", "entity"
+            (one fake per value of the foreign key ``via``) or "copy" (the parent's column
+            ``source``, from the parent row the foreign key ``via`` points at).
         kept: TabularARGN's lookup tables, prepared (copied into every sample).
         dtypes: Table -> column -> training dtype of key columns.
     """
@@ -450,7 +450,7 @@ class RelatedModel:
     lookups: list[str]
     train_rows: dict[str, int]
     key_formats: dict[str, tuple[str | None, bool]]
-    fake_plans: dict[str, list[tuple[str, str, str, str | None]]]
+    fake_plans: dict[str, list[tuple[str, str, str, str | None, str | None]]]
     kept: dict[str, pd.DataFrame] = field(default_factory=dict)
     dtypes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -496,32 +496,50 @@ def related_split_of(request: RelatedRequest, frames: Mapping[str, pd.DataFrame]
 
 def _fake_plans(train: Mapping[str, pd.DataFrame], schemas: Mapping[str, TableSchema],
                 relationships: Sequence[Relationship], order: Sequence[str]
-                ) -> dict[str, list[tuple[str, str, str, str | None]]]:
-    plans: dict[str, list[tuple[str, str, str, str | None]]] = {}
+                ) -> dict[str, list[tuple[str, str, str, str | None, str | None]]]:
+    """How each faked column is filled: from a parent's row, once per parent, or per row.
+
+    "copy": the real values repeat a faked column of the parent row the foreign key points
+    at (at least :data:`_SAME_SHARE` of the rows), so the fake value is copied from the
+    synthetic parent (a holder name is the customer's name). "entity": the real values are
+    constant within each parent, so one fake value per synthetic parent. Else "row".
+    """
+    plans: dict[str, list[tuple[str, str, str, str | None, str | None]]] = {}
     for name in order:
-        schema = schemas[name]
-        plan = []
+        frame = train[name]
+        plan: list[tuple[str, str, str, str | None, str | None]] = []
         parents = [r for r in relationships if r.child == name]
-        for column, kind in schema.fake_specs:
-            how, via = "row", None
+        for column, kind in schemas[name].fake_specs:
+            how: tuple[str, str | None, str | None] = ("row", None, None)
             for r in parents:
-                parent_fakes = dict(schemas[r.parent].fake_specs)
-                if parent_fakes.get(column) == kind:
-                    how, via = "copy", r.child_key
+                parent = train[r.parent]
+                for source, parent_kind in schemas[r.parent].fake_specs:
+                    if parent_kind != kind or source not in parent.columns:
+                        continue
+                    values = parent.drop_duplicates(r.parent_key).set_index(r.parent_key)[source]
+                    expected = frame[r.child_key].map(values)
+                    same = (expected.astype(object) == frame[column].astype(object)).mean()
+                    if len(frame) and same >= _SAME_SHARE:
+                        how = ("copy", r.child_key, source)
+                        break
+                if how[0] == "copy":
                     break
-            if how == "row":
-                frame = train[name]
+            if how[0] == "row":
                 for r in parents:
                     keyed = frame[[r.child_key, column]].dropna(subset=[r.child_key])
                     if keyed.empty or keyed[r.child_key].nunique() == len(keyed):
                         continue  # one row per parent says nothing
                     counts = keyed.groupby(r.child_key)[column].nunique(dropna=False)
                     if int(counts.max()) <= 1:
-                        how, via = "entity", r.child_key
+                        how = ("entity", r.child_key, None)
                         break
-            plan.append((column, kind, how, via))
+            plan.append((column, kind, *how))
         plans[name] = plan
     return plans
+
+
+#: Share of child rows repeating a parent's faked column for it to be copied from the parent.
+_SAME_SHARE = 0.95
 
 
 def run_related_training(
@@ -816,12 +834,12 @@ def _fill_fakes(model: RelatedModel, tables: dict[str, pd.DataFrame], seed: int
         if not plan:
             continue
         frame = tables[name]
-        rows = [(c, k) for c, k, how, _ in plan if how == "row"]
+        rows = [(c, k) for c, k, how, _, _ in plan if how == "row"]
         if rows:
             frame = add_fake_columns(frame, rows, [*frame.columns, *[c for c, _ in rows]],
                                      _table_seed(seed, name, "fake"))
         by_key: dict[str, list[tuple[str, str]]] = {}
-        for column, kind, how, via in plan:
+        for column, kind, how, via, _ in plan:
             if how == "entity" and via is not None:
                 by_key.setdefault(via, []).append((column, kind))
         for via, specs in by_key.items():
@@ -833,12 +851,12 @@ def _fill_fakes(model: RelatedModel, tables: dict[str, pd.DataFrame], seed: int
             faked = faked.set_index(via)
             for column, _ in specs:
                 frame[column] = frame[via].map(faked[column]).to_numpy()
-        for column, _kind, how, via in plan:
-            if how == "copy" and via is not None:
+        for column, _kind, how, via, source in plan:
+            if how == "copy" and via is not None and source is not None:
                 link = next(r for r in model.relationships
                             if r.child == name and r.child_key == via)
                 parent = tables[link.parent]
-                values = parent.set_index(link.parent_key)[column]
+                values = parent.set_index(link.parent_key)[source]
                 values = values[~values.index.duplicated(keep="first")]
                 frame[column] = frame[via].map(values).to_numpy()
         tables[name] = frame
