@@ -249,3 +249,42 @@ def test_a_row_level_target_keeps_the_row_level_check(parts) -> None:
     assert result.sequence is not None and result.sequence.utility is None
     assert "changes within entities" in result.sequence.skipped["entity_utility"]
     assert result.utility is not None and result.utility.rows["holdout"] > 90
+
+
+def _prices(tickers: int, days: int, common: float, seed: int) -> pd.DataFrame:
+    """Daily closes of tickers sharing a market factor (``common`` = its weight)."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2024-01-01", periods=days, freq="D")
+    market = rng.normal(0, 0.01, days)
+    frames = []
+    for number in range(tickers):
+        returns = common * market + (1 - common) * rng.normal(0, 0.01, days)
+        frames.append(pd.DataFrame({"ticker": f"T{seed}-{number}", "date": dates,
+                                    "close": 100 * np.exp(np.cumsum(returns))}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_cross_series_correlation_pairs_entities_on_shared_days() -> None:
+    schema = TableSchema(columns=(ColumnSchema("ticker", "id"), ColumnSchema("date", "datetime"),
+                                  ColumnSchema("close", "numerical")),
+                         sequence=SequenceSpec("ticker", "date"))
+    real = _prices(16, 80, 0.8, seed=0)
+    train, holdout = real[real["ticker"] < "T0-5"], real[real["ticker"] >= "T0-5"]
+    together = sequence_scores(train, holdout, _prices(12, 80, 0.8, seed=1), schema, None)
+    apart = sequence_scores(train, holdout, _prices(12, 80, 0.0, seed=2), schema, None)
+    assert together.cross is not None and together.cross.mode == "entities"
+    assert together.cross.real.mean() > 0.6 and together.cross.gap < 0.15
+    assert apart.cross.synthetic.mean() < 0.3 and apart.cross.gap > 0.4
+    assert together.as_dict()["cross_correlation"]["mode"] == "entities"
+
+
+def test_large_tables_are_bounded_by_a_seeded_sample_of_entities(parts, monkeypatch) -> None:
+    import core.evaluation.sequences as sequences
+
+    train, holdout, independent = parts
+    monkeypatch.setattr(sequences, "MAX_ENTITIES", 50)
+    first = sequence_scores(train, holdout, independent, make_schema(), None, seed=3)
+    again = sequence_scores(train, holdout, independent, make_schema(), None, seed=3)
+    assert first.entities == {"real_train": 50, "holdout": 50, "synthetic": 50}
+    assert any("50 of 210" in note for note in first.notes)
+    assert first.as_dict() == again.as_dict()  # same seed, same numbers

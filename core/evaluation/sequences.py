@@ -37,7 +37,8 @@ sequence. :func:`sequence_scores` compares the real training entities with the s
   do so by chance; and the closer-to-training share (DCR share) of the per-entity rows
   (:func:`core.evaluation.privacy.privacy_scores`).
 
-Large tables are bounded by a seeded sample of :data:`MAX_ENTITIES` entities per side.
+Large tables are bounded by a seeded sample of :data:`MAX_ENTITIES` entities per side (fewer
+when they would hold more than about :data:`MAX_EVENTS` events).
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ __all__ = [
 
 #: Entities kept per side (seeded sample) for every sequence score.
 MAX_ENTITIES = 10_000
+#: ...and fewer when that many entities would hold more events than this (about).
+MAX_EVENTS = 500_000
 #: Autocorrelations smaller than this count as this size when their gap is judged.
 ACF_FLOOR = 0.1
 #: Most distinct values an event-type column may have; rarer types beyond this are "other".
@@ -328,6 +331,8 @@ def _side(frame: pd.DataFrame, key: str, index: str | None, limit: int, seed: in
     labels = as_labels(frame[key]).fillna(MISSING_LABEL).to_numpy()
     codes, uniques = pd.factorize(labels)
     total = len(uniques)
+    if len(frame) > MAX_EVENTS:  # long sequences: fewer entities, about MAX_EVENTS events
+        limit = min(limit, max(1, int(total * MAX_EVENTS / len(frame))))
     if total > limit:
         keep = np.random.default_rng(seed).choice(total, size=limit, replace=False)
         mask = np.isin(codes, keep)
