@@ -9,6 +9,7 @@ really in the data.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import numpy as np
@@ -20,6 +21,7 @@ from core.data.datasets import (
     load_sample_dataset,
     sample_dataset,
     sample_for_file,
+    sample_keys,
 )
 from core.data.datasets.bank_events import REPORTING_THRESHOLD
 from core.data.datasets.market_prices import OPTION_DAYS, RATE, black_scholes_call
@@ -166,10 +168,14 @@ def test_declare_sequence_refuses_unknown_or_clashing_columns() -> None:
     assert declare_sequence(declared, None).sequence is None
 
 
-def test_a_sample_file_is_recognised_by_its_path_only() -> None:
+def test_a_sample_file_is_recognised_by_its_path_only(tmp_path) -> None:
     directory = get_settings().sample_data_dir
     assert sample_for_file(directory / "bank_events.csv").key == "bank_events"
     assert sample_for_file(directory / "nothing.csv") is None
+    copy = tmp_path / "bank_events.csv"  # the same name elsewhere is an ordinary upload
+    copy.write_bytes((directory / "bank_events.csv").read_bytes())
+    assert sample_for_file(copy) is None
+    assert set(EVENT_SAMPLES) <= set(sample_keys())  # what `--data NAME` accepts
 
 
 def test_entity_nouns_read_well() -> None:
@@ -329,9 +335,9 @@ def test_event_samples_are_reproducible_and_shipped_as_generated(key, frames) ->
     assert "CC0" in sample.license
     readme = (get_settings().sample_data_dir / "README.md").read_text(encoding="utf-8")
     assert f"`{sample.filename}`" in readme and f"seed={sample.event_spec.seed}" in readme
-    other = type(sample.event_spec)(seed=sample.event_spec.seed + 1)
-    assert not type(sample).generate(
-        type(sample)(**{**sample.__dict__, "event_spec": other})).equals(first)
+    reseeded = dataclasses.replace(sample, event_spec=dataclasses.replace(
+        sample.event_spec, seed=sample.event_spec.seed + 1))
+    assert not reseeded.generate().equals(first)
 
 
 def test_sample_targets_are_entity_level_flags(frames) -> None:

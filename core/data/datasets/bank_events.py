@@ -154,7 +154,7 @@ def bank_events_dataset(spec: BankEventsSpec | None = None) -> pd.DataFrame:
     structuring = np.zeros(n, dtype=bool)
     structuring[flagged] = True
     events_rng = _rng(spec.seed, "bank_events:events")
-    frames = []
+    rows: list[tuple[object, ...]] = []
     for position in range(n):
         kind = "business" if business[position] else "personal"
         segments, shares = _SEGMENTS[kind]
@@ -165,8 +165,13 @@ def bank_events_dataset(spec: BankEventsSpec | None = None) -> pd.DataFrame:
             "customer_segment": segments[rng.choice(len(segments), p=shares)],
             "structuring": bool(structuring[position]),
         }
-        frames.append(_account_events(events_rng, kind, context, bool(structuring[position])))
-    table = pd.concat(frames, ignore_index=True)
+        values = tuple(context.values())
+        rows += [event + values for event in
+                 _account_events(events_rng, kind, context, bool(structuring[position]))]
+    table = pd.DataFrame(rows, columns=["timestamp", "event", "amount", "channel",
+                                        "account_id", "account_type", "opening_channel",
+                                        "customer_segment", "structuring"])
+    table["timestamp"] = table["timestamp"].astype("datetime64[ns]")
     table = table.sort_values(["account_id", "timestamp"], kind="stable", ignore_index=True)
     return table[[c.name for c in BANK_EVENTS_COLUMNS]]
 
@@ -201,7 +206,7 @@ def _at(rng: np.random.Generator, day: np.datetime64, event: str) -> np.datetime
 
 
 def _account_events(rng: np.random.Generator, kind: str, context: dict[str, object],
-                    structuring: bool) -> pd.DataFrame:
+                    structuring: bool) -> list[tuple[np.datetime64, str, float, str]]:
     """One account's events: opening, a Markov chain of regular events, any bursts."""
     last_open = (_END - _START).astype("timedelta64[D]").astype(int) - 60
     open_day = _START + np.timedelta64(int(rng.integers(0, last_open)), "D")
@@ -224,11 +229,7 @@ def _account_events(rng: np.random.Generator, kind: str, context: dict[str, obje
     if structuring:
         for _ in range(1 + int(rng.random() < 0.3)):
             rows += _burst(rng, open_day, days_open)
-    frame = pd.DataFrame(rows, columns=["timestamp", "event", "amount", "channel"])
-    frame["timestamp"] = frame["timestamp"].astype("datetime64[ns]")
-    for name, value in context.items():
-        frame[name] = value
-    return frame
+    return rows
 
 
 def _burst(rng: np.random.Generator, open_day: np.datetime64,

@@ -129,16 +129,19 @@ def customer_journeys_dataset(spec: CustomerJourneysSpec | None = None) -> pd.Da
     churned[rng.choice(n, size=round(spec.churn_rate * n), replace=False,
                        p=weights / weights.sum())] = True
     events_rng = _rng(spec.seed, "customer_journeys:events")
-    frames = []
+    rows: list[tuple[object, ...]] = []
     for position in range(n):
         segment = _SEGMENTS[segments[position]]
-        frame = _customer_events(events_rng, segment, bool(churned[position]))
-        frame.insert(0, "customer_id", f"C{ids[position]}")
-        frame["segment"] = segment
-        frame["signup_channel"] = _SIGNUP[signup[position]]
-        frame["churned"] = bool(churned[position])
-        frames.append(frame)
-    table = pd.concat(frames, ignore_index=True)
+        context = (f"C{ids[position]}", segment, _SIGNUP[signup[position]],
+                   bool(churned[position]))
+        rows += [event + context for event in
+                 _customer_events(events_rng, segment, bool(churned[position]))]
+    table = pd.DataFrame(rows, columns=["event_time", "session_number", "event", "channel",
+                                        "duration_seconds", "customer_id", "segment",
+                                        "signup_channel", "churned"])
+    table["event_time"] = table["event_time"].astype("datetime64[ns]")
+    for name in ("session_number", "duration_seconds"):
+        table[name] = table[name].astype(np.int64)
     table = table.sort_values(["customer_id", "event_time"], kind="stable", ignore_index=True)
     return table[[c.name for c in CUSTOMER_JOURNEYS_COLUMNS]]
 
@@ -148,7 +151,8 @@ def _seconds(rng: np.random.Generator, event: str) -> int:
     return max(1, round(median * float(np.exp(spread * rng.standard_normal()))))
 
 
-def _customer_events(rng: np.random.Generator, segment: str, churned: bool) -> pd.DataFrame:
+def _customer_events(rng: np.random.Generator, segment: str,
+                     churned: bool) -> list[tuple[np.datetime64, int, str, str, int]]:
     mean_sessions, app_share = _USAGE[segment]
     if churned:
         mean_sessions *= 0.5
@@ -179,9 +183,4 @@ def _customer_events(rng: np.random.Generator, segment: str, churned: bool) -> p
             rows.append((at, number, event, channel, duration))
             at = at + np.timedelta64(duration + int(rng.integers(2, 20)), "s")
         free_at = at
-    frame = pd.DataFrame(rows, columns=["event_time", "session_number", "event", "channel",
-                                        "duration_seconds"])
-    frame["event_time"] = frame["event_time"].astype("datetime64[ns]")
-    frame["session_number"] = frame["session_number"].astype(np.int64)
-    frame["duration_seconds"] = frame["duration_seconds"].astype(np.int64)
-    return frame
+    return rows
