@@ -246,6 +246,18 @@ def test_gaps_in_an_integer_step_are_counted_per_entity() -> None:
     assert issue.count == 2 and "(e.g. 2 then 5)" in issue.message
 
 
+def test_shuffled_steps_are_out_of_order_but_have_no_gaps() -> None:
+    frame = _events().sample(frac=1.0, random_state=3)
+    issues = _kinds(check_sequence(frame, SequenceSpec("device_id", "step")))
+    assert "unsorted" in issues and "step_gaps" not in issues
+
+
+def test_a_key_missing_everywhere_is_an_error() -> None:
+    issues = check_sequence(_events().assign(device_id=None), SPEC)
+    assert [(i.kind, i.severity) for i in issues] == [("few_entities", "error"),
+                                                      ("missing_key", "warning")]
+
+
 def test_missing_keys_and_order_values_are_counted() -> None:
     frame = _events()
     frame.loc[[0, 10, 20], "device_id"] = None

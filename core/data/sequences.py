@@ -397,6 +397,12 @@ def check_sequence(frame: pd.DataFrame, spec: SequenceSpec) -> list[SequenceIssu
             column=spec.key))
     kept = frame[key.notna()]
     codes, entities = _entity_codes(kept[spec.key])
+    if kept.empty:
+        return [SequenceIssue(
+            "few_entities", "error", 0,
+            f"'{spec.key}' is empty in every row, so the table holds no {noun}. Pick the "
+            "column that names each entity as the key.", unit="entities", column=spec.key),
+            *issues]
     counts = np.bincount(codes, minlength=entities) if entities else np.zeros(0, np.int64)
     if entities < MIN_ENTITIES:
         issues.append(SequenceIssue(
@@ -467,17 +473,21 @@ def _order_issues(frame: pd.DataFrame, spec: SequenceSpec, codes: np.ndarray,
     if kind == "datetime":
         issues += _zone_issues(series, index)
     elif _is_whole_numbers(series):
-        step = np.sort(np.unique(current[known] - previous[known])) if known.any() else []
-        gaps_at = known & (current - previous > 1)
-        if len(step) and gaps_at.any():
-            with_gaps = int(np.unique(pair_entities[gaps_at]).size)
+        # Gaps in sequence order (sorted within each entity), whatever the file order.
+        ranked = np.lexsort((np.where(np.isnan(values), np.inf, values), codes))
+        steps, entity = values[ranked], codes[ranked]
+        gaps_at = (entity[1:] == entity[:-1]) & (steps[1:] - steps[:-1] > 1)
+        gaps_at &= ~np.isnan(steps[1:])
+        if gaps_at.any():
+            with_gaps = int(np.unique(entity[1:][gaps_at]).size)
+            first = int(np.argmax(gaps_at))
             issues.append(SequenceIssue(
                 "step_gaps", "warning", with_gaps,
                 f"The step numbers in '{index}' skip values in "
                 f"{_plural(with_gaps, _one(noun), noun)} "
-                f"(e.g. {int(previous[gaps_at][0])} then {int(current[gaps_at][0])}): the "
-                "studio keeps the steps as they are and orders by them; a missing step is "
-                "not filled in.", unit="entities", column=index))
+                f"(e.g. {int(steps[first])} then {int(steps[first + 1])}): the studio keeps "
+                "the steps as they are and orders by them; a missing step is not filled in.",
+                unit="entities", column=index))
     return issues
 
 
