@@ -190,7 +190,7 @@ def _utility(utility: UtilityResult | None, reason: str | None,
         "poor": "models trained on it do clearly worse on real data",
     }[level]
     trained = "synthetic entities" if per_entity else "synthetic data"
-    tested = ", from one row per entity tested on held-out real entities," if per_entity else ""
+    tested = " from one row per entity, tested on held-out real entities" if per_entity else ""
     return Reading(
         "utility", level,
         f"Models trained on {trained} reach {ratio:.0%} of the real-data {label} "
