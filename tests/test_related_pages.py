@@ -253,3 +253,21 @@ def test_train_hma_as_a_job_then_generate_and_evaluate(monkeypatch, tmp_path):
     assert shown["Referential integrity"] == "100.0%"
     assert any("Every synthetic child row points at a parent" in text
                for text in texts(at.markdown))
+    for tab in ("Tables", "Usefulness", "Privacy", "Report"):
+        at.session_state["related_eval_tab"] = tab
+        at.run()
+        assert not at.exception, (tab, at.exception)
+    at.session_state["related_eval_tab"] = "Tables"
+    at.run()
+    at.selectbox(key="related_eval_table").set_value("accounts").run()
+    assert at.selectbox(key="related_eval_column_accounts").options  # its columns, charted
+    from core.evaluation.multi_table import related_report_html
+
+    result = at.session_state["studio.related.evaluation"]["result"]
+    assert "<html" in related_report_html(result, title="tiny bank").lower()
+
+    at.switch_page("app_pages/compare.py").run()
+    assert not at.exception, at.exception
+    assert any("one table at a time" in text for text in texts(at.info))
+    board = at.dataframe[0].value
+    assert board["referential integrity"].tolist() == [1.0]  # recorded by the evaluation

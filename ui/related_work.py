@@ -231,12 +231,35 @@ def _models(related: RelatedTables) -> None:
         st.caption("None yet. Trained models are saved in this workspace and found again "
                    "when the same tables are loaded.")
         return
+    _scores_table(records)
     by_id = {r.model_id: r for r in records}
     chosen = st.selectbox("Model", list(by_id), key="related_models_pick",
                           format_func=lambda mid: f"{by_id[mid].label} ({mid[:8]})")
-    if st.button("Use this model", key="related_models_use", icon=":material/check:"):
+    left, right = st.columns(2)
+    if left.button("Use this model", key="related_models_use", icon=":material/check:"):
         state.put(state.RELATED_MODEL, by_id[chosen])
         st.rerun()
+    if right.button("Delete", key="related_models_delete", icon=":material/delete:"):
+        caching.model_registry().delete(chosen)
+        current = state.get(state.RELATED_MODEL)
+        if current is not None and current.model_id == chosen:
+            state.pop(state.RELATED_MODEL)
+        state.flash(f"Deleted **{md(by_id[chosen].label)}**.", "info")
+        st.rerun()
+
+
+def _scores_table(records: list[ModelRecord]) -> None:
+    """One row per stored model: its fit time and the scores its evaluation recorded."""
+    st.dataframe(pd.DataFrame([{
+        "model": r.label, "fit time": duration(r.fit_seconds),
+        "quality": r.scores.get("quality"),
+        "referential integrity": r.scores.get("referential_integrity"),
+        "children per parent": r.scores.get("cardinality"),
+        "utility ratio": r.scores.get("utility_ratio")} for r in records]),
+        hide_index=True, width="stretch", column_config={
+            name: st.column_config.NumberColumn(format="percent") for name in
+            ("quality", "referential integrity", "children per parent", "utility ratio")})
+    st.caption("Empty cells: that model's tables have not been evaluated yet (Evaluate page).")
 
 
 # --------------------------------------------------------------------------- generate
@@ -372,13 +395,4 @@ def compare_page() -> None:
     if not records:
         st.caption("No model of these tables yet.")
         return
-    st.dataframe(pd.DataFrame([{
-        "model": r.label, "fit time": duration(r.fit_seconds),
-        "quality": r.scores.get("quality"),
-        "referential integrity": r.scores.get("referential_integrity"),
-        "children per parent": r.scores.get("cardinality"),
-        "utility ratio": r.scores.get("utility_ratio")} for r in records]),
-        hide_index=True, width="stretch", column_config={
-            name: st.column_config.NumberColumn(format="percent") for name in
-            ("quality", "referential integrity", "children per parent", "utility ratio")})
-    st.caption("Empty cells: that model's tables have not been evaluated yet (Evaluate page).")
+    _scores_table(records)
