@@ -244,3 +244,13 @@ def test_cli_refuses_bad_sequence_flags(tmp_path, monkeypatch, capsys, flags, me
                  "--out", str(tmp_path / "out")])
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_faked_context_column_gets_one_fake_value_per_entity(table, registry, par):
+    _, record, _ = par
+    synthesizer = load_synthesizer(registry, record.model_id)
+    segment = table.schema.column("segment")
+    schema = table.schema.with_column(replace(segment, sdtype="city", pii=True, action="fake"))
+    frame = generate(synthesizer, record.model_id, 6, seed=4, schema=schema).frame
+    assert (frame.groupby(KEY)["segment"].nunique() == 1).all()
+    assert not set(frame["segment"]) & {"mass", "affluent"}

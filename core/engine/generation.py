@@ -307,7 +307,10 @@ def _generate_entities(synthesizer: Any, model_id: str, entities: int, seed: int
         frame = _in_their_zones(frame, schema)
     if schema is not None and schema.fake_specs:
         report(0.99, "Filling personal-data columns with fake values…")
-        frame = add_fake_columns(frame, schema.fake_specs, list(frame.columns), seed)
+        order = [*schema.kept_columns,
+                 *(c for c in frame.columns if c not in schema.kept_columns)]
+        frame = add_fake_columns(frame, schema.fake_specs, order, seed)
+        frame = _one_value_per_entity(frame, sequence, [name for name, _ in schema.fake_specs])
     key = sequence.key if sequence is not None else None
     count = int(frame[key].nunique()) if key in frame.columns else entities
     report(1.0, f"Generated {count:,} sequences ({len(frame):,} events).")
@@ -315,6 +318,17 @@ def _generate_entities(synthesizer: Any, model_id: str, entities: int, seed: int
         frame=frame, model_id=model_id, seed=seed, fixed_values=fixed, class_shares=shares,
         rebalanced_column=rebalance_column if shares else None,
         seconds=time.monotonic() - started)
+
+
+def _one_value_per_entity(frame: pd.DataFrame, sequence: Any, faked: list[str]
+                          ) -> pd.DataFrame:
+    """A faked context column (an account holder's name) keeps one value per new entity."""
+    if sequence is None:
+        return frame
+    constant = [c for c in faked if c in sequence.context and c in frame.columns]
+    for column in constant:
+        frame[column] = frame.groupby(sequence.key, sort=False)[column].transform("first")
+    return frame
 
 
 def _in_sequence_order(frame: pd.DataFrame, synthesizer: Any, sequence: Any) -> pd.DataFrame:

@@ -435,8 +435,9 @@ def sequence_fit_schema(schema: TableSchema) -> TableSchema:
     """The schema a sequence model fits with: key, order and context columns always kept.
 
     The entity key is an identifier the model needs to tell sequences apart (and the output
-    keeps, with fresh values), whatever action the Data page gave it; the order and context
-    columns are learned even when marked to drop or fake. Other columns keep their actions.
+    keeps, with fresh values), whatever action the Data page gave it; the order column is
+    learned even when marked to drop. Other columns keep their actions: a context column
+    marked fake stays unlearned (generation gives each new entity one fake value).
     """
     from dataclasses import replace
 
@@ -447,9 +448,8 @@ def sequence_fit_schema(schema: TableSchema) -> TableSchema:
     for column in schema.columns:
         if column.name == spec.key:
             column = replace(column, sdtype="id", pii=False, action="model")
-        elif column.name == spec.index or column.name in spec.context:
-            if column.action not in ("model", "keep"):
-                column = replace(column, action="model")
+        elif column.name == spec.index and column.action not in ("model", "keep"):
+            column = replace(column, action="model")
         columns.append(column)
     return replace(schema, columns=tuple(columns))
 
