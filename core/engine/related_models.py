@@ -82,8 +82,8 @@ def _stopped(stop: _Stop, what: str, limit: float) -> TrainingError:
         return TrainingCancelled("Training was cancelled.")
     return TrainingError(
         f"{what} did not finish within its {limit:g} s time limit, and a half-fitted "
-        "multi-table model cannot be kept. Raise the time limit, choose the Quick preset, "
-        "or drop wide columns from the child tables on the Data page.")
+        "multi-table model cannot be kept. Raise the time limit, choose TabularARGN, or "
+        "drop wide columns from the child tables on the Data page.")
 
 
 # --------------------------------------------------------------------------- HMA
