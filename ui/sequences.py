@@ -244,8 +244,12 @@ def data_section(table: StudioTable) -> None:
                 st.caption("The studio found no column that repeats per entity with another "
                            "ordering it, so it treats the rows as independent. If they are "
                            "events, pick the columns here.")
-            _editor(table, suggested or _first_guess(table), confirm_label="Treat as sequences",
-                    key="manual", offer_independent=False)
+            # The check runs only once asked for: on a large table it takes a moment.
+            if st.toggle("These rows are events: pick the columns",
+                         key=f"seq_manual_{table.fingerprint}"):
+                _editor(table, suggested or _first_guess(table),
+                        confirm_label="Treat as sequences", key="manual",
+                        offer_independent=False)
         return
     with st.container(border=True, key="sequence_panel"):
         if current is None:
@@ -276,9 +280,9 @@ def _editor(table: StudioTable, start: SequenceSpec, *, confirm_label: str, key:
             offer_independent: bool) -> None:
     """The pickers, the check of what they describe, and the confirm buttons."""
     spec = _spec_form(table, start, key)
-    found = issues(table, spec)
     st.caption(md(shape_words(table.frame, spec)))
-    show_issues(found, key=f"sequence_issues_{key}")
+    if spec != table.schema.sequence:  # the confirmed one's problems are listed above
+        show_issues(issues(table, spec), key=f"sequence_issues_{key}")
     with st.container(horizontal=True):
         if st.button(confirm_label, key=f"seq_confirm_{key}", type="primary",
                      icon=":material/check:", disabled=spec == table.schema.sequence):
