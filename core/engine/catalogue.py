@@ -520,7 +520,9 @@ REGISTRY: dict[str, SynthesizerSpec] = {
             "Measured on 2 CPU cores: about 0.2 s per epoch for 300 entities with about "
             "10 events each (5 columns), plus 2 s to prepare; it needs a few hundred epochs "
             "(one learning step each), so about a minute. Each epoch costs about entities "
-            "x columns; drawing 300 new entities takes about 4 s. Faster on an NVIDIA GPU."
+            "x columns; drawing 300 new entities takes about 4 s. On the bank events sample "
+            "(420 accounts, 4,100 events) Balanced's 55 s gave 154 epochs: sequence lengths "
+            "85 % alike, which event follows which 64 %. Faster on an NVIDIA GPU."
         ),
         when_to_pick=(
             "Event tables whose order and timing matter (transactions per account, visits "
