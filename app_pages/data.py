@@ -82,7 +82,8 @@ def _adopt(frame: pd.DataFrame, name: str, source: str, notes: tuple[str, ...] =
     chosen = state.chosen_target(fingerprint)
     with st.spinner("Detecting column types…"):
         table = caching.studio_table(fingerprint, frame, name, source, notes,
-                                     target if chosen is None else chosen[0], planted)
+                                     target if chosen is None else chosen[0], planted,
+                                     sequence)
     if chosen is not None and table.target != chosen[0]:
         try:
             table = table.with_target(chosen[0])
