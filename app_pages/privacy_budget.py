@@ -12,7 +12,7 @@ from core.privacy_sweep import (
     epsilon_label,
     sweep_figure,
 )
-from ui import caching, state
+from ui import caching, related_work, state
 from ui.widgets import job_progress, md, require_dataset, show_chart, user_errors
 
 st.title("Privacy budget")
@@ -44,6 +44,9 @@ with st.container(border=True, key="privacy_budget_explainer"):
         "again reuses them and takes seconds."
     )
 
+if state.get_related() is not None:  # several related tables: the sweep takes one
+    related_work.one_table_only("The privacy-budget sweep")
+    st.stop()
 if not require_dataset():
     st.caption("The sweep uses the dataset loaded on the Data page.")
     st.stop()

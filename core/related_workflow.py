@@ -137,8 +137,12 @@ def plan_related(related: RelatedTables, synthesizer: str, preset: str = "balanc
                                 test_size=test_size, overrides=overrides)
 
 
-def related_request_of(record: ModelRecord, related: RelatedTables) -> RelatedRequest:
-    """The request a stored related model was trained from (its schemas, keys and split)."""
+def related_request_of(record: ModelRecord, related: RelatedTables | None = None
+                       ) -> RelatedRequest:
+    """The request a stored related model was trained from (its schemas, keys and split).
+
+    Everything comes from the record; ``related`` is not needed (kept for callers).
+    """
     if record.shape != "related":
         raise ParameterError("That model learned one table, not related tables.")
     schemas = tuple((name, TableSchema.from_fingerprint_dict(data))

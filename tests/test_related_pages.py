@@ -2,14 +2,19 @@
 
 customers (40) -> accounts (80) -> transactions (200): loading several CSVs draws the
 relationship diagram, the editor removes and adds a relationship, an orphan is counted and
-repaired, and the walk Train (HMA as a job) -> Generate (one CSV per table in the ZIP) ->
-Evaluate (integrity 100 %) runs through the pages' widgets.
+repaired, and the walk Train (HMA as a job) -> Generate (a job; one CSV per table in the
+ZIP) -> Evaluate (a job; integrity 100 %) runs through the pages' widgets. A reload (a new
+session on the same workspace link) brings back the related tables and their model.
 """
 
 from __future__ import annotations
 
 import io
+import secrets
+import shutil
+import stat
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,9 +22,14 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest import open_app, poll, sidebar_text, texts
+from core.jobs.local import LocalJobRunner
+from core.store.settings import get_settings
+from tests.apptest import ROOT, open_app, poll, sidebar_text, texts
+from ui.state import workspace_id_of
 
 RELATED = "studio.related"
+SAMPLE_JOB = "studio.related.sample_job"
+EVALUATION_JOB = "studio.related.evaluation_job"
 SOURCE = "Several related tables"
 
 
@@ -57,6 +67,19 @@ def tiny_bank(orphans: int = 0, seed: int = 5) -> dict[str, pd.DataFrame]:
         "channel": rng.choice(["card", "online"], 200),
     })
     return {"customers": customers, "accounts": accounts, "transactions": transactions}
+
+
+def open_workspace(token: str) -> AppTest:
+    """A new browser session on the link of workspace ``token`` (a reload, a bookmark)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["ws"] = token
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def workspace_folder(token: str) -> Path:
+    return get_settings().data_dir / "workspaces" / workspace_id_of(token)
 
 
 def upload(at: AppTest, frames: dict[str, pd.DataFrame]) -> AppTest:
@@ -207,7 +230,8 @@ def test_train_hma_as_a_job_then_generate_and_evaluate(monkeypatch, tmp_path):
     monkeypatch.setenv("STUDIO_MAX_JOBS", "1")
     related = detect_related(tiny_bank(), name="tiny bank", source="test",
                              target=("customers", "churned"))
-    at = open_app()
+    token = secrets.token_urlsafe(16)
+    at = open_workspace(token)
     at.session_state[RELATED] = related
     at.switch_page("app_pages/train.py").run()
     assert not at.exception, at.exception
@@ -229,6 +253,12 @@ def test_train_hma_as_a_job_then_generate_and_evaluate(monkeypatch, tmp_path):
     at.switch_page("app_pages/generate.py").run()
     at.button(key="related_generate").click().run()
     assert not at.exception, at.exception
+    # A job generates the tables, not the page: the session holds its id, no tables yet.
+    entry = at.session_state[SAMPLE_JOB]
+    assert "studio.related.sample" not in at.session_state
+    assert LocalJobRunner().status(entry["job_id"]).kind == "sample"
+    poll(at, lambda at: SAMPLE_JOB not in at.session_state, "the related sample job")
+    assert any("in a background worker" in text for text in texts(at.success))
     tables = at.session_state["studio.related.sample"]["tables"]
     assert list(tables) == ["customers", "accounts", "transactions"]
     assert [tab.label.split(" (")[0] for tab in at.tabs] == list(tables)
@@ -249,6 +279,9 @@ def test_train_hma_as_a_job_then_generate_and_evaluate(monkeypatch, tmp_path):
 
     at.switch_page("app_pages/evaluate.py").run()
     assert not at.exception, at.exception
+    job_id = at.session_state[EVALUATION_JOB]["job_id"]  # a job evaluates, not the page
+    assert LocalJobRunner().status(job_id).kind == "evaluate"
+    poll(at, lambda at: EVALUATION_JOB not in at.session_state, "the related evaluation job")
     shown = {metric.label: metric.value for metric in at.metric}
     assert shown["Referential integrity"] == "100.0%"
     assert any("Every synthetic child row points at a parent" in text
@@ -271,3 +304,65 @@ def test_train_hma_as_a_job_then_generate_and_evaluate(monkeypatch, tmp_path):
     assert any("one table at a time" in text for text in texts(at.info))
     board = at.dataframe[0].value
     assert board["referential integrity"].tolist() == [1.0]  # recorded by the evaluation
+
+    # A reload (a new session on the same link) brings back the tables and their model.
+    reloaded = open_workspace(token)
+    again = reloaded.session_state[RELATED]
+    assert again.fingerprint == related.fingerprint and again.target == related.target
+    assert reloaded.session_state["studio.related.model"].model_id == record.model_id
+    reloaded.switch_page("app_pages/generate.py").run()
+    assert not reloaded.exception, reloaded.exception
+    assert reloaded.button(key="related_generate")  # straight to Generate, model in place
+    # The uploaded rows are kept privately, signed for this workspace only.
+    folder = workspace_folder(token)
+    assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in folder.iterdir()} == {
+        "state.json": 0o600, "related.pkl": 0o600}
+    stranger = secrets.token_urlsafe(16)
+    shutil.copytree(folder, workspace_folder(stranger))
+    copied = open_workspace(stranger)
+    assert RELATED not in copied.session_state  # another workspace's signature: not read
+    assert any("could not be brought back" in text for text in texts(copied.warning))
+
+
+def test_a_reload_brings_back_the_bank_sample_with_its_edits_from_its_recipe():
+    token = secrets.token_urlsafe(16)
+    at = open_workspace(token)
+    at.radio(key="data_source").set_value(SOURCE).run()
+    at.radio(key="related_from").set_value("The bank sample").run()
+    at.button(key="related_load_bank").click().run()
+    assert not at.exception, at.exception
+    loaded = at.session_state[RELATED]
+    gone = loaded.relationships[-1].label
+    at.selectbox(key="related_remove_pick").set_value(gone).run()
+    at.button(key="related_remove").click().run()
+    edited = at.session_state[RELATED]
+    assert gone not in links(at)
+
+    reloaded = open_workspace(token)
+    again = reloaded.session_state[RELATED]
+    assert again.fingerprint == edited.fingerprint
+    assert gone not in links(reloaded) and again.target == loaded.target
+    assert [t.schema.primary_key for t in again.tables] == [
+        t.schema.primary_key for t in edited.tables]
+    assert arrows(diagram(reloaded)) == arrows(diagram(at))
+    # A shipped sample comes back from its key: no copy of its rows is kept.
+    assert sorted(path.name for path in workspace_folder(token).iterdir()) == ["state.json"]
+
+
+def test_the_privacy_budget_page_says_it_takes_one_table_and_switches_to_one():
+    from core.engine.related_metadata import detect_related
+
+    related = detect_related(tiny_bank(), name="tiny bank", source="test",
+                             target=("customers", "churned"))
+    at = open_app()
+    at.session_state[RELATED] = related
+    at.switch_page("app_pages/privacy_budget.py").run()
+    assert not at.exception, at.exception
+    said = " ".join(texts(at.info))
+    assert "works on **one table** at a time" in said and "Load or fake" not in said, said
+    assert at.selectbox(key="related_one_table").value == "customers"  # the target's table
+    at.button(key="related_one_table_use").click().run()
+    assert not at.exception, at.exception
+    assert RELATED not in at.session_state
+    assert at.session_state["studio.dataset"].name == "customers"
+    assert at.button(key="sweep_start")  # the sweep is offered for that table

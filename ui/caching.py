@@ -141,6 +141,17 @@ class WorkspaceJobs:
         return self._runner.start_evaluation(record, sample, real_train, holdout, seed=seed,
                                              workspace=self.workspace)
 
+    def start_related_sample(self, record: ModelRecord, scale: float = 1.0,
+                             seed: int = 0) -> str:
+        """Start generating a related model's tables for this workspace; return the job id."""
+        return self._runner.start_related_sample(record, scale, seed, workspace=self.workspace)
+
+    def start_related_evaluation(self, record: ModelRecord, synthetic: Any, frames: Any,
+                                 seed: int = 0) -> str:
+        """Start evaluating a related model's tables for this workspace; return the job id."""
+        return self._runner.start_related_evaluation(record, synthetic, frames, seed=seed,
+                                                     workspace=self.workspace)
+
     def startup_seconds_estimate(self) -> float:
         """Seconds a job started now spends starting a worker."""
         return self._runner.startup_seconds_estimate()

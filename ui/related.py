@@ -100,8 +100,13 @@ def dataset_line(related: RelatedTables) -> str:
 def adopt(frames: dict[str, pd.DataFrame], *, name: str, source: str,
           notes: tuple[str, ...] = (), declared: tuple[Relationship, ...] = (),
           primary_keys: dict[str, str] | None = None,
-          target: tuple[str, str] | None = None) -> None:
-    """Detect the tables' types and relationships; make them the session's related tables."""
+          target: tuple[str, str] | None = None,
+          recipe: dict[str, str] | None = None) -> None:
+    """Detect the tables' types and relationships; make them the session's related tables.
+
+    ``recipe`` reloads the same rows after a browser reload (a shipped sample's key);
+    without one the workspace keeps a private copy (:func:`ui.state.set_related`).
+    """
     from core.engine.related_metadata import detect_related
 
     report, bar = progress_bar("Detecting column types and relationships…")
@@ -111,7 +116,7 @@ def adopt(frames: dict[str, pd.DataFrame], *, name: str, source: str,
                                  progress=report)
     finally:
         bar.empty()
-    state.set_related(related)
+    state.set_related(related, recipe)
     state.flash(f"Loaded **{md(name)}**: {related.shape_label}.")
     st.rerun()
 
@@ -243,7 +248,8 @@ def _sample_source() -> None:
                     frames = caching.related_sample_frames(sample.key)
                     adopt(dict(frames), name=sample.key, source=f"Sample dataset: {sample.title}",
                           declared=tuple(sample.relationships),
-                          primary_keys=dict(sample.primary_keys), target=sample.target)
+                          primary_keys=dict(sample.primary_keys), target=sample.target,
+                          recipe={"kind": "sample", "key": sample.key})
 
 
 def data_source() -> None:

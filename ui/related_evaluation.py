@@ -3,8 +3,10 @@
 The Evaluate page calls :func:`evaluate_page` when the session holds related tables. The
 numbers and sentences are :func:`core.evaluation.multi_table.evaluate_related`'s (through
 :func:`core.related_workflow.evaluate_related_sample`, against the real split by root entity
-the model was trained on); each table's columns are drawn with the single-table Evaluate
-page's distribution chart, its distances with its privacy chart.
+the model was trained on), computed in a background job
+(``JobRunner.start_related_evaluation``) as a single table's are; each table's columns are
+drawn with the single-table Evaluate page's distribution chart, its distances with its
+privacy chart.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import pandas as pd
 import streamlit as st
 
 from core.data.related import RelatedTables
+from core.jobs.status import cancelled_message
 from core.related_workflow import (
-    evaluate_related_sample,
     record_related_scores,
     related_frames,
     related_parts,
@@ -24,8 +26,15 @@ from core.related_workflow import (
 )
 from core.store.registry import ModelRecord
 from ui import caching, state
-from ui.related_work import header, percent, require_related_model, sample_of
-from ui.widgets import download_button, md, progress_bar, show_chart, user_errors
+from ui.related_work import (
+    header,
+    percent,
+    require_related_model,
+    sample_job_panel,
+    sample_of,
+    start_sample,
+)
+from ui.widgets import download_button, job_progress, md, show_chart, user_errors
 
 
 def evaluate_page() -> None:
@@ -36,39 +45,102 @@ def evaluate_page() -> None:
     header(related)
     if sample is None:
         st.markdown(f"Model: **{md(record.label)}**. No synthetic tables from it yet.")
-        st.page_link("app_pages/generate.py", label="Generate them",
-                     icon=":material/arrow_forward:")
+        if state.get(state.RELATED_SAMPLE_JOB) is not None:  # on their way
+            sample_job_panel()
+            st.stop()
+        if st.button("Generate and evaluate", type="primary", key="related_eval_generate",
+                     icon=":material/auto_awesome:"):
+            with user_errors("starting to generate the tables"):
+                start_sample(record)
+                st.rerun()
         st.stop()
     sample_key = f"{record.model_id}:{sample['seed']}:{sample['scale']}"
     kept = state.get(state.RELATED_EVALUATION)
     if kept is None or kept["sample_key"] != sample_key:
-        with user_errors("evaluating the tables"):
-            request = related_request_of(record, related)
-            report, bar = progress_bar("Evaluating the synthetic tables…")
-            try:
-                result = evaluate_related_sample(request, related_frames(related),
-                                                 sample["tables"], seed=int(sample["seed"]),
-                                                 progress=report)
-            finally:
-                bar.empty()
-            real_train, _holdout, _schemas = related_parts(request, related_frames(related))
-            state.put(state.RELATED_EVALUATION, {"sample_key": sample_key, "result": result,
-                                                 "real_train": real_train})
+        _evaluation_job(related, record, sample, sample_key)
+        st.stop()
+    _evaluation(related, record, kept["result"], kept, sample["tables"])
+
+
+def _evaluation_job(related: RelatedTables, record: ModelRecord, sample: dict,
+                    sample_key: str) -> None:
+    """Start (once) and follow the evaluation job of the session's synthetic tables.
+
+    Like a single table's: the evaluation runs in a worker, not in the server, and one that
+    did not finish says why and waits for **Evaluate again** instead of starting by itself.
+    """
+    runner = caching.job_runner()
+    entry = state.get(state.RELATED_EVALUATION_JOB)
+    if entry and entry["sample_key"] != sample_key:  # of tables that are not current any more
+        if entry.get("job_id"):
+            runner.cancel(entry["job_id"])
+        state.pop(state.RELATED_EVALUATION_JOB)
+        entry = None
+    if entry is None:
+        with user_errors("starting the evaluation"):
+            entry = {"job_id": runner.start_related_evaluation(
+                record, sample["tables"], related_frames(related), seed=int(sample["seed"])),
+                "sample_key": sample_key, "error": None}
+            state.put(state.RELATED_EVALUATION_JOB, entry)
+    if entry is not None and entry.get("error"):
+        kind, message = entry["error"]
+        getattr(st, kind)(message, icon=":material/error:" if kind == "error" else None)
+        if st.button("Evaluate again", type="primary", key="related_eval_retry",
+                     icon=":material/refresh:"):
+            state.pop(state.RELATED_EVALUATION_JOB)
+            st.rerun()
+    elif entry is not None:
+        _evaluation_panel(record)
+
+
+@st.fragment(run_every=1.0)
+def _evaluation_panel(record: ModelRecord) -> None:
+    """Follow the evaluation job; keep its result and the model's scores when it is done."""
+    entry = state.get(state.RELATED_EVALUATION_JOB)
+    if not entry or entry.get("job_id") is None:
+        return
+    runner = caching.job_runner()
+    job_id = entry["job_id"]
+    status = runner.status(job_id)
+    if status.is_active:
+        job_progress(runner, status, title="**Evaluating the synthetic tables** against the "
+                     "real ones, in a background worker", key="related_eval_job",
+                     cancel_key="related_eval_cancel")
+        return
+    kind, message = "error", status.message or "The evaluation failed."
+    if status.state == "done":
+        result = runner.result(job_id)  # handed over once: kept in the session now
+        if result is not None and hasattr(result, "integrity_fraction"):
+            state.put(state.RELATED_EVALUATION, {"sample_key": entry["sample_key"],
+                                                 "result": result})
+            state.pop(state.RELATED_EVALUATION_JOB)
             updated = record_related_scores(caching.model_registry(), record, result)
             if updated is not None:
                 state.put(state.RELATED_MODEL, updated)
-            kept = state.get(state.RELATED_EVALUATION)
-        if kept is None or kept["sample_key"] != sample_key:
-            st.stop()
-    _evaluation(related, record, kept["result"], kept["real_train"], sample["tables"])
+            st.rerun()
+        message = "The evaluation's result could not be read back from the worker."
+    elif status.state == "cancelled":
+        kind, message = "info", status.message or cancelled_message("evaluate")
+    # Kept, so the page does not start the same evaluation again by itself.
+    state.put(state.RELATED_EVALUATION_JOB, {**entry, "job_id": None, "error": (kind, message)})
+    st.rerun()
+
+
+def _real_train(related: RelatedTables, record: ModelRecord, kept: dict
+                ) -> Mapping[str, pd.DataFrame]:
+    """The real training tables the charts compare with (split once, when first drawn)."""
+    if "real_train" not in kept:
+        train, _holdout, _schemas = related_parts(related_request_of(record),
+                                                  related_frames(related))
+        kept["real_train"] = train
+    return kept["real_train"]
 
 
 LEVEL_BADGES = {"good": ":green-badge[good]", "fair": ":orange-badge[fair]",
                 "poor": ":red-badge[poor]", "not measured": ":gray-badge[not measured]"}
 
 
-def _evaluation(related: RelatedTables, record: ModelRecord, result,
-                real_train: Mapping[str, pd.DataFrame],
+def _evaluation(related: RelatedTables, record: ModelRecord, result, kept: dict,
                 synthetic: Mapping[str, pd.DataFrame]) -> None:
     """Draw a RelatedEvaluation: the headline first, then one tab per part."""
     levels = result.levels
@@ -97,7 +169,8 @@ def _evaluation(related: RelatedTables, record: ModelRecord, result,
     tabs = dict(zip(names, st.tabs(names, key="related_eval_tab", on_change="rerun"),
                     strict=True))
     draw = {"Relationships": lambda: _relationships_tab(result),
-            "Tables": lambda: _tables_tab(related, result, real_train, synthetic),
+            "Tables": lambda: _tables_tab(related, result,
+                                          _real_train(related, record, kept), synthetic),
             "Usefulness": lambda: _usefulness_tab(result),
             "Privacy": lambda: _privacy_tab(result),
             "Report": lambda: _report_tab(related, record, result)}

@@ -4,9 +4,11 @@ Each page calls one function here when the session holds related tables
 (:func:`ui.state.get_related`) instead of one table: :func:`train_page`,
 :func:`generate_page`, :func:`evaluate_page`. The work is ``core``'s: the request, its
 key and the estimate (:mod:`core.engine.multi_table`), the fit as a job of kind "related"
-(``JobRunner.start_related``), sampling with keys intact, the multi-table evaluation and its
-report (:mod:`core.evaluation.multi_table`), and the write-back into a new database
-(:func:`core.data.databases.writing.write_related`).
+(``JobRunner.start_related``), sampling with keys intact as a job
+(``JobRunner.start_related_sample``: HMA takes tens of seconds even on the bank sample, so
+unlike a single table's small sample it is never drawn in the server), the multi-table
+evaluation as a job and its report (:mod:`core.evaluation.multi_table`), and the
+write-back into a new database (:func:`core.data.databases.writing.write_related`).
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ from core.engine.multi_table import (
     related_cost_warning,
     related_training_key,
 )
+from core.jobs.status import cancelled_message
 from core.related_workflow import (
     plan_related,
     related_frames,
-    sample_related_model,
     train_or_reuse_related,
 )
 from core.store.registry import ModelRecord
@@ -287,22 +289,16 @@ def generate_page() -> None:
         "2 makes twice as many. Their children follow as the model learned.")
     seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="related_gen_seed",
                               help="Same model + seed + scale → the same tables.")
+    sampling = state.get(state.RELATED_SAMPLE_JOB) is not None
     if st.button("Generate", type="primary", key="related_generate",
-                 icon=":material/auto_awesome:"):
-        with user_errors("generating the tables"):
-            report, bar = progress_bar("Generating the tables…")
-            try:
-                tables = sample_related_model(caching.model_registry(), record,
-                                              scale=float(scale), seed=int(seed),
-                                              progress=report)
-            finally:
-                bar.empty()
-            state.put(state.RELATED_SAMPLE, {"model_id": record.model_id, "seed": int(seed),
-                                             "scale": float(scale), "tables": dict(tables)})
-            state.pop(state.RELATED_EVALUATION)
-            rows = sum(len(frame) for frame in tables.values())
-            state.flash(f"Generated {len(tables)} tables, {rows:,} rows in all.")
+                 icon=":material/auto_awesome:", disabled=sampling,
+                 help="These tables are being generated: cancel below or wait."
+                 if sampling else None):
+        with user_errors("starting to generate the tables"):
+            start_sample(record, float(scale), int(seed))
             st.rerun()
+    if sampling:
+        sample_job_panel()
     sample = sample_of(record)
     if sample is None:
         return
@@ -323,6 +319,52 @@ def generate_page() -> None:
     st.page_link("app_pages/evaluate.py", label="Evaluate these tables",
                  icon=":material/arrow_forward:")
     _write_back(related, tables)
+
+
+def start_sample(record: ModelRecord, scale: float = 1.0, seed: int = 0) -> str:
+    """Start generating ``record``'s tables in a background job; the session follows it."""
+    job_id = caching.job_runner().start_related_sample(record, scale, seed)
+    state.put(state.RELATED_SAMPLE_JOB, {"job_id": job_id, "model_id": record.model_id,
+                                         "seed": int(seed), "scale": float(scale)})
+    return job_id
+
+
+@st.fragment(run_every=1.0)
+def sample_job_panel() -> None:
+    """Follow the job generating the related tables; its tables become the session's.
+
+    The Generate and Evaluate pages both call it (as :func:`ui.widgets.sample_job_panel`
+    for one table).
+    """
+    entry = state.get(state.RELATED_SAMPLE_JOB)
+    if entry is None:
+        return
+    runner = caching.job_runner()
+    status = runner.status(entry["job_id"])
+    if status.is_active:
+        job_progress(runner, status, title="**Generating the related tables** in a "
+                     "background worker", key="related_sample_job",
+                     cancel_key="related_sample_cancel")
+        return
+    state.pop(state.RELATED_SAMPLE_JOB)
+    if status.state == "done":
+        tables = runner.result(entry["job_id"])  # handed over once: kept in the session now
+        if isinstance(tables, dict) and tables:
+            state.put(state.RELATED_SAMPLE, {"model_id": entry["model_id"],
+                                             "seed": entry["seed"], "scale": entry["scale"],
+                                             "tables": dict(tables)})
+            state.pop(state.RELATED_EVALUATION)
+            rows = sum(len(frame) for frame in tables.values())
+            state.flash(f"Generated {len(tables)} tables, {rows:,} rows in all "
+                        f"({duration(status.wall_seconds)} in a background worker).")
+        else:
+            state.flash("The generated tables could not be read back from the worker; "
+                        "generate them again.", "error")
+    elif status.state == "cancelled":
+        state.flash(status.message or cancelled_message("sample"), "info")
+    else:
+        state.flash(status.message or "Generating the tables failed.", "error")
+    st.rerun()
 
 
 def percent(value: float | None) -> str:
@@ -379,6 +421,32 @@ def _write_back(related: RelatedTables, tables: Mapping[str, pd.DataFrame]) -> N
                 icon=":material/check_circle:")
             st.dataframe(pd.DataFrame([{"table": t.table.label, "rows": t.rows}
                                        for t in written.tables]), hide_index=True)
+
+
+# --------------------------------------------------------------------------- one table
+
+
+def one_table_only(what: str) -> None:
+    """Say that ``what`` works on one table, and offer to continue with one of them alone."""
+    related: RelatedTables = state.get_related()
+    st.info(f"{what} works on **one table** at a time, and you have several related tables "
+            f"loaded (**{md(related.name)}**: {', '.join(md(n) for n in related.names)}). "
+            "To use it, continue with one of these tables on its own below, or load a single "
+            "table on the Data page (**Sample dataset**, **Upload a file** or **Database**).",
+            icon=":material/info:")
+    default = related.target[0] if related.target else related.names[0]
+    left, right = st.columns([2, 1], vertical_alignment="bottom")
+    name = left.selectbox("Table to use alone", related.names,
+                          index=related.names.index(default), key="related_one_table")
+    if right.button(f"Use {name} alone", key="related_one_table_use", type="primary",
+                    icon=":material/table:"):
+        table = related.table(name)
+        state.set_dataset(table)
+        state.flash(f"Now working on **{md(name)}** alone ({len(table.frame):,} rows). The "
+                    "related tables were set aside: load them again on the Data page; their "
+                    "trained models stay saved.", "info")
+        st.rerun()
+    st.caption("The related tables' own privacy is measured per table on the Evaluate page.")
 
 
 # --------------------------------------------------------------------------- compare

@@ -66,6 +66,15 @@ RELATED_MODEL = "studio.related.model"
 RELATED_JOB = "studio.related.job"
 RELATED_SAMPLE = "studio.related.sample"
 RELATED_EVALUATION = "studio.related.evaluation"
+#: The job generating the related tables: {"job_id", "model_id", "seed", "scale"}; its
+#: result becomes :data:`RELATED_SAMPLE` (the Generate and Evaluate pages follow it).
+RELATED_SAMPLE_JOB = "studio.related.sample_job"
+#: The evaluation job of those tables: {"job_id", "sample_key", "error"} (as
+#: :data:`EVALUATION_JOB`: "error" says why the last one did not finish).
+RELATED_EVALUATION_JOB = "studio.related.evaluation_job"
+#: How to rebuild the related tables' rows after a reload (:func:`ui.workspace.keep_related`):
+#: {"recipe": {"kind": "sample", "key"} or {"kind": "copy"}, "fingerprints": {table: fp}}.
+RELATED_RECIPE = "studio.related.recipe"
 #: The user's answer to each dataset's sequence question: {fingerprint: SequenceSpec or None
 #: (independent rows)}; the Data page stops offering its suggestion once answered, and the
 #: answer comes back when the same rows are loaded again.
@@ -74,7 +83,8 @@ SEQUENCE_CHOICES = "studio.sequence.choices"
 #: {(kind, fingerprint, spec): suggestion or issues} (:mod:`ui.sequences`).
 SEQUENCE_MEMO = "studio.sequence.memo"
 #: Keys whose changes are saved to the workspace.
-SAVED = (DATASET, CURRENT_MODEL, CURRENT_JOB, COMPARE_JOB, COMPARE_RESULT, SAMPLE_JOB)
+SAVED = (DATASET, CURRENT_MODEL, CURRENT_JOB, COMPARE_JOB, COMPARE_RESULT, SAMPLE_JOB,
+         RELATED_MODEL, RELATED_JOB, RELATED_SAMPLE_JOB)
 
 
 def workspace_token() -> str:
@@ -148,10 +158,16 @@ def get_related() -> Any:
     return st.session_state.get(RELATED)
 
 
-def set_related(related: Any) -> None:
+def set_related(related: Any, recipe: dict[str, Any] | None = None) -> None:
     """Make ``related`` the session's data: the single table and its model are cleared.
 
     The related tables' model, rows and evaluation stay only if the tables are the same.
+
+    Args:
+        related: The related tables.
+        recipe: How to load the same rows again after a reload (a shipped sample's
+            ``{"kind": "sample", "key": ...}``); without one the workspace keeps a private
+            copy of the rows (:func:`ui.workspace.keep_related`).
     """
     previous = st.session_state.get(RELATED)
     if previous is None or previous.fingerprint != related.fingerprint:
@@ -160,25 +176,40 @@ def set_related(related: Any) -> None:
         for key in (CURRENT_MODEL, SYNTHETIC, DATASET_RECIPE):
             st.session_state.pop(key, None)
         _stop_row_jobs()
-        _save()
     st.session_state[RELATED] = related
+    st.session_state[RELATED_RECIPE] = None if recipe is None else {
+        "recipe": recipe, "fingerprints": {t.name: t.fingerprint for t in related.tables}}
+    _save()
 
 
 def update_related(related: Any) -> None:
     """Replace the related tables after an edit (keys, relationships, target).
 
-    Models stay listed: each names the tables' fingerprint it was trained on.
+    Models stay listed: each names the tables' fingerprint it was trained on. A repair
+    changes rows, so the workspace then keeps a copy of them instead of the recipe.
     """
     st.session_state[RELATED] = related
+    _save()
 
 
 def _clear_related() -> None:
     """Forget the related tables, their model, rows and evaluation.
 
     A running fit is no longer followed but goes on: its model is stored and Train finds
-    it again when the same tables are loaded.
+    it again when the same tables are loaded. Generating or evaluating their rows is
+    cancelled (nobody will see them).
     """
-    for key in (RELATED, RELATED_SAMPLE, RELATED_EVALUATION, RELATED_MODEL, RELATED_JOB):
+    evaluation = st.session_state.pop(RELATED_EVALUATION_JOB, None) or {}
+    sampling = st.session_state.pop(RELATED_SAMPLE_JOB, None) or {}
+    jobs = [job for job in (sampling.get("job_id"), evaluation.get("job_id")) if job]
+    if jobs:
+        from ui import caching
+
+        runner = caching.job_runner()
+        for job_id in jobs:
+            runner.cancel(job_id)
+    for key in (RELATED, RELATED_SAMPLE, RELATED_EVALUATION, RELATED_MODEL, RELATED_JOB,
+                RELATED_RECIPE):
         st.session_state.pop(key, None)
 
 

@@ -15,7 +15,12 @@ What is kept, in ``<data dir>/workspaces/<id>/`` (folder 0700, files 0600):
   settings), its reviewed schema and target, and the ids of the current model and jobs
   (a fit, a comparison, a large sample);
 * ``table.pkl`` — only for uploaded files and database tables: a private copy of the rows,
-  signed like model files and checked before it is read.
+  signed like model files and checked before it is read;
+* for several related tables, ``state.json`` also holds how they were described (each
+  table's schema and primary key, the confirmed relationships, the target), the current
+  related model and its jobs; their rows come back from the shipped sample's key, or from
+  ``related.pkl``, a private signed copy like ``table.pkl`` (uploaded files, a database
+  schema, or a sample whose rows a repair changed).
 
 A token that is not one this module makes (wrong length or characters) never reaches a
 path: the session gets a fresh workspace instead (docs/ARCHITECTURE.md, "Where state
@@ -30,7 +35,7 @@ import os
 import pickle
 import re
 import secrets
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +44,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.data import datasets
+from core.data.related import RelatedTables, Relationship
 from core.data.table import StudioTable, fingerprint_frame
 from core.engine.training import schema_from_dict, schema_to_dict
 from core.evaluation.planted import planted_truth
@@ -47,7 +53,8 @@ from core.store.settings import get_settings
 from core.store.signing import sign, verify
 from ui import caching, state
 
-__all__ = ["PARAM", "ensure", "is_token", "keep_dataset", "save", "saved_state", "start_new"]
+__all__ = ["PARAM", "ensure", "is_token", "keep_dataset", "keep_related", "save", "saved_state",
+           "start_new"]
 
 _LOG = logging.getLogger("studio")
 
@@ -57,6 +64,8 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{22}")  # secrets.token_urlsafe(16)
 _STATE_FILE = "state.json"
 _TABLE_FILE = "table.pkl"
 _TABLE_MAGIC = b"SYNTHETIC-DATA-STUDIO-WORKSPACE-TABLE/1\n"
+_RELATED_FILE = "related.pkl"
+_RELATED_MAGIC = b"SYNTHETIC-DATA-STUDIO-WORKSPACE-RELATED/1\n"
 _VERSION = 1
 
 
@@ -142,15 +151,54 @@ def keep_dataset(table: StudioTable, recipe: dict[str, Any] | None) -> dict[str,
     folder = _folder(state.workspace_id())
     if recipe is None:
         recipe = {"kind": "copy"}
-        blob = pickle.dumps({"frame": table.frame, "planted": table.planted},
-                            protocol=pickle.HIGHEST_PROTOCOL)
-        signature = sign(_TABLE_MAGIC + folder.name.encode() + b"\n" + blob)
-        _replace_file(folder / _TABLE_FILE, _TABLE_MAGIC + signature.encode() + b"\n" + blob)
+        _write_signed(folder, _TABLE_FILE, _TABLE_MAGIC,
+                      {"frame": table.frame, "planted": table.planted})
     else:
         (folder / _TABLE_FILE).unlink(missing_ok=True)  # rows of an earlier upload go
     return {"recipe": recipe, "name": table.name, "source": table.source,
             "notes": list(table.notes), "detected_target": table.target,
             "fingerprint": table.fingerprint}
+
+
+def _write_signed(folder: Path, name: str, magic: bytes, kept: dict[str, Any]) -> None:
+    """Pickle ``kept`` into ``folder/name``, signed for this workspace (0600)."""
+    blob = pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL)
+    signature = sign(magic + folder.name.encode() + b"\n" + blob)
+    _replace_file(folder / name, magic + signature.encode() + b"\n" + blob)
+
+
+def keep_related(related: RelatedTables) -> dict[str, Any]:
+    """Keep a private signed copy of the related tables' rows; returns their description.
+
+    Used when no recipe rebuilds them (uploads, a database schema, repaired rows).
+    """
+    folder = _folder(state.workspace_id())
+    _write_signed(folder, _RELATED_FILE, _RELATED_MAGIC,
+                  {"frames": {table.name: table.frame for table in related.tables}})
+    return {"recipe": {"kind": "copy"},
+            "fingerprints": {table.name: table.fingerprint for table in related.tables}}
+
+
+def _related_entry(related: RelatedTables) -> dict[str, Any] | None:
+    """What rebuilds ``related`` after a reload (rows kept first if the recipe no longer does)."""
+    described = st.session_state.get(state.RELATED_RECIPE)
+    fingerprints = {table.name: table.fingerprint for table in related.tables}
+    if described is None or described.get("fingerprints") != fingerprints:
+        described = keep_related(related)
+        st.session_state[state.RELATED_RECIPE] = described
+    if described["recipe"]["kind"] != "copy":
+        (_folder(state.workspace_id()) / _RELATED_FILE).unlink(missing_ok=True)
+    return {
+        **described, "fingerprint": related.fingerprint, "name": related.name,
+        "source": related.source, "notes": list(related.notes),
+        "target": list(related.target) if related.target else None,
+        "relationships": [asdict(r) for r in related.relationships],
+        "detected_relationships": [asdict(r) for r in related.detected_relationships],
+        "tables": [{"name": t.name, "source": t.source, "notes": list(t.notes),
+                    "target": t.target, "schema": schema_to_dict(t.schema),
+                    "detected_schema": schema_to_dict(t.detected_schema)}
+                   for t in related.tables],
+    }
 
 
 def _jsonable(value: Any) -> Any:
@@ -184,6 +232,16 @@ def save() -> None:
     }
     try:
         folder = _folder(state.workspace_id())
+        related = st.session_state.get(state.RELATED)
+        if related is not None:
+            saved["related"] = _jsonable(_related_entry(related))
+            saved["related_model_id"] = getattr(
+                st.session_state.get(state.RELATED_MODEL), "model_id", None)
+            saved["related_job"] = st.session_state.get(state.RELATED_JOB)
+            saved["related_sample_job"] = _jsonable(
+                st.session_state.get(state.RELATED_SAMPLE_JOB))
+        else:
+            (folder / _RELATED_FILE).unlink(missing_ok=True)  # rows of earlier tables go
         _replace_file(folder / _STATE_FILE, json.dumps(saved).encode())
     except OSError:
         _LOG.exception("Could not save the workspace's state")
@@ -242,6 +300,80 @@ def _restore(token: str) -> None:
             # A job that ended while nobody watched is shown once by its page.
             if status.is_active or status.state == "done":
                 st.session_state[key] = job_id
+    if table is None and isinstance(saved.get("related"), dict):
+        _restore_related(workspace_id, saved)
+
+
+def _restore_related(workspace_id: str, saved: dict[str, Any]) -> None:
+    """Bring back the related tables, their current model and their running jobs."""
+    try:
+        with st.spinner("Bringing back this workspace's related tables…"):
+            related = _rebuild_related(workspace_id, saved["related"])
+    except Exception:  # noqa: BLE001 - the page must open whatever was saved
+        _LOG.exception("Could not rebuild the related tables of a workspace")
+        related = None
+    if related is None:
+        state.flash("This workspace's related tables could not be brought back; load them "
+                    "again on the Data page. Their models are still listed with them.",
+                    "warning")
+        return
+    st.session_state[state.RELATED] = related
+    st.session_state[state.RELATED_RECIPE] = {
+        key: saved["related"][key] for key in ("recipe", "fingerprints")}
+    model_id = saved.get("related_model_id")
+    if isinstance(model_id, str) and model_id.isalnum():
+        record = caching.model_registry().get(model_id)
+        if record is not None and record.shape == "related" and (
+                record.data_fingerprint == related.fingerprint):
+            st.session_state[state.RELATED_MODEL] = record
+    runner = caching.job_runner()
+    job_id = saved.get("related_job")
+    if isinstance(job_id, str) and is_job_id(job_id):
+        status = runner.status(job_id)
+        if status.is_active or status.state == "done":
+            st.session_state[state.RELATED_JOB] = job_id
+    sampling = saved.get("related_sample_job")
+    if isinstance(sampling, dict) and isinstance(sampling.get("job_id"), str) and is_job_id(
+            sampling["job_id"]):
+        status = runner.status(sampling["job_id"])
+        if status.is_active or status.state == "done":
+            st.session_state[state.RELATED_SAMPLE_JOB] = sampling
+
+
+def _rebuild_related(workspace_id: str, entry: dict[str, Any]) -> RelatedTables | None:
+    """The saved related tables, from the sample's key or the kept copy (None if changed)."""
+    recipe = entry["recipe"]
+    if recipe["kind"] == "sample":
+        frames = dict(caching.related_sample_frames(str(recipe["key"])))
+    else:
+        kept = _read_signed(workspace_id, _RELATED_FILE, _RELATED_MAGIC)
+        frames = kept.get("frames") if kept is not None else None
+        if not isinstance(frames, dict) or not all(
+                isinstance(frame, pd.DataFrame) for frame in frames.values()):
+            return None
+    tables = []
+    for described in entry["tables"]:
+        frame = frames.get(described["name"])
+        if frame is None:
+            return None
+        schema = schema_from_dict(described["schema"])
+        tables.append(StudioTable(
+            frame=frame, name=described["name"], source=described["source"],
+            fingerprint=fingerprint_frame(frame), notes=tuple(described["notes"]),
+            schema=schema, detected_schema=schema_from_dict(described["detected_schema"]),
+            target=described["target"]))
+    target = entry.get("target")
+    related = RelatedTables(
+        tables=tuple(tables),
+        relationships=tuple(Relationship(**r) for r in entry["relationships"]),
+        name=entry["name"], source=entry["source"], notes=tuple(entry["notes"]),
+        target=(str(target[0]), str(target[1])) if target else None,
+        detected_relationships=tuple(Relationship(**r)
+                                     for r in entry.get("detected_relationships", [])))
+    if related.fingerprint != entry["fingerprint"]:
+        _LOG.warning("A workspace's related tables changed since they were saved; not restored")
+        return None
+    return related
 
 
 def _adopt_running_job(token: str) -> None:
@@ -307,20 +439,30 @@ def _read_table_copy(workspace_id: str) -> dict[str, Any] | None:
 
     Unpickling runs code, so a file that fails the check is never read.
     """
-    try:
-        data = (_path(workspace_id) / _TABLE_FILE).read_bytes()
-    except OSError:
-        return None
-    signature, found, blob = data[len(_TABLE_MAGIC):].partition(b"\n")
-    if (not data.startswith(_TABLE_MAGIC) or not found or not verify(
-            _TABLE_MAGIC + workspace_id.encode() + b"\n" + blob,
-            signature.decode("ascii", "replace"))):
-        _LOG.warning("A workspace's table copy failed its signature check; not read")
-        return None
-    kept = pickle.loads(blob)  # noqa: S301 - signed by this server for this workspace
-    if not isinstance(kept, dict) or not isinstance(kept.get("frame"), pd.DataFrame):
+    kept = _read_signed(workspace_id, _TABLE_FILE, _TABLE_MAGIC)
+    if kept is None or not isinstance(kept.get("frame"), pd.DataFrame):
         return None
     return kept
+
+
+def _read_signed(workspace_id: str, name: str, magic: bytes) -> dict[str, Any] | None:
+    """A file :func:`_write_signed` wrote for this workspace, if its signature holds.
+
+    Unpickling runs code, so a file that fails the check is never read.
+    """
+    try:
+        data = (_path(workspace_id) / name).read_bytes()
+    except OSError:
+        return None
+    signature, found, blob = data[len(magic):].partition(b"\n")
+    if (not data.startswith(magic) or not found or not verify(
+            magic + workspace_id.encode() + b"\n" + blob,
+            signature.decode("ascii", "replace"))):
+        _LOG.warning("A workspace's kept rows (%s) failed their signature check; not read",
+                     name)
+        return None
+    kept = pickle.loads(blob)  # noqa: S301 - signed by this server for this workspace
+    return kept if isinstance(kept, dict) else None
 
 
 def saved_state(token: str) -> dict[str, Any] | None:

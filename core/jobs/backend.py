@@ -11,8 +11,10 @@ The page polls :meth:`JobRunner.status` from an ``st.fragment(run_every=...)``; 
 has ended, the runner answers from memory (the local job folder is gone by then).
 
 Fits, comparisons, what-if sweeps, related-tables fits (:meth:`JobRunner.start_related`),
-samples (:meth:`JobRunner.start_sample`) and evaluations (:meth:`JobRunner.start_evaluation`)
-all run away from the server process. Locally at most
+samples (:meth:`JobRunner.start_sample`) and evaluations (:meth:`JobRunner.start_evaluation`),
+and a related model's samples and evaluations (:meth:`JobRunner.start_related_sample`,
+:meth:`JobRunner.start_related_evaluation`: the same job kinds) all run away from the
+server process. Locally at most
 ``STUDIO_MAX_JOBS`` run at once and the rest wait in a queue (their status has a
 ``queue_position``); on Ray the cluster schedules them. A status has a fraction only for
 measured work (:attr:`JobStatus.measured_fraction`); :meth:`JobRunner.startup_seconds_estimate`
@@ -97,6 +99,22 @@ class JobRunner(Protocol):
                          real_train: pd.DataFrame, holdout: pd.DataFrame, seed: int = 0,
                          workspace: str = "") -> str:
         """Start evaluating ``sample`` against the real split; return the job id immediately."""
+
+    def start_related_sample(self, record: ModelRecord, scale: float = 1.0, seed: int = 0,
+                             workspace: str = "") -> str:
+        """Start generating a related model's tables (kind "sample"); return the job id.
+
+        Its result is ``{table: rows}`` (:func:`core.related_workflow.sample_related_model`).
+        """
+
+    def start_related_evaluation(self, record: ModelRecord,
+                                 synthetic: Mapping[str, pd.DataFrame],
+                                 frames: Mapping[str, pd.DataFrame], seed: int = 0,
+                                 workspace: str = "") -> str:
+        """Start evaluating a related model's tables (kind "evaluate"); return the job id.
+
+        Its result is a :class:`~core.evaluation.multi_table.RelatedEvaluation`.
+        """
 
     def result(self, job_id: str) -> Any:
         """What a finished job produced, or None.

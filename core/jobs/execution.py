@@ -352,6 +352,10 @@ def run_sample_job(
 ) -> GeneratedSample | None:
     """Load a model and generate rows from it (:func:`core.workflow.sample_model`).
 
+    A related model (``record.shape == "related"``) generates its tables instead
+    (:func:`core.related_workflow.sample_related_model`, inputs
+    :func:`core.jobs.specs.related_sample_inputs`): the result is ``{table: rows}``.
+
     Args:
         reporter: Where progress and the outcome go.
         inputs: :func:`core.jobs.specs.sample_inputs`.
@@ -365,6 +369,16 @@ def run_sample_job(
     """
     record: ModelRecord = inputs["record"]
     reporter.begin_work("Loading the model")
+    if record.shape == "related":  # several tables: {name: rows}, keys intact
+        from core.related_workflow import sample_related_model
+
+        def related_work() -> dict[str, pd.DataFrame]:
+            return sample_related_model(registry or ModelRegistry(), record,
+                                        scale=inputs["scale"], seed=inputs["seed"],
+                                        progress=reporter.progress_callback(None))
+
+        return _run_to_result(reporter, record, related_work, "Saving the tables", deliver,
+                              _FAILED_SAMPLE, "Sampling")
 
     def work() -> GeneratedSample:
         synthesizer = load_synthesizer(registry or ModelRegistry(), record.model_id)
@@ -386,6 +400,11 @@ def run_evaluation_job(
 ) -> EvaluationResult | None:
     """Evaluate rows against the real split (:func:`core.workflow.evaluate_sample`).
 
+    A related model's tables get the multi-table evaluation
+    (:func:`core.related_workflow.evaluate_related_sample`, inputs
+    :func:`core.jobs.specs.related_evaluation_inputs`): the result is its
+    :class:`~core.evaluation.multi_table.RelatedEvaluation`.
+
     Args:
         reporter: Where progress and the outcome go.
         inputs: :func:`core.jobs.specs.evaluation_inputs`.
@@ -396,6 +415,16 @@ def run_evaluation_job(
     """
     record: ModelRecord = inputs["record"]
     reporter.begin_work("Evaluating")
+    if record.shape == "related":  # the multi-table evaluation of several tables
+        from core.related_workflow import evaluate_related_sample, related_request_of
+
+        def related_work() -> Any:
+            return evaluate_related_sample(related_request_of(record), inputs["frames"],
+                                           inputs["tables"], seed=inputs["seed"],
+                                           progress=reporter.progress_callback(None))
+
+        return _run_to_result(reporter, record, related_work, "Saving the result", deliver,
+                              _FAILED_EVALUATION, "Evaluation")
 
     def work() -> EvaluationResult:
         return evaluate_sample(record, inputs["sample"], inputs["real_train"],

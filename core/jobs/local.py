@@ -74,6 +74,8 @@ from core.jobs.folders import (
 from core.jobs.specs import (
     compare_spec,
     evaluation_inputs,
+    related_evaluation_inputs,
+    related_sample_inputs,
     sample_inputs,
     sweep_spec,
     write_compare_request,
@@ -405,6 +407,34 @@ class LocalJobRunner:
         its scores with the model stays the caller's (:func:`core.workflow.record_scores`).
         """
         inputs = evaluation_inputs(record, sample, real_train, holdout, seed)
+        status = self._new_status(kind="evaluate", synthesizer=record.synthesizer,
+                                  data_fingerprint=record.data_fingerprint, workspace=workspace)
+        return self._submit(status, lambda job_dir: write_inputs(job_dir, inputs))
+
+    def start_related_sample(self, record: ModelRecord, scale: float = 1.0, seed: int = 0,
+                             workspace: str = "") -> str:
+        """Queue generating a related model's tables (a job of kind "sample").
+
+        The worker loads the model from ``workspace``'s registry (signature checked);
+        :meth:`result` hands over ``{table: rows}`` once.
+        """
+        inputs = {**related_sample_inputs(record, scale, seed), "workspace": workspace}
+        status = self._new_status(kind="sample", synthesizer=record.synthesizer,
+                                  data_fingerprint=record.data_fingerprint, workspace=workspace)
+        return self._submit(status, lambda job_dir: write_inputs(job_dir, inputs))
+
+    def start_related_evaluation(self, record: ModelRecord,
+                                 synthetic: Mapping[str, pd.DataFrame],
+                                 frames: Mapping[str, pd.DataFrame], seed: int = 0,
+                                 workspace: str = "") -> str:
+        """Queue the multi-table evaluation of a related model's tables (kind "evaluate").
+
+        ``frames`` are the real tables' full rows; the worker splits them as the model was
+        trained. :meth:`result` hands over the
+        :class:`~core.evaluation.multi_table.RelatedEvaluation` once; recording its scores
+        stays the caller's (:func:`core.related_workflow.record_related_scores`).
+        """
+        inputs = related_evaluation_inputs(record, synthetic, frames, seed)
         status = self._new_status(kind="evaluate", synthesizer=record.synthesizer,
                                   data_fingerprint=record.data_fingerprint, workspace=workspace)
         return self._submit(status, lambda job_dir: write_inputs(job_dir, inputs))

@@ -52,7 +52,14 @@ from core.engine.training import TrainingRequest
 from core.errors import ParameterError, StudioError
 from core.jobs.local import DEFAULT_STARTUP_SECONDS, WARM_START_SECONDS
 from core.jobs.ray_connect import DEFAULT_RAY_CONNECT_TIMEOUT, RayUnavailableError, connect
-from core.jobs.specs import compare_spec, evaluation_inputs, sample_inputs, sweep_spec
+from core.jobs.specs import (
+    compare_spec,
+    evaluation_inputs,
+    related_evaluation_inputs,
+    related_sample_inputs,
+    sample_inputs,
+    sweep_spec,
+)
 from core.jobs.status import STAGE_CLUSTER, JobStatus, cancelled_message
 from core.store.registry import ModelRecord, ModelRegistry
 from core.store.settings import Settings, get_settings
@@ -475,6 +482,32 @@ class RayJobRunner:
                          workspace: str = "") -> str:
         """Submit evaluating rows against the real split; :meth:`result` hands it over."""
         payload = evaluation_inputs(record, sample, real_train, holdout, seed)
+        status = JobStatus(job_id=uuid.uuid4().hex[:16], kind="evaluate",
+                           synthesizer=record.synthesizer,
+                           data_fingerprint=record.data_fingerprint, workspace=workspace)
+        return self._submit("evaluate", "cpu", status, payload, None)
+
+    def start_related_sample(self, record: ModelRecord, scale: float = 1.0, seed: int = 0,
+                             workspace: str = "") -> str:
+        """Submit generating a related model's tables; :meth:`result` hands them over.
+
+        As :meth:`start_sample`: the model's bytes are verified here and travel with the
+        task.
+        """
+        model_bytes = self.registry.for_workspace(workspace or None).verified_model_bytes(
+            record.model_id)
+        payload = {**related_sample_inputs(record, scale, seed), "model_bytes": model_bytes}
+        status = JobStatus(job_id=uuid.uuid4().hex[:16], kind="sample",
+                           synthesizer=record.synthesizer,
+                           data_fingerprint=record.data_fingerprint, workspace=workspace)
+        return self._submit("sample", "cpu", status, payload, None)
+
+    def start_related_evaluation(self, record: ModelRecord,
+                                 synthetic: Mapping[str, pd.DataFrame],
+                                 frames: Mapping[str, pd.DataFrame], seed: int = 0,
+                                 workspace: str = "") -> str:
+        """Submit the multi-table evaluation of a related model's tables."""
+        payload = related_evaluation_inputs(record, synthetic, frames, seed)
         status = JobStatus(job_id=uuid.uuid4().hex[:16], kind="evaluate",
                            synthesizer=record.synthesizer,
                            data_fingerprint=record.data_fingerprint, workspace=workspace)

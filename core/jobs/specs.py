@@ -44,6 +44,8 @@ __all__ = [
     "load_job_request",
     "load_related_request",
     "load_sweep_request",
+    "related_evaluation_inputs",
+    "related_sample_inputs",
     "sample_inputs",
     "sweep_spec",
     "table_from_compare_spec",
@@ -159,6 +161,28 @@ def evaluation_inputs(record: ModelRecord, sample: GeneratedSample, real_train: 
     return {"record": record, "sample": sample, "real_train": real_train, "holdout": holdout,
             "seed": seed,
             "sensitive_columns": None if sensitive_columns is None else list(sensitive_columns)}
+
+
+def related_sample_inputs(record: ModelRecord, scale: float = 1.0, seed: int = 0
+                          ) -> dict[str, Any]:
+    """A sample job's inputs for a related model (``record.shape == "related"``).
+
+    The arguments of :func:`core.related_workflow.sample_related_model`; the job kind is
+    "sample", like a single table's (:func:`core.jobs.execution.run_sample_job`).
+    """
+    return {"record": record, "scale": float(scale), "seed": int(seed)}
+
+
+def related_evaluation_inputs(record: ModelRecord, synthetic: Mapping[str, pd.DataFrame],
+                              frames: Mapping[str, pd.DataFrame], seed: int = 0
+                              ) -> dict[str, Any]:
+    """An evaluation job's inputs for a related model's tables.
+
+    The synthetic tables and every real table's full rows: the job splits them by root
+    entity as the model's request says (:func:`core.related_workflow.evaluate_related_sample`).
+    """
+    return {"record": record, "tables": dict(synthetic), "frames": dict(frames),
+            "seed": int(seed)}
 
 
 def write_related_request(job_dir: Path, request: RelatedRequest,
