@@ -1,7 +1,11 @@
 """Related tables: the split by root entity, HMA and TabularARGN fits, sampling, the job kind.
 
 A tiny bank (60 customers → about 90 accounts → about 300 transactions, and a 5-row
-branches lookup) built here, so these tests do not wait on the shipped sample.
+branches lookup) built here, so these tests do not wait on the shipped sample. Each model
+is fitted once per module and sampled once per seed (fixtures shared by tests that only read
+them); TabularARGN, whose every table costs seconds of engine set-up whatever its size, is
+fitted on the bank without transactions (a parent, a child, the lookup), and the job on a
+two-table bank.
 """
 
 from __future__ import annotations
@@ -108,13 +112,41 @@ def hma(bank, registry):
     return request, record, stages
 
 
+def without_transactions(related: RelatedTables) -> RelatedTables:
+    """customers → accounts ← branches: one parent, one child, one lookup."""
+    return RelatedTables(tables=tuple(t for t in related.tables if t.name != "transactions"),
+                         relationships=tuple(r for r in related.relationships
+                                             if r.child != "transactions"),
+                         name="tiny bank, no transactions", source="test",
+                         target=related.target)
+
+
 @pytest.fixture(scope="module")
-def argn(bank, registry):
-    request = plan_related_request(bank, "tabular_argn", "quick", seed=1, overrides=TINY_ARGN)
+def argn_bank(bank) -> RelatedTables:
+    return without_transactions(bank)
+
+
+@pytest.fixture(scope="module")
+def argn(argn_bank, registry):
+    request = plan_related_request(argn_bank, "tabular_argn", "quick", seed=1,
+                                   overrides=TINY_ARGN)
     stages: list[tuple[float, str]] = []
-    record = run_related_training(request, frames_of(bank), registry=registry,
+    record = run_related_training(request, frames_of(argn_bank), registry=registry,
                                   progress=lambda f, m: stages.append((f, m)))
     return request, record, stages
+
+
+@pytest.fixture(scope="module")
+def fits(bank, argn_bank, hma, argn):
+    """Each fit with the tables it learned: ``{"hma": (related, record), "argn": ...}``."""
+    return {"hma": (bank, hma[1]), "argn": (argn_bank, argn[1])}
+
+
+@pytest.fixture(scope="module")
+def samples(fits, registry):
+    """Each fit's tables sampled once with seed 3 (read by several tests)."""
+    return {fit: sample_related(load_synthesizer(registry, record.model_id), seed=3)
+            for fit, (_, record) in fits.items()}
 
 
 # --------------------------------------------------------------------------- the split
@@ -210,16 +242,16 @@ def test_hma_reports_each_relationship_and_table_and_is_stored_as_related(bank, 
 
 @pytest.mark.parametrize("fit", ["hma", "argn"])
 def test_sampled_tables_have_new_keys_and_every_foreign_key_finds_its_parent(
-        bank, registry, fit, request):
-    _, record, _ = request.getfixturevalue(fit)
-    tables = sample_related(load_synthesizer(registry, record.model_id), seed=3)
-    assert set(tables) == set(bank.names)
-    for name, key in KEYS.items():
-        assert tables[name][key].is_unique
-    for r in bank.relationships:
+        fits, samples, fit):
+    related, _ = fits[fit]
+    tables = samples[fit]
+    assert set(tables) == set(related.names)
+    for name in related.names:
+        assert tables[name][KEYS[name]].is_unique
+    for r in related.relationships:
         child, parent = tables[r.child][r.child_key], tables[r.parent][r.parent_key]
         assert child.notna().all() and child.isin(parent).all(), r.label
-    real = set(bank.table("customers").frame.customer_id)
+    real = set(related.table("customers").frame.customer_id)
     new = set(tables["customers"].customer_id)
     assert len(new & real) < len(new) / 4  # drawn fresh in the real format, not copied
     assert tables["customers"].customer_id.str.fullmatch(r"C\d{4}").all()
@@ -228,19 +260,20 @@ def test_sampled_tables_have_new_keys_and_every_foreign_key_finds_its_parent(
 
 
 @pytest.mark.parametrize("fit", ["hma", "argn"])
-def test_the_same_seed_gives_the_same_tables_and_another_seed_others(registry, fit, request):
-    _, record, _ = request.getfixturevalue(fit)
-    first = sample_related(load_synthesizer(registry, record.model_id), seed=5)
-    again = sample_related(load_synthesizer(registry, record.model_id), seed=5)
+def test_the_same_seed_gives_the_same_tables_and_another_seed_others(fits, samples, registry,
+                                                                     fit):
+    _, record = fits[fit]
+    first = samples[fit]  # seed 3, drawn from a model loaded earlier
+    again = sample_related(load_synthesizer(registry, record.model_id), seed=3)
     other = sample_related(load_synthesizer(registry, record.model_id), seed=6)
     for name in first:
         pd.testing.assert_frame_equal(first[name], again[name])
-    assert not first["transactions"].equals(other["transactions"])
+    leaf = list(first)[-1]  # the last child: transactions, or accounts without them
+    assert not first[leaf].equals(other[leaf])
 
 
-def test_faked_names_stay_one_per_person_in_every_table(bank, registry, hma):
-    _, record, _ = hma
-    tables = sample_related(load_synthesizer(registry, record.model_id), seed=2)
+def test_faked_names_stay_one_per_person_in_every_table(bank, samples):
+    tables = samples["hma"]
     customers = tables["customers"].set_index("customer_id")["name"]
     accounts = tables["accounts"]
     # The holder repeats the customer's name in the real tables: the same fake name here.
@@ -252,18 +285,20 @@ def test_faked_names_stay_one_per_person_in_every_table(bank, registry, hma):
     assert len(set(customers) & real_names) < len(customers) / 2
 
 
-def test_tabular_argn_trains_each_table_with_its_parent_and_copies_the_lookup(bank, argn):
+def test_tabular_argn_trains_each_table_with_its_parent_and_copies_the_lookup(argn):
     _, record, stages = argn
     messages = " | ".join(message for _, message in stages)
-    assert "'customers' (1 of 3)" in messages and "'transactions' (3 of 3)" in messages
+    assert "'customers' (1 of 2)" in messages and "'accounts' (2 of 2)" in messages
     assert any("'branches' is a lookup table" in note for note in record.notes)
     assert record.epochs_run and any(name.startswith("Validation loss")
                                      for name in record.losses)
 
 
-def test_a_cancel_stops_either_fit_and_nothing_is_stored(bank, registry):
-    for synthesizer, overrides in (("hma", None), ("tabular_argn", TINY_ARGN)):
-        request = plan_related_request(bank, synthesizer, "quick", seed=9, overrides=overrides)
+def test_a_cancel_stops_either_fit_and_nothing_is_stored(bank, argn_bank, registry):
+    for related, synthesizer, overrides in ((bank, "hma", None),
+                                            (argn_bank, "tabular_argn", TINY_ARGN)):
+        request = plan_related_request(related, synthesizer, "quick", seed=9,
+                                       overrides=overrides)
         asked = []
 
         def cancel(asked=asked) -> bool:
@@ -271,7 +306,7 @@ def test_a_cancel_stops_either_fit_and_nothing_is_stored(bank, registry):
             return len(asked) > 3
 
         with pytest.raises(TrainingCancelled):
-            run_related_training(request, frames_of(bank), registry=registry,
+            run_related_training(request, frames_of(related), registry=registry,
                                  should_cancel=cancel)
         assert registry.get(related_training_key(request)) is None
 
@@ -289,15 +324,17 @@ def test_hma_past_its_time_limit_ends_with_a_message(bank, registry):
 
 def test_the_related_job_runs_in_a_worker_and_stores_the_model(bank, tmp_path):
     from core.jobs.local import LocalJobRunner
-    from core.workflow import Trained  # noqa: F401 - the workflow the runner mirrors
 
+    two = RelatedTables(tables=(bank.table("customers"), bank.table("accounts")),
+                        relationships=bank.relationships[:1], name="two tables",
+                        source="test", target=bank.target)
     settings = replace(get_settings(), data_dir=tmp_path / "data")
     runner = LocalJobRunner(settings)
-    job_id = runner.start_related(bank, "hma", "quick", seed=2)
+    job_id = runner.start_related(two, "hma", "quick", seed=2)
     status = runner.wait(job_id, timeout=240)
     assert status.state == "done", status.message
     assert status.kind == "related" and status.measured_fraction == 1.0
-    request = plan_related_request(bank, "hma", "quick", seed=2)
+    request = plan_related_request(two, "hma", "quick", seed=2)
     assert status.model_id == related_training_key(request)
     stored = ModelRegistry(settings).get(status.model_id)
     assert stored is not None and stored.shape == "related"
