@@ -39,6 +39,7 @@ __all__ = [
     "Relationship",
     "check_related",
     "check_table_name",
+    "dependency_order",
     "load_related_files",
     "read_related_files",
     "repair_related",
@@ -147,23 +148,7 @@ class RelatedTables:
         Raises:
             MetadataError: The relationships form a cycle (named in the message).
         """
-        remaining = {name: {r.parent for r in self.parents_of(name) if r.parent != name}
-                     for name in self.names}
-        order: list[str] = []
-        while remaining:
-            ready = [name for name, parents in remaining.items() if not parents]
-            if not ready:
-                cycle = ", ".join(sorted(remaining))
-                raise MetadataError(
-                    f"The relationships between {cycle} form a cycle, so no table can be made "
-                    "first. Remove one of those relationships on the Data page."
-                )
-            for name in ready:
-                order.append(name)
-                del remaining[name]
-            for parents in remaining.values():
-                parents.difference_update(ready)
-        return order
+        return dependency_order(self.names, self.relationships)
 
     def with_relationships(self, relationships: tuple[Relationship, ...]) -> RelatedTables:
         """Return a copy with the relationships replaced (the user's corrections)."""
@@ -173,6 +158,45 @@ class RelatedTables:
         """Return a copy with the table of the same name replaced (an edited schema)."""
         return replace(self, tables=tuple(table if t.name == table.name else t
                                           for t in self.tables))
+
+
+def dependency_order(names: Iterable[str], relationships: Iterable[Relationship], *,
+                     tolerate_cycles: bool = False) -> list[str]:
+    """Table names with every parent before its children (for fitting, writing, judging).
+
+    Self-references are passed over. Tables that become ready together keep the order of
+    ``names``.
+
+    Args:
+        names: The tables, in the order to keep among equals.
+        relationships: The foreign keys between them.
+        tolerate_cycles: Instead of refusing a cycle, take the first table still waiting
+            and go on (for reading tables that were never checked, e.g. an evaluation).
+
+    Raises:
+        MetadataError: The relationships form a cycle (named in the message) and
+            ``tolerate_cycles`` is off.
+    """
+    links = list(relationships)
+    remaining = {name: {r.parent for r in links if r.child == name and r.parent != name}
+                 for name in names}
+    order: list[str] = []
+    while remaining:
+        ready = [name for name, parents in remaining.items() if not parents]
+        if not ready:
+            if not tolerate_cycles:
+                cycle = ", ".join(sorted(remaining))
+                raise MetadataError(
+                    f"The relationships between {cycle} form a cycle, so no table can be made "
+                    "first. Remove one of those relationships on the Data page."
+                )
+            ready = [next(iter(remaining))]
+        for name in ready:
+            order.append(name)
+            del remaining[name]
+        for parents in remaining.values():
+            parents.difference_update(ready)
+    return order
 
 
 # --------------------------------------------------------------------------- names

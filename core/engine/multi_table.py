@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.data.related import RelatedTables, Relationship
+from core.data.related import RelatedTables, Relationship, dependency_order
 from core.data.related_split import RelatedSplit, descendants, split_frames
 from core.data.schema import TableSchema, prepare_training_frame
 from core.errors import MetadataError, ParameterError, TrainingCancelled, TrainingError
@@ -246,18 +246,10 @@ def unsupported_reason(names: Sequence[str], relationships: Sequence[Relationshi
             return (f"The relationship {r.label} must point at the primary key of "
                     f"'{r.parent}' (now {primary_keys.get(r.parent) or 'none'}). Make "
                     f"'{r.parent_key}' its primary key on the Data page.")
-    remaining = {name: {r.parent for r in relationships if r.child == name} for name in names}
-    order = []
-    while remaining:
-        ready = [n for n, parents in remaining.items() if not parents]
-        if not ready:
-            return (f"The relationships between {', '.join(sorted(remaining))} form a cycle. "
-                    "Remove one of them on the Data page.")
-        for name in ready:
-            order.append(name)
-            del remaining[name]
-        for parents in remaining.values():
-            parents.difference_update(ready)
+    try:
+        dependency_order(names, relationships)
+    except MetadataError as exc:
+        return str(exc)
     if synthesizer == "tabular_argn":
         roots = [n for n in names if not any(r.child == n for r in relationships)]
         root = max(roots, key=lambda n: len(descendants(n, relationships)))
@@ -602,7 +594,7 @@ def run_related_training(
             raise TrainingError(f"The table '{name}' has no training rows after the split. "
                                 "Check its relationships: its rows must belong to the main "
                                 f"table '{split.root}'.")
-    order = _order(names, request.relationships)
+    order = dependency_order(names, request.relationships)
     key_formats = _key_formats(train, keyed)
     fake_plans = _fake_plans(train, keyed, request.relationships, order)
     torch.set_num_threads(max(device.cpu_threads, 1))
@@ -658,22 +650,6 @@ def run_related_training(
     registry.add(record, model_to_bytes(model))
     report(1.0, "Done")
     return record
-
-
-def _order(names: Sequence[str], relationships: Sequence[Relationship]) -> list[str]:
-    remaining = {name: {r.parent for r in relationships if r.child == name} for name in names}
-    order: list[str] = []
-    while remaining:
-        ready = [n for n, parents in remaining.items() if not parents]
-        if not ready:
-            raise MetadataError(f"The relationships between {', '.join(sorted(remaining))} "
-                                "form a cycle. Remove one of them on the Data page.")
-        for name in ready:
-            order.append(name)
-            del remaining[name]
-        for parents in remaining.values():
-            parents.difference_update(ready)
-    return order
 
 
 def _key_formats(train: Mapping[str, pd.DataFrame], schemas: Mapping[str, TableSchema]
@@ -734,7 +710,7 @@ def _fit_argn(request: RelatedRequest, train: Mapping[str, pd.DataFrame],
               notes: list[str]) -> tuple[Any, dict[str, pd.DataFrame]]:
     from core.engine.related_models import ChildPlan, RelatedARGN
 
-    order = _order(list(train), request.relationships)
+    order = dependency_order(list(train), request.relationships)
     plans = []
     kept = {}
     for name in order:

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from core.data.related import Relationship
+from core.data.related import Relationship, dependency_order
 from core.data.schema import PII_SDTYPES, ColumnSchema, TableSchema
 from core.errors import EvaluationError
 from core.evaluation import glossary
@@ -782,20 +782,6 @@ def _sample_tree(frames: Mapping[str, pd.DataFrame], schemas: Mapping[str, Table
     return kept, sampled
 
 
-def _order(names: list[str], relationships: Sequence[Relationship]) -> list[str]:
-    remaining = {n: {r.parent for r in relationships if r.child == n and r.parent != n}
-                 for n in names}
-    order: list[str] = []
-    while remaining:
-        ready = [n for n, parents in remaining.items() if not parents] or [next(iter(remaining))]
-        for name in ready:
-            order.append(name)
-            del remaining[name]
-        for parents in remaining.values():
-            parents.difference_update(ready)
-    return order
-
-
 def _sdmetrics_inputs(frames: Mapping[str, pd.DataFrame], schemas: Mapping[str, TableSchema],
                       relationships: Sequence[Relationship]
                       ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
@@ -909,7 +895,7 @@ def evaluate_related(
     pii = pii_consistency(real_train, synthetic, schemas, relationships)
     timed("keys")
 
-    order = _order(names, relationships)
+    order = dependency_order(names, relationships, tolerate_cycles=True)
     real_kept, real_sampled = _sample_tree(real_train, schemas, relationships, order,
                                            QUALITY_MAX_ROOT_ROWS, seed)
     synthetic_kept, synthetic_sampled = _sample_tree(synthetic, schemas, relationships, order,
