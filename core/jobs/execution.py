@@ -203,20 +203,12 @@ def run_training_job(
     """
     reporter.begin_work()
     reporter.start_heartbeat()
-    try:
-        record = run_training(request, frame, listener=reporter.on_fit,
-                              should_cancel=should_cancel, registry=registry, device=device)
-    except TrainingCancelled:
-        reporter.finish("cancelled", "Training was cancelled.")
-    except StudioError as error:
-        reporter.finish("failed", str(error))
-    except Exception:  # noqa: BLE001 - reported to the user as a plain message
-        _LOG.exception("Training failed")
-        reporter.finish("failed", _FAILED_TRAINING)
-    else:
-        reporter.finish("done", model_id=record.model_id, elapsed=record.fit_seconds)
-        return record
-    return None
+
+    def fit() -> ModelRecord:
+        return run_training(request, frame, listener=reporter.on_fit,
+                            should_cancel=should_cancel, registry=registry, device=device)
+
+    return _run_fit(reporter, fit, "Training was cancelled.", _FAILED_TRAINING, "Training")
 
 
 def run_related_job(
@@ -237,17 +229,33 @@ def run_related_job(
     from core.engine.multi_table import run_related_training
 
     reporter.begin_work()
+
+    def fit() -> ModelRecord:
+        return run_related_training(request, frames, registry=registry,
+                                    progress=reporter.progress_callback(None),
+                                    should_cancel=should_cancel, device=device)
+
+    return _run_fit(reporter, fit, "Training the related tables was cancelled.",
+                    _FAILED_RELATED, "Related training")
+
+
+def _run_fit(reporter: StatusReporter, fit: Callable[[], ModelRecord], cancelled_message: str,
+             failed_message: str, what: str) -> ModelRecord | None:
+    """Run a fit and report how it ended (done with the model's id and fit time).
+
+    Returns the record if the job is done, else None: a cancel ends it as "cancelled"
+    with ``cancelled_message``, a ``StudioError`` is shown as it is, anything else as
+    ``failed_message`` with the traceback in the server's log.
+    """
     try:
-        record = run_related_training(request, frames, registry=registry,
-                                      progress=reporter.progress_callback(None),
-                                      should_cancel=should_cancel, device=device)
+        record = fit()
     except TrainingCancelled:
-        reporter.finish("cancelled", "Training the related tables was cancelled.")
+        reporter.finish("cancelled", cancelled_message)
     except StudioError as error:
         reporter.finish("failed", str(error))
     except Exception:  # noqa: BLE001 - reported to the user as a plain message
-        _LOG.exception("Related training failed")
-        reporter.finish("failed", _FAILED_RELATED)
+        _LOG.exception("%s failed", what)
+        reporter.finish("failed", failed_message)
     else:
         reporter.finish("done", model_id=record.model_id, elapsed=record.fit_seconds)
         return record
