@@ -20,7 +20,6 @@ from core.evaluation.planted import canaries_of_table, check_planted, nearest_sy
 from core.evaluation.report import build_report
 from core.evaluation.thresholds import fidelity_level
 from core.evaluation.verdict import Reading, relations_reading
-from core.jobs.status import cancelled_message
 from core.store.registry import ModelRecord
 from core.workflow import (
     model_schema,
@@ -33,6 +32,7 @@ from ui import caching, demo, evidence, related_evaluation, state
 from ui import sequences as sequence_ui
 from ui.widgets import (
     download_button,
+    finished_job,
     generate_rows,
     job_progress,
     require_dataset,
@@ -111,21 +111,19 @@ def evaluation_panel() -> None:
                      "in a background worker",
                      key="eval_job", cancel_key="eval_cancel")
         return
-    kind, message = "error", status.message or "The evaluation failed."
-    if status.state == "done":
-        evaluation = runner.result(job_id)  # handed over once: kept in the session now
-        if isinstance(evaluation, EvaluationResult):
-            state.put_evaluation(entry["sample_key"], evaluation)
-            state.pop(state.EVALUATION_JOB)
-            updated = record_scores(caching.model_registry(), record, evaluation)
-            if updated is not None:
-                state.put(state.CURRENT_MODEL, updated)
-            st.rerun()
-        message = "The evaluation's result could not be read back from the worker."
-    elif status.state == "cancelled":
-        kind, message = "info", status.message or cancelled_message("evaluate")
+    evaluation, problem = finished_job(
+        runner, status, lambda result: isinstance(result, EvaluationResult),
+        action="evaluate", failed="The evaluation failed.",
+        unreadable="The evaluation's result could not be read back from the worker.")
+    if problem is None:  # kept in the session now
+        state.put_evaluation(entry["sample_key"], evaluation)
+        state.pop(state.EVALUATION_JOB)
+        updated = record_scores(caching.model_registry(), record, evaluation)
+        if updated is not None:
+            state.put(state.CURRENT_MODEL, updated)
+        st.rerun()
     # Kept, so the page does not start the same evaluation again by itself.
-    state.put(state.EVALUATION_JOB, {**entry, "job_id": None, "error": (kind, message)})
+    state.put(state.EVALUATION_JOB, {**entry, "job_id": None, "error": problem})
     st.rerun()
 
 

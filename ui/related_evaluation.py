@@ -17,7 +17,6 @@ import pandas as pd
 import streamlit as st
 
 from core.data.related import RelatedTables
-from core.jobs.status import cancelled_message
 from core.related_workflow import (
     record_related_scores,
     related_frames,
@@ -34,7 +33,7 @@ from ui.related_work import (
     sample_of,
     start_sample,
 )
-from ui.widgets import download_button, job_progress, md, show_chart, user_errors
+from ui.widgets import download_button, finished_job, job_progress, md, show_chart, user_errors
 
 
 def evaluate_page() -> None:
@@ -107,22 +106,20 @@ def _evaluation_panel(record: ModelRecord) -> None:
                      "real ones, in a background worker", key="related_eval_job",
                      cancel_key="related_eval_cancel")
         return
-    kind, message = "error", status.message or "The evaluation failed."
-    if status.state == "done":
-        result = runner.result(job_id)  # handed over once: kept in the session now
-        if result is not None and hasattr(result, "integrity_fraction"):
-            state.put(state.RELATED_EVALUATION, {"sample_key": entry["sample_key"],
-                                                 "result": result})
-            state.pop(state.RELATED_EVALUATION_JOB)
-            updated = record_related_scores(caching.model_registry(), record, result)
-            if updated is not None:
-                state.put(state.RELATED_MODEL, updated)
-            st.rerun()
-        message = "The evaluation's result could not be read back from the worker."
-    elif status.state == "cancelled":
-        kind, message = "info", status.message or cancelled_message("evaluate")
+    result, problem = finished_job(
+        runner, status, lambda result: hasattr(result, "integrity_fraction"),
+        action="evaluate", failed="The evaluation failed.",
+        unreadable="The evaluation's result could not be read back from the worker.")
+    if problem is None:  # kept in the session now
+        state.put(state.RELATED_EVALUATION, {"sample_key": entry["sample_key"],
+                                             "result": result})
+        state.pop(state.RELATED_EVALUATION_JOB)
+        updated = record_related_scores(caching.model_registry(), record, result)
+        if updated is not None:
+            state.put(state.RELATED_MODEL, updated)
+        st.rerun()
     # Kept, so the page does not start the same evaluation again by itself.
-    state.put(state.RELATED_EVALUATION_JOB, {**entry, "job_id": None, "error": (kind, message)})
+    state.put(state.RELATED_EVALUATION_JOB, {**entry, "job_id": None, "error": problem})
     st.rerun()
 
 

@@ -28,7 +28,6 @@ from core.engine.multi_table import (
     related_cost_warning,
     related_training_key,
 )
-from core.jobs.status import cancelled_message
 from core.related_workflow import (
     plan_related,
     related_frames,
@@ -39,6 +38,7 @@ from ui import caching, state
 from ui.widgets import (
     download_button,
     duration,
+    finished_job,
     job_progress,
     md,
     move_password_out_of_url,
@@ -347,23 +347,21 @@ def sample_job_panel() -> None:
                      cancel_key="related_sample_cancel")
         return
     state.pop(state.RELATED_SAMPLE_JOB)
-    if status.state == "done":
-        tables = runner.result(entry["job_id"])  # handed over once: kept in the session now
-        if isinstance(tables, dict) and tables:
-            state.put(state.RELATED_SAMPLE, {"model_id": entry["model_id"],
-                                             "seed": entry["seed"], "scale": entry["scale"],
-                                             "tables": dict(tables)})
-            state.pop(state.RELATED_EVALUATION)
-            rows = sum(len(frame) for frame in tables.values())
-            state.flash(f"Generated {len(tables)} tables, {rows:,} rows in all "
-                        f"({duration(status.wall_seconds)} in a background worker).")
-        else:
-            state.flash("The generated tables could not be read back from the worker; "
-                        "generate them again.", "error")
-    elif status.state == "cancelled":
-        state.flash(status.message or cancelled_message("sample"), "info")
+    tables, problem = finished_job(
+        runner, status, lambda result: isinstance(result, dict) and bool(result),
+        action="sample", failed="Generating the tables failed.",
+        unreadable="The generated tables could not be read back from the worker; generate "
+        "them again.")
+    if problem is None:  # kept in the session now
+        state.put(state.RELATED_SAMPLE, {"model_id": entry["model_id"],
+                                         "seed": entry["seed"], "scale": entry["scale"],
+                                         "tables": dict(tables)})
+        state.pop(state.RELATED_EVALUATION)
+        rows = sum(len(frame) for frame in tables.values())
+        state.flash(f"Generated {len(tables)} tables, {rows:,} rows in all "
+                    f"({duration(status.wall_seconds)} in a background worker).")
     else:
-        state.flash(status.message or "Generating the tables failed.", "error")
+        state.flash(problem[1], problem[0])
     st.rerun()
 
 

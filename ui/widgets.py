@@ -121,6 +121,35 @@ def job_progress(runner: WorkspaceJobs, status: JobStatus, *, title: str, key: s
             st.toast("Cancelling…")
 
 
+def finished_job(runner: WorkspaceJobs, status: JobStatus, accepts: Callable[[Any], bool], *,
+                 action: str, failed: str, unreadable: str
+                 ) -> tuple[Any, tuple[str, str] | None]:
+    """How a job that has ended came out: its result, or what to tell the user.
+
+    A done job's result is handed over once (the caller keeps it in the session).
+
+    Args:
+        runner: The workspace's job runner.
+        status: The job's status (no longer active).
+        accepts: Whether the handed-over result is what the job makes.
+        action: The job's kind for :func:`core.jobs.status.cancelled_message`.
+        failed: The message when the job failed without saying why.
+        unreadable: The message when the job is done but its result is not what it makes.
+
+    Returns:
+        ``(result, None)`` when the job is done, else ``(None, (kind, message))`` with
+        ``kind`` "info" for a cancel and "error" otherwise.
+    """
+    if status.state == "done":
+        result = runner.result(status.job_id)
+        if accepts(result):
+            return result, None
+        return None, ("error", unreadable)
+    if status.state == "cancelled":
+        return None, ("info", status.message or cancelled_message(action))
+    return None, ("error", status.message or failed)
+
+
 def streamlit_secrets() -> dict[str, Any]:
     """``.streamlit/secrets.toml`` as a dict ({} when there is none)."""
     try:
@@ -276,18 +305,16 @@ def sample_job_panel() -> None:
                      key="sample_job", cancel_key="sample_cancel")
         return
     state.pop(state.SAMPLE_JOB)
-    if status.state == "done":
-        sample = runner.result(job_id)  # handed over once: kept in the session now
-        if isinstance(sample, GeneratedSample):
-            state.put(state.SYNTHETIC, sample)
-            state.flash(generated_message(sample, status.wall_seconds))
-        else:
-            state.flash("The generated rows could not be read back from the worker; "
-                        "generate them again.", "error")
-    elif status.state == "cancelled":
-        state.flash(status.message or cancelled_message("sample"), "info")
+    sample, problem = finished_job(
+        runner, status, lambda result: isinstance(result, GeneratedSample), action="sample",
+        failed="Generating rows failed.",
+        unreadable="The generated rows could not be read back from the worker; generate "
+        "them again.")
+    if problem is None:  # kept in the session now
+        state.put(state.SYNTHETIC, sample)
+        state.flash(generated_message(sample, status.wall_seconds))
     else:
-        state.flash(status.message or "Generating rows failed.", "error")
+        state.flash(problem[1], problem[0])
     st.rerun()
 
 
