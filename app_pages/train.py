@@ -38,6 +38,7 @@ from ui import sequences as sequence_ui
 from ui.widgets import (
     download_button,
     duration,
+    finished_fit,
     job_progress,
     md,
     privacy_words,
@@ -379,18 +380,15 @@ def job_panel() -> None:
                      key="train_job", cancel_key="train_cancel", details=live_loss)
         return
     state.pop(state.CURRENT_JOB)
-    if status.state == "done" and status.model_id:
-        record = registry.get(status.model_id)
-        if record is not None:
-            state.put(state.CURRENT_MODEL, record)
-            # The fit's own time, and the wait the user had: starting the worker too.
-            state.flash(f"Trained **{record.label}** in {duration(record.fit_seconds)}"
-                        + (f" (fit) · {duration(status.wall_seconds)} in all"
-                           if status.wall_seconds is not None else "") + ".")
-    elif status.state == "cancelled":
-        state.flash("Training was cancelled. Nothing was saved.", "info")
-    else:
-        state.flash(status.message or "Training failed.", "error")
+    record, problem = finished_fit(registry, status)
+    if record is not None:
+        state.put(state.CURRENT_MODEL, record)
+        # The fit's own time, and the wait the user had: starting the worker too.
+        state.flash(f"Trained **{record.label}** in {duration(record.fit_seconds)}"
+                    + (f" (fit) · {duration(status.wall_seconds)} in all"
+                       if status.wall_seconds is not None else "") + ".")
+    elif problem is not None:
+        state.flash(problem[1], problem[0])
     st.rerun()
 
 

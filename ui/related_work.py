@@ -38,6 +38,7 @@ from ui import caching, state
 from ui.widgets import (
     download_button,
     duration,
+    finished_fit,
     finished_job,
     job_progress,
     md,
@@ -197,15 +198,12 @@ def _job_panel() -> None:
                      "worker", key="related_job", cancel_key="related_cancel")
         return
     state.pop(state.RELATED_JOB)
-    if status.state == "done" and status.model_id:
-        record = caching.model_registry().get(status.model_id)
-        if record is not None:
-            state.put(state.RELATED_MODEL, record)
-            state.flash(f"Trained **{md(record.label)}** in {duration(record.fit_seconds)}.")
-    elif status.state == "cancelled":
-        state.flash("Training was cancelled. Nothing was saved.", "info")
-    else:
-        state.flash(status.message or "Training failed.", "error")
+    record, problem = finished_fit(caching.model_registry(), status)
+    if record is not None:
+        state.put(state.RELATED_MODEL, record)
+        state.flash(f"Trained **{md(record.label)}** in {duration(record.fit_seconds)}.")
+    elif problem is not None:
+        state.flash(problem[1], problem[0])
     st.rerun()
 
 

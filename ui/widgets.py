@@ -25,7 +25,7 @@ from core.workflow import (
 )
 
 if TYPE_CHECKING:
-    from core.store.registry import ModelRecord
+    from core.store.registry import ModelRecord, ModelRegistry
     from ui.caching import WorkspaceJobs
 
 _LOG = logging.getLogger("studio")
@@ -148,6 +148,22 @@ def finished_job(runner: WorkspaceJobs, status: JobStatus, accepts: Callable[[An
     if status.state == "cancelled":
         return None, ("info", status.message or cancelled_message(action))
     return None, ("error", status.message or failed)
+
+
+def finished_fit(registry: ModelRegistry, status: JobStatus
+                 ) -> tuple[ModelRecord | None, tuple[str, str] | None]:
+    """How a fit job that has ended came out: its model's record, or what to tell the user.
+
+    Returns:
+        ``(record, None)`` when the fit is done (the record None if the registry no longer
+        has it: nothing to say), else ``(None, (kind, message))`` with ``kind`` "info" for
+        a cancel and "error" for a failure.
+    """
+    if status.state == "done" and status.model_id:
+        return registry.get(status.model_id), None
+    if status.state == "cancelled":
+        return None, ("info", "Training was cancelled. Nothing was saved.")
+    return None, ("error", status.message or "Training failed.")
 
 
 def streamlit_secrets() -> dict[str, Any]:
