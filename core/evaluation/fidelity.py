@@ -23,6 +23,7 @@ import contextlib
 import io
 import itertools
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -56,6 +57,7 @@ __all__ = [
     "correlation_matrices",
     "quality_and_diagnostic",
     "quality_rows_bound",
+    "run_sdmetrics_reports",
 ]
 
 #: SDMetrics 0.32 counts a numeric pair in "Column Pair Trends" only when the real
@@ -612,6 +614,36 @@ def _for_sdmetrics(frame: pd.DataFrame, schema: TableSchema, columns: list[str])
     return prepared.reset_index(drop=True)
 
 
+def run_sdmetrics_reports(quality: Any, diagnostic: Any, real_data: Any, synthetic_data: Any,
+                          metadata: Any, *, between: Callable[[], None], what: str,
+                          fix: str) -> None:
+    """Generate SDMetrics' quality then diagnostic report, quietly (single- or multi-table).
+
+    Args:
+        quality: A fresh SDMetrics ``QualityReport``.
+        diagnostic: A fresh SDMetrics ``DiagnosticReport`` of the same kind.
+        real_data: The real data as SDMetrics takes it.
+        synthetic_data: The synthetic data as SDMetrics takes it.
+        metadata: SDMetrics' metadata of both.
+        between: Called after the quality report (progress).
+        what: What could not be computed, for the error ("its reports on this data").
+        fix: The sentence that says what to check.
+
+    Raises:
+        EvaluationError: SDMetrics failed (its bare ValueErrors and KeyErrors, named).
+    """
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            quality.generate(real_data, synthetic_data, metadata, verbose=False)
+            between()
+            diagnostic.generate(real_data, synthetic_data, metadata, verbose=False)
+    except Exception as error:  # sdmetrics raises bare ValueErrors/KeyErrors
+        raise EvaluationError(
+            f"SDMetrics could not compute {what} ({type(error).__name__}: {error}). {fix}"
+        ) from error
+
+
 def quality_and_diagnostic(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
@@ -657,17 +689,10 @@ def quality_and_diagnostic(
     diagnostic = DiagnosticReport()
     pairs = len(columns) * (len(columns) - 1) // 2
     report(0.0, f"SDMetrics quality report ({len(columns)} columns, {pairs} pairs)…")
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            quality.generate(real_data, synthetic_data, metadata, verbose=False)
-            report(0.85, "SDMetrics diagnostic report…")
-            diagnostic.generate(real_data, synthetic_data, metadata, verbose=False)
-    except Exception as error:  # sdmetrics raises bare ValueErrors/KeyErrors
-        raise EvaluationError(
-            f"SDMetrics could not compute its reports on this data ({type(error).__name__}: "
-            f"{error}). Check the column types in the metadata table."
-        ) from error
+    run_sdmetrics_reports(quality, diagnostic, real_data, synthetic_data, metadata,
+                          between=lambda: report(0.85, "SDMetrics diagnostic report…"),
+                          what="its reports on this data",
+                          fix="Check the column types in the metadata table.")
 
     details: dict[str, pd.DataFrame] = {}
     for instance in (quality, diagnostic):

@@ -31,10 +31,7 @@ Every level (good / fair / poor) comes from :mod:`core.evaluation.thresholds`.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -59,6 +56,7 @@ from core.evaluation.fidelity import (
     column_score,
     column_scores,
     correlation_matrices,
+    run_sdmetrics_reports,
 )
 from core.evaluation.privacy import PrivacyResult, privacy_scores
 from core.evaluation.thresholds import (
@@ -825,17 +823,12 @@ def _sdmetrics_reports(real: Mapping[str, pd.DataFrame], synthetic: Mapping[str,
     real_data, metadata = _sdmetrics_inputs(real, schemas, relationships)
     synthetic_data, _ = _sdmetrics_inputs(synthetic, schemas, relationships)
     quality, diagnostic = QualityReport(), DiagnosticReport()
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            progress(0.0, "SDMetrics multi-table quality report…")
-            quality.generate(real_data, synthetic_data, metadata, verbose=False)
-            progress(0.8, "SDMetrics multi-table diagnostic report…")
-            diagnostic.generate(real_data, synthetic_data, metadata, verbose=False)
-    except Exception as error:  # sdmetrics raises bare ValueErrors/KeyErrors
-        raise EvaluationError(
-            f"SDMetrics could not compute its multi-table reports ({type(error).__name__}: "
-            f"{error}). Check the column types and the keys on the Data page.") from error
+    progress(0.0, "SDMetrics multi-table quality report…")
+    run_sdmetrics_reports(quality, diagnostic, real_data, synthetic_data, metadata,
+                          between=lambda: progress(0.8, "SDMetrics multi-table diagnostic "
+                                                   "report…"),
+                          what="its multi-table reports",
+                          fix="Check the column types and the keys on the Data page.")
     return quality, diagnostic
 
 
