@@ -68,19 +68,27 @@ def list_tables(source: DatabaseSource) -> list[TableRef]:
     Raises:
         DatabaseError: The database cannot be reached or read (message says why).
     """
+    return _catalogue_tables(source, views=True)
+
+
+def _catalogue_tables(source: DatabaseSource, *, views: bool) -> list[TableRef]:
+    """The tables (and the views too with ``views``) the catalogue lists, sorted."""
     if source.backend == "sqlite":
-        sql = ("SELECT NULL, name FROM sqlite_master WHERE type IN ('table', 'view') "
+        kinds = "IN ('table', 'view')" if views else "= 'table'"
+        sql = (f"SELECT NULL, name FROM sqlite_master WHERE type {kinds} "
                "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
     elif source.backend == "postgresql":
-        sql = ("SELECT table_schema, table_name FROM information_schema.tables "
-               "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
+        sql = ("SELECT table_schema, table_name FROM information_schema.tables WHERE "
+               + ("" if views else "table_type = 'BASE TABLE' AND ")
+               + "table_schema NOT IN ('pg_catalog', 'information_schema') "
                "AND table_schema NOT LIKE 'pg\\_toast%' AND table_schema NOT LIKE 'pg\\_temp%' "
                "ORDER BY table_schema, table_name")
     else:
         sql = ("SELECT CASE WHEN table_schema = 'main' THEN NULL ELSE table_schema END, "
                "table_name FROM information_schema.tables "
                "WHERE table_catalog = current_database() "
-               "ORDER BY table_schema <> 'main', table_schema, table_name")
+               + ("" if views else "AND table_type = 'BASE TABLE' ")
+               + "ORDER BY table_schema <> 'main', table_schema, table_name")
     with _connected(source, "list the tables") as connection:
         rows = _driver_sql(connection, sql).fetchall()
     return [TableRef(schema=row[0], name=row[1]) for row in rows]
@@ -342,23 +350,7 @@ def list_base_tables(source: DatabaseSource) -> list[TableRef]:
     Raises:
         DatabaseError: The database cannot be reached or read.
     """
-    if source.backend == "sqlite":
-        sql = ("SELECT NULL, name FROM sqlite_master WHERE type = 'table' "
-               "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
-    elif source.backend == "postgresql":
-        sql = ("SELECT table_schema, table_name FROM information_schema.tables "
-               "WHERE table_type = 'BASE TABLE' "
-               "AND table_schema NOT IN ('pg_catalog', 'information_schema') "
-               "AND table_schema NOT LIKE 'pg\\_toast%' AND table_schema NOT LIKE 'pg\\_temp%' "
-               "ORDER BY table_schema, table_name")
-    else:
-        sql = ("SELECT CASE WHEN table_schema = 'main' THEN NULL ELSE table_schema END, "
-               "table_name FROM information_schema.tables "
-               "WHERE table_catalog = current_database() AND table_type = 'BASE TABLE' "
-               "ORDER BY table_schema <> 'main', table_schema, table_name")
-    with _connected(source, "list the tables") as connection:
-        rows = _driver_sql(connection, sql).fetchall()
-    return [TableRef(schema=row[0], name=row[1]) for row in rows]
+    return _catalogue_tables(source, views=False)
 
 
 def read_catalogue_keys(source: DatabaseSource, tables: list[TableRef]) -> CatalogueKeys:
