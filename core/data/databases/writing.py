@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,51 +152,32 @@ def write_table(
     chunk_rows = max(1, int(chunk_rows))
     total = len(frame)
     new_file = check_destination(source)
-    report(0.0, f"Connecting to {source.display}…")
-    created = _create_file(new_file, source) if new_file is not None else False
-    try:
-        engine = _engine(source, writable=True)
-    except DatabaseError as error:
-        _remove_created(new_file, created)
-        raise DatabaseWriteError(str(error)) from None
     replaced = False
-    written_all = False
-    try:
-        with engine.begin() as connection:
-            existing = _existing_kind(connection, source, table)
-            if existing is not None:
-                if not replace:
-                    raise TableExistsError(
-                        f"A {existing} '{table.label}' already exists in {source.display}. "
-                        "Pick another name, or tick the box to replace it (its rows are lost)."
-                    )
-                if existing != "table":
-                    raise TableExistsError(
-                        f"'{table.label}' is a {existing} in {source.display}, and only tables "
-                        "are replaced. Pick another name."
-                    )
-                # Dropped here, in the same transaction, rather than by pandas (which
-                # reflects the whole schema first and fails on some DuckDB versions).
-                connection.exec_driver_sql(f"DROP TABLE {_quote_table(source, table)}")
-                replaced = True
-            written = 0
-            for start in range(0, total, chunk_rows):
-                part = frame.iloc[start:start + chunk_rows]
-                if_exists = "fail" if start == 0 else "append"
-                part.to_sql(table.name, connection, schema=table.schema, if_exists=if_exists,
-                            index=False, chunksize=chunk_rows)
-                written += len(part)
-                report(written / total, f"Wrote {written:,} of {total:,} rows…")
-        written_all = True
-    except StudioError:
-        raise
-    except Exception as error:  # noqa: BLE001 - driver, pandas and OS errors become one message
-        message = _describe_failure(error, source, f"write the table {table.label}")
-        raise DatabaseWriteError(f"{message} Nothing was written.") from None
-    finally:
-        engine.dispose()
-        if not written_all:
-            _remove_created(new_file, created)
+    with _writing(source, new_file, f"write the table {table.label}", report) as connection:
+        existing = _existing_kind(connection, source, table)
+        if existing is not None:
+            if not replace:
+                raise TableExistsError(
+                    f"A {existing} '{table.label}' already exists in {source.display}. "
+                    "Pick another name, or tick the box to replace it (its rows are lost)."
+                )
+            if existing != "table":
+                raise TableExistsError(
+                    f"'{table.label}' is a {existing} in {source.display}, and only tables "
+                    "are replaced. Pick another name."
+                )
+            # Dropped here, in the same transaction, rather than by pandas (which
+            # reflects the whole schema first and fails on some DuckDB versions).
+            connection.exec_driver_sql(f"DROP TABLE {_quote_table(source, table)}")
+            replaced = True
+        written = 0
+        for start in range(0, total, chunk_rows):
+            part = frame.iloc[start:start + chunk_rows]
+            if_exists = "fail" if start == 0 else "append"
+            part.to_sql(table.name, connection, schema=table.schema, if_exists=if_exists,
+                        index=False, chunksize=chunk_rows)
+            written += len(part)
+            report(written / total, f"Wrote {written:,} of {total:,} rows…")
     report(1.0, f"Wrote {total:,} rows to {table.label}.")
     return WriteResult(table=table, rows=total, replaced=replaced, destination=source.display)
 
@@ -289,6 +271,44 @@ def _create_file(path: Path, source: DatabaseSource) -> bool:
     except OSError as error:
         raise DatabaseWriteError(f"{path} could not be created ({error.strerror}).") from None
     return True
+
+
+@contextmanager
+def _writing(destination: DatabaseSource, new_file: Path | None, doing: str,
+             report: ProgressCallback) -> Iterator[sa.Connection]:
+    """One transaction on a writable connection; a new file is removed unless it commits.
+
+    Args:
+        destination: Where the rows go.
+        new_file: The new SQLite/DuckDB file to create (:func:`check_destination`), or None.
+        doing: What is written, for the error ("write the table loans").
+        report: Told of the connecting.
+
+    Raises:
+        DatabaseWriteError: The database cannot be opened, or a driver, pandas or OS error
+            (described; nothing was written). Studio errors pass as they are.
+    """
+    report(0.0, f"Connecting to {destination.display}…")
+    created = _create_file(new_file, destination) if new_file is not None else False
+    try:
+        engine = _engine(destination, writable=True)
+    except DatabaseError as error:
+        _remove_created(new_file, created)
+        raise DatabaseWriteError(str(error)) from None
+    committed = False
+    try:
+        with engine.begin() as connection:
+            yield connection
+        committed = True
+    except StudioError:
+        raise
+    except Exception as error:  # noqa: BLE001 - driver, pandas and OS errors become one message
+        message = _describe_failure(error, destination, doing)
+        raise DatabaseWriteError(f"{message} Nothing was written.") from None
+    finally:
+        engine.dispose()
+        if not committed:
+            _remove_created(new_file, created)
 
 
 def _remove_created(path: Path | None, created: bool) -> None:
@@ -417,55 +437,36 @@ def write_related(
                 f"name ending in {' or '.join(_NEW_FILE_SUFFIXES[destination.backend])}.")
     tables = _related_sa_tables(frames, related, order, schema)
     total = sum(len(frames[name]) for name in order)
-    report(0.0, f"Connecting to {destination.display}…")
-    created = _create_file(new_file, destination) if new_file is not None else False
-    try:
-        engine = _engine(destination, writable=True)
-    except DatabaseError as error:
-        _remove_created(new_file, created)
-        raise DatabaseWriteError(str(error)) from None
     results: list[WriteResult] = []
-    done = False
-    try:
-        with engine.begin() as connection:
-            if schema:
-                exists = connection.execute(sa.text(
-                    "SELECT 1 FROM pg_namespace WHERE nspname = :name"), {"name": schema}).scalar()
-                if exists:
-                    raise TableExistsError(
-                        f"A schema '{schema}' already exists in {destination.display}, and the "
-                        "studio writes related tables only into a new one. Pick another name.")
-                connection.execute(sa.schema.CreateSchema(schema))
-            for name in order:
-                tables[name].create(connection)
-            written = 0
-            for name in order:
-                frame = _related_values(frames[name], tables[name])
-                for start in range(0, len(frame), max(1, int(chunk_rows))):
-                    part = frame.iloc[start:start + max(1, int(chunk_rows))]
-                    connection.execute(tables[name].insert(), part.to_dict("records"))
-                    written += len(part)
-                    report(0.05 + 0.85 * written / max(total, 1),
-                           f"Wrote {written:,} of {total:,} rows ({name})…")
-                results.append(WriteResult(
-                    table=TableRef(schema=schema, name=name), rows=len(frame), replaced=False,
-                    destination=destination.display))
-            report(0.92, "Checking that every child row has its parent…")
-            broken, check = _broken_links(connection, destination, related, tables)
-            if broken:
-                raise DatabaseWriteError(
-                    f"After writing, {'; '.join(broken)}; nothing was kept. Check the "
-                    "relationships on the Data page and generate again.")
-        done = True
-    except StudioError:
-        raise
-    except Exception as error:  # noqa: BLE001 - driver errors become one message
-        message = _describe_failure(error, destination, "write the related tables")
-        raise DatabaseWriteError(f"{message} Nothing was written.") from None
-    finally:
-        engine.dispose()
-        if not done:
-            _remove_created(new_file, created)
+    with _writing(destination, new_file, "write the related tables", report) as connection:
+        if schema:
+            exists = connection.execute(sa.text(
+                "SELECT 1 FROM pg_namespace WHERE nspname = :name"), {"name": schema}).scalar()
+            if exists:
+                raise TableExistsError(
+                    f"A schema '{schema}' already exists in {destination.display}, and the "
+                    "studio writes related tables only into a new one. Pick another name.")
+            connection.execute(sa.schema.CreateSchema(schema))
+        for name in order:
+            tables[name].create(connection)
+        written = 0
+        for name in order:
+            frame = _related_values(frames[name], tables[name])
+            for start in range(0, len(frame), max(1, int(chunk_rows))):
+                part = frame.iloc[start:start + max(1, int(chunk_rows))]
+                connection.execute(tables[name].insert(), part.to_dict("records"))
+                written += len(part)
+                report(0.05 + 0.85 * written / max(total, 1),
+                       f"Wrote {written:,} of {total:,} rows ({name})…")
+            results.append(WriteResult(
+                table=TableRef(schema=schema, name=name), rows=len(frame), replaced=False,
+                destination=destination.display))
+        report(0.92, "Checking that every child row has its parent…")
+        broken, check = _broken_links(connection, destination, related, tables)
+        if broken:
+            raise DatabaseWriteError(
+                f"After writing, {'; '.join(broken)}; nothing was kept. Check the "
+                "relationships on the Data page and generate again.")
     report(1.0, f"Wrote {len(results)} tables ({total:,} rows) with their keys.")
     return RelatedWriteResult(destination=destination.display, schema=schema,
                               tables=tuple(results),
