@@ -83,11 +83,7 @@ def _section(sample: SampleDataset, df: pd.DataFrame, size: int) -> str:
     key_column = id_column_for(domain)
     target = df[sample.target]
     eligible = df.drop(columns=[key_column, sample.target])
-    lines = [
-        f"## `{sample.filename}` — {sample.title}",
-        "",
-        sample.description,
-        "",
+    facts = [
         f"- Rows: {len(df):,}; columns: {df.shape[1]}; size: {size / 1024:,.0f} KB",
         f"- Target: `{sample.target}` — {target.mean():.1%} `True` ({int(target.sum()):,} rows)",
         f"- Row id: `{key_column}` (never missing); missing cells elsewhere: "
@@ -96,20 +92,30 @@ def _section(sample: SampleDataset, df: pd.DataFrame, size: int) -> str:
         f"- Generator: `fake_dataset(FakeSpec(domain={domain!r}, rows={sample.spec.rows}, "
         f"correlation={sample.spec.correlation}, rare_rate={sample.spec.rare_rate}, "
         f"missing_rate={sample.spec.missing_rate}, seed={sample.spec.seed}))`",
+    ]
+    rows = [f"| `{column}` | {_kind(df[column])} | {'yes' if column in pii else ''} "
+            f"| {descriptions[column]} |" for column in df.columns]
+    return _layout(sample, facts, planted_relations_for(domain), rows)
+
+
+def _layout(sample: SampleDataset, facts: list[str], relations: tuple[str, ...] | list[str],
+            rows: list[str]) -> str:
+    """One file's README section: heading, description, facts, planted relations, columns."""
+    return "\n".join([
+        f"## `{sample.filename}` — {sample.title}",
+        "",
+        sample.description,
+        "",
+        *facts,
         "",
         "Planted relations:",
         "",
-        *[f"- {relation}" for relation in planted_relations_for(domain)],
+        *[f"- {relation}" for relation in relations],
         "",
         "| Column | Type | PII | Description |",
         "| --- | --- | --- | --- |",
-    ]
-    for column in df.columns:
-        lines.append(
-            f"| `{column}` | {_kind(df[column])} | {'yes' if column in pii else ''} "
-            f"| {descriptions[column]} |"
-        )
-    return "\n".join(lines)
+        *rows,
+    ])
 
 
 def _complaints_section(sample: SampleDataset, df: pd.DataFrame, size: int) -> str:
@@ -119,11 +125,7 @@ def _complaints_section(sample: SampleDataset, df: pd.DataFrame, size: int) -> s
     found = find_text_pii(df["complaint_text"])
     planted = ", ".join(f"{row['count']} {row['label']}" for row in found.to_dict("records"))
     counts = df["product"].value_counts()
-    lines = [
-        f"## `{sample.filename}` — {sample.title}",
-        "",
-        sample.description,
-        "",
+    facts = [
         f"- Rows: {len(df):,}; columns: {df.shape[1]}; size: {size / 1024:,.0f} KB",
         f"- Target: `{sample.target}` — {1 - df[sample.target].mean():.1%} `False` "
         f"({int((~df[sample.target]).sum()):,} rows); or `product` "
@@ -134,19 +136,11 @@ def _complaints_section(sample: SampleDataset, df: pd.DataFrame, size: int) -> s
         f"(median {int(words.median())}); the studio's scrubbing finds {planted} in it",
         f"- Generator: `complaints_dataset(ComplaintsSpec(rows={spec.rows}, seed={spec.seed}, "
         f"pii_share={spec.pii_share}))`",
-        "",
-        "Planted relations:",
-        "",
-        *[f"- {relation}" for relation in COMPLAINTS_RELATIONS],
-        "",
-        "| Column | Type | PII | Description |",
-        "| --- | --- | --- | --- |",
     ]
     descriptions = {c.name: c.description for c in COMPLAINTS_COLUMNS}
-    for column in df.columns:
-        kind = "free text" if column == "complaint_text" else _kind(df[column])
-        lines.append(f"| `{column}` | {kind} |  | {descriptions[column]} |")
-    return "\n".join(lines)
+    rows = [f"| `{column}` | {'free text' if column == 'complaint_text' else _kind(df[column])} "
+            f"|  | {descriptions[column]} |" for column in df.columns]
+    return _layout(sample, facts, COMPLAINTS_RELATIONS, rows)
 
 
 def _sequence_section(sample: SampleDataset, df: pd.DataFrame, size: int) -> str:
@@ -163,11 +157,7 @@ def _sequence_section(sample: SampleDataset, df: pd.DataFrame, size: int) -> str
         counts = entities.value_counts()
         target = (f"`{sample.target}` (one value per {sequence.key}) — {len(counts)} classes, "
                   f"{counts.min()} to {counts.max()} of {len(entities):,} each")
-    lines = [
-        f"## `{sample.filename}` — {sample.title}",
-        "",
-        sample.description,
-        "",
+    facts = [
         f"- Rows: {len(df):,}; columns: {df.shape[1]}; size: {size / 1024:,.0f} KB; no "
         "missing cells",
         f"- Sequences: entity key `{sequence.key}` ({len(lengths):,} entities, "
@@ -179,19 +169,11 @@ def _sequence_section(sample: SampleDataset, df: pd.DataFrame, size: int) -> str
         "- PII columns: none (every id is invented)",
         f"- Generator: `{type(spec).__name__}({settings})` in "
         f"`core/data/datasets/{sample.domain}.py` (numpy only, seeded)",
-        "",
-        "Planted relations:",
-        "",
-        *[f"- {relation}" for relation in _SEQUENCE_RELATIONS[sample.domain]],
-        "",
-        "| Column | Type | PII | Description |",
-        "| --- | --- | --- | --- |",
     ]
     descriptions = {c.name: c.description for c in _columns_of(sample.domain)}
-    for column in df.columns:
-        kind = "identifier" if column == sequence.key else _kind(df[column])
-        lines.append(f"| `{column}` | {kind} |  | {descriptions[column]} |")
-    return "\n".join(lines)
+    rows = [f"| `{column}` | {'identifier' if column == sequence.key else _kind(df[column])} "
+            f"|  | {descriptions[column]} |" for column in df.columns]
+    return _layout(sample, facts, _SEQUENCE_RELATIONS[sample.domain], rows)
 
 
 def _size(size: int) -> str:
