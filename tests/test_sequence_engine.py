@@ -254,3 +254,61 @@ def test_a_faked_context_column_gets_one_fake_value_per_entity(table, registry, 
     frame = generate(synthesizer, record.model_id, 6, seed=4, schema=schema).frame
     assert (frame.groupby(KEY)["segment"].nunique() == 1).all()
     assert not set(frame["segment"]) & {"mass", "affluent"}
+
+
+def test_par_learns_each_sequence_in_time_order(table, registry):
+    """SDV sorted every sequence by its gaps; the studio keeps the events' time order."""
+    from core.engine.sequence_models import StudioPARModel
+
+    seen: list[list[dict]] = []
+    original = StudioPARModel.fit_sequences
+
+    def spy(self, sequences, context_types, data_types):
+        seen.append(sequences)
+        return original(self, sequences, context_types, data_types)
+
+    with mock.patch.object(StudioPARModel, "fit_sequences", spy):
+        request, record, _ = _fit(table, registry, "par", epochs=1, sample_size=2)
+    synthesizer = load_synthesizer(registry, record.model_id)
+    event = synthesizer._data_columns.index("event")
+    firsts = {sequence["data"][event][0] for sequence in seen[0]}
+    assert firsts == {"open"}  # every account's story starts with its opening
+
+
+def test_par_loss_reads_each_sequence_from_its_own_events():
+    """A batch's loss is the sum of its sequences' losses: padding never becomes a target."""
+    import torch
+    from deepecho.models.par import PARNet
+
+    from core.engine.sequence_models import StudioPARModel
+
+    rng = np.random.default_rng(0)
+    sequences = [{"context": [], "data": [list(rng.normal(5, 1, size=length)),
+                                          list(rng.choice(["a", "b"], size=length))]}
+                 for length in (2, 7)]
+    model = StudioPARModel(epochs=1, cuda=False)
+    model._build(sequences, [], ["continuous", "categorical"])
+    torch.manual_seed(0)
+    model._model = PARNet(model._data_dims, 0)
+
+    def total(chosen):
+        x = torch.nn.utils.rnn.pack_sequence(
+            [model._data_to_tensor(sequences[i]["data"]) for i in chosen], enforce_sorted=False)
+        x_padded, lengths = torch.nn.utils.rnn.pad_packed_sequence(x)
+        y_padded, _ = torch.nn.utils.rnn.pad_packed_sequence(model._model(x, None))
+        loss = model._compute_loss(x_padded[1:], y_padded[:-1], lengths)
+        return float(loss) * float((lengths - 1).sum())  # the mean back to a sum
+
+    with torch.no_grad():
+        assert total([0, 1]) == pytest.approx(total([0]) + total([1]), rel=1e-5)
+
+
+def test_sequence_training_sizes_follow_the_data():
+    from core.engine.tabular_argn import sequence_batch_size, sequence_window
+
+    assert sequence_batch_size(40) == 8 and sequence_batch_size(420) == 16
+    assert sequence_batch_size(100_000) == 64
+    frame = pd.DataFrame({"k": np.repeat(np.arange(4), [3, 7, 7, 300])})
+    assert sequence_window(frame, "k") == 14
+    assert sequence_window(frame.iloc[:3], "k") == 10  # at least 10 events
+    assert sequence_window(pd.DataFrame({"k": np.repeat([1, 2], 250)}), "k") == 100

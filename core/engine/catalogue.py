@@ -542,9 +542,11 @@ REGISTRY: dict[str, SynthesizerSpec] = {
             _TIME_LIMIT,
         ),
         presets={
-            "quick": {"epochs": 100, "sample_size": 1, "time_limit": 20},
-            "balanced": {"epochs": 400, "sample_size": 1, "time_limit": 55},
-            "best": {"epochs": 1000, "sample_size": 1, "time_limit": 0},
+            # An epoch is a few learning steps (batches of 64 sequences): the bank events
+            # sample ran about 10 epochs a second on a shared 2-core machine.
+            "quick": {"epochs": 300, "sample_size": 1, "time_limit": 20},
+            "balanced": {"epochs": 1000, "sample_size": 1, "time_limit": 55},
+            "best": {"epochs": 2000, "sample_size": 1, "time_limit": 0},
         },
         deep=True,
         loss_columns=("Loss",),

@@ -57,6 +57,8 @@ load_libraries()
 SEQUENCE_SHAPE = "sequence"
 
 _NOT_SAVED = ("on_epoch", "should_cancel", "time_limit_start")
+#: Sequences per learning step of PAR's network (deepecho: all of them, one step an epoch).
+PAR_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -109,33 +111,94 @@ class StudioPARModel(_TrainingOptions, PARModel):
 
     def fit_sequences(self, sequences: list[dict], context_types: list[str],
                       data_types: list[str]) -> None:
-        """The loop of deepecho's ``PARModel.fit_sequences``, with the studio's changes marked."""
-        X, C = [], []  # noqa: N806 - the library's names
+        """PAR's training loop in mini-batches, with the studio's epoch end.
+
+        deepecho takes one optimiser step per epoch over all sequences, so a minute of
+        training is a few hundred small steps. Here an epoch is still one pass over every
+        sequence, in shuffled batches of :data:`PAR_BATCH` sequences with a step each (the
+        torch seed the studio sets fixes the order). After each epoch the studio's epoch
+        end (``core.engine.studio_models``) reports the loss and may end training (time
+        limit, callback) or raise ``TrainingCancelled``.
+        """
         self._build(sequences, context_types, data_types)
-        for sequence in sequences:
-            X.append(self._data_to_tensor(sequence["data"]))
-            C.append(self._context_to_tensor(sequence["context"]))
-        X = torch.nn.utils.rnn.pack_sequence(X, enforce_sorted=False).to(self.device)  # noqa: N806
-        if self._ctx_dims:
-            C = torch.stack(C, dim=0).to(self.device)  # noqa: N806
+        data = [self._data_to_tensor(sequence["data"]) for sequence in sequences]
+        contexts = [self._context_to_tensor(sequence["context"]) for sequence in sequences]
         self._model = PARNet(self._data_dims, self._ctx_dims).to(self.device)
         optimizer = torch.optim.Adam(self._model.parameters(), lr=1e-3)
         self.loss_values = pd.DataFrame(columns=["Epoch", "Loss"])
-        X_padded, seq_len = torch.nn.utils.rnn.pad_packed_sequence(X)  # noqa: N806
         epoch_end = _EpochEnd(self, self.epochs)  # studio: the report after each epoch
         losses: list[dict[str, float]] = []
+        count = len(data)
         with one_cpu_thread(self.device):  # studio: one thread on a CPU
             for epoch in range(self.epochs):
-                Y = self._model(X, C)  # noqa: N806
-                Y_padded, _ = torch.nn.utils.rnn.pad_packed_sequence(Y)  # noqa: N806
-                optimizer.zero_grad()
-                loss = self._compute_loss(X_padded[1:, :, :], Y_padded[:-1, :, :], seq_len)
-                loss.backward()
-                optimizer.step()
-                losses.append({"Epoch": epoch, "Loss": float(loss.item())})
+                order = torch.randperm(count).tolist() if count > PAR_BATCH else range(count)
+                order = list(order)
+                total = 0.0
+                for first in range(0, count, PAR_BATCH):
+                    chosen = order[first:first + PAR_BATCH]
+                    X = torch.nn.utils.rnn.pack_sequence(  # noqa: N806 - the library's names
+                        [data[i] for i in chosen], enforce_sorted=False).to(self.device)
+                    C = (torch.stack([contexts[i] for i in chosen], dim=0).to(self.device)  # noqa: N806
+                         if self._ctx_dims else None)
+                    X_padded, seq_len = torch.nn.utils.rnn.pad_packed_sequence(X)  # noqa: N806
+                    Y_padded, _ = torch.nn.utils.rnn.pad_packed_sequence(  # noqa: N806
+                        self._model(X, C))
+                    optimizer.zero_grad()
+                    loss = self._compute_loss(X_padded[1:, :, :], Y_padded[:-1, :, :], seq_len)
+                    loss.backward()
+                    optimizer.step()
+                    total += float(loss.item()) * len(chosen)
+                losses.append({"Epoch": epoch, "Loss": total / max(count, 1)})
                 self.loss_values = pd.DataFrame(losses, columns=["Epoch", "Loss"])
                 if epoch_end.stop(epoch + 1):
                     break
+
+    def _compute_loss(self, X_padded: torch.Tensor, Y_padded: torch.Tensor,  # noqa: N803
+                      seq_len: Any) -> torch.Tensor:
+        """The negative log-likelihood of the next events, over whole tensors at once.
+
+        deepecho's loss loops over every sequence and column in Python (most of an epoch's
+        time), and reads a number column's targets from the wrong end of the padded batch,
+        so shorter sequences were taught the padding's zeros instead of their amounts and
+        time gaps. Here each column's terms are computed for the whole batch and masked:
+        the event columns over the events, the start/body/end token also over the end row.
+
+        Args:
+            X_padded: The inputs shifted by one step (the targets), steps x sequences x width.
+            Y_padded: The network's outputs for them.
+            seq_len: Each sequence's length with its start and end tokens.
+        """
+        steps = X_padded.shape[0]
+        lengths = torch.as_tensor(seq_len, device=X_padded.device).unsqueeze(0)
+        position = torch.arange(steps, device=X_padded.device).unsqueeze(1)
+        events = (position < lengths - 2).to(X_padded.dtype)  # rows of real events
+        through_end = (position < lengths - 1).to(X_padded.dtype)  # and the end token
+        log_likelihood = X_padded.new_zeros(())
+        for key, props in self._data_map.items():
+            mask = through_end if key == "<TOKEN>" else events
+            kind = props["type"]
+            if kind in ("continuous", "timestamp", "datetime"):
+                mu_idx, sigma_idx, missing_idx = props["indices"]
+                sigma = torch.nn.functional.softplus(Y_padded[:, :, sigma_idx]).clamp_min(1e-4)
+                terms = torch.distributions.Normal(Y_padded[:, :, mu_idx], sigma).log_prob(
+                    X_padded[:, :, mu_idx])
+                terms = terms + _missing_terms(X_padded[:, :, missing_idx],
+                                               Y_padded[:, :, missing_idx])
+            elif kind == "count":
+                r_idx, p_idx, missing_idx = props["indices"]
+                r = torch.nn.functional.softplus(Y_padded[:, :, r_idx]) * props["range"]
+                terms = torch.distributions.NegativeBinomial(
+                    r.clamp_min(1e-6), torch.sigmoid(Y_padded[:, :, p_idx]),
+                    validate_args=False).log_prob(X_padded[:, :, r_idx] * props["range"])
+                terms = terms + _missing_terms(X_padded[:, :, missing_idx],
+                                               Y_padded[:, :, missing_idx])
+            else:  # categorical, ordinal: the one-hot target's log-probability
+                idx = list(props["indices"].values())
+                log_softmax = torch.nn.functional.log_softmax(Y_padded[:, :, idx], dim=2)
+                target = torch.argmax(X_padded[:, :, idx], dim=2, keepdim=True)
+                terms = log_softmax.gather(dim=2, index=target).squeeze(2)
+            log_likelihood = log_likelihood + (terms * mask).sum()
+        return -log_likelihood / through_end.sum().clamp_min(1.0)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()  # object's own would hand out the live dict
@@ -148,6 +211,12 @@ class StudioPARModel(_TrainingOptions, PARModel):
         self.device = torch.device(device)
         if getattr(self, "_model", None) is not None:
             self._model.to(self.device)
+
+
+def _missing_terms(target: torch.Tensor, logit: torch.Tensor) -> torch.Tensor:
+    """Log-likelihood of each value's missing flag (1: missing) given the network's logit."""
+    log_sigmoid = torch.nn.functional.logsigmoid
+    return target * log_sigmoid(logit) + (1.0 - target) * log_sigmoid(-logit)
 
 
 class StudioPARSynthesizer(PARSynthesizer):
@@ -223,6 +292,30 @@ class StudioPARSynthesizer(PARSynthesizer):
         sequences = self._generate_sequences(processed_table_data)
         context_types, data_types = self._generate_context_and_data_types(processed_table_data)
         self._model.fit_sequences(sequences, context_types, data_types)
+
+    def _generate_sequences(self, processed_table_data: pd.DataFrame) -> list[dict]:
+        """SDV 2.0's ``_generate_sequences``, keeping each entity's events in their order.
+
+        SDV asks deepecho to sort each sequence by the order column, but by then that
+        column holds the gaps between events (SDV learns gaps), so every sequence was
+        sorted by gap size: an account's opening landed anywhere and gaps always grew.
+        The studio hands the events already ordered by key, then order column
+        (``core.data.sequences.order_events``), and grouping keeps that order.
+        """
+        from deepecho.sequences import assemble_sequences
+
+        sequences = assemble_sequences(
+            processed_table_data, self._sequence_key,
+            self.context_columns + list(self._extra_context_columns.keys()),
+            self.segment_size, None, drop_sequence_index=False)
+        id_context_columns = self._get_id_context_columns()
+        if id_context_columns:
+            dropped = {i for i, column in enumerate(self.context_columns)
+                       if column in id_context_columns}
+            for sequence in sequences:
+                sequence["context"] = [value for i, value in enumerate(sequence["context"])
+                                       if i not in dropped]
+        return sequences
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

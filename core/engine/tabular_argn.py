@@ -129,6 +129,10 @@ class TabularARGNSynthesizer:
         delta_spent: The δ that ``epsilon_spent`` holds with.
     """
 
+    #: Train with :func:`_train` (the sequential mode's context model: its few seconds
+    #: matter within a short time limit).
+    skip_memory_cleanup = False
+
     def __init__(self, metadata_dict: Mapping[str, Any], *, model_size: str = "medium",
                  max_epochs: int = 100, time_limit: float = 0.0, value_protection: bool = True,
                  device: str = "cpu", on_epoch: Callable[[pd.DataFrame], bool] | None = None,
@@ -219,10 +223,11 @@ class TabularARGNSynthesizer:
                 # The engine counts only its training loop; the studio's limit counts from
                 # the start of the whole fit.
                 minutes = max(self.time_limit - (time.monotonic() - start), 1.0) / 60
-            engine.train(model=MODEL_SIZES[self.model_size], max_epochs=self.max_epochs,
-                         max_training_time=minutes, device=self.device,
-                         differential_privacy=privacy, workspace_dir=workspace,
-                         update_progress=self._progress(start))
+            train = _train if self.skip_memory_cleanup else engine.train
+            train(model=MODEL_SIZES[self.model_size], max_epochs=self.max_epochs,
+                  max_training_time=minutes, device=self.device,
+                  differential_privacy=privacy, workspace_dir=workspace,
+                  update_progress=self._progress(start))
             self._check_budget()
             self.files_ = {name: (workspace / name).read_bytes() for name in _KEPT_FILES
                            if (workspace / name).is_file()}
@@ -485,6 +490,7 @@ class SequentialARGNSynthesizer(TabularARGNSynthesizer):
         from core.engine.sequence_models import FreshKeys
 
         start = self.time_limit_start if self.time_limit_start is not None else time.monotonic()
+        loaded = time.monotonic()  # importing the engine may take seconds on a busy machine
         frame = data[TABLE_NAME].reset_index(drop=True)
         self.columns_ = list(frame.columns)
         self.dtypes_ = {name: frame[name].dtype for name in self.columns_}
@@ -502,7 +508,8 @@ class SequentialARGNSynthesizer(TabularARGNSynthesizer):
                 {"tables": {TABLE_NAME: {"columns": columns}}}, model_size=self.model_size,
                 max_epochs=self.max_epochs, time_limit=limit,
                 value_protection=self.value_protection, device=self.device,
-                should_cancel=self.should_cancel, time_limit_start=start)
+                should_cancel=self.should_cancel, time_limit_start=loaded)
+            self.context_model_.skip_memory_cleanup = True
             self.context_model_.fit({TABLE_NAME: entities[self.context]})
         self._check_cancel()
         events = self._events()
@@ -526,9 +533,12 @@ class SequentialARGNSynthesizer(TabularARGNSynthesizer):
             minutes = None
             if self.time_limit:
                 minutes = max(self.time_limit - (time.monotonic() - start), 1.0) / 60
-            engine.train(model=MODEL_SIZES[self.model_size], max_epochs=self.max_epochs,
-                         max_training_time=minutes, device=self.device,
-                         workspace_dir=workspace, update_progress=self._progress(start))
+            _train(model=MODEL_SIZES[self.model_size],
+                   max_epochs=self.max_epochs, max_training_time=minutes,
+                   batch_size=sequence_batch_size(self.entities_),
+                   max_sequence_window=sequence_window(frame, self.key),
+                   device=self.device, workspace_dir=workspace,
+                   update_progress=self._progress(start))
             self.files_ = {name: (workspace / name).read_bytes()
                            for name in (*_KEPT_FILES, *_CONTEXT_FILES)
                            if (workspace / name).is_file()}
@@ -628,6 +638,52 @@ class SequentialARGNSynthesizer(TabularARGNSynthesizer):
                 result[name] = self._fresh_ids(len(frame), self.dtypes_[name])
         self._ids_issued += len(frame)
         return pd.DataFrame(result)
+
+
+def _train(**options: Any) -> None:
+    """The engine's tabular training on a CPU: one thread, no clean-up of GPU memory.
+
+    ``engine.train`` ends with five full garbage collections (for CUDA memory): with the
+    studio's libraries loaded they took 3-6 s on a busy 2-core machine, twice per sequence
+    fit (context and events). On a CPU the undecorated function runs instead.
+    """
+    from mostlyai import engine
+    from mostlyai.engine._tabular import training
+
+    from core.engine.studio_models import one_cpu_thread
+
+    plain = getattr(training.train, "__wrapped__", None)
+    if str(options.get("device")) != "cpu" or plain is None:
+        engine.train(**options)
+        return
+    # One thread, as the studio's other networks train on a CPU: a step of the event model
+    # took 2-3 s on two threads of the busy 2-core machine, 30 ms on one.
+    with one_cpu_thread("cpu"):
+        plain(**{name: value for name, value in options.items() if value is not None})
+
+
+def sequence_batch_size(entities: int) -> int:
+    """Sequences per training step of the event model (the engine would use 8 below 1,024).
+
+    About 16 steps per pass over the engine's training share (80 %) of the entities, from
+    8 to 64 sequences: a step over 32 sequences cost little more than one over 8 on a CPU
+    (one recurrent step per event either way), so an epoch of a few hundred entities ends
+    several times sooner and training gets many more epochs within a time limit.
+    """
+    share = max(int(entities * 0.8), 1)
+    return int(np.clip(2 ** int(np.log2(max(share / 16, 1))), 8, 64))
+
+
+def sequence_window(frame: pd.DataFrame, key: str) -> int:
+    """Most events of one sequence a training step reads (longer ones: a random window).
+
+    Twice the median length, at least 10 and at most the engine's 100: each step costs
+    about window x sequences, and what follows an event depends mostly on the events just
+    before it. Sequence lengths are still learned whole (the engine encodes each sequence's
+    length on every event), so generated sequences keep their lengths.
+    """
+    median = float(frame.groupby(key, sort=False).size().median()) if len(frame) else 1.0
+    return int(np.clip(round(2 * median), 10, 100))
 
 
 def _kept_labels(labels: Mapping[str, Mapping[str, Any]], workspace: Path
