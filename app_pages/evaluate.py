@@ -32,6 +32,7 @@ from ui import caching, demo, evidence, related_evaluation, state
 from ui import sequences as sequence_ui
 from ui.widgets import (
     download_button,
+    evaluation_job,
     finished_job,
     generate_rows,
     job_progress,
@@ -131,26 +132,9 @@ target = model_target(record)
 result: EvaluationResult | None = state.get_evaluation(sample.key)
 if result is None:
     # The full evaluation runs in a job worker: it takes the server's CPU from nobody.
-    entry = state.get(state.EVALUATION_JOB)
-    if entry and entry["sample_key"] != sample.key:  # for rows that are not current any more
-        if entry.get("job_id"):
-            runner.cancel(entry["job_id"])
-        state.pop(state.EVALUATION_JOB)
-        entry = None
-    if entry is None:
-        with user_errors("starting the evaluation"):
-            entry = {"job_id": runner.start_evaluation(record, sample, real_train, holdout),
-                     "sample_key": sample.key, "error": None}
-            state.put(state.EVALUATION_JOB, entry)
-    if entry is not None and entry.get("error"):
-        kind, message = entry["error"]
-        getattr(st, kind)(message, icon=":material/error:" if kind == "error" else None)
-        if st.button("Evaluate again", type="primary", key="eval_retry",
-                     icon=":material/refresh:"):
-            state.pop(state.EVALUATION_JOB)
-            st.rerun()
-    elif entry is not None:
-        evaluation_panel()
+    evaluation_job(runner, state.EVALUATION_JOB, sample.key,
+                   lambda: runner.start_evaluation(record, sample, real_train, holdout),
+                   evaluation_panel, retry_key="eval_retry")
     st.stop()
 
 st.markdown(

@@ -33,7 +33,15 @@ from ui.related_work import (
     sample_of,
     start_sample,
 )
-from ui.widgets import download_button, finished_job, job_progress, md, show_chart, user_errors
+from ui.widgets import (
+    download_button,
+    evaluation_job,
+    finished_job,
+    job_progress,
+    md,
+    show_chart,
+    user_errors,
+)
 
 
 def evaluate_page() -> None:
@@ -69,27 +77,11 @@ def _evaluation_job(related: RelatedTables, record: ModelRecord, sample: dict,
     did not finish says why and waits for **Evaluate again** instead of starting by itself.
     """
     runner = caching.job_runner()
-    entry = state.get(state.RELATED_EVALUATION_JOB)
-    if entry and entry["sample_key"] != sample_key:  # of tables that are not current any more
-        if entry.get("job_id"):
-            runner.cancel(entry["job_id"])
-        state.pop(state.RELATED_EVALUATION_JOB)
-        entry = None
-    if entry is None:
-        with user_errors("starting the evaluation"):
-            entry = {"job_id": runner.start_related_evaluation(
-                record, sample["tables"], related_frames(related), seed=int(sample["seed"])),
-                "sample_key": sample_key, "error": None}
-            state.put(state.RELATED_EVALUATION_JOB, entry)
-    if entry is not None and entry.get("error"):
-        kind, message = entry["error"]
-        getattr(st, kind)(message, icon=":material/error:" if kind == "error" else None)
-        if st.button("Evaluate again", type="primary", key="related_eval_retry",
-                     icon=":material/refresh:"):
-            state.pop(state.RELATED_EVALUATION_JOB)
-            st.rerun()
-    elif entry is not None:
-        _evaluation_panel(record)
+    evaluation_job(runner, state.RELATED_EVALUATION_JOB, sample_key,
+                   lambda: runner.start_related_evaluation(
+                       record, sample["tables"], related_frames(related),
+                       seed=int(sample["seed"])),
+                   lambda: _evaluation_panel(record), retry_key="related_eval_retry")
 
 
 @st.fragment(run_every=1.0)

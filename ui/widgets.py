@@ -150,6 +150,46 @@ def finished_job(runner: WorkspaceJobs, status: JobStatus, accepts: Callable[[An
     return None, ("error", status.message or failed)
 
 
+def evaluation_job(runner: WorkspaceJobs, job_key: str, sample_key: str,
+                   start: Callable[[], str], panel: Callable[[], None], *, retry_key: str
+                   ) -> None:
+    """Start (once per sample) and follow the evaluation job of the session's synthetic data.
+
+    The evaluation runs in a worker, not in the server; a job of rows that are not current
+    any more is cancelled, and one that did not finish says why and waits for **Evaluate
+    again** instead of starting by itself.
+
+    Args:
+        runner: The workspace's job runner.
+        job_key: The session key of the job's entry (``job_id``, ``sample_key``, ``error``).
+        sample_key: Which synthetic data is evaluated.
+        start: Starts the job and returns its id.
+        panel: Follows the running job (a fragment).
+        retry_key: The **Evaluate again** button's key.
+    """
+    from ui import state
+
+    entry = state.get(job_key)
+    if entry and entry["sample_key"] != sample_key:  # for rows that are not current any more
+        if entry.get("job_id"):
+            runner.cancel(entry["job_id"])
+        state.pop(job_key)
+        entry = None
+    if entry is None:
+        with user_errors("starting the evaluation"):
+            entry = {"job_id": start(), "sample_key": sample_key, "error": None}
+            state.put(job_key, entry)
+    if entry is not None and entry.get("error"):
+        kind, message = entry["error"]
+        getattr(st, kind)(message, icon=":material/error:" if kind == "error" else None)
+        if st.button("Evaluate again", type="primary", key=retry_key,
+                     icon=":material/refresh:"):
+            state.pop(job_key)
+            st.rerun()
+    elif entry is not None:
+        panel()
+
+
 def finished_fit(registry: ModelRegistry, status: JobStatus
                  ) -> tuple[ModelRecord | None, tuple[str, str] | None]:
     """How a fit job that has ended came out: its model's record, or what to tell the user.
