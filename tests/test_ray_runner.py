@@ -440,3 +440,54 @@ def test_a_sample_and_an_evaluation_run_on_the_cluster_as_they_do_here(runner):
     evaluation = runner.result(job_id)
     expected = evaluate_sample(record, here, real_train, holdout, seed=0)
     assert scores_for_registry(evaluation) == scores_for_registry(expected)
+
+
+def test_related_tables_fit_sample_and_evaluate_on_the_cluster(runner):
+    from core.data.related import dependency_order
+    from core.related_workflow import related_frames, related_parts, related_request_of
+    from tests.test_related_jobs import two_tables
+
+    related = two_tables(seed=5)
+    job_id = runner.start_related(related, "hma", "quick", seed=8, estimate_seconds=5)
+    status = runner.wait(job_id, timeout=180)
+    assert status.state == "done" and status.kind == "related", status.message
+    record = ModelRegistry().get(status.model_id)
+    assert record is not None and record.shape == "related"
+    assert "on Ray node 127.0.0.1" in record.device
+
+    job_id = runner.start_related_sample(record, scale=1.0, seed=2)
+    status = runner.wait(job_id, timeout=180)
+    assert status.state == "done", status.message
+    tables = runner.result(job_id)
+    assert dependency_order(list(tables), related.relationships) == ["customers", "accounts"]
+    assert tables["accounts"]["customer_id"].isin(tables["customers"]["customer_id"]).all()
+
+    real_train, holdout, _ = related_parts(related_request_of(record), related_frames(related))
+    job_id = runner.start_related_evaluation(record, tables, related_frames(related), seed=0)
+    status = runner.wait(job_id, timeout=180)
+    assert status.state == "done", status.message
+    evaluation = runner.result(job_id)
+    assert evaluation.as_dict()["referential_integrity"] == 1.0
+    assert len(real_train["customers"]) + len(holdout["customers"]) == 30
+
+
+def test_an_event_table_trains_on_the_cluster_with_whole_entities_held_out(runner):
+    from core.data.schema import SequenceSpec
+    from core.data.sequences import declare_sequence
+    from core.workflow import plan_request
+    from tests.test_sequence_engine import CONTEXT, INDEX, KEY, _events
+
+    frame = _events(entities=24, seed=4)
+    detected = detect_table(frame, "events", "test")
+    table = detected.with_schema(
+        declare_sequence(detected.schema, SequenceSpec(KEY, INDEX, CONTEXT), frame))
+    request = plan_request(table, "par", "quick", seed=9, overrides={"epochs": 2})
+    assert request.split.group == table.schema.sequence.key
+    job_id = runner.start(request, table.frame, estimate_seconds=5)
+    status = runner.wait(job_id, timeout=180)
+    assert status.state == "done", status.message
+    registry = ModelRegistry()
+    record = registry.get(status.model_id)
+    assert record.synthesizer == "par" and "on Ray node 127.0.0.1" in record.device
+    sample = load_synthesizer(registry, record.model_id).sample_entities(6, None)
+    assert sample[table.schema.sequence.key].nunique() == 6
