@@ -312,3 +312,17 @@ def test_sequence_training_sizes_follow_the_data():
     assert sequence_window(frame, "k") == 14
     assert sequence_window(frame.iloc[:3], "k") == 10  # at least 10 events
     assert sequence_window(pd.DataFrame({"k": np.repeat([1, 2], 250)}), "k") == 100
+
+
+def test_sequential_argn_refuses_lengths_its_value_protection_would_hide(registry):
+    """Below 21 entities the engine's protection learns one event per entity: say so."""
+    from core.errors import TrainingError
+
+    frame = _events(20, seed=3)
+    detected = detect_table(frame, "few", "test")
+    few = detected.with_schema(declare_sequence(detected.schema, SequenceSpec(KEY, INDEX,
+                                                                               CONTEXT), frame))
+    request = plan_request(few.with_target(None), "tabular_argn", "quick", seed=0,
+                           device="cpu", overrides={"epochs": 1, "time_limit": 0})
+    with pytest.raises(TrainingError, match="needs more than 20 entities.*Switch off"):
+        run_training(request, frame, registry=registry, device=CPU)

@@ -527,6 +527,7 @@ class SequentialARGNSynthesizer(TabularARGNSynthesizer):
                          tgt_encoding_types=encodings, ctx_encoding_types=context_encodings,
                          model_type="TABULAR", workspace_dir=workspace)
             engine.analyze(value_protection=self.value_protection, workspace_dir=workspace)
+            self._check_lengths_kept(workspace, frame)
             self.labels_ = _kept_labels(labels, workspace)
             engine.encode(workspace_dir=workspace)
             self._check_cancel()
@@ -547,6 +548,29 @@ class SequentialARGNSynthesizer(TabularARGNSynthesizer):
         self._close_workspace()
         self._why_it_stopped(start)
         return self
+
+    def _check_lengths_kept(self, workspace: Path, frame: pd.DataFrame) -> None:
+        """Refuse a fit whose value protection hid every sequence's length.
+
+        With value protection on, the engine keeps sequence lengths only from more than
+        20 entities (its ``ANALYZE_REDUCE_MIN_MAX_N``); below that it treats every entity
+        as having one event, and the model would write one event per new entity.
+
+        Raises:
+            TrainingError: Sequences longer than one event would be learned as single events.
+        """
+        import json
+
+        stats = json.loads((workspace / "ModelStore/tgt-stats/stats.json").read_text())
+        longest = int(frame.groupby(self.key, sort=False).size().max()) if len(frame) else 1
+        if stats.get("is_sequential") or longest <= 1:
+            return
+        raise TrainingError(
+            f"TabularARGN's protection of rare and extreme values needs more than 20 entities "
+            f"to learn how long sequences are, and this fit has {self.entities_:,} "
+            f"'{self.key}' values: every new sequence would have one event. Switch off "
+            "'Protect rare and extreme values' (Advanced) to learn these few entities' "
+            "lengths and values as they are, or choose PAR.")
 
     def reset_sampling(self) -> None:
         """Start sampling over: the next entities are those a fresh load would give."""

@@ -811,15 +811,15 @@ def _par_fit_seconds(params: dict[str, Any], frame: pd.DataFrame, schema: TableS
                      train_share: float, scale: float) -> float:
     """PAR: a fixed cost, then one full pass over every sequence per epoch.
 
-    Measured on the shared 2-core machine (one thread): 300 entities of about 10 events
-    with 6 learned columns took 1.5 s to prepare and 0.19 s per epoch (100 epochs: 20 s);
-    an epoch's loss walks every sequence and column in Python, so it grows with
+    Measured on the shared 2-core machine (one thread, batches of 64 sequences): the bank
+    events sample, 420 entities of about 10 events with 8 learned columns, took 2-3 s to
+    prepare and 0.08-0.19 s per epoch (busy machine); an epoch grows with
     entities x columns.
     """
     entities = _entities(frame, schema, train_share)
     columns = max(len([c for c in schema.modelled_columns if c in frame.columns]), 1)
-    per_epoch = 1.1e-4 * entities * columns
-    estimate = 1.5 + scale * int(params.get("epochs", 128)) * per_epoch
+    per_epoch = 4e-5 * entities * columns
+    estimate = 2.5 + scale * int(params.get("epochs", 128)) * per_epoch
     limit = float(params.get("time_limit") or 0)
     return min(estimate, limit) if limit else estimate
 
