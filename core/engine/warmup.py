@@ -13,7 +13,12 @@ __all__ = ["import_libraries"]
 
 
 def import_libraries() -> None:
-    """SDV with the studio's patches, torch, and what a deep model's first optimiser imports."""
+    """SDV with the studio's patches, torch, a first optimiser's imports, mostlyai-engine.
+
+    The engine takes 1-13 s to import on 2 cores; a cold worker would spend that inside a
+    TabularARGN fit's time limit.
+    """
     load_libraries()
     import sdv.single_table  # noqa: F401
     import torch._dynamo  # noqa: F401 - the first optimiser step imports it (2-3 s)
+    from mostlyai import engine  # noqa: F401
