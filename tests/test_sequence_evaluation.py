@@ -276,6 +276,21 @@ def test_cross_series_correlation_pairs_entities_on_shared_days() -> None:
     assert together.cross.real.mean() > 0.6 and together.cross.gap < 0.15
     assert apart.cross.synthetic.mean() < 0.3 and apart.cross.gap > 0.4
     assert together.as_dict()["cross_correlation"]["mode"] == "entities"
+    assert not together.cross.by_position
+
+    # New tickers that each got their own dates are paired event by event, so tickers
+    # written one at a time (no shared market) read as uncorrelated, not as unmeasured.
+    def own_dates(frame: pd.DataFrame) -> pd.DataFrame:
+        shift = frame["ticker"].str.rsplit("-", n=1).str[1].astype(int)
+        return frame.assign(date=frame["date"] + pd.to_timedelta(shift * 1000, unit="D"))
+
+    paired = sequence_scores(train, holdout, own_dates(_prices(12, 80, 0.8, seed=1)),
+                             schema, None)
+    alone = sequence_scores(train, holdout, own_dates(_prices(12, 80, 0.0, seed=2)),
+                            schema, None)
+    assert paired.cross.mode == "entities" and paired.cross.by_position
+    assert paired.cross.gap < 0.15 and alone.cross.gap > 0.4
+    assert "paired event by event" in paired.sentences["cross_correlation"]
 
 
 def test_large_tables_are_bounded_by_a_seeded_sample_of_entities(parts, monkeypatch) -> None:

@@ -133,6 +133,9 @@ class CrossSeries:
         real: Correlations in the real training data.
         synthetic: The same in the synthetic data.
         gap: Mean absolute gap (``columns``: pair by pair; ``entities``: of the means).
+        by_position: ``entities`` mode only: the synthetic entities share too few index
+            values (each new ticker got its own dates), so they are paired by event position
+            (first event with first event), as a calendar of their own.
     """
 
     mode: str
@@ -141,6 +144,7 @@ class CrossSeries:
     real: np.ndarray
     synthetic: np.ndarray
     gap: float
+    by_position: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -277,6 +281,7 @@ class SequenceResult:
                 "real_mean": rounded(_mean(self.cross.real)),
                 "synthetic_mean": rounded(_mean(self.cross.synthetic)),
                 "gap": rounded(self.cross.gap),
+                "by_position": self.cross.by_position,
             },
             "copy_rate": rounded(self.copy_rate, 5),
             "holdout_copy_rate": rounded(self.holdout_copy_rate, 5),
@@ -502,23 +507,29 @@ def _cross_series(real: _Side, synthetic: _Side, columns: list[str], positive: d
     if real.order is not None and synthetic.order is not None:
         column = columns[0]
 
-        def entity_pairs(side: _Side, offset: int) -> np.ndarray:
+        def entity_pairs(side: _Side, offset: int, by_position: bool = False) -> np.ndarray:
             returns = _returns(side, as_numeric(side.frame[column]), positive[column])
             chosen = np.arange(side.count)
             if side.count > MAX_CROSS_ENTITIES:
                 chosen = np.random.default_rng(seed + offset).choice(
                     side.count, MAX_CROSS_ENTITIES, replace=False)
+            steps = (pd.Series(side.entity).groupby(side.entity).cumcount().to_numpy()
+                     if by_position else side.order)
             mask = np.isin(side.entity, chosen) & np.isfinite(returns)
-            table = pd.DataFrame({"step": side.order[mask], "entity": side.entity[mask],
+            table = pd.DataFrame({"step": steps[mask], "entity": side.entity[mask],
                                   "value": returns[mask]})
             wide = table.pivot_table(index="step", columns="entity", values="value",
                                      aggfunc="mean")
             return _pair_correlations(wide)
 
         real_pairs, synth_pairs = entity_pairs(real, 0), entity_pairs(synthetic, 1)
+        by_position = bool(len(real_pairs)) and not len(synth_pairs)
+        if by_position:  # real entities share a calendar, the new ones each got their own
+            synth_pairs = entity_pairs(synthetic, 1, by_position=True)
         if len(real_pairs) and len(synth_pairs):
             return CrossSeries("entities", column, (), real_pairs, synth_pairs,
-                               abs(float(real_pairs.mean()) - float(synth_pairs.mean()))), None
+                               abs(float(real_pairs.mean()) - float(synth_pairs.mean())),
+                               by_position), None
     if len(columns) < 2:
         return None, ("entities are not observed at the same times and there is only one "
                       "numeric event column, so there is no pair to correlate")
@@ -874,6 +885,9 @@ def sequence_scores(
         where = ("between pairs of entities on the steps they share, in "
                  f"'{cross.column}'" if cross.mode == "entities"
                  else "between pairs of numeric columns within entities")
+        if cross.by_position:
+            where += (" (the synthetic entities do not share dates, so they are paired event "
+                      "by event: first with first, second with second)")
         sentences["cross_correlation"] = (
             f"Returns correlate {where} by {_mean(cross.real) or 0:.2f} on average in real "
             f"data and {_mean(cross.synthetic) or 0:.2f} in synthetic data.")
