@@ -59,6 +59,26 @@ def find_binaries() -> tuple[Path, Path] | None:
     return None
 
 
+def start_for_tests(which: str) -> TempPostgres:
+    """A started server for a test module; ``which`` names its tests in the skip message.
+
+    Without the binaries the tests are skipped, loudly, on a developer's machine only: under
+    CI (``CI`` set) any problem is a failure, never a skip.
+    """
+    import pytest
+
+    if not os.environ.get("CI") and find_binaries() is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found on PATH or in "
+                    "/usr/lib/postgresql/*/bin: install them with `apt-get install -y "
+                    f"postgresql` (.ci/run does). {which} did NOT run.")
+    server = TempPostgres()
+    try:
+        server.start()
+    except PostgresUnavailable as error:
+        pytest.fail(f"Could not start the test PostgreSQL server: {error}", pytrace=False)
+    return server
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as probe:

@@ -31,9 +31,8 @@ from tests.postgres_db import (
     ROLE_PASSWORD,
     SUPERUSER,
     SUPERUSER_PASSWORD,
-    PostgresUnavailable,
     TempPostgres,
-    find_binaries,
+    start_for_tests,
 )
 
 SERVER_FILE = Path("/etc/hostname")
@@ -71,14 +70,7 @@ READ_SERVER_FILE = f"SELECT U&\"\\0070g_read_file\"('{SERVER_FILE}')"
 @pytest.fixture(scope="module")
 def postgres() -> TempPostgres:
     """A private server: ``public.loans`` owned by the test role, and a read-only role."""
-    if not os.environ.get("CI") and find_binaries() is None:
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found: install them with "
-                    "`apt-get install -y postgresql`. The hostile PostgreSQL tests did NOT run.")
-    server = TempPostgres()
-    try:
-        server.start()
-    except PostgresUnavailable as error:
-        pytest.fail(f"Could not start the test PostgreSQL server: {error}", pytrace=False)
+    server = start_for_tests("The hostile PostgreSQL tests")
     try:
         import sqlalchemy as sa
 

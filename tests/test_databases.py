@@ -34,9 +34,8 @@ from tests.postgres_db import (
     READER_PASSWORD,
     ROLE,
     ROLE_PASSWORD,
-    PostgresUnavailable,
     TempPostgres,
-    find_binaries,
+    start_for_tests,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,17 +74,7 @@ def assert_no_secret(text: str) -> None:
 @pytest.fixture(scope="session")
 def postgres() -> TempPostgres:
     """A private PostgreSQL server with ``public.loans`` and ``sales.orders``."""
-    if os.environ.get("CI"):
-        pass  # under CI any problem below is a failure, never a skip
-    elif find_binaries() is None:
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found on PATH or in "
-                    "/usr/lib/postgresql/*/bin: install them with `apt-get install -y "
-                    "postgresql` (.ci/run does). The PostgreSQL tests did NOT run.")
-    server = TempPostgres()
-    try:
-        server.start()
-    except PostgresUnavailable as error:
-        pytest.fail(f"Could not start the test PostgreSQL server: {error}", pytrace=False)
+    server = start_for_tests("The PostgreSQL tests")
     try:
         url = server.url(password=ROLE_PASSWORD, scheme="postgresql+psycopg")
         import sqlalchemy as sa

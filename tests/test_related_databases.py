@@ -29,9 +29,8 @@ from tests.postgres_db import (
     READER,
     READER_PASSWORD,
     ROLE_PASSWORD,
-    PostgresUnavailable,
     TempPostgres,
-    find_binaries,
+    start_for_tests,
 )
 
 ENGINES = ["sqlite", "duckdb", "postgresql"]
@@ -131,14 +130,7 @@ def duckdb_bank(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def postgres() -> TempPostgres:
     """A private PostgreSQL server with the bank in ``public`` and an unrelated ``other``."""
-    if not os.environ.get("CI") and find_binaries() is None:
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found: install them with "
-                    "`apt-get install -y postgresql` (.ci/run does). These tests did NOT run.")
-    server = TempPostgres()
-    try:
-        server.start()
-    except PostgresUnavailable as error:
-        pytest.fail(f"Could not start the test PostgreSQL server: {error}", pytrace=False)
+    server = start_for_tests("The related-tables PostgreSQL tests")
     try:
         import psycopg
 
