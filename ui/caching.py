@@ -34,6 +34,22 @@ def sample_frame(key: str) -> pd.DataFrame:
     return datasets.load_sample_dataset(key)
 
 
+@st.cache_resource(show_spinner=False, scope="session", max_entries=12)
+def sequence_suggestion(fingerprint: str, _table: StudioTable) -> SequenceSpec | None:
+    """:func:`core.data.sequences.suggest_sequence` once per dataset (``fingerprint``)."""
+    from core.data.sequences import suggest_sequence
+
+    return suggest_sequence(_table.frame, _table.schema)
+
+
+@st.cache_resource(show_spinner=False, scope="session", max_entries=12)
+def sequence_issues(fingerprint: str, spec: SequenceSpec, _table: StudioTable) -> list[Any]:
+    """:func:`core.data.sequences.check_sequence` once per (dataset, sequence description)."""
+    from core.data.sequences import check_sequence
+
+    return check_sequence(_table.frame, spec)
+
+
 @st.cache_data(show_spinner=False, max_entries=2)
 def related_sample_frames(key: str) -> dict[str, pd.DataFrame]:
     """A shipped related sample's tables, parents first (public, so shared)."""

@@ -18,15 +18,13 @@ import streamlit as st
 
 from core.data.schema import SequenceSpec
 from core.data.sequences import (
-    check_sequence,
     declare_sequence,
     order_events,
-    suggest_sequence,
 )
 from core.data.sequences import entity_noun as core_entity_noun
 from core.data.table import StudioTable
 from core.errors import MetadataError
-from ui import state
+from ui import caching, state
 from ui.widgets import md, user_errors
 
 #: The order picker's choice for "the rows are already in order".
@@ -94,27 +92,14 @@ def table_line(table: StudioTable) -> str:
 # --------------------------------------------------------------------------- core, once
 
 
-def _memo(kind: str, table: StudioTable, spec: SequenceSpec | None, compute: Any) -> Any:
-    """``compute()`` once per (dataset, spec): kept in the session (a few entries)."""
-    key = (kind, table.fingerprint, None if spec is None else repr(spec))
-    memo = state.get(state.SEQUENCE_MEMO) or {}
-    if key not in memo:
-        memo = dict(memo)
-        memo[key] = compute()
-        while len(memo) > 12:
-            memo.pop(next(iter(memo)))
-        state.put(state.SEQUENCE_MEMO, memo)
-    return memo[key]
-
-
 def suggestion(table: StudioTable) -> SequenceSpec | None:
     """The studio's guess of the table's sequence description (None: independent rows)."""
-    return _memo("suggest", table, None, lambda: suggest_sequence(table.frame, table.schema))
+    return caching.sequence_suggestion(table.fingerprint, table)
 
 
 def issues(table: StudioTable, spec: SequenceSpec) -> list[Any]:
     """:func:`core.data.sequences.check_sequence` of ``spec`` on the table's rows."""
-    return _memo("check", table, spec, lambda: check_sequence(table.frame, spec))
+    return caching.sequence_issues(table.fingerprint, spec, table)
 
 
 def issue_count(issue: Any) -> str:

@@ -79,9 +79,6 @@ RELATED_RECIPE = "studio.related.recipe"
 #: (independent rows)}; the Data page stops offering its suggestion once answered, and the
 #: answer comes back when the same rows are loaded again.
 SEQUENCE_CHOICES = "studio.sequence.choices"
-#: What core said of a dataset's sequences, kept for a few (dataset, description) pairs:
-#: {(kind, fingerprint, spec): suggestion or issues} (:mod:`ui.sequences`).
-SEQUENCE_MEMO = "studio.sequence.memo"
 #: Keys whose changes are saved to the workspace.
 SAVED = (DATASET, CURRENT_MODEL, CURRENT_JOB, COMPARE_JOB, COMPARE_RESULT, SAMPLE_JOB,
          RELATED_MODEL, RELATED_JOB, RELATED_SAMPLE_JOB)
